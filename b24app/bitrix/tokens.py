@@ -1,0 +1,111 @@
+"""Access tokens of an installed portal: read from the store, refreshed once under a lease.
+
+Bitrix24 rotates the refresh token on every refresh and rejects a reused one with
+``invalid_grant`` (b24-app.md §3.2), so concurrent callers must never refresh twice: the first
+takes a per-portal lease row, refreshes, persists the new pair, releases; the others wait for
+the token generation to change and use the new token.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+import requests
+
+from b24app.store import InstallationStore, TokenSet
+
+REFRESH_LEASE_S = 30.0
+WAIT_STEP_S = 0.02
+
+
+class OAuthError(Exception):
+    """The OAuth server refused (``invalid_grant`` means the portal must reinstall the app)."""
+
+    def __init__(self, code: str, description: str = "") -> None:
+        super().__init__(f"{code}: {description}" if description else code)
+        self.code = code
+        self.description = description
+
+
+@dataclass(frozen=True)
+class OAuthServer:
+    """The Bitrix24 OAuth server (oauth.bitrix.info in production, the emulator in tests)."""
+
+    token_url: str
+    client_id: str
+    client_secret: str
+    timeout: tuple[float, float] = (5.0, 30.0)
+
+    def refresh(self, refresh_token: str) -> TokenSet:
+        """Exchange a refresh token for a new pair (the old refresh token is consumed)."""
+        params = {"grant_type": "refresh_token", "client_id": self.client_id,
+                  "client_secret": self.client_secret, "refresh_token": refresh_token}
+        try:
+            response = requests.post(self.token_url, data=params, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise OAuthError("transport_error", type(exc).__name__) from exc
+        try:
+            data = response.json()
+        except ValueError:
+            raise OAuthError("invalid_response", f"HTTP {response.status_code}") from None
+        if not isinstance(data, dict) or "error" in data or "access_token" not in data:
+            error = data.get("error", "invalid_response") if isinstance(data, dict) else "invalid_response"
+            raise OAuthError(str(error), str(data.get("error_description", "")) if isinstance(data, dict) else "")
+        return TokenSet.from_oauth(data)
+
+
+class PortalTokens:
+    """The TokenProvider of one installed portal."""
+
+    _local_locks: dict[str, threading.Lock] = {}
+    _local_locks_guard = threading.Lock()
+
+    def __init__(self, store: InstallationStore, member_id: str, oauth: OAuthServer) -> None:
+        self.store = store
+        self.member_id = member_id
+        self.oauth = oauth
+        self.holder = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+
+    def current(self) -> str:
+        installation = self.store.find(member_id=self.member_id)
+        if installation is None or not installation.access_token:
+            raise OAuthError("not_installed", f"portal {self.member_id} has no stored tokens")
+        return installation.access_token
+
+    def refresh(self, stale_token: str) -> str:
+        """Return a fresh access token; only one caller across processes talks to OAuth."""
+        with self._local_lock():
+            deadline = time.monotonic() + REFRESH_LEASE_S + 5
+            while time.monotonic() < deadline:
+                fresh = self._fresher_than(stale_token)
+                if fresh:
+                    return fresh
+                if self.store.try_acquire_refresh_lease(member_id=self.member_id, holder=self.holder,
+                                                        seconds=REFRESH_LEASE_S):
+                    return self._refresh_holding_lease(stale_token)
+                time.sleep(WAIT_STEP_S)
+        raise OAuthError("refresh_timeout", "another process holds the refresh lease too long")
+
+    def _fresher_than(self, stale_token: str) -> str | None:
+        token = self.current()
+        return token if token != stale_token else None
+
+    def _refresh_holding_lease(self, stale_token: str) -> str:
+        new: TokenSet | None = None
+        try:
+            installation = self.store.find(member_id=self.member_id)
+            if installation is None or not installation.refresh_token:
+                raise OAuthError("not_installed", f"portal {self.member_id} has no refresh token")
+            if installation.access_token != stale_token:
+                return installation.access_token or ""
+            new = self.oauth.refresh(installation.refresh_token)
+            return new.access_token
+        finally:
+            self.store.release_refresh_lease(member_id=self.member_id, holder=self.holder, tokens=new)
+
+    def _local_lock(self) -> threading.Lock:
+        with self._local_locks_guard:
+            return self._local_locks.setdefault(self.member_id, threading.Lock())

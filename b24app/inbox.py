@@ -1,0 +1,120 @@
+"""The durable inbox: verified Bitrix24 calls, processed at least once and effectively once.
+
+``accept`` is idempotent on ``(member_id, dedupe_key)``. Workers ``claim`` items under a lease;
+an item whose worker died is claimed again when its lease runs out. A handler's database work
+commits in the same transaction that marks the item done, so it is applied exactly once.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from b24app.db import Database
+from b24app.models import InboxItem, utcnow
+
+MAX_ATTEMPTS = 6
+MAX_BACKOFF_S = 300.0
+
+
+@dataclass(frozen=True)
+class InboxMessage:
+    """What a handler gets: the call without its secrets."""
+
+    id: int
+    member_id: str
+    kind: str
+    name: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+def accept(session: Session, *, member_id: str, kind: str, name: str, dedupe_key: str,
+           payload: dict[str, Any]) -> int | None:
+    """Store a verified call; return its id, or None when it was already accepted."""
+    values = dict(member_id=member_id, kind=kind, name=name, dedupe_key=dedupe_key,
+                  payload=json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+                  status="pending", attempts=0, next_attempt_at=utcnow(), received_at=utcnow())
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(InboxItem).values(**values).on_conflict_do_nothing(
+        index_elements=["member_id", "dedupe_key"]).returning(InboxItem.id)
+    return session.execute(statement).scalar()
+
+
+def _ready(now: datetime):  # type: ignore[no-untyped-def]
+    return or_(and_(InboxItem.status == "pending", InboxItem.next_attempt_at <= now),
+               and_(InboxItem.status == "processing", InboxItem.lease_until < now))
+
+
+def claim(db: Database, *, holder: str, limit: int, lease_s: float) -> list[InboxMessage]:
+    """Lease up to ``limit`` ready items to ``holder``."""
+    now = utcnow()
+    with db.session() as session:
+        ids = list(session.scalars(select(InboxItem.id).where(_ready(now)).order_by(InboxItem.id).limit(limit)))
+        if not ids:
+            return []
+        session.execute(update(InboxItem).where(InboxItem.id.in_(ids), _ready(now)).values(
+            status="processing", lease_holder=holder, lease_until=now + timedelta(seconds=lease_s),
+            attempts=InboxItem.attempts + 1))
+        rows = session.scalars(select(InboxItem).where(
+            InboxItem.id.in_(ids), InboxItem.lease_holder == holder, InboxItem.status == "processing"))
+        return [_message(row) for row in rows]
+
+
+def _message(row: InboxItem) -> InboxMessage:
+    return InboxMessage(row.id, row.member_id, row.kind, row.name, json.loads(row.payload), row.attempts)
+
+
+def lock_for_completion(session: Session, item_id: int, holder: str) -> InboxItem | None:
+    """The item if ``holder`` still owns it (locks the row on PostgreSQL)."""
+    statement = select(InboxItem).where(InboxItem.id == item_id, InboxItem.lease_holder == holder,
+                                        InboxItem.status == "processing")
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    return session.scalar(statement)
+
+
+def mark_done(row: InboxItem, note: str | None = None) -> None:
+    row.status = "done"
+    row.processed_at = utcnow()
+    row.lease_until = None
+    row.last_error = note
+
+
+def record_failure(db: Database, item_id: int, holder: str, error: str, *, fatal: bool) -> str:
+    """Schedule a retry with backoff, or park the item as failed; return the new status."""
+    with db.session() as session:
+        row = lock_for_completion(session, item_id, holder)
+        if row is None:
+            return "lost"
+        row.last_error = error[:2000]
+        row.lease_until = None
+        if fatal or row.attempts >= MAX_ATTEMPTS:
+            row.status = "failed"
+        else:
+            row.status = "pending"
+            row.next_attempt_at = utcnow() + timedelta(seconds=min(2 ** row.attempts, MAX_BACKOFF_S))
+        return row.status
+
+
+def list_items(db: Database, *, status: str | None = None, limit: int = 100) -> list[InboxItem]:
+    with db.session() as session:
+        statement = select(InboxItem).order_by(InboxItem.id.desc()).limit(limit)
+        if status:
+            statement = statement.where(InboxItem.status == status)
+        return list(session.scalars(statement))
+
+
+def retry(db: Database, item_id: int) -> bool:
+    """Put a failed item back in the queue; False if there is no such failed item."""
+    with db.session() as session:
+        result = session.execute(update(InboxItem).where(
+            InboxItem.id == item_id, InboxItem.status == "failed").values(
+            status="pending", attempts=0, next_attempt_at=utcnow(), last_error=None))
+        return result.rowcount == 1

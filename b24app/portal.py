@@ -1,0 +1,74 @@
+"""How the service reaches a portal: the store, the OAuth server and REST clients per portal."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from b24app.bitrix import B24Client
+from b24app.bitrix.errors import B24Error
+from b24app.bitrix.tokens import OAuthServer, PortalTokens
+from b24app.config import Config
+from b24app.crypto import TokenCipher
+from b24app.db import get_db
+from b24app.store import InstallationStore
+
+log = logging.getLogger(__name__)
+
+
+class StaticToken:
+    """A TokenProvider for a one-off token that must not be refreshed (event/install tokens)."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def current(self) -> str:
+        return self.token
+
+    def refresh(self, stale_token: str) -> str:
+        raise B24Error("expired_token", "the one-off token has expired")
+
+
+def get_config(app: Flask) -> Config:
+    return app.extensions["b24app.config"]
+
+
+def get_store(app: Flask) -> InstallationStore:
+    return app.extensions["b24app.store"]
+
+
+def oauth_server(app: Flask) -> OAuthServer:
+    config = get_config(app)
+    return OAuthServer(config.oauth_token_url, config.client_id, config.client_secret)
+
+
+def client_for(app: Flask, member_id: str | None = None) -> B24Client:
+    """The REST client of an installed portal (app mode) or of the configured webhook."""
+    config = get_config(app)
+    if config.mode == "webhook":
+        return B24Client(config.webhook_url, webhook=True)
+    store = get_store(app)
+    if member_id is None:
+        installed = [i for i in store.all() if i.status == "installed"]
+        if len(installed) != 1:
+            raise LookupError("укажите портал: установлено порталов — %d" % len(installed))
+        member_id = installed[0].member_id
+    installation = store.find(member_id=member_id)
+    if installation is None or installation.status == "uninstalled":
+        raise LookupError(f"приложение не установлено на портале {member_id}")
+    return B24Client(installation.client_endpoint, tokens=PortalTokens(store, member_id, oauth_server(app)))
+
+
+def token_works_on_portal(client_endpoint: str, access_token: str) -> bool:
+    """True when the token is an admin's token of our app on that portal."""
+    client = B24Client(client_endpoint, tokens=StaticToken(access_token))
+    try:
+        return bool(client.call("user.admin", {}).result)
+    except B24Error as exc:
+        log.warning("token check on %s failed: %s", client_endpoint, exc.code)
+        return False
+
+
+def init_app(app: Flask, config: Config) -> None:
+    app.extensions["b24app.config"] = config
+    app.extensions["b24app.store"] = InstallationStore(get_db(app), TokenCipher(config.token_keys))

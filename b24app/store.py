@@ -1,0 +1,202 @@
+"""Per-portal installation store keyed by ``member_id`` (slack_sdk's installation store shape).
+
+Tokens are encrypted with :class:`~b24app.crypto.TokenCipher`; the application_token is kept
+only as a digest, since we never send it, only compare it.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Iterator
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from b24app.crypto import TokenCipher, digest_matches, secret_digest
+from b24app.db import Database
+from b24app.models import InboxItem, PortalInstallation, utcnow
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    """An OAuth token pair as Bitrix24 issues it."""
+
+    access_token: str
+    refresh_token: str
+    expires_at: datetime
+
+    @classmethod
+    def from_oauth(cls, data: dict, *, now: datetime | None = None) -> TokenSet:
+        """Build from an OAuth response or an event's ``auth`` block (expires_in seconds)."""
+        now = now or utcnow()
+        expires_in = int(data.get("expires_in") or 3600)
+        return cls(str(data["access_token"]), str(data["refresh_token"]), now + timedelta(seconds=expires_in))
+
+    def __repr__(self) -> str:  # never print tokens
+        return f"TokenSet(expires_at={self.expires_at.isoformat()})"
+
+
+@dataclass(frozen=True)
+class Installation:
+    """A decrypted snapshot of one portal's installation."""
+
+    member_id: str
+    domain: str
+    client_endpoint: str
+    server_endpoint: str | None
+    access_token: str | None
+    refresh_token: str | None
+    expires_at: datetime | None
+    token_generation: int
+    scopes: tuple[str, ...]
+    admin_user_id: int | None
+    app_version: int
+    status: str
+    installed_at: datetime
+
+    def __repr__(self) -> str:
+        return (f"Installation(member_id={self.member_id!r}, domain={self.domain!r}, "
+                f"status={self.status!r}, version={self.app_version})")
+
+
+@dataclass(frozen=True)
+class NewInstallation:
+    """What the install POST (or ONAPPINSTALL) tells us about a portal."""
+
+    member_id: str
+    domain: str
+    client_endpoint: str
+    server_endpoint: str | None
+    tokens: TokenSet
+    application_token: str | None
+    scopes: tuple[str, ...]
+    admin_user_id: int | None
+    app_version: int
+
+
+class InstallationStore:
+    """Reads and writes :class:`PortalInstallation` rows."""
+
+    def __init__(self, db: Database, cipher: TokenCipher) -> None:
+        self.db = db
+        self.cipher = cipher
+
+    @contextmanager
+    def _use(self, session: Session | None) -> Iterator[Session]:
+        """The caller's session (committed by the caller) or a new one committed here."""
+        if session is not None:
+            yield session
+            return
+        with self.db.session() as own:
+            yield own
+
+    def find(self, *, member_id: str) -> Installation | None:
+        with self.db.session() as session:
+            row = session.scalar(select(PortalInstallation).where(PortalInstallation.member_id == member_id))
+            return self._snapshot(row) if row else None
+
+    def all(self) -> list[Installation]:
+        with self.db.session() as session:
+            rows = session.scalars(select(PortalInstallation).order_by(PortalInstallation.id))
+            return [self._snapshot(row) for row in rows]
+
+    def save(self, new: NewInstallation, *, status: str = "installed") -> Installation:
+        """Insert or replace the installation of ``new.member_id`` (a reinstall replaces)."""
+        with self.db.session() as session:
+            row = session.scalar(select(PortalInstallation).where(PortalInstallation.member_id == new.member_id))
+            if row is None:
+                row = PortalInstallation(member_id=new.member_id, token_generation=0)
+                session.add(row)
+            row.domain = new.domain
+            row.client_endpoint = new.client_endpoint
+            row.server_endpoint = new.server_endpoint
+            self._set_tokens(row, new.tokens)
+            if new.application_token:
+                row.application_token_digest = secret_digest(new.application_token)
+            row.scopes = ",".join(new.scopes)
+            row.admin_user_id = new.admin_user_id
+            row.app_version = new.app_version
+            row.status = status
+            row.installed_at = utcnow()
+            session.flush()
+            return self._snapshot(row)
+
+    def set_status(self, *, member_id: str, status: str, session: Session | None = None) -> None:
+        with self._use(session) as session:
+            session.execute(update(PortalInstallation)
+                            .where(PortalInstallation.member_id == member_id).values(status=status))
+
+    def set_application_token(self, *, member_id: str, application_token: str,
+                              app_version: int | None = None) -> None:
+        values: dict = {"application_token_digest": secret_digest(application_token)}
+        if app_version is not None:
+            values["app_version"] = app_version
+        with self.db.session() as session:
+            session.execute(update(PortalInstallation)
+                            .where(PortalInstallation.member_id == member_id).values(**values))
+
+    def application_token_matches(self, *, member_id: str, application_token: str) -> bool:
+        """True when the presented token is the stored one of an active installation."""
+        with self.db.session() as session:
+            digest = session.scalar(select(PortalInstallation.application_token_digest).where(
+                PortalInstallation.member_id == member_id, PortalInstallation.status != "uninstalled"))
+        return digest_matches(application_token, digest)
+
+    def uninstall(self, *, member_id: str, clean: bool, session: Session | None = None) -> None:
+        """Forget the tokens; with ``clean`` also delete the portal's data."""
+        with self._use(session) as session:
+            if clean:
+                # in-flight items (this very uninstall event among them) are left to finish
+                session.execute(delete(InboxItem).where(InboxItem.member_id == member_id,
+                                                        InboxItem.status != "processing"))
+                session.execute(delete(PortalInstallation).where(PortalInstallation.member_id == member_id))
+                return
+            session.execute(update(PortalInstallation).where(PortalInstallation.member_id == member_id).values(
+                status="uninstalled", access_token_enc=None, refresh_token_enc=None, expires_at=None,
+                application_token_digest=None))
+
+    # --- token rotation -------------------------------------------------------------------
+
+    def try_acquire_refresh_lease(self, *, member_id: str, holder: str, seconds: float) -> bool:
+        """Take the per-portal refresh lease (works across threads, processes and machines)."""
+        now = utcnow()
+        with self.db.session() as session:
+            result = session.execute(
+                update(PortalInstallation)
+                .where(PortalInstallation.member_id == member_id)
+                .where((PortalInstallation.refresh_lease_until.is_(None))
+                       | (PortalInstallation.refresh_lease_until < now))
+                .values(refresh_lease_until=now + timedelta(seconds=seconds), refresh_lease_holder=holder))
+            return result.rowcount == 1
+
+    def release_refresh_lease(self, *, member_id: str, holder: str, tokens: TokenSet | None) -> None:
+        """Persist the rotated pair (if any) and release the lease in one transaction."""
+        with self.db.session() as session:
+            row = session.scalar(select(PortalInstallation).where(
+                PortalInstallation.member_id == member_id, PortalInstallation.refresh_lease_holder == holder))
+            if row is None:
+                return
+            if tokens is not None:
+                self._set_tokens(row, tokens)
+            row.refresh_lease_until = None
+            row.refresh_lease_holder = None
+
+    def _set_tokens(self, row: PortalInstallation, tokens: TokenSet) -> None:
+        row.access_token_enc = self.cipher.encrypt(tokens.access_token)
+        row.refresh_token_enc = self.cipher.encrypt(tokens.refresh_token)
+        row.expires_at = tokens.expires_at
+        row.token_generation = (row.token_generation or 0) + 1
+
+    def _snapshot(self, row: PortalInstallation) -> Installation:
+        decrypt = self.cipher.decrypt
+        return Installation(
+            member_id=row.member_id, domain=row.domain, client_endpoint=row.client_endpoint,
+            server_endpoint=row.server_endpoint,
+            access_token=decrypt(row.access_token_enc) if row.access_token_enc else None,
+            refresh_token=decrypt(row.refresh_token_enc) if row.refresh_token_enc else None,
+            expires_at=row.expires_at, token_generation=row.token_generation or 0,
+            scopes=tuple(s for s in (row.scopes or "").split(",") if s),
+            admin_user_id=row.admin_user_id, app_version=row.app_version, status=row.status,
+            installed_at=row.installed_at,
+        )
