@@ -30,7 +30,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     db.init_app(app)
     portal.init_app(app, config)
-    worker.init_app(app)
+    worker.init_app(app, config.section("worker"))
     handlers.init_app(app)
     app.register_blueprint(pages.bp)
     return app

@@ -10,7 +10,7 @@ import logging
 import os
 import threading
 import uuid
-from typing import Protocol
+from typing import Any, Mapping, Protocol
 
 from flask import Flask
 
@@ -35,9 +35,10 @@ class Executor(Protocol):
 class PollingWorker:
     """Claims and processes inbox items in a loop until stopped."""
 
-    def __init__(self, app: Flask, *, poll_interval_s: float = 0.5) -> None:
+    def __init__(self, app: Flask, *, poll_interval_s: float = 0.5, lease_s: float = LEASE_S) -> None:
         self.app = app
         self.poll_interval_s = poll_interval_s
+        self.lease_s = lease_s
         self.holder = f"worker-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.wakeup = threading.Event()
         self.stopping = threading.Event()
@@ -47,7 +48,7 @@ class PollingWorker:
 
     def run_once(self) -> int:
         """Process one claimed batch; return how many items were processed."""
-        messages = inbox.claim(get_db(self.app), holder=self.holder, limit=BATCH, lease_s=LEASE_S)
+        messages = inbox.claim(get_db(self.app), holder=self.holder, limit=BATCH, lease_s=self.lease_s)
         for message in messages:
             self.process(message)
         return len(messages)
@@ -97,9 +98,15 @@ class PollingWorker:
             inbox.record_failure(db, message.id, self.holder, f"{type(exc).__name__}: {exc}", fatal=False)
 
 
-def init_app(app: Flask) -> None:
-    """Register the in-process executor (replaced by a task engine in scale-out setups)."""
-    app.extensions["b24app.worker"] = PollingWorker(app)
+def init_app(app: Flask, settings: Mapping[str, Any]) -> None:
+    """Register the in-process executor (replaced by a task engine in scale-out setups).
+
+    ``settings`` is the ``worker`` section of app.yaml: ``poll_interval_s``, ``lease_s`` (how long
+    a crashed worker's items wait before another worker takes them over).
+    """
+    app.extensions["b24app.worker"] = PollingWorker(
+        app, poll_interval_s=float(settings.get("poll_interval_s", 0.5)),
+        lease_s=float(settings.get("lease_s", LEASE_S)))
 
 
 def get_executor(app: Flask) -> Executor:

@@ -47,3 +47,78 @@ class LiveServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.thread.join(5)
+
+
+class EmulatedInstall:
+    """The app served on a real port and installed into a Bitrix24 emulator, as a portal does it."""
+
+    SCOPES = ["bizproc", "lists", "user", "department", "sonet_group", "im", "disk", "placement"]
+
+    def __init__(self, tmp_path: Path, database_url: str, *, extra: dict | None = None, **emulator_options) -> None:
+        from emulators.bitrix24 import serve
+
+        from b24app import create_app
+        from b24app.worker import get_executor
+
+        self.portal = serve(port=0, **emulator_options)
+        self.port = free_port()
+        self.public_url = f"http://127.0.0.1:{self.port}"
+        registered = self.hook("apps", {"handler_url": f"{self.public_url}/b24/app",
+                                        "install_url": f"{self.public_url}/b24/install", "scopes": self.SCOPES})
+        self.client_id = registered["client_id"]
+        self.client_secret = registered["client_secret"]
+        base = {"app": {"oauth_token_url": f"{self.portal.url}/oauth/token/"},
+                "worker": {"poll_interval_s": 0.05, "lease_s": 2}}
+        for key, value in (extra or {}).items():
+            base[key] = {**base.get(key, {}), **value}
+        self.config, self.env = write_config(
+            tmp_path, public_url=self.public_url, database_url=database_url, extra=base,
+            env={"B24_CLIENT_ID": self.client_id, "B24_CLIENT_SECRET": self.client_secret})
+        self.config_path = tmp_path / "app.yaml"
+        self.app = create_app(self.config)
+        self.server = LiveServer(self.app, self.port)
+        self.worker = get_executor(self.app)
+        self.worker_thread = None
+
+    def hook(self, path: str, body: dict | None = None, method: str = "POST"):  # type: ignore[no-untyped-def]
+        import requests
+
+        response = requests.request(method, f"{self.portal.url}/_emulator/{path}", json=body, timeout=60)
+        response.raise_for_status()
+        return response.json()
+
+    def start_worker(self) -> None:
+        self.worker_thread = self.worker.start_thread()
+
+    def install(self, user_id: int = 1) -> dict:
+        """Open the install page as the portal does; wait until ONAPPINSTALL was delivered."""
+        answer = self.hook(f"apps/{self.client_id}/install", {"user_id": user_id})
+        self.hook("events/flush")
+        return answer
+
+    def drain(self, timeout_s: float = 20.0) -> None:
+        """Process the inbox until it is empty (in this thread)."""
+        import time
+
+        from b24app import inbox
+        from b24app.db import get_db
+
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self.hook("events/flush")
+            if not self.worker.run_once() and not [
+                    i for i in inbox.list_items(get_db(self.app)) if i.status in ("pending", "processing")]:
+                return
+        raise AssertionError("inbox not drained")
+
+    @property
+    def member_id(self) -> str:
+        return self.portal.member_id
+
+    def stop(self) -> None:
+        from b24app.db import get_db
+
+        self.worker.stop()
+        self.server.stop()
+        self.portal.stop()
+        get_db(self.app).dispose()

@@ -1,0 +1,103 @@
+"""Install, token rotation, update and uninstall against the Bitrix24 emulator over HTTP."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import requests
+
+from b24app.db import get_db
+from b24app.portal import client_for, get_store
+from tests.support import EmulatedInstall
+
+
+@pytest.fixture
+def setup(tmp_path: Path, database_url: str):  # type: ignore[no-untyped-def]
+    installed = EmulatedInstall(tmp_path, database_url)
+    yield installed
+    installed.stop()
+
+
+def test_install_as_a_portal_does_it_stores_encrypted_tokens(setup: EmulatedInstall) -> None:
+    answer = setup.install()
+    assert answer["status"] == 200 and answer["installed"] is True
+    assert "BX24.installFinish()" in answer["body"]
+    setup.drain()
+    installation = get_store(setup.app).find(member_id=setup.member_id)
+    assert installation is not None and installation.status == "installed"
+    assert installation.admin_user_id == 1
+    bound = client_for(setup.app).call("event.get", {}).result
+    events = {b["event"].upper() for b in bound}
+    assert {"ONAPPINSTALL", "ONAPPUPDATE", "ONAPPUNINSTALL"} <= events
+    assert all(b["handler"] == f"{setup.public_url}/b24/events" for b in bound)
+    if get_db(setup.app).url.startswith("sqlite"):
+        raw = Path(get_db(setup.app).url.removeprefix("sqlite:///")).read_bytes()
+        raw += Path(get_db(setup.app).url.removeprefix("sqlite:///") + "-wal").read_bytes() \
+            if Path(get_db(setup.app).url.removeprefix("sqlite:///") + "-wal").exists() else b""
+        assert installation.access_token.encode() not in raw
+        assert installation.refresh_token.encode() not in raw
+
+
+def test_expired_token_is_refreshed_once_and_rotation_persisted(setup: EmulatedInstall) -> None:
+    setup.install()
+    setup.drain()
+    before = get_store(setup.app).find(member_id=setup.member_id)
+    setup.hook("tokens/expire", {})
+    me = client_for(setup.app).call("profile", {}).result
+    assert str(me["ID"]) == "1"
+    after = get_store(setup.app).find(member_id=setup.member_id)
+    assert after.token_generation == before.token_generation + 1
+    assert after.refresh_token != before.refresh_token and after.access_token != before.access_token
+    # the consumed refresh token is dead: the emulator says invalid_grant, as Bitrix24 would
+    reused = requests.post(f"{setup.portal.url}/oauth/token/", data={
+        "grant_type": "refresh_token", "client_id": setup.client_id, "client_secret": setup.client_secret,
+        "refresh_token": before.refresh_token}, timeout=10)
+    assert reused.json()["error"] == "invalid_grant"
+    # and the stored one still works for the next refresh
+    setup.hook("tokens/expire", {})
+    client_for(setup.app).call("profile", {})
+    assert get_store(setup.app).find(member_id=setup.member_id).token_generation == after.token_generation + 1
+
+
+def test_install_by_a_non_admin_is_refused_and_leaves_nothing(setup: EmulatedInstall) -> None:
+    user = setup.hook("users", {"NAME": "Иван", "LAST_NAME": "Петров", "EMAIL": "ivan@example.ru"})
+    answer = setup.install(user_id=int(user["ID"]))
+    assert answer["status"] == 400 and answer["installed"] is False
+    assert "администратор" in answer["body"]
+    assert get_store(setup.app).find(member_id=setup.member_id) is None
+
+
+def test_failed_install_step_undoes_registered_handlers(setup: EmulatedInstall) -> None:
+    setup.hook("faults", {"method": "placement.bind", "status": 500, "kind": "error", "count": 1})
+    answer = setup.install()
+    assert answer["installed"] is False and answer["status"] == 502
+    assert "Не удалось выполнить установку" in answer["body"]
+    setup.hook("faults", method="DELETE")
+    assert get_store(setup.app).find(member_id=setup.member_id) is None
+    state = setup.hook("state", method="GET")
+    assert state["events"]["bindings"] == {}
+    assert not state["tables"].get("placements")
+
+
+def test_update_rebinds_handlers_and_rotates_application_token(setup: EmulatedInstall) -> None:
+    setup.install()
+    setup.drain()
+    setup.hook(f"apps/{setup.client_id}/update", {"version": 2})
+    setup.drain()
+    installation = get_store(setup.app).find(member_id=setup.member_id)
+    assert installation.app_version == 2
+    events = {b["event"].upper() for b in client_for(setup.app).call("event.get", {}).result}
+    assert {"ONAPPUPDATE", "ONAPPUNINSTALL"} <= events
+
+
+@pytest.mark.parametrize("clean", [False, True])
+def test_uninstall_is_verified_and_forgets_tokens(setup: EmulatedInstall, clean: bool) -> None:
+    setup.install()
+    setup.drain()
+    setup.hook(f"apps/{setup.client_id}/uninstall", {"clean": clean})
+    setup.drain()
+    installation = get_store(setup.app).find(member_id=setup.member_id)
+    if clean:
+        assert installation is None
+    else:
+        assert installation.status == "uninstalled" and installation.access_token is None
