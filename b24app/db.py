@@ -14,7 +14,7 @@ from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Modules whose models Alembic must see; packages append theirs here.
-MODEL_MODULES = ["b24app.models"]
+MODEL_MODULES = ["b24app.models", "sync_jobs.models"]
 
 
 class Base(DeclarativeBase):
@@ -47,8 +47,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 
 def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
-    # BEGIN IMMEDIATE takes the write lock up front: no deadlock-prone lock upgrades.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Writing transactions BEGIN IMMEDIATE: they take the write lock up front, so a read-then-write
+    # transaction never fails on a lock upgrade. Read-only sessions BEGIN DEFERRED (WAL readers
+    # never wait for writers).
+    mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+    connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 class Database:
@@ -58,6 +61,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_engine = self.engine.execution_options(sqlite_begin="DEFERRED")
+        self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -70,6 +75,16 @@ class Database:
             session.rollback()
             raise
         finally:
+            session.close()
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session for reads only (no write lock on SQLite)."""
+        session = self.read_sessions()
+        try:
+            yield session
+        finally:
+            session.rollback()
             session.close()
 
     def dispose(self) -> None:

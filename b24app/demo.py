@@ -6,6 +6,7 @@ until Ctrl-C. Everything lives in ``instance/demo`` and is recreated on every ru
 """
 from __future__ import annotations
 
+import logging
 import shutil
 import threading
 import time
@@ -92,6 +93,7 @@ def chapter_install(app: Flask, portal: DemoPortal, client_id: str) -> str:
 
 
 def run_demo(*, once: bool, port: int) -> None:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the story, not the access log
     shutil.rmtree(DEMO_DIR, ignore_errors=True)
     portal = DemoPortal()
     step(f"Эмулятор портала Битрикс24: {portal.url}")

@@ -34,17 +34,27 @@ class InboxMessage:
     attempts: int
 
 
-def accept(session: Session, *, member_id: str, kind: str, name: str, dedupe_key: str,
+def _accept_statement(dialect: str):  # type: ignore[no-untyped-def]
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(InboxItem.__table__).on_conflict_do_nothing(
+        index_elements=["member_id", "dedupe_key"]).returning(InboxItem.__table__.c.id)
+
+
+_ACCEPT = {name: _accept_statement(name) for name in ("postgresql", "sqlite")}
+
+
+def accept(db: Database, *, member_id: str, kind: str, name: str, dedupe_key: str,
            payload: dict[str, Any]) -> int | None:
-    """Store a verified call; return its id, or None when it was already accepted."""
+    """Store a verified call; return its id, or None when it was already accepted.
+
+    This is the intake's hot path: one prebuilt Core INSERT .. ON CONFLICT DO NOTHING, no ORM.
+    """
+    now = utcnow()
     values = dict(member_id=member_id, kind=kind, name=name, dedupe_key=dedupe_key,
                   payload=json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
-                  status="pending", attempts=0, next_attempt_at=utcnow(), received_at=utcnow())
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(InboxItem).values(**values).on_conflict_do_nothing(
-        index_elements=["member_id", "dedupe_key"]).returning(InboxItem.id)
-    return session.execute(statement).scalar()
+                  status="pending", attempts=0, next_attempt_at=now, received_at=now)
+    with db.engine.begin() as connection:
+        return connection.execute(_ACCEPT[db.engine.dialect.name], values).scalar()
 
 
 def _ready(now: datetime):  # type: ignore[no-untyped-def]
@@ -104,7 +114,7 @@ def record_failure(db: Database, item_id: int, holder: str, error: str, *, fatal
 
 
 def list_items(db: Database, *, status: str | None = None, limit: int = 100) -> list[InboxItem]:
-    with db.session() as session:
+    with db.read_session() as session:
         statement = select(InboxItem).order_by(InboxItem.id.desc()).limit(limit)
         if status:
             statement = statement.where(InboxItem.status == status)

@@ -5,10 +5,12 @@ only as a digest, since we never send it, only compare it.
 """
 from __future__ import annotations
 
+import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterator
+from typing import Any, Iterator
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -16,6 +18,31 @@ from sqlalchemy.orm import Session
 from b24app.crypto import TokenCipher, digest_matches, secret_digest
 from b24app.db import Database
 from b24app.models import InboxItem, PortalInstallation, utcnow
+
+
+DIGEST_CACHE_S = 2.0
+
+
+class TtlCache:
+    """A tiny thread-safe cache whose entries expire after ``ttl_s`` seconds."""
+
+    def __init__(self, ttl_s: float) -> None:
+        self.ttl_s = ttl_s
+        self._entries: dict[str, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str, *, now: float) -> Any:
+        with self._lock:
+            entry = self._entries.get(key)
+        return entry[1] if entry and entry[0] > now else None
+
+    def put(self, key: str, value: Any, *, now: float) -> None:
+        with self._lock:
+            self._entries[key] = (now + self.ttl_s, value)
+
+    def drop(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
 
 
 @dataclass(frozen=True)
@@ -81,6 +108,7 @@ class InstallationStore:
     def __init__(self, db: Database, cipher: TokenCipher) -> None:
         self.db = db
         self.cipher = cipher
+        self._digests = TtlCache(DIGEST_CACHE_S)
 
     @contextmanager
     def _use(self, session: Session | None) -> Iterator[Session]:
@@ -92,17 +120,18 @@ class InstallationStore:
             yield own
 
     def find(self, *, member_id: str) -> Installation | None:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             row = session.scalar(select(PortalInstallation).where(PortalInstallation.member_id == member_id))
             return self._snapshot(row) if row else None
 
     def all(self) -> list[Installation]:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             rows = session.scalars(select(PortalInstallation).order_by(PortalInstallation.id))
             return [self._snapshot(row) for row in rows]
 
     def save(self, new: NewInstallation, *, status: str = "installed") -> Installation:
         """Insert or replace the installation of ``new.member_id`` (a reinstall replaces)."""
+        self._digests.drop(new.member_id)
         with self.db.session() as session:
             row = session.scalar(select(PortalInstallation).where(PortalInstallation.member_id == new.member_id))
             if row is None:
@@ -129,6 +158,7 @@ class InstallationStore:
 
     def set_application_token(self, *, member_id: str, application_token: str,
                               app_version: int | None = None) -> None:
+        self._digests.drop(member_id)
         values: dict = {"application_token_digest": secret_digest(application_token)}
         if app_version is not None:
             values["app_version"] = app_version
@@ -137,14 +167,26 @@ class InstallationStore:
                             .where(PortalInstallation.member_id == member_id).values(**values))
 
     def application_token_matches(self, *, member_id: str, application_token: str) -> bool:
-        """True when the presented token is the stored one of an active installation."""
-        with self.db.session() as session:
-            digest = session.scalar(select(PortalInstallation.application_token_digest).where(
-                PortalInstallation.member_id == member_id, PortalInstallation.status != "uninstalled"))
+        """True when the presented token is the stored one of an active installation.
+
+        Every call from Bitrix24 asks this, so it reads through a short per-process cache; a
+        mismatch is re-read from the database before it counts (a token may just have rotated).
+        """
+        if digest_matches(application_token, self._digests.get(member_id, now=time.monotonic())):
+            return True
+        digest = self._read_digest(member_id)
+        self._digests.put(member_id, digest, now=time.monotonic())
         return digest_matches(application_token, digest)
+
+    def _read_digest(self, member_id: str) -> str | None:
+        statement = select(PortalInstallation.application_token_digest).where(
+            PortalInstallation.member_id == member_id, PortalInstallation.status != "uninstalled")
+        with self.db.read_engine.connect() as connection:
+            return connection.execute(statement).scalar()
 
     def uninstall(self, *, member_id: str, clean: bool, session: Session | None = None) -> None:
         """Forget the tokens; with ``clean`` also delete the portal's data."""
+        self._digests.drop(member_id)
         with self._use(session) as session:
             if clean:
                 # in-flight items (this very uninstall event among them) are left to finish

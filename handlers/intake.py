@@ -78,9 +78,8 @@ def _without_secrets(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _accept(member_id: str, kind: str, name: str, dedupe: str, payload: dict[str, Any]):  # type: ignore[no-untyped-def]
-    with get_db().session() as session:
-        item_id = inbox.accept(session, member_id=member_id, kind=kind, name=name, dedupe_key=dedupe,
-                               payload=_without_secrets(payload))
+    item_id = inbox.accept(get_db(), member_id=member_id, kind=kind, name=name, dedupe_key=dedupe,
+                           payload=_without_secrets(payload))
     if item_id is None:
         return jsonify(result="duplicate")
     get_executor(current_app).notify(item_id)

@@ -33,7 +33,8 @@ class _TokenBridge:
         self._token: str | None = None
         self._refreshed = False
 
-    async def __call__(self) -> str:
+    async def token(self) -> str:
+        """First call: the current token; a later call means the portal rejected it: refresh once."""
         if self._token is None:
             self._token = await asyncio.to_thread(self._client.access_token)
         elif self._refreshed:
@@ -60,7 +61,7 @@ async def _get_all(client: B24Client, method: str, params: Mapping[str, Any] | N
     timeout = aiohttp.ClientTimeout(sock_connect=connect, sock_read=read)
     async with aiohttp.ClientSession(raise_for_status=True, timeout=timeout,
                                      trace_configs=[_paced(client)]) as session:
-        bitrix = BitrixAsync(client.endpoint, token_func=_TokenBridge(client) if client.uses_oauth else None,
+        bitrix = BitrixAsync(client.endpoint, token_func=_TokenBridge(client).token if client.uses_oauth else None,
                              verbose=False, request_pool_size=client.limits.burst,
                              requests_per_second=client.limits.requests_per_s,
                              operating_time_limit=max(1, int(client.limits.operating_budget_s)),

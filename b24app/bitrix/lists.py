@@ -35,7 +35,6 @@ class IdWindow:
 ID_WINDOWS: dict[str, IdWindow] = {
     "user.get": IdWindow("FILTER", {"SORT": "ID", "ORDER": "ASC"}),
     "sonet_group.get": IdWindow("FILTER", {"ORDER": {"ID": "ASC"}}),
-    "department.get": IdWindow("FILTER", {"SORT": "ID", "ORDER": "ASC"}),
 }
 """List methods walked by ID window; others go through fast-bitrix24."""
 
