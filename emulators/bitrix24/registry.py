@@ -119,3 +119,23 @@ KNOWN_EVENTS: set[str] = set()
 def declare_events(*names: str) -> None:
     """Make event names bindable with ``event.bind`` (unknown ones get ERROR_EVENT_NOT_FOUND)."""
     KNOWN_EVENTS.update(name.upper() for name in names)
+
+
+HookFunc = Callable[[Portal, Any], Any]
+HOOKS: dict[tuple[str, str], HookFunc] = {}
+
+
+def hook(path: str, methods: list[str]) -> Callable[[HookFunc], HookFunc]:
+    """Mount ``func(portal, json_body) -> json`` at ``path`` (must start with ``/_emulator/``).
+
+    Feature hooks run without the portal lock; a feature guards its own state.
+    """
+    if not path.startswith("/_emulator/"):
+        raise ValueError("test hooks live under /_emulator/ only")
+
+    def register(func: HookFunc) -> HookFunc:
+        for verb in methods:
+            HOOKS[(verb.upper(), path.rstrip("/"))] = func
+        return func
+
+    return register

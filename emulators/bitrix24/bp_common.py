@@ -1,0 +1,61 @@
+"""Small pieces shared by the lists, bizproc and runtime modules."""
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+from typing import Any
+
+from .registry import Call, Portal, RestError
+
+
+def portal_lock(portal: Portal) -> threading.RLock:
+    """One lock for lists + bizproc state, so the runtime never has to order two locks."""
+    return portal.feature("bp_lock", threading.RLock)
+
+
+def now_iso() -> str:
+    """ISO-8601 with offset, as results carry dates (b24-app.md §1.2)."""
+    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+def as_int(value: Any) -> int | None:
+    """``intval``-like but None for anything that is not an integer."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def user_id_of(value: Any) -> int | None:
+    """``5``, ``"5"`` or ``"user_5"`` -> 5."""
+    text = str(value).strip()
+    if text.startswith("user_"):
+        text = text[5:]
+    return as_int(text)
+
+
+def required(call: Call, name: str, code: str = "ERROR_REQUIRED_PARAMETERS_MISSING") -> Any:
+    """A required parameter or the lists-style error (lists docs: "Required parameter `X` is missing")."""
+    value = call.param(name)
+    if value is None or value == "" or value == [] or value == {}:
+        raise RestError(code, f"Required parameter `{name}` is missing", 400)
+    return value
+
+
+def dict_param(call: Call, name: str) -> dict:
+    """A parameter that must be an object (form-encoded empty objects arrive as '' or [])."""
+    value = call.param(name)
+    if value in (None, "", []):
+        return {}
+    if not isinstance(value, dict):
+        raise RestError("ERROR_ARGUMENT", f"Argument '{name}' must be an object", 400, argument=name)
+    return value
+
+
+def upper_keys(value: dict) -> dict:
+    """PHP ``array_change_key_case(..., CASE_UPPER)``."""
+    return {str(key).upper(): item for key, item in value.items()}

@@ -1,0 +1,104 @@
+"""``department.*`` (b24-app.md §7.2)."""
+from __future__ import annotations
+
+from typing import Any
+
+from .listing import Query, paginate
+from .registry import Call, ListPage, RestError, method
+from .state import PortalState
+
+FIELDS = ("ID", "NAME", "SORT", "PARENT", "UF_HEAD")
+LIST_PARAMS = {"SORT", "ORDER", "START"}
+
+
+def _portal(call: Call) -> PortalState:
+    return call.portal  # type: ignore[return-value]
+
+
+def _params(call: Call) -> dict[str, Any]:
+    return {str(key).upper(): value for key, value in call.params.items()}
+
+
+def _require_admin(call: Call) -> None:
+    if not call.portal.is_admin(call.user_id):
+        raise RestError("ERROR_CORE", "Access denied")
+
+
+def public_department(department: dict[str, Any]) -> dict[str, Any]:
+    """IDs as strings, SORT as int, UF_HEAD only when set (b24-app.md §7.2)."""
+    shown = {"ID": str(department["ID"]), "NAME": department["NAME"], "SORT": int(department.get("SORT") or 500)}
+    if department.get("PARENT"):
+        shown["PARENT"] = str(department["PARENT"])
+    if department.get("UF_HEAD"):
+        shown["UF_HEAD"] = str(department["UF_HEAD"])
+    return shown
+
+
+def _checked_parent(portal: PortalState, parent: Any) -> int:
+    if parent in (None, "", 0, "0"):
+        raise RestError("ERROR_CORE", "There can only be one top-level department in the company structure")
+    if int(parent) not in portal.tables["departments"]:
+        raise RestError("ERROR_CORE", "Parent department not found")  # [INF] text
+    return int(parent)
+
+
+@method("department.add", scope="department", server_time_s=0.05)
+def department_add(call: Call) -> int:
+    _require_admin(call)
+    params = _params(call)
+    if not str(params.get("NAME") or "").strip():
+        raise RestError("ERROR_CORE", "The department name is not provided.<br>")
+    parent = _checked_parent(_portal(call), params.get("PARENT"))
+    department_id = _portal(call).next_id("departments")
+    _portal(call).tables["departments"][department_id] = {
+        "ID": department_id, "NAME": str(params["NAME"]).strip(), "SORT": int(params.get("SORT") or 500),
+        "PARENT": parent, "UF_HEAD": int(params["UF_HEAD"]) if params.get("UF_HEAD") else None}
+    return department_id
+
+
+def _existing(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    department = _portal(call).tables["departments"].get(int(params.get("ID") or 0))
+    if department is None:
+        raise RestError("ERROR_CORE", "Department not found")  # [INF] text
+    return department
+
+
+@method("department.update", scope="department", server_time_s=0.05)
+def department_update(call: Call) -> bool:
+    _require_admin(call)
+    params = _params(call)
+    department = _existing(call, params)
+    if "NAME" in params and not str(params["NAME"]).strip():
+        raise RestError("ERROR_CORE", "The department name is not provided.<br>")
+    if "PARENT" in params and department.get("PARENT"):
+        department["PARENT"] = _checked_parent(_portal(call), params["PARENT"])
+    for key in ("NAME", "SORT", "UF_HEAD"):
+        if key in params:
+            department[key] = str(params[key]).strip() if key == "NAME" else (int(params[key]) if params[key] else None)
+    return True
+
+
+@method("department.delete", scope="department", server_time_s=0.05)
+def department_delete(call: Call) -> bool:
+    _require_admin(call)
+    department = _existing(call, _params(call))
+    if not department.get("PARENT"):
+        raise RestError("ERROR_CORE", "The top-level department cannot be deleted")  # [INF] text
+    del _portal(call).tables["departments"][department["ID"]]
+    return True
+
+
+@method("department.get", scope="department", server_time_s=0.01)
+def department_get(call: Call) -> ListPage:
+    """Top-level params are the filter; ``SORT``/``ORDER`` are strings (b24-transport §3)."""
+    params = _params(call)
+    filter_ = {key: value for key, value in call.params.items() if str(key).upper() not in LIST_PARAMS}
+    order = {str(params.get("SORT") or "ID"): str(params.get("ORDER") or "ASC")}
+    rows = Query.from_params(filter_, order).apply(_portal(call).tables["departments"].values())
+    return paginate([public_department(row) for row in rows], params.get("START"))
+
+
+@method("department.fields", scope="department", server_time_s=0.01)
+def department_fields(call: Call) -> dict[str, str]:
+    return {"ID": "ID", "NAME": "Название", "SORT": "Сортировка", "PARENT": "Родительское подразделение",
+            "UF_HEAD": "Руководитель"}

@@ -1,0 +1,66 @@
+"""``placement.bind/get/list/unbind`` for the calling app (b24-app.md §8)."""
+from __future__ import annotations
+
+from typing import Any
+
+from .registry import Call, RestError, method
+from .state import PortalState
+
+KNOWN_PLACEMENTS = ("DEFAULT", "REST_APP_URI", "SONET_GROUP_DETAIL_TAB", "PAGE_BACKGROUND_WORKER",
+                    "USER_PROFILE_MENU", "USER_PROFILE_TOOLBAR", "TASK_VIEW_TAB", "CRM_LEAD_DETAIL_TAB",
+                    "CRM_DEAL_DETAIL_TAB", "CRM_CONTACT_DETAIL_TAB", "CRM_COMPANY_DETAIL_TAB", "IM_NAVIGATION")
+
+
+def _bindings(call: Call) -> dict[int, dict[str, Any]]:
+    return call.portal.tables["placements"]  # type: ignore[attr-defined]
+
+
+def _required(call: Call, name: str) -> str:
+    value = str(call.param(name, "") or "").strip()
+    if not value:
+        raise RestError("ERROR_ARGUMENT", f"Argument '{name}' is null or empty", argument=name)
+    return value
+
+
+@method("placement.bind", scope="placement", app_only=True, admin_only=True, server_time_s=0.02)
+def placement_bind(call: Call) -> bool:
+    portal: PortalState = call.portal  # type: ignore[assignment]
+    placement, handler = _required(call, "PLACEMENT").upper(), _required(call, "HANDLER")
+    if placement not in KNOWN_PLACEMENTS:
+        raise RestError("ERROR_PLACEMENT_NOT_FOUND", "Placement not found")
+    if any(row["CLIENT_ID"] == call.client_id and row["PLACEMENT"] == placement and row["HANDLER"] == handler
+           for row in _bindings(call).values()):
+        raise RestError("ERROR_CORE", "Unable to set placement handler: Handler already binded")  # [INF] text
+    binding_id = portal.next_id("placements")
+    _bindings(call)[binding_id] = {"ID": binding_id, "CLIENT_ID": call.client_id, "PLACEMENT": placement,
+                                   "HANDLER": handler, "TITLE": str(call.param("TITLE", "") or ""),
+                                   "DESCRIPTION": str(call.param("DESCRIPTION", "") or ""),
+                                   "GROUP_NAME": str(call.param("GROUP_NAME", "") or ""),
+                                   "OPTIONS": call.param("OPTIONS") or {}, "LANG_ALL": call.param("LANG_ALL") or {}}
+    return True
+
+
+@method("placement.get", scope="placement", app_only=True, server_time_s=0.01)
+def placement_get(call: Call) -> list[dict[str, Any]]:
+    """Handlers this app bound."""
+    return [{"placement": row["PLACEMENT"], "handler": row["HANDLER"], "title": row["TITLE"],
+             "description": row["DESCRIPTION"], "options": row["OPTIONS"], "langAll": row["LANG_ALL"]}
+            for row in _bindings(call).values() if row["CLIENT_ID"] == call.client_id]
+
+
+@method("placement.list", scope="placement", server_time_s=0.01)
+def placement_list(call: Call) -> list[str]:
+    """Placement codes available to the caller [INF: the list form without parameters]."""
+    return list(KNOWN_PLACEMENTS)
+
+
+@method("placement.unbind", scope="placement", app_only=True, admin_only=True, server_time_s=0.02)
+def placement_unbind(call: Call) -> dict[str, int]:
+    placement = _required(call, "PLACEMENT").upper()
+    handler = call.param("HANDLER")
+    doomed = [key for key, row in _bindings(call).items()
+              if row["CLIENT_ID"] == call.client_id and row["PLACEMENT"] == placement
+              and (not handler or row["HANDLER"] == handler)]
+    for key in doomed:
+        del _bindings(call)[key]
+    return {"count": len(doomed)}

@@ -1,0 +1,193 @@
+"""Workgroups ``sonet_group.*`` with extranet site binding (b24-app.md §7.3); errors carry empty codes."""
+from __future__ import annotations
+
+from typing import Any
+
+from .listing import Query, paginate
+from .registry import Call, ListPage, RestError, method
+from .state import PortalState
+from .users import id_list, join_group, leave_group
+
+EDITABLE = ("NAME", "DESCRIPTION", "VISIBLE", "OPENED", "CLOSED", "KEYWORDS", "INITIATE_PERMS", "SPAM_PERMS",
+            "PROJECT", "PROJECT_DATE_START", "PROJECT_DATE_FINISH", "SUBJECT_ID", "SITE_ID")
+HIDDEN = ("INITIATE_PERMS", "SPAM_PERMS", "IMAGE_ID", "MEMBERS", "INVITES")
+MEMBER_ROLES = ("A", "E", "K")  # owner, moderator, member
+
+
+def _portal(call: Call) -> PortalState:
+    return call.portal  # type: ignore[return-value]
+
+
+def _params(call: Call) -> dict[str, Any]:
+    """Upper-cased keys; keys starting with ``~`` or ``=`` are stripped (§7.3)."""
+    return {str(key).upper(): value for key, value in call.params.items() if not str(key).startswith(("~", "="))}
+
+
+def is_extranet(portal: PortalState, group: dict[str, Any]) -> bool:
+    return portal.options.extranet_site in (group.get("SITE_ID") or [])
+
+
+def public_group(portal: PortalState, group: dict[str, Any]) -> dict[str, Any]:
+    shown = {key: value for key, value in group.items() if key not in HIDDEN}
+    shown.update({"ID": str(group["ID"]), "OWNER_ID": str(group["OWNER_ID"]),
+                  "NUMBER_OF_MEMBERS": str(len(group["MEMBERS"])),
+                  "IS_EXTRANET": "Y" if is_extranet(portal, group) else "N"})
+    return shown
+
+
+def _group(call: Call, key: str = "GROUP_ID") -> dict[str, Any]:
+    raw = _params(call).get(key)
+    if not str(raw or "").isdigit():
+        raise RestError("", "Wrong group ID")
+    group = _portal(call).tables["groups"].get(int(raw))
+    if group is None:
+        raise RestError("", "Socialnetwork group not found")
+    return group
+
+
+def _can_manage(call: Call, group: dict[str, Any]) -> bool:
+    return call.portal.is_admin(call.user_id) or group["MEMBERS"].get(str(call.user_id)) in ("A", "E")
+
+
+def create_group(portal: PortalState, fields: dict[str, Any], owner: int) -> dict[str, Any]:
+    """Save a group, make ``owner`` its owner member (shared by the method and the seeding hook)."""
+    group_id = portal.next_id("groups")
+    now = portal.iso(portal.clock.now())
+    sites = fields.get("SITE_ID") or [portal.options.intranet_site]
+    group = {"ID": group_id, "NAME": "", "DESCRIPTION": "", "VISIBLE": "Y", "OPENED": "N", "CLOSED": "N",
+             "KEYWORDS": "", "INITIATE_PERMS": "K", "SPAM_PERMS": "K", "PROJECT": "N", "SUBJECT_ID": "1",
+             "ACTIVE": "Y", "DATE_CREATE": now, "DATE_UPDATE": now, "DATE_ACTIVITY": now,
+             "OWNER_ID": owner, "MEMBERS": {}, "INVITES": {},
+             **{key: fields[key] for key in EDITABLE if key in fields}}
+    group["SITE_ID"] = sites if isinstance(sites, list) else [sites]
+    portal.tables["groups"][group_id] = group
+    join_group(portal, group_id, owner, "A")
+    return group
+
+
+@method("sonet_group.create", scope="sonet_group", server_time_s=0.1)
+def group_create(call: Call) -> int:
+    portal, params = _portal(call), _params(call)
+    if not str(params.get("NAME") or "").strip():
+        raise RestError("", "Incorrect input data")
+    owner = int(params["OWNER_ID"]) if params.get("OWNER_ID") and portal.is_admin(call.user_id) else call.user_id
+    group = create_group(portal, params, owner)
+    portal.fire_event("ONSONETGROUPADD", {"FIELDS": {"ID": str(group["ID"])}}, user_id=call.user_id)
+    return group["ID"]
+
+
+@method("sonet_group.update", scope="sonet_group", server_time_s=0.05)
+def group_update(call: Call) -> int:
+    group = _group(call)
+    if not _can_manage(call, group):
+        raise RestError("", "User has no permissions to update group")
+    params = _params(call)
+    group.update({key: params[key] for key in EDITABLE if key in params})
+    group["DATE_UPDATE"] = _portal(call).iso(_portal(call).clock.now())
+    _portal(call).fire_event("ONSONETGROUPUPDATE", {"FIELDS": {"ID": str(group["ID"])}}, user_id=call.user_id)
+    return group["ID"]
+
+
+@method("sonet_group.delete", scope="sonet_group", server_time_s=0.05)
+def group_delete(call: Call) -> bool:
+    group = _group(call)
+    if not (call.portal.is_admin(call.user_id) or group["OWNER_ID"] == call.user_id):
+        raise RestError("", "User has no permissions to delete group")
+    for member in list(group["MEMBERS"]):
+        leave_group(_portal(call), group["ID"], int(member))
+    del _portal(call).tables["groups"][group["ID"]]
+    _portal(call).fire_event("ONSONETGROUPDELETE", {"FIELDS": {"ID": str(group["ID"])}}, user_id=call.user_id)
+    return True
+
+
+@method("sonet_group.setowner", scope="sonet_group", server_time_s=0.05)
+def group_setowner(call: Call) -> bool:
+    group = _group(call)
+    new_owner = int(_params(call).get("USER_ID") or 0)
+    if not _can_manage(call, group) or _portal(call).user(new_owner) is None:
+        raise RestError("", "User has no permissions to update group")
+    group["MEMBERS"][str(group["OWNER_ID"])] = "E"
+    join_group(_portal(call), group["ID"], new_owner, "A")
+    group["OWNER_ID"] = new_owner
+    return True
+
+
+@method("sonet_group.get", scope="sonet_group", server_time_s=0.02)
+def group_get(call: Call) -> ListPage:
+    """Groups visible to the caller; an admin passing IS_ADMIN=Y sees all (§7.3)."""
+    portal, params = _portal(call), _params(call)
+    see_all = portal.is_admin(call.user_id) and str(params.get("IS_ADMIN", "")).upper() == "Y"
+    filter_ = dict(params.get("FILTER") or {})
+    if params.get("GROUP_ID"):
+        filter_["ID"] = params["GROUP_ID"]
+    groups = [group for group in portal.tables["groups"].values()
+              if see_all or group.get("VISIBLE") == "Y" or str(call.user_id) in group["MEMBERS"]]
+    rows = Query.from_params(filter_, params.get("ORDER") or {"ID": "ASC"}).apply(
+        groups, lambda group: public_group(portal, group))
+    return paginate([public_group(portal, group) for group in rows], params.get("START"))
+
+
+@method("sonet_group.user.get", scope="sonet_group", server_time_s=0.02)
+def group_user_get(call: Call) -> list[dict[str, str]]:
+    """Active members with their role; note the parameter is ``ID``, not GROUP_ID (§7.3)."""
+    group = _group(call, "ID")
+    return [{"USER_ID": user_id, "ROLE": role} for user_id, role in group["MEMBERS"].items() if role in MEMBER_ROLES]
+
+
+@method("sonet_group.user.add", scope="sonet_group", server_time_s=0.05)
+def group_user_add(call: Call) -> list[int]:
+    """Module admin only; direct membership, existing relations skipped."""
+    group = _group(call)
+    if not call.portal.is_admin(call.user_id):
+        raise RestError("", "User has no permissions to add users to the group")  # [INF] text
+    added = []
+    for user_id in id_list(_params(call).get("USER_ID")):
+        if _portal(call).user(user_id) is not None and str(user_id) not in group["MEMBERS"]:
+            join_group(_portal(call), group["ID"], user_id, "K")
+            added.append(user_id)
+    return added
+
+
+@method("sonet_group.user.update", scope="sonet_group", server_time_s=0.05)
+def group_user_update(call: Call) -> list[int]:
+    group = _group(call)
+    role = str(_params(call).get("ROLE") or "").upper()
+    if not _can_manage(call, group) or role not in ("E", "K"):
+        raise RestError("", "Incorrect input data")
+    changed = [user_id for user_id in id_list(_params(call).get("USER_ID"))
+               if group["MEMBERS"].get(str(user_id)) in ("E", "K")]  # the owner is never changed
+    for user_id in changed:
+        group["MEMBERS"][str(user_id)] = role
+    return changed
+
+
+@method("sonet_group.user.delete", scope="sonet_group", server_time_s=0.05)
+def group_user_delete(call: Call) -> list[int]:
+    group = _group(call)
+    if not _can_manage(call, group):
+        raise RestError("", "User has no permissions to update group")
+    removed = [user_id for user_id in id_list(_params(call).get("USER_ID"))
+               if group["MEMBERS"].get(str(user_id)) in ("E", "K")]  # the owner is never removed
+    for user_id in removed:
+        leave_group(_portal(call), group["ID"], user_id)
+    return removed
+
+
+@method("sonet_group.user.invite", scope="sonet_group", server_time_s=0.05)
+def group_user_invite(call: Call) -> list[int]:
+    """Invitations the invitee must accept; skips self and existing members."""
+    group = _group(call)
+    invited = [user_id for user_id in id_list(_params(call).get("USER_ID"))
+               if user_id != call.user_id and str(user_id) not in group["MEMBERS"]
+               and _portal(call).user(user_id) is not None]
+    for user_id in invited:
+        group["INVITES"][str(user_id)] = str(_params(call).get("MESSAGE") or "")
+    return invited
+
+
+@method("sonet_group.user.groups", scope="sonet_group", server_time_s=0.02)
+def group_user_groups(call: Call) -> list[dict[str, str]]:
+    portal = _portal(call)
+    return [{"GROUP_ID": str(group["ID"]), "GROUP_NAME": group["NAME"], "ROLE": group["MEMBERS"][str(call.user_id)],
+             "GROUP_IMAGE": "", "IS_EXTRANET": "Y" if is_extranet(portal, group) else "N"}
+            for group in portal.tables["groups"].values() if str(call.user_id) in group["MEMBERS"]]
