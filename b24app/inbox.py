@@ -32,6 +32,7 @@ class InboxMessage:
     name: str
     payload: dict[str, Any]
     attempts: int
+    received_at: datetime
 
 
 def _accept_statement(dialect: str):  # type: ignore[no-untyped-def]
@@ -78,7 +79,8 @@ def claim(db: Database, *, holder: str, limit: int, lease_s: float) -> list[Inbo
 
 
 def _message(row: InboxItem) -> InboxMessage:
-    return InboxMessage(row.id, row.member_id, row.kind, row.name, json.loads(row.payload), row.attempts)
+    return InboxMessage(row.id, row.member_id, row.kind, row.name, json.loads(row.payload), row.attempts,
+                        row.received_at)
 
 
 def lock_for_completion(session: Session, item_id: int, holder: str) -> InboxItem | None:
