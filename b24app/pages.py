@@ -1,9 +1,12 @@
 """Pages shown inside the portal's iframe (placement DEFAULT and REST_APP_URI)."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, current_app, render_template, request
 
-from b24app.portal import get_store
+from b24app.portal import get_store, viewer_token_works
+from b24app.store import Installation
 from handlers.formparse import MalformedBody, parse_body
 
 bp = Blueprint("pages", __name__, url_prefix="/b24")
@@ -22,13 +25,30 @@ def app_page():  # type: ignore[no-untyped-def]
         form = parse_body(request.get_data(cache=False), request.content_type) if request.method == "POST" else {}
     except MalformedBody:
         form = {}
-    member_id = form.get("member_id")
-    token = form.get("APPLICATION_TOKEN")
-    store = get_store(current_app)
-    if not isinstance(member_id, str) or not isinstance(token, str) or not store.application_token_matches(
-            member_id=member_id, application_token=token):
+    installation = _verified_installation(form)
+    if installation is None:
         return render_template("app.html", installation=None,
                                message="Откройте приложение из меню Битрикс24."), 401
-    installation = store.find(member_id=member_id)
     return render_template("app.html", installation=installation,
                            status_text=STATUS_TEXT.get(installation.status, installation.status))
+
+
+def _verified_installation(form: dict[str, Any]) -> Installation | None:
+    """The installation the frame POST belongs to, if it proves it (b24-app.md §2.3, §4.4).
+
+    Newer portals send APPLICATION_TOKEN; older ones only the viewer's AUTH_ID, which must then
+    work on the portal we stored for that member_id.
+    """
+    member_id = form.get("member_id")
+    if not isinstance(member_id, str) or not member_id:
+        return None
+    store = get_store(current_app)
+    installation = store.find(member_id=member_id)
+    if installation is None or installation.status == "uninstalled":
+        return None
+    token, auth_id = form.get("APPLICATION_TOKEN"), form.get("AUTH_ID")
+    if isinstance(token, str) and token:
+        return installation if store.application_token_matches(member_id=member_id, application_token=token) else None
+    if isinstance(auth_id, str) and auth_id and viewer_token_works(installation.client_endpoint, auth_id):
+        return installation
+    return None

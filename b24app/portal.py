@@ -59,14 +59,24 @@ def client_for(app: Flask, member_id: str | None = None) -> B24Client:
     return B24Client(installation.client_endpoint, tokens=PortalTokens(store, member_id, oauth_server(app)))
 
 
-def token_works_on_portal(client_endpoint: str, access_token: str) -> bool:
-    """True when the token is an admin's token of our app on that portal."""
+def _ask_portal(client_endpoint: str, access_token: str, method: str) -> object:
+    """Call ``method`` with a one-off token; None when the portal refuses it."""
     client = B24Client(client_endpoint, tokens=StaticToken(access_token))
     try:
-        return bool(client.call("user.admin", {}).result)
+        return client.call(method, {}).result
     except B24Error as exc:
         log.warning("token check on %s failed: %s", client_endpoint, exc.code)
-        return False
+        return None
+
+
+def token_works_on_portal(client_endpoint: str, access_token: str) -> bool:
+    """True when the token is an admin's token of our app on that portal."""
+    return bool(_ask_portal(client_endpoint, access_token, "user.admin"))
+
+
+def viewer_token_works(client_endpoint: str, access_token: str) -> bool:
+    """True when the token belongs to some user of our app on that portal."""
+    return isinstance(_ask_portal(client_endpoint, access_token, "profile"), dict)
 
 
 def init_app(app: Flask, config: Config) -> None:

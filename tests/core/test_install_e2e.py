@@ -101,3 +101,18 @@ def test_uninstall_is_verified_and_forgets_tokens(setup: EmulatedInstall, clean:
         assert installation is None
     else:
         assert installation.status == "uninstalled" and installation.access_token is None
+
+
+def test_app_page_opens_only_for_the_portal_that_installed_it(setup: EmulatedInstall) -> None:
+    setup.install()
+    setup.drain()
+    viewer = setup.hook("tokens", {"client_id": setup.client_id, "user_id": 1})
+    page = f"{setup.public_url}/b24/app"
+    opened = requests.post(page, data={"member_id": setup.member_id, "AUTH_ID": viewer["access_token"],
+                                       "PLACEMENT": "DEFAULT"}, timeout=10)
+    assert opened.status_code == 200 and "установлено" in opened.text
+    for forged in ({"member_id": setup.member_id, "AUTH_ID": "stolen"},
+                   {"member_id": setup.member_id, "APPLICATION_TOKEN": "guess"},
+                   {"member_id": "another-portal", "AUTH_ID": viewer["access_token"]}, {}):
+        response = requests.post(page, data=forged, timeout=10)
+        assert response.status_code == 401 and "Откройте приложение" in response.text
