@@ -4,7 +4,8 @@ The schema is managed by Alembic (``b24app db upgrade``); ``upgrade_schema`` run
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
+import threading
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
@@ -14,7 +15,7 @@ from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Modules whose models Alembic must see; packages append theirs here.
-MODEL_MODULES = ["b24app.models", "sync_jobs.models"]
+MODEL_MODULES = ["b24app.models", "sync_jobs.models", "bizproc_templates.models"]
 
 
 class Base(DeclarativeBase):
@@ -62,6 +63,10 @@ class Database:
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.read_engine = self.engine.execution_options(sqlite_begin="DEFERRED")
+        # SQLite has one writer at a time; queueing this process's writers on a lock is far
+        # cheaper than SQLite's busy handler, which sleeps in steps of up to 100 ms.
+        self.write_lock: threading.Lock | nullcontext = (
+            threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext())
         self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
 
     @contextmanager

@@ -54,7 +54,7 @@ def accept(db: Database, *, member_id: str, kind: str, name: str, dedupe_key: st
     values = dict(member_id=member_id, kind=kind, name=name, dedupe_key=dedupe_key,
                   payload=json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
                   status="pending", attempts=0, next_attempt_at=now, received_at=now)
-    with db.engine.begin() as connection:
+    with db.write_lock, db.engine.begin() as connection:
         return connection.execute(_ACCEPT[db.engine.dialect.name], values).scalar()
 
 

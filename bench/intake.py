@@ -58,38 +58,60 @@ def _body(n: int) -> bytes:
                       "auth[application_token]": APP_TOKEN, "auth[access_token]": "x" * 70}).encode()
 
 
+def _request(port: int, n: int) -> bytes:
+    body = _body(n)
+    head = (f"POST /b24/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n")
+    return head.encode() + body
+
+
+def _read_response(sock: socket.socket, buffer: bytearray) -> tuple[int, bytes]:
+    """Read one HTTP/1.1 response with Content-Length from a keep-alive socket."""
+    while b"\r\n\r\n" not in buffer:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("server closed the connection")
+        buffer += chunk
+    head, _, rest = bytes(buffer).partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("server closed the connection")
+        rest += chunk
+    buffer[:] = rest[length:]
+    return status, rest[:length]
+
+
 def _client_process(port: int, first: int, count: int, threads: int, out: multiprocessing.Queue) -> None:
-    """Send ``count`` events over ``threads`` keep-alive connections; report latencies."""
-    latencies: list[float] = []
-    accepted = errors = 0
+    """Send ``count`` events over ``threads`` keep-alive connections (raw sockets: a light client)."""
+    results: list[tuple[list[float], int, int]] = []
     lock = threading.Lock()
 
     def run(numbers: range) -> None:
-        nonlocal accepted, errors
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        local: list[float] = []
+        requests_ = [_request(port, n) for n in numbers]
+        latencies: list[float] = []
         ok = bad = 0
-        for n in numbers:
+        sock = socket.create_connection(("127.0.0.1", port))
+        buffer = bytearray()
+        for raw in requests_:
             started = time.perf_counter()
             try:
-                conn.request("POST", "/b24/events", body=_body(n),
-                             headers={"Content-Type": "application/x-www-form-urlencoded"})
-                response = conn.getresponse()
-                payload = response.read()
-            except (OSError, http.client.HTTPException):
+                sock.sendall(raw)
+                status, payload = _read_response(sock, buffer)
+            except OSError:
                 bad += 1
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                sock.close()
+                sock = socket.create_connection(("127.0.0.1", port))
+                buffer.clear()
                 continue
-            local.append(time.perf_counter() - started)
-            if response.status == 200 and b"accepted" in payload:
-                ok += 1
-            else:
-                bad += 1
+            latencies.append(time.perf_counter() - started)
+            ok, bad = (ok + 1, bad) if status == 200 and b"accepted" in payload else (ok, bad + 1)
+        sock.close()
         with lock:
-            latencies.extend(local)
-            accepted += ok
-            errors += bad
+            results.append((latencies, ok, bad))
 
     per_thread = count // threads
     workers = [threading.Thread(target=run, args=(range(first + i * per_thread, first + (i + 1) * per_thread),))
@@ -98,7 +120,8 @@ def _client_process(port: int, first: int, count: int, threads: int, out: multip
         worker.start()
     for worker in workers:
         worker.join()
-    out.put({"latencies": latencies, "accepted": accepted, "errors": errors})
+    out.put({"latencies": [x for r in results for x in r[0]], "accepted": sum(r[1] for r in results),
+             "errors": sum(r[2] for r in results)})
 
 
 def _free_port() -> int:
