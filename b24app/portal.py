@@ -6,7 +6,7 @@ import logging
 from flask import Flask
 
 from b24app.bitrix import B24Client
-from b24app.bitrix.errors import B24Error
+from b24app.bitrix.errors import B24AuthFatal, B24Error
 from b24app.bitrix.tokens import OAuthServer, PortalTokens
 from b24app.config import Config
 from b24app.crypto import TokenCipher
@@ -26,7 +26,7 @@ class StaticToken:
         return self.token
 
     def refresh(self, stale_token: str) -> str:
-        raise B24Error("expired_token", "the one-off token has expired")
+        raise B24AuthFatal("expired_token", "the one-off token has expired")
 
 
 def get_config(app: Flask) -> Config:

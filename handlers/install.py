@@ -15,7 +15,6 @@ from flask import Blueprint, current_app, render_template, request
 
 from b24app.bitrix import B24Client
 from b24app.bitrix.errors import B24Error
-from b24app.bitrix.tokens import OAuthError
 from b24app.install_steps import InstallContext, run_install_steps
 from b24app.portal import get_config, get_store, oauth_server
 from b24app.store import NewInstallation, TokenSet
@@ -54,7 +53,7 @@ def install():  # type: ignore[no-untyped-def]
         installation = _install(form)
     except InstallRefused as exc:
         return render_template("install_error.html", message=str(exc)), 400
-    except (B24Error, OAuthError) as exc:
+    except B24Error as exc:
         log.warning("install failed: %s", getattr(exc, "code", type(exc).__name__))
         return render_template("install_error.html", message=_explain(exc)), 502
     config = get_config(current_app)

@@ -28,12 +28,12 @@ from .errors import (B24APIError, B24BadResponse, B24ConnectionError, B24Error, 
                      B24QueryLimitExceeded, B24RefusedError, B24Timeout, B24TokenExpired, api_error,
                      is_ambiguous)
 from .lists import get_all
-from .pacing import BATCH_MAX, Clock, OperatingGovernor, RateLimits, RequestPacer
+from .pacing import BATCH_MAX, OperatingGovernor, RateLimits, RequestPacer
 
 log = logging.getLogger(__name__)
 
 Params = Mapping[str, Any]
-USER_AGENT = "b24app/0.1 (+https://github.com/b24app)"
+USER_AGENT = "b24app/0.1"
 
 
 class TokenProvider(Protocol):
@@ -174,8 +174,7 @@ class B24Client:
 
     def __init__(self, endpoint: str, *, tokens: TokenProvider | None = None, webhook: bool = False,
                  plan_limits: RateLimits = RateLimits(), timeout: tuple[float, float] = (5, 60),
-                 max_attempts: int = 6, session: requests.Session | None = None,
-                 clock: Clock = time.monotonic) -> None:
+                 max_attempts: int = 6, session: requests.Session | None = None) -> None:
         if webhook == (tokens is not None):
             raise ValueError("pass tokens= for an OAuth endpoint, or webhook=True for a webhook URL")
         self.endpoint = endpoint if endpoint.endswith("/") else endpoint + "/"
@@ -185,8 +184,8 @@ class B24Client:
         self._max_attempts = max_attempts
         self._session = session or requests.Session()
         self._session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
-        self.pacer = RequestPacer(plan_limits, clock=clock)
-        self.governor = OperatingGovernor(plan_limits, clock=clock)
+        self.pacer = RequestPacer(plan_limits)
+        self.governor = OperatingGovernor(plan_limits)
 
     def __enter__(self) -> B24Client:
         return self

@@ -5,7 +5,8 @@ aiohttp trace hook), its `token_func` reads from our `TokenProvider` (first call
 later calls mean the portal rejected the token: refresh it, at most once per `get_all`), its session
 has our timeouts, and its logger (which logs parameters and whole responses) is kept at WARNING.
 Errors come back in our tree; fast-bitrix24 loses 4xx bodies (`raise_for_status=True`), so such
-errors carry the HTTP status and an empty code.
+errors carry the HTTP status and an empty code. Runs its own event loop (`asyncio.run`), so call it
+from synchronous code (workers, CLI), not from inside a running loop.
 """
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ async def _get_all(client: B24Client, method: str, params: Mapping[str, Any] | N
     return list(result.values()) if isinstance(result, dict) else list(result)
 
 
-def fb24_get_all(client: B24Client, method: str, params: Mapping[str, Any] | None) -> list[Any]:
+def fb24_get_all(client: B24Client, method: str, params: Mapping[str, Any] | None = None) -> list[Any]:
     """fast-bitrix24's `get_all` (offset pages, 50 per batch) with our pacer, tokens and errors."""
     logging.getLogger("fast_bitrix24").setLevel(logging.WARNING)
     try:

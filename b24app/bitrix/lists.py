@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .client import B24Client
 
 PAGE_SIZE = 50
+WINDOW_OWNED_KEYS = frozenset({"order", "sort", "start"})  # get_all sets these itself
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,6 @@ class IdWindow:
     filter_key: str
     order: Mapping[str, Any] = field(default_factory=dict)
     id_field: str = "ID"
-    order_keys: frozenset[str] = frozenset({"order", "sort"})
 
 
 ID_WINDOWS: dict[str, IdWindow] = {
@@ -44,11 +44,11 @@ def get_all(client: B24Client, method: str, params: Mapping[str, Any] | None = N
     window = ID_WINDOWS.get(method.lower())
     if window is None:
         return fb24_get_all(client, method, params)
-    return list(_walk(client, method, dict(params or {}), window))
+    return _walk(client, method, dict(params or {}), window)
 
 
 def _walk(client: B24Client, method: str, params: dict[str, Any], window: IdWindow) -> list[Any]:
-    forbidden = [key for key in params if key.lower() in window.order_keys | {"start"}]
+    forbidden = [key for key in params if key.lower() in WINDOW_OWNED_KEYS]
     if forbidden:
         raise ValueError(f"get_all orders by ascending ID itself; drop {forbidden}")
     rows: list[Any] = []
@@ -72,8 +72,9 @@ def _advance(method: str, last_id: Any, new_id: Any) -> int:
 def _window_pages(client: B24Client, method: str, params: dict[str, Any], window: IdWindow,
                   last_id: Any) -> list[list[Any]]:
     """One batch of 50 chained pages from `last_id`; returns the pages up to the first short one."""
-    filter_ = dict(params.get(window.filter_key) or {})
-    rest = {key: value for key, value in params.items() if key != window.filter_key}
+    is_filter = window.filter_key.lower()
+    filter_ = next((dict(value or {}) for key, value in params.items() if key.lower() == is_filter), {})
+    rest = {key: value for key, value in params.items() if key.lower() != is_filter}
     commands = {}
     for number in range(BATCH_MAX):
         bound = last_id if number == 0 else f"$result[p{number - 1}][{PAGE_SIZE - 1}][{window.id_field}]"

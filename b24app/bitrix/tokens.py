@@ -15,19 +15,11 @@ from dataclasses import dataclass
 
 import requests
 
+from b24app.bitrix.errors import B24AuthFatal, B24BadResponse, B24ConnectionError, B24Timeout, api_error
 from b24app.store import InstallationStore, TokenSet
 
 REFRESH_LEASE_S = 30.0
 WAIT_STEP_S = 0.02
-
-
-class OAuthError(Exception):
-    """The OAuth server refused (``invalid_grant`` means the portal must reinstall the app)."""
-
-    def __init__(self, code: str, description: str = "") -> None:
-        super().__init__(f"{code}: {description}" if description else code)
-        self.code = code
-        self.description = description
 
 
 @dataclass(frozen=True)
@@ -45,15 +37,20 @@ class OAuthServer:
                   "client_secret": self.client_secret, "refresh_token": refresh_token}
         try:
             response = requests.post(self.token_url, data=params, timeout=self.timeout)
+        except requests.Timeout as exc:
+            raise B24Timeout(f"OAuth server: {type(exc).__name__}") from exc
         except requests.RequestException as exc:
-            raise OAuthError("transport_error", type(exc).__name__) from exc
+            raise B24ConnectionError(f"OAuth server: {type(exc).__name__}") from exc
         try:
             data = response.json()
         except ValueError:
-            raise OAuthError("invalid_response", f"HTTP {response.status_code}") from None
-        if not isinstance(data, dict) or "error" in data or "access_token" not in data:
-            error = data.get("error", "invalid_response") if isinstance(data, dict) else "invalid_response"
-            raise OAuthError(str(error), str(data.get("error_description", "")) if isinstance(data, dict) else "")
+            raise B24BadResponse(response.status_code, response.headers.get("Content-Type", ""),
+                                 response.text[:200]) from None
+        if not isinstance(data, dict) or "access_token" not in data:
+            data = data if isinstance(data, dict) else {}
+            # invalid_grant / invalid_client map to B24AuthFatal: the portal must reinstall the app
+            raise api_error(str(data.get("error", "invalid_response")), str(data.get("error_description", "")),
+                            status=response.status_code)
         return TokenSet.from_oauth(data)
 
 
@@ -72,7 +69,7 @@ class PortalTokens:
     def current(self) -> str:
         installation = self.store.find(member_id=self.member_id)
         if installation is None or not installation.access_token:
-            raise OAuthError("not_installed", f"portal {self.member_id} has no stored tokens")
+            raise B24AuthFatal("not_installed", f"portal {self.member_id} has no stored tokens")
         return installation.access_token
 
     def refresh(self, stale_token: str) -> str:
@@ -87,7 +84,7 @@ class PortalTokens:
                                                         seconds=REFRESH_LEASE_S):
                     return self._refresh_holding_lease(stale_token)
                 time.sleep(WAIT_STEP_S)
-        raise OAuthError("refresh_timeout", "another process holds the refresh lease too long")
+        raise B24Timeout("another process holds the refresh lease too long")
 
     def _fresher_than(self, stale_token: str) -> str | None:
         token = self.current()
@@ -98,7 +95,7 @@ class PortalTokens:
         try:
             installation = self.store.find(member_id=self.member_id)
             if installation is None or not installation.refresh_token:
-                raise OAuthError("not_installed", f"portal {self.member_id} has no refresh token")
+                raise B24AuthFatal("not_installed", f"portal {self.member_id} has no refresh token")
             if installation.access_token != stale_token:
                 return installation.access_token or ""
             new = self.oauth.refresh(installation.refresh_token)
