@@ -1,0 +1,153 @@
+"""Domain model of 1C:ZUP HR data: what the rest of the product sees, free of 1C quirks.
+
+References are lower-case GUID strings (``ref``), empty references and dates are ``None``,
+strings are stripped. Personal data (birth date, contacts, СНИЛС, ИНН) is kept out of ``repr``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass, field
+
+
+class EmploymentType(enum.Enum):
+    """ТекущийВидЗанятости."""
+
+    MAIN = "main"
+    EXTERNAL_PART_TIME = "external_part_time"
+    INTERNAL_PART_TIME = "internal_part_time"
+    SIDE_JOB = "side_job"
+
+
+@dataclass(frozen=True)
+class LegalEntity:
+    """Организация; КПП comes from its РегистрацияВНалоговомОргане."""
+
+    ref: str
+    name: str
+    full_name: str
+    inn: str
+    kpp: str | None
+    ogrn: str
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class Department:
+    """ПодразделениеОрганизации; ``parent_ref`` is None for a root department."""
+
+    ref: str
+    legal_entity_ref: str | None
+    parent_ref: str | None
+    code: str
+    name: str
+    disbanded: bool
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class Position:
+    """Должность."""
+
+    ref: str
+    name: str
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class Person:
+    """ФизическоеЛицо (folders of the catalog are not persons and never become one)."""
+
+    ref: str
+    last_name: str
+    first_name: str
+    middle_name: str
+    birth_date: dt.date | None = field(repr=False)
+    email: str | None = field(repr=False)
+    mobile_phone: str | None = field(repr=False)
+    snils: str | None = field(repr=False)
+    inn: str | None = field(repr=False)
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class Employee:
+    """Сотрудник: one employment record of a person in a head organisation."""
+
+    ref: str
+    person_ref: str | None
+    legal_entity_ref: str | None
+    personnel_number: str
+    name: str
+    archived: bool
+    deleted: bool
+
+
+@dataclass(frozen=True)
+class EmploymentState:
+    """Current HR state of one employee (ТекущиеКадровыеДанныеСотрудников row)."""
+
+    employee_ref: str
+    person_ref: str | None
+    organization_ref: str | None
+    department_ref: str | None
+    position_ref: str | None
+    hire_date: dt.date | None
+    dismissal_date: dt.date | None
+    employment_type: EmploymentType | None
+    rate: float
+
+    def is_active(self, on_date: dt.date) -> bool:
+        """Hired on or before ``on_date`` and not dismissed before it."""
+        hired = self.hire_date is not None and self.hire_date <= on_date
+        return hired and (self.dismissal_date is None or self.dismissal_date >= on_date)
+
+
+@dataclass(frozen=True)
+class VacationKindBalance:
+    """Remaining days of one kind of annual vacation."""
+
+    kind: str
+    days: float
+
+
+@dataclass(frozen=True)
+class VacationBalance:
+    """Remaining annual vacation of an employee on a date."""
+
+    employee_ref: str
+    as_of: dt.date
+    days: float
+    by_kind: tuple[VacationKindBalance, ...]
+
+
+@dataclass(frozen=True)
+class RequestRef:
+    """An employee request document created in 1C; ``kind`` is the request type ("vacation")."""
+
+    kind: str
+    ref: str
+    number: str
+
+
+@dataclass(frozen=True)
+class RequestStatus:
+    """Approval state of a request document as HR sees it in 1C."""
+
+    ref: str
+    number: str
+    status: str
+    comment: str
+
+
+@dataclass(frozen=True)
+class RequestDocument:
+    """A file produced for a request (e.g. a 2-НДФЛ certificate)."""
+
+    name: str
+    mime: str
+    content: bytes = field(repr=False)
+
+
+Record = LegalEntity | Department | Position | Person | Employee | EmploymentState

@@ -1,0 +1,257 @@
+"""``ZupSource`` over the 1C OData standard interface."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import requests
+
+from onec import normalize
+from onec.changes import (
+    Delta,
+    catalog_delta,
+    catalog_versions,
+    object_hash,
+    register_hashes,
+    snapshot_delta,
+)
+from onec.config import STATUS_FIELD, ConnectionConfig, EntitySets
+from onec.errors import OneCConfigError, OneCError
+from onec.models import (
+    Department,
+    Employee,
+    EmploymentState,
+    LegalEntity,
+    Person,
+    Position,
+    Record,
+    RequestDocument,
+    RequestRef,
+    RequestStatus,
+    VacationBalance,
+)
+from onec.odata import EntityQuery, ODataClient, Row
+from onec.source import Bookmark, ChangeSet
+from onec.vacation import vacation_balance, vacation_kinds
+
+VERSIONED = ("Ref_Key", "DataVersion", "DeletionMark")
+
+
+def entity_queries(sets: EntitySets) -> dict[str, EntityQuery]:
+    """What the connector reads from each set; ``$orderby`` ends with a unique key."""
+    return {
+        "legal_entities": EntityQuery(
+            sets.legal_entities,
+            (*VERSIONED, "Description", "НаименованиеПолное", "ИНН", "ОГРН", "РегистрацияВНалоговомОргане_Key"),
+            "Description,Ref_Key",
+        ),
+        "tax_registrations": EntityQuery(sets.tax_registrations, ("Ref_Key", "КПП"), "Ref_Key"),
+        "departments": EntityQuery(
+            sets.departments,
+            (*VERSIONED, "Code", "Description", "Owner_Key", "Parent_Key", "Расформировано"),
+            "Code,Ref_Key",
+        ),
+        "positions": EntityQuery(sets.positions, (*VERSIONED, "Description"), "Description,Ref_Key"),
+        "persons": EntityQuery(
+            sets.persons,
+            (*VERSIONED, "IsFolder", "Фамилия", "Имя", "Отчество", "ДатаРождения", "СтраховойНомерПФР", "ИНН",
+             "КонтактнаяИнформация"),
+            "Code,Ref_Key",
+        ),
+        "contact_kinds": EntityQuery(sets.contact_kinds, ("Ref_Key", "PredefinedDataName"), "Ref_Key"),
+        "employees": EntityQuery(
+            sets.employees,
+            (*VERSIONED, "Code", "Description", "ФизическоеЛицо_Key", "ГоловнаяОрганизация_Key", "ВАрхиве"),
+            "Code,Ref_Key",
+        ),
+        "employments": EntityQuery(
+            sets.employment,
+            ("Сотрудник_Key", "ФизическоеЛицо_Key", "ТекущаяОрганизация_Key", "ТекущееПодразделение_Key",
+             "ТекущаяДолжность_Key", "ДатаПриема", "ДатаУвольнения", "ТекущийВидЗанятости", "КоличествоСтавок"),
+            "Сотрудник_Key",
+            key="Сотрудник_Key",
+        ),
+        "vacations_taken": EntityQuery(
+            sets.vacations_taken, ("Сотрудник_Key", "ВидЕжегодногоОтпуска_Key", "Количество", "ДатаНачала"),
+            "Сотрудник_Key", key="Сотрудник_Key",
+        ),
+        "vacation_remains": EntityQuery(
+            sets.vacation_remains, ("Сотрудник_Key", "ВидЕжегодногоОтпуска_Key", "Дата", "ОстатокДней"),
+            "Сотрудник_Key", key="Сотрудник_Key",
+        ),
+        "vacation_kinds": EntityQuery(
+            sets.vacation_kinds, ("Ref_Key", "Description", "КоличествоДнейВГод", "ОсновнойОтпуск"), "Ref_Key",
+        ),
+    }
+
+
+CATALOG_KINDS = ("departments", "positions", "persons", "employees")
+
+
+class ODataSource:
+    """HR data and requests of one ZUP infobase through its OData standard interface."""
+
+    def __init__(self, config: ConnectionConfig, *, session: requests.Session | None = None) -> None:
+        self.config = config
+        self.client = ODataClient(config, session=session)
+        self.queries = entity_queries(config.sets)
+        self._contact_kinds: dict[str, str] | None = None
+
+    def close(self) -> None:
+        """Release the HTTP session."""
+        self.client.close()
+
+    def required_sets(self) -> list[str]:
+        """Every entity set this source reads or writes: what the administrator must publish."""
+        read = [query.entity_set for query in self.queries.values()]
+        return list(dict.fromkeys([*read, *self.config.request_documents.values()]))
+
+    def check(self) -> dict[str, OneCError | None]:
+        """Set name -> None if it answers ``$top=1``, else the error."""
+        result: dict[str, OneCError | None] = {}
+        for entity_set in self.required_sets():
+            try:
+                self.client.check_published(entity_set)
+                result[entity_set] = None
+            except OneCError as exc:
+                result[entity_set] = exc
+        return result
+
+    # -- full reads ------------------------------------------------------------------------
+
+    def legal_entities(self) -> Iterator[LegalEntity]:
+        kpp = normalize.kpp_by_registration(self.client.page(self.queries["tax_registrations"]))
+        for row in self.client.read_all(self.queries["legal_entities"]):
+            yield normalize.legal_entity(row, kpp)
+
+    def departments(self) -> Iterator[Department]:
+        return map(normalize.department, self.client.read_all(self.queries["departments"]))
+
+    def positions(self) -> Iterator[Position]:
+        return map(normalize.position, self.client.read_all(self.queries["positions"]))
+
+    def persons(self) -> Iterator[Person]:
+        kinds = self.contact_kinds()
+        for row in self.client.read_all(self.queries["persons"]):
+            person = normalize.person(row, kinds)
+            if person is not None:
+                yield person
+
+    def employees(self) -> Iterator[Employee]:
+        return map(normalize.employee, self.client.read_all(self.queries["employees"]))
+
+    def employments(self) -> Iterator[EmploymentState]:
+        return map(normalize.employment_state, self.client.read_all(self.queries["employments"]))
+
+    def contact_kinds(self) -> dict[str, str]:
+        """Contact-information kind ref -> PredefinedDataName, read once per source."""
+        if self._contact_kinds is None:
+            self._contact_kinds = normalize.contact_kinds(self.client.page(self.queries["contact_kinds"]))
+        return self._contact_kinds
+
+    # -- changes ---------------------------------------------------------------------------
+
+    def snapshot(self) -> Bookmark:
+        """Bookmark of the current state from cheap scans, without reading the objects.
+
+        Take it before a full read: whatever changes during the read is reported again by the
+        next ``changes`` (at-least-once), nothing is missed.
+        """
+        versions = {kind: catalog_versions(self.client, self.queries[kind]) for kind in CATALOG_KINDS}
+        versions["employments"] = register_hashes(self.client, self.queries["employments"])
+        versions["legal_entities"] = {entity.ref: object_hash(entity) for entity in self.legal_entities()}
+        return {"odata": versions}
+
+    def changes(self, bookmark: Bookmark) -> ChangeSet:
+        """Everything changed since ``bookmark`` (``{}``: everything); never partial."""
+        last = bookmark.get("odata", {})
+        deltas = {"legal_entities": self._legal_entity_delta(last.get("legal_entities", {}))}
+        for kind in CATALOG_KINDS:
+            delta = catalog_delta(self.client, self.queries[kind], last.get(kind, {}))
+            deltas[kind] = delta.mapped(self._converter(kind))
+        delta = snapshot_delta(self.client, self.queries["employments"], last.get("employments", {}))
+        deltas["employments"] = delta.mapped(normalize.employment_state)
+        return ChangeSet(
+            bookmark={"odata": {kind: delta.versions for kind, delta in deltas.items()}},
+            upserts={kind: delta.changed for kind, delta in deltas.items()},
+            deletions={kind: delta.deleted for kind, delta in deltas.items()},
+            complete=True,
+        )
+
+    def _legal_entity_delta(self, last: Mapping[str, str]) -> Delta:
+        """Organisations are few and their КПП lives in another catalog: re-read and hash them."""
+        entities = list(self.legal_entities())
+        hashes = {entity.ref: object_hash(entity) for entity in entities}
+        changed = tuple(entity for entity in entities if last.get(entity.ref) != hashes[entity.ref])
+        return Delta(hashes, changed, tuple(ref for ref in last if ref not in hashes))
+
+    def _converter(self, kind: str) -> Callable[[Row], Record | None]:
+        if kind == "persons":
+            kinds = self.contact_kinds()
+            return lambda row: normalize.person(row, kinds)
+        return {"departments": normalize.department, "positions": normalize.position,
+                "employees": normalize.employee}[kind]
+
+    # -- vacations and requests ------------------------------------------------------------
+
+    def vacation_balance(self, employee_ref: str, on_date: dt.date) -> VacationBalance:
+        """Assembled from АналитикаОстатковОтпусков, ФактическиеОтпуска and the HR state (onec.vacation)."""
+        condition = f"Сотрудник_Key eq guid'{_guid(employee_ref)}'"
+        rows = {name: self.client.page(_filtered(self.queries[name], condition))
+                for name in ("employments", "vacation_remains", "vacations_taken")}
+        state = normalize.employment_state(rows["employments"][0]) if rows["employments"] else None
+        kinds = vacation_kinds(self.client.page(self.queries["vacation_kinds"]))
+        return vacation_balance(_guid(employee_ref), on_date, state, rows["vacation_remains"],
+                                rows["vacations_taken"], kinds)
+
+    def create_request(self, kind: str, fields: Mapping[str, Any]) -> RequestRef:
+        """POST a request document of the configured type; 1C answers 201 with the entity."""
+        entity_set = self._request_set(kind)
+        initial = {STATUS_FIELD: "Рассматривается"} if self.config.status_field(kind) == STATUS_FIELD else {}
+        created = self.client.post(entity_set, entity_set, {**initial, **fields})
+        return RequestRef(kind=kind, ref=normalize.required_ref(created.get("Ref_Key")),
+                          number=normalize.text(created.get("Number")))
+
+    def request_status(self, request: RequestRef) -> RequestStatus:
+        """Read the document's state (``Статус``, or a processed flag for certificate requests)."""
+        entity_set = self._request_set(request.kind)
+        status_field = self.config.status_field(request.kind)
+        comment_field = self.config.request_comment_fields.get(request.kind)
+        select = ",".join(filter(None, ("Ref_Key", "Number", status_field, comment_field)))
+        row = self.client.get(entity_set, f"{entity_set}(guid'{_guid(request.ref)}')", {"$select": select})
+        return RequestStatus(ref=request.ref, number=normalize.text(row.get("Number")),
+                             status=request_state(row.get(status_field), status_field),
+                             comment=normalize.text(row.get(comment_field)) if comment_field else "")
+
+    def request_document(self, request: RequestRef) -> RequestDocument:
+        """The standard OData interface has no printed forms: only the SOAP mode delivers files."""
+        raise OneCConfigError(
+            "Файлы справок доступны только через веб-сервис b24sync (mode: soap); "
+            "стандартный интерфейс OData печатные формы не отдаёт"
+        )
+
+    def _request_set(self, kind: str) -> str:
+        try:
+            return self.config.request_documents[kind]
+        except KeyError:
+            raise OneCConfigError(f"Тип заявки «{kind}» не настроен в request_documents") from None
+
+
+def request_state(value: Any, status_field: str) -> str:
+    """A status enum name as is; a boolean flag as the flag's name when set, else under review."""
+    if isinstance(value, bool):
+        return status_field if value else "Рассматривается"
+    return normalize.text(value)
+
+
+def _filtered(query: EntityQuery, condition: str) -> EntityQuery:
+    return EntityQuery(query.entity_set, query.select, query.orderby, query.key, condition)
+
+
+def _guid(value: str) -> str:
+    try:
+        return normalize.required_ref(value, "employee_ref")
+    except OneCError:
+        raise OneCConfigError("ожидался GUID ссылки 1С") from None

@@ -1,0 +1,303 @@
+"""``ZupSource`` over the b24sync SOAP service of a 1C configuration extension (zeep).
+
+The contract is ``onec/wsdl/b24sync.wsdl`` (docs/onec-extension.md). The bundled WSDL is
+loaded locally and the service is pointed at the configured endpoint with ``create_service``,
+because 1C writes its own host name into ``soap:address``. Payloads are JSON strings whose
+``data`` objects carry the same fields as the OData sets, so onec.normalize converts both modes.
+``paging.page_size`` is the ``Limit`` of one GetChanges package.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import requests
+from zeep import Client, Settings
+from zeep.exceptions import Fault, TransportError, XMLSyntaxError
+from zeep.transports import Transport
+
+from onec import normalize
+from onec.config import ConnectionConfig
+from onec.errors import (
+    OneCAuthError,
+    OneCDataError,
+    OneCError,
+    OneCServiceUnavailable,
+    OneCTimeout,
+    OneCTransportError,
+    SoapFault,
+)
+from onec.models import (
+    Department,
+    Employee,
+    EmploymentState,
+    LegalEntity,
+    Person,
+    Position,
+    Record,
+    RequestDocument,
+    RequestRef,
+    RequestStatus,
+    VacationBalance,
+    VacationKindBalance,
+)
+from onec.odata import utf8_basic_auth
+from onec.source import Bookmark, ChangeSet
+
+WSDL_PATH = Path(__file__).with_name("wsdl") / "b24sync.wsdl"
+NAMESPACE = "http://b24app.org/zup/b24sync"
+BINDING = f"{{{NAMESPACE}}}B24SyncSoapBinding"
+
+ITEM_KINDS = {
+    "organization": "legal_entities",
+    "department": "departments",
+    "position": "positions",
+    "person": "persons",
+    "employee": "employees",
+    "hr_state": "employments",
+}
+
+
+def endpoint_of(url: str) -> str:
+    """Service address from a WSDL URL (``…/b24sync.1cws?wsdl`` -> ``…/b24sync.1cws``)."""
+    return url.split("?", 1)[0]
+
+
+class SoapClient:
+    """Typed calls of the B24Sync operations; JSON answers decoded, errors mapped."""
+
+    def __init__(self, config: ConnectionConfig, *, session: requests.Session | None = None) -> None:
+        self.config = config
+        self.session = session or requests.Session()
+        self.session.auth = utf8_basic_auth(config.login, config.password())
+        self.session.hooks["response"].append(_raise_http_errors)
+        transport = Transport(session=self.session, timeout=config.timeouts.read,
+                              operation_timeout=config.timeouts.operation)
+        client = Client(str(WSDL_PATH), transport=transport, settings=Settings(strict=False, xml_huge_tree=True))
+        self.service = client.create_service(BINDING, endpoint_of(config.url))
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.session.close()
+
+    def call(self, operation: str, **params: Any) -> Any:
+        """Call an idempotent operation, retrying transient failures."""
+        return self.config.retry.retrying()(self.call_once, operation, **params)
+
+    def call_once(self, operation: str, **params: Any) -> Any:
+        """Call an operation exactly once (for CreateRequest)."""
+        try:
+            return getattr(self.service, operation)(**params)
+        except XMLSyntaxError as exc:
+            raise OneCDataError(f"1C SOAP answer to {operation} is not XML") from exc
+        except Fault as exc:
+            raise SoapFault(f"1С b24sync.{operation}: {exc.message}") from exc
+        except TransportError as exc:
+            raise _transport_error(exc.status_code, operation) from exc
+        except requests.Timeout as exc:
+            raise OneCTimeout(f"1C SOAP timeout on {operation}") from exc
+        except requests.ConnectionError as exc:
+            raise OneCTransportError(f"1C SOAP connection failed on {operation}") from exc
+
+    def call_json(self, operation: str, **params: Any) -> dict[str, Any]:
+        """Call an idempotent operation whose ``return`` is a JSON object."""
+        return _json_object(self.call(operation, **params), operation)
+
+
+def _raise_http_errors(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    """Auth and gateway errors carry no SOAP envelope: raise before zeep tries to parse them."""
+    if response.status_code in (401, 403, 502, 503, 504):
+        raise _transport_error(response.status_code, "B24Sync")
+
+
+def _transport_error(status: int, operation: str) -> OneCError:
+    if status in (401, 403):
+        return OneCAuthError(f"1С отклонила доступ ({status}) к b24sync.{operation}")
+    if status in (502, 503, 504):
+        return OneCServiceUnavailable(status, f"b24sync.{operation}")
+    return OneCError(f"1C SOAP HTTP {status} on b24sync.{operation}")
+
+
+def _json_object(text: Any, operation: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        raise OneCDataError(f"b24sync.{operation} returned non-JSON") from None
+    if not isinstance(value, dict):
+        raise OneCDataError(f"b24sync.{operation} returned JSON that is not an object")
+    return value
+
+
+class SoapSource:
+    """HR data and requests of one ZUP infobase through the b24sync extension service."""
+
+    def __init__(self, config: ConnectionConfig, *, session: requests.Session | None = None) -> None:
+        self.config = config
+        self.client = SoapClient(config, session=session)
+
+    def close(self) -> None:
+        """Release the HTTP session."""
+        self.client.close()
+
+    def required_sets(self) -> list[str]:
+        """What the 1C administrator must publish for this mode."""
+        return [f"web service B24Sync ({endpoint_of(self.config.url)})"]
+
+    def check(self) -> dict[str, OneCError | None]:
+        """Service name -> None if a one-item GetChanges answers, else the error."""
+        name = self.required_sets()[0]
+        try:
+            self.client.call_json("GetChanges", FromVersion=0, Limit=1)
+        except OneCError as exc:
+            return {name: exc}
+        return {name: None}
+
+    # -- change feed -----------------------------------------------------------------------
+
+    def changes(self, bookmark: Bookmark) -> ChangeSet:
+        """One package after ``bookmark``; acknowledges the bookmark the caller persisted."""
+        version = int(bookmark.get("soap", {}).get("version", 0))
+        if version:
+            self.client.call("Acknowledge", Version=version)
+        package = self.client.call_json("GetChanges", FromVersion=version, Limit=self.config.paging.page_size)
+        upserts: dict[str, list[Record]] = {kind: [] for kind in ITEM_KINDS.values()}
+        deletions: dict[str, list[str]] = {kind: [] for kind in ITEM_KINDS.values()}
+        for item in _items(package):
+            kind = _kind(item)
+            if item.get("deleted"):
+                deletions[kind].append(normalize.required_ref(item.get("ref"), "ref"))
+            elif (record := convert_item(kind, item)) is not None:
+                upserts[kind].append(record)
+        return ChangeSet(
+            bookmark={"soap": {"version": _version(package)}},
+            upserts={kind: tuple(records) for kind, records in upserts.items()},
+            deletions={kind: tuple(refs) for kind, refs in deletions.items()},
+            complete=not package.get("more", False),
+        )
+
+    def snapshot(self) -> Bookmark:
+        """Bookmark at the end of the current feed (walks the feed, acknowledges nothing)."""
+        version = 0
+        for version, _package in self._packages():
+            pass
+        return {"soap": {"version": version}}
+
+    def feed(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(kind, item) of the whole feed from version 0, package by package; no acknowledgement."""
+        for _version_after, package in self._packages():
+            for item in _items(package):
+                yield _kind(item), item
+
+    def _packages(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        version, more = 0, True
+        while more:
+            package = self.client.call_json("GetChanges", FromVersion=version, Limit=self.config.paging.page_size)
+            version, more = _version(package), bool(package.get("more", False))
+            yield version, package
+
+    def _current(self, kind: str) -> Iterator[Any]:
+        """Latest state of every live object of one kind (later items replace earlier ones)."""
+        latest: dict[str, Record | None] = {}
+        for item_kind, item in self.feed():
+            if item_kind == kind:
+                ref = normalize.required_ref(item.get("ref"), "ref")
+                latest[ref] = None if item.get("deleted") else convert_item(kind, item)
+        return (record for record in latest.values() if record is not None)
+
+    def legal_entities(self) -> Iterator[LegalEntity]:
+        return self._current("legal_entities")
+
+    def departments(self) -> Iterator[Department]:
+        return self._current("departments")
+
+    def positions(self) -> Iterator[Position]:
+        return self._current("positions")
+
+    def persons(self) -> Iterator[Person]:
+        return self._current("persons")
+
+    def employees(self) -> Iterator[Employee]:
+        return self._current("employees")
+
+    def employments(self) -> Iterator[EmploymentState]:
+        return self._current("employments")
+
+    # -- vacations and requests ------------------------------------------------------------
+
+    def vacation_balance(self, employee_ref: str, on_date: dt.date) -> VacationBalance:
+        answer = self.client.call_json("GetVacationBalance", Employee=employee_ref, Date=on_date)
+        by_kind = tuple(
+            VacationKindBalance(normalize.text(row.get("kind")), normalize.number(row.get("days"), "days"))
+            for row in answer.get("by_kind", [])
+        )
+        return VacationBalance(
+            employee_ref=normalize.required_ref(answer.get("employee"), "employee"),
+            as_of=normalize.date(answer.get("date"), "date") or on_date,
+            days=normalize.number(answer.get("days"), "days"),
+            by_kind=by_kind,
+        )
+
+    def create_request(self, kind: str, fields: Mapping[str, Any]) -> RequestRef:
+        text = self.client.call_once("CreateRequest", Type=kind, Fields=json.dumps(dict(fields), ensure_ascii=False))
+        answer = _json_object(text, "CreateRequest")
+        return RequestRef(kind=kind, ref=normalize.required_ref(answer.get("ref"), "ref"),
+                          number=normalize.text(answer.get("number")))
+
+    def request_status(self, request: RequestRef) -> RequestStatus:
+        answer = self.client.call_json("GetRequestStatus", Ref=request.ref)
+        return RequestStatus(ref=request.ref, number=normalize.text(answer.get("number")),
+                             status=normalize.text(answer.get("status")),
+                             comment=normalize.text(answer.get("comment")))
+
+    def request_document(self, request: RequestRef) -> RequestDocument:
+        answer = self.client.call_json("GetDocument", Ref=request.ref)
+        try:
+            content = base64.b64decode(answer.get("content_base64", ""), validate=True)
+        except ValueError:
+            raise OneCDataError("b24sync.GetDocument returned invalid base64") from None
+        return RequestDocument(name=normalize.text(answer.get("name")), mime=normalize.text(answer.get("mime")),
+                               content=content)
+
+
+def convert_item(kind: str, item: Mapping[str, Any]) -> Record | None:
+    """The ``data`` of a feed item as a domain object (None for a catalog folder)."""
+    data = item.get("data")
+    if not isinstance(data, dict):
+        raise OneCDataError("b24sync item has no 'data' object")
+    if kind == "legal_entities":
+        return normalize.legal_entity(data, {})
+    if kind == "persons":
+        return normalize.person(data, {})
+    converters: dict[str, Callable[[Mapping[str, Any]], Record]] = {
+        "departments": normalize.department,
+        "positions": normalize.position,
+        "employees": normalize.employee,
+        "employments": normalize.employment_state,
+    }
+    return converters[kind](data)
+
+
+def _items(package: Mapping[str, Any]) -> list[dict[str, Any]]:
+    items = package.get("items")
+    if not isinstance(items, list):
+        raise OneCDataError("b24sync.GetChanges returned no 'items' list")
+    return items
+
+
+def _kind(item: Mapping[str, Any]) -> str:
+    try:
+        return ITEM_KINDS[item.get("type")]  # type: ignore[index]
+    except KeyError:
+        raise OneCDataError("b24sync item has an unknown 'type'") from None
+
+
+def _version(package: Mapping[str, Any]) -> int:
+    try:
+        return int(package["version"])
+    except (KeyError, TypeError, ValueError):
+        raise OneCDataError("b24sync.GetChanges returned no 'version'") from None

@@ -1,0 +1,91 @@
+"""The one domain interface to 1C:ZUP that the sync and the business processes use.
+
+``ODataSource`` (onec.odata_source) and ``SoapSource`` (onec.soap) implement it; build one
+with ``onec.factory.build_source(config_dict)``.
+
+Full reads are generators that stream page by page: a read is complete only when the iterator
+is exhausted without an exception. A failure mid-read (HTTP 500, timeout after retries, rows
+that cannot be reconciled) raises a ``OneCError``; the records yielded before it are not a
+result and must not be treated as one (e.g. never derive deletions from them).
+``changes`` either returns a whole ``ChangeSet`` or raises.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from onec.errors import OneCError
+from onec.models import (
+    Department,
+    Employee,
+    EmploymentState,
+    LegalEntity,
+    Person,
+    Position,
+    Record,
+    RequestDocument,
+    RequestRef,
+    RequestStatus,
+    VacationBalance,
+)
+
+KINDS = ("legal_entities", "departments", "positions", "persons", "employees", "employments")
+"""Kinds of records in a ChangeSet; the key of an employment is its ``employee_ref``."""
+
+Bookmark = dict[str, Any]
+"""Opaque, JSON-serialisable position of a change feed; ``{}`` means "from scratch"."""
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """Changes since a bookmark.
+
+    ``complete`` is False when the source holds more changes than one call returns: apply
+    this set, persist ``bookmark`` and call ``changes(bookmark)`` again.
+    """
+
+    bookmark: Bookmark
+    upserts: Mapping[str, tuple[Record, ...]] = field(default_factory=dict)
+    deletions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    complete: bool = True
+
+    def count(self) -> int:
+        """Upserts plus deletions over all kinds."""
+        return sum(map(len, self.upserts.values())) + sum(map(len, self.deletions.values()))
+
+
+class ZupSource(Protocol):
+    """HR master data and employee requests of one 1C:ZUP infobase."""
+
+    def required_sets(self) -> list[str]: ...
+
+    def check(self) -> dict[str, OneCError | None]: ...
+
+    def legal_entities(self) -> Iterator[LegalEntity]: ...
+
+    def departments(self) -> Iterator[Department]: ...
+
+    def positions(self) -> Iterator[Position]: ...
+
+    def persons(self) -> Iterator[Person]: ...
+
+    def employees(self) -> Iterator[Employee]: ...
+
+    def employments(self) -> Iterator[EmploymentState]: ...
+
+    def snapshot(self) -> Bookmark: ...
+
+    def changes(self, bookmark: Bookmark) -> ChangeSet: ...
+
+    def vacation_balance(self, employee_ref: str, on_date: dt.date) -> VacationBalance: ...
+
+    def create_request(self, kind: str, fields: Mapping[str, Any]) -> RequestRef: ...
+
+    def request_status(self, request: RequestRef) -> RequestStatus: ...
+
+    def request_document(self, request: RequestRef) -> RequestDocument: ...
+
+    def close(self) -> None: ...
