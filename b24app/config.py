@@ -81,6 +81,8 @@ class Config:
     webhook_url: str
     secret_key: str
     onec: tuple[OneCConnection, ...]
+    plan: str  # the portal's tariff: "standard" (2 req/s, burst 50) or "enterprise" (5 req/s, burst 250)
+    time_scale: float  # > 1 only against an emulated portal whose clock runs faster
     sections: Mapping[str, Any]  # raw sections owned by other packages (sync, bizproc, schedules)
     source_file: str
 
@@ -222,6 +224,13 @@ def load_config(
     oauth_url = reader.url("app.oauth_token_url", "https://oauth.bitrix.info/oauth/token/")
     bx24_js = reader.string("app.bx24_js_url", "//api.bitrix24.com/api/v1/")
     onec = _onec_connections(reader, env)
+    plan = reader.string("bitrix24.plan", "standard")
+    if plan and plan not in ("standard", "enterprise"):
+        reader.problem("bitrix24.plan", "standard or enterprise")
+    time_scale = reader.get("bitrix24.time_scale", 1)
+    if not isinstance(time_scale, (int, float)) or time_scale <= 0:
+        reader.problem("bitrix24.time_scale", "a positive number (1 for a real portal)")
+        time_scale = 1
     problems.extend(reader.problems)
 
     client_id = client_secret = webhook_url = ""
@@ -239,13 +248,13 @@ def load_config(
 
     if problems:
         raise ConfigError(problems)
-    known = {"mode", "app", "onec"}
+    known = {"mode", "app", "onec", "bitrix24"}
     return Config(
         mode=mode, public_url=public_url.rstrip("/"), app_version=version, scopes=scopes,
         events=events, allowed_domains=allowed_domains, oauth_token_url=oauth_url,
         bx24_js_url=bx24_js, client_id=client_id, client_secret=client_secret,
         token_keys=token_keys, database_url=database_url, webhook_url=webhook_url,
-        secret_key=secret_key, onec=onec,
+        secret_key=secret_key, onec=onec, plan=plan, time_scale=float(time_scale),
         sections={k: v for k, v in data.items() if k not in known}, source_file=str(file),
     )
 

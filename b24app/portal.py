@@ -5,7 +5,7 @@ import logging
 
 from flask import Flask
 
-from b24app.bitrix import B24Client
+from b24app.bitrix import B24Client, RateLimits
 from b24app.bitrix.errors import B24AuthFatal, B24Error
 from b24app.bitrix.tokens import OAuthServer, PortalTokens
 from b24app.config import Config
@@ -42,11 +42,19 @@ def oauth_server(app: Flask) -> OAuthServer:
     return OAuthServer(config.oauth_token_url, config.client_id, config.client_secret)
 
 
+PLANS = {"standard": RateLimits(), "enterprise": RateLimits(requests_per_s=5.0, burst=250)}
+
+
+def plan_limits(config: Config) -> RateLimits:
+    """The request-rate and operating-time limits of the portal's plan (b24-transport.md §5)."""
+    return PLANS[config.plan].scaled(config.time_scale)
+
+
 def client_for(app: Flask, member_id: str | None = None) -> B24Client:
     """The REST client of an installed portal (app mode) or of the configured webhook."""
     config = get_config(app)
     if config.mode == "webhook":
-        return B24Client(config.webhook_url, webhook=True)
+        return B24Client(config.webhook_url, webhook=True, plan_limits=plan_limits(config))
     store = get_store(app)
     if member_id is None:
         installed = [i for i in store.all() if i.status == "installed"]
@@ -56,7 +64,8 @@ def client_for(app: Flask, member_id: str | None = None) -> B24Client:
     installation = store.find(member_id=member_id)
     if installation is None or installation.status == "uninstalled":
         raise LookupError(f"приложение не установлено на портале {member_id}")
-    return B24Client(installation.client_endpoint, tokens=PortalTokens(store, member_id, oauth_server(app)))
+    return B24Client(installation.client_endpoint, tokens=PortalTokens(store, member_id, oauth_server(app)),
+                     plan_limits=plan_limits(config))
 
 
 def _ask_portal(client_endpoint: str, access_token: str, method: str) -> object:

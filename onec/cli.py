@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -9,8 +10,10 @@ from typing import Any
 import click
 
 from onec.config import ConnectionConfig
-from onec.errors import ODataSetNotPublished
-from onec.factory import build_source
+from onec.errors import ODataSetNotPublished, OneCConfigError
+from b24app.config import ConfigError, load_config
+from onec.factory import build_source, configured_connection, source_for
+from onec.source import ZupSource
 
 
 def _config(url: str, login: str, password_env: str, mode: str) -> ConnectionConfig:
@@ -20,11 +23,33 @@ def _config(url: str, login: str, password_env: str, mode: str) -> ConnectionCon
 
 
 connection_options = [
-    click.option("--url", required=True, help="OData service root (…/odata/standard.odata/) or WSDL URL."),
-    click.option("--login", required=True, help="1C user name (Cyrillic is fine)."),
-    click.option("--password-env", required=True, help="Name of the environment variable with the password."),
+    click.option("--connection", "name", default=None,
+                 help="Name of a connection in app.yaml onec.connections (default: all / the first)."),
+    click.option("--url", help="OData service root (…/odata/standard.odata/) or WSDL URL, instead of app.yaml."),
+    click.option("--login", help="1C user name (Cyrillic is fine)."),
+    click.option("--password-env", help="Name of the environment variable with the password."),
     click.option("--mode", type=click.Choice(["odata", "soap"]), default="odata", show_default=True),
 ]
+
+
+def _configs(name: str | None, url: str | None, login: str | None, password_env: str | None,
+             mode: str) -> list[ConnectionConfig | ZupSource]:
+    """The connections to use: given on the command line, or those of app.yaml."""
+    if url:
+        if not login or not password_env:
+            raise click.UsageError("с --url укажите также --login и --password-env")
+        return [_config(url, login, password_env, mode)]
+    try:
+        config = load_config(os.environ.get("B24APP_CONFIG", "app.yaml"))
+    except ConfigError as exc:
+        raise click.ClickException("конфигурация содержит ошибки:\n" + str(exc)) from None
+    try:
+        chosen = [configured_connection(config, name)] if name else list(config.onec)
+    except OneCConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not chosen:
+        raise click.ClickException("onec.connections: не настроено ни одного подключения к 1С")
+    return [source_for(connection) for connection in chosen]
 
 
 def with_connection(command: Any) -> Any:
@@ -41,14 +66,14 @@ def group() -> None:
 
 @group.command()
 @with_connection
-def check(url: str, login: str, password_env: str, mode: str) -> None:
+def check(name: str | None, url: str | None, login: str | None, password_env: str | None, mode: str) -> None:
     """Check that every object the connector reads is published."""
-    sys.exit(run_check(_config(url, login, password_env, mode)))
+    sys.exit(max(run_check(config) for config in _configs(name, url, login, password_env, mode)))
 
 
-def run_check(config: ConnectionConfig) -> int:
+def run_check(config: ConnectionConfig | ZupSource) -> int:
     """Print OK per set or the list to publish; exit code 0 only if everything answers."""
-    source = build_source(config)
+    source = config if not isinstance(config, ConnectionConfig) else build_source(config)
     try:
         results = source.check()
     finally:
@@ -66,15 +91,16 @@ def run_check(config: ConnectionConfig) -> int:
 
 @group.command()
 @with_connection
-def read(url: str, login: str, password_env: str, mode: str) -> None:
+def read(name: str | None, url: str | None, login: str | None, password_env: str | None, mode: str) -> None:
     """Full read: print the number of records per entity."""
-    for kind, count in run_read(_config(url, login, password_env, mode)).items():
-        click.echo(f"{kind}: {count}")
+    for config in _configs(name, url, login, password_env, mode):
+        for kind, count in run_read(config).items():
+            click.echo(f"{kind}: {count}")
 
 
-def run_read(config: ConnectionConfig | Mapping[str, Any]) -> dict[str, int]:
+def run_read(config: ConnectionConfig | Mapping[str, Any] | ZupSource) -> dict[str, int]:
     """Count records of every kind with a full read."""
-    source = build_source(config)
+    source = build_source(config) if isinstance(config, (ConnectionConfig, Mapping)) else config
     try:
         readers = {
             "legal_entities": source.legal_entities,

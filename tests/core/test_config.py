@@ -75,3 +75,19 @@ def test_the_app_refuses_to_start_on_invalid_config(tmp_path: Path, monkeypatch)
     result = CliRunner().invoke(cli, ["portals", "list"])
     assert result.exit_code == 2
     assert "app.public_url" in result.output
+
+
+def test_portal_plan_and_time_scale_are_validated(tmp_path: Path) -> None:
+    path = _write(tmp_path, {"app": {"public_url": "https://b24.example.ru"},
+                             "bitrix24": {"plan": "free", "time_scale": 0}})
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={**GOOD_ENV, "B24APP_TOKEN_KEY": generate_token_key()})
+    assert "bitrix24.plan: standard or enterprise" in str(info.value)
+    assert "bitrix24.time_scale: a positive number" in str(info.value)
+    path = _write(tmp_path, {"app": {"public_url": "https://b24.example.ru"},
+                             "bitrix24": {"plan": "enterprise", "time_scale": 50}})
+    config = load_config(path, env={**GOOD_ENV, "B24APP_TOKEN_KEY": generate_token_key()})
+    from b24app.portal import plan_limits
+
+    limits = plan_limits(config)
+    assert limits.requests_per_s == 250 and limits.burst == 250 and limits.operating_budget_s == 480 / 50
