@@ -11,7 +11,8 @@ from xml.sax.saxutils import escape
 from lxml import etree
 
 from . import hr
-from .schema import (DEPARTMENTS, EMPLOYEES, HR_CURRENT, ORGS, PERSONS, POSITIONS, SETS, EntitySet)
+from .schema import (CONTACT_KINDS, DEPARTMENTS, EMPLOYEES, HR_CURRENT, ORGS, PERSONS, POSITIONS, SETS, TAX_REGS,
+                     EntitySet)
 from .store import Store, StoreError
 
 NAMESPACE = "http://b24app.org/zup/b24sync"
@@ -122,8 +123,23 @@ class B24Sync:
     def change_item(self, kind: str, ref: str, deleted: bool) -> dict[str, Any]:
         set_name = TRACKED_SETS[kind]
         row = None if deleted else self.current_row(set_name, ref)
-        data = {} if row is None else row_data(SETS[set_name], row)
+        data = {} if row is None else self.inlined(kind, row_data(SETS[set_name], row))
         return {"type": kind, "ref": ref, "deleted": row is None, "data": data}
+
+    def inlined(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+        """What the extension adds so one package is self-contained (docs/onec-extension.md).
+
+        Organisations carry the КПП of their tax registration; contact lines the
+        PredefinedDataName of their kind as ``Вид``.
+        """
+        if kind == "organization":
+            registration = self.store.get(TAX_REGS, data.get("РегистрацияВНалоговомОргане_Key", ""))
+            data["КПП"] = registration[SETS[TAX_REGS].index("КПП")] if registration else ""
+        elif kind == "person":
+            for line in data.get("КонтактнаяИнформация", []):
+                contact_kind = self.store.get(CONTACT_KINDS, line.get("Вид_Key", ""))
+                line["Вид"] = contact_kind[SETS[CONTACT_KINDS].index("PredefinedDataName")] if contact_kind else ""
+        return data
 
     def current_row(self, set_name: str, ref: str) -> tuple | None:
         if set_name == HR_CURRENT:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 from collections.abc import Callable
 from typing import Any
 
@@ -33,7 +32,7 @@ def soap(zup: Any, make_source: Callable[..., ZupSource]) -> ZupSource:
     return make_source(mode="soap", url=zup.wsdl_url)
 
 
-@pytest.mark.parametrize("kind", [kind for kind in KINDS if kind != "legal_entities"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_both_modes_return_equal_domain_objects(kind: str, soap: ZupSource,
                                                 make_source: Callable[..., ZupSource]) -> None:
     from_odata = by_key(make_source(), kind)
@@ -41,12 +40,9 @@ def test_both_modes_return_equal_domain_objects(kind: str, soap: ZupSource,
     assert by_key(soap, kind) == from_odata
 
 
-def test_legal_entities_agree_except_kpp_the_feed_does_not_carry(soap: ZupSource,
-                                                                 make_source: Callable[..., ZupSource]) -> None:
-    """The emulator's organization items lack the inline КПП docs/onec-extension.md asks for."""
-    from_odata = by_key(make_source(), "legal_entities")
-    assert all(entity.kpp for entity in from_odata.values())
-    assert by_key(soap, "legal_entities") == {ref: replace(e, kpp=None) for ref, e in from_odata.items()}
+def test_feed_carries_kpp_inline(soap: ZupSource, make_source: Callable[..., ZupSource]) -> None:
+    """Organisation items carry the КПП of their registration (docs/onec-extension.md)."""
+    assert all(entity.kpp for entity in by_key(soap, "legal_entities").values())
 
 
 def test_feed_changes_and_acknowledge(soap: ZupSource, hooks: Any) -> None:
