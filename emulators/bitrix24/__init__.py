@@ -62,6 +62,7 @@ class RunningBitrix24:
         for server in self._servers:
             server.shutdown()
             server.server_close()
+        self.state.close_features()
         self.state.dispatcher.stop()
         self.save()
 

@@ -9,6 +9,7 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 
+from .bx24js import remember_frame
 from .dispatch import post_form
 from .oauth import OAuthError
 from .state import ALL_SCOPES, App, PortalState, new_application_token
@@ -70,6 +71,7 @@ def install(portal: PortalState, client_id: str, user_id: int) -> dict[str, Any]
             url, form = app.install_url, lifecycle_data(portal, app, user_id, "ONAPPINSTALL")
         else:
             url, form = install_request(portal, app, user_id)
+            remember_frame(portal, client_id, user_id, form)
     try:
         response = post_form(url, form, INSTALL_TIMEOUT_S)
     except requests.RequestException as error:

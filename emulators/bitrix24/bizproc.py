@@ -9,11 +9,13 @@ import re
 from typing import Any, Callable
 from urllib.parse import urlparse
 
-from . import bp_bpt, bp_query, lists, registry, runtime
+from . import bp_bpt, lists, registry, runtime
 from .bp_activities import template_errors
-from .bp_common import as_int, dict_param, now_iso, upper_keys, user_id_of
+from .bp_common import as_int, dict_param, now_iso, user_id_of
 from .bp_state import (RUNNING, AppActivity, BizprocState, Task, Template, Workflow, app_activity_type,
                        bizproc_state)
+from .listing import TEMPLATE_OPERATORS, Query, paginate, parse_condition, select_fields
+from .phpcodec import upper_keys
 from .registry import Call, ListPage, Portal, RestError, method
 
 LIST_ENTITIES = ("BizprocDocument", "Bitrix\\Lists\\BizprocDocumentLists")
@@ -209,11 +211,9 @@ def template_list(call: Call) -> ListPage:
     state = bizproc_state(call.portal)
     with state.lock:
         rows = [template_row(t) for t in state.templates.values() if t.auto_execute != 8]  # §5.4: no robots
-    rows = bp_query.filter_rows(rows, dict_param(call, "FILTER") or None, bp_query.TEMPLATE_OPERATORS)
-    rows = bp_query.order_rows(rows, dict_param(call, "ORDER") or None, {"ID": "ASC"})
-    select = call.param("SELECT")
-    rows = [bp_query.select_fields(r, select if isinstance(select, list) else None, ["ID"]) for r in rows]
-    return bp_query.page(rows, call.param("start"))
+    query = Query.from_params(dict_param(call, "FILTER"), dict_param(call, "ORDER") or {"ID": "ASC"},
+                              TEMPLATE_OPERATORS)
+    return paginate([select_fields(r, call.param("SELECT"), ["ID"]) for r in query.apply(rows)], call.param("start"))
 
 
 # ---------------------------------------------------------------- app activities and robots
@@ -399,12 +399,9 @@ def instance_list(call: Call) -> ListPage:
     state = bizproc_state(call.portal)
     with state.lock:
         rows = [w.row() for w in state.workflows.values() if w.status == RUNNING]  # finished ones vanish (§5.7)
-    rows = bp_query.filter_rows(rows, dict_param(call, "FILTER") or None)
-    rows = bp_query.order_rows(rows, dict_param(call, "ORDER") or None, {"MODIFIED": "DESC"})
-    select = call.param("SELECT")
-    rows = [bp_query.select_fields(r, select if isinstance(select, list) else None,
-                                   ["ID", "MODIFIED", "OWNED_UNTIL"]) for r in rows]
-    return bp_query.page(rows, call.param("start"))
+    query = Query.from_params(dict_param(call, "FILTER"), dict_param(call, "ORDER") or {"MODIFIED": "DESC"})
+    default = ["ID", "MODIFIED", "OWNED_UNTIL"]
+    return paginate([select_fields(r, call.param("SELECT"), default) for r in query.apply(rows)], call.param("start"))
 
 
 method("bizproc.workflow.instances", scope="bizproc", admin_only=True)(instance_list)  # alias (§5.1)
@@ -530,19 +527,17 @@ def task_list(call: Call) -> ListPage:
     state = bizproc_state(call.portal)
     conditions = dict_param(call, "FILTER")
     if not call.portal.is_admin(call.user_id):
-        requested = {str(v) for k, v in conditions.items() if bp_query.split_operator(k)[1].upper() == "USER_ID"}
+        requested = {str(v) for k, v in conditions.items() if parse_condition(str(k), v).field == "USER_ID"}
         if requested - {str(call.user_id)}:
             raise RestError("ACCESS_DENIED", "Access denied!", 403)
         conditions = conditions | {"USER_ID": call.user_id}  # non-admins see their own tasks (§5.8)
     with state.lock:
         rows = [row for task in state.tasks.values() for row in task_rows(state, task, call.portal)]
-    rows = bp_query.filter_rows(rows, conditions or None)
-    rows = bp_query.order_rows(rows, dict_param(call, "ORDER") or None, {"ID": "DESC"})
+    query = Query.from_params(conditions, dict_param(call, "ORDER") or {"ID": "DESC"})
     select = call.param("SELECT")
     default = ["ID", "WORKFLOW_ID", "DOCUMENT_NAME", "NAME", "ENTITY", "DOCUMENT_ID"]
-    rows = [bp_query.select_fields(r, (list(select) if isinstance(select, list) and select else default)
-                                   + ["DOCUMENT_URL"], default) for r in rows]
-    return bp_query.page(rows, call.param("start"))
+    wanted = (list(select) if isinstance(select, list) and select else default) + ["DOCUMENT_URL"]
+    return paginate([select_fields(r, wanted, default) for r in query.apply(rows)], call.param("start"))
 
 
 def _task_status(raw: Any) -> int:

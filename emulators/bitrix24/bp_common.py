@@ -54,8 +54,3 @@ def dict_param(call: Call, name: str) -> dict:
     if not isinstance(value, dict):
         raise RestError("ERROR_ARGUMENT", f"Argument '{name}' must be an object", 400, argument=name)
     return value
-
-
-def upper_keys(value: dict) -> dict:
-    """PHP ``array_change_key_case(..., CASE_UPPER)``."""
-    return {str(key).upper(): item for key, item in value.items()}

@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from itertools import count
 from typing import Any
 
+from . import persist
 from .bp_common import portal_lock
 from .registry import Portal
 
 RUNNING, COMPLETED, TERMINATED, FAILED = "running", "completed", "terminated", "error"
+PERSISTED = ("templates", "activities", "template_ids")  # what the state file keeps (BizprocState fields)
 
 
 @dataclass
@@ -141,10 +143,26 @@ class BizprocState:
     task_ids: count = field(default_factory=lambda: count(1))
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     strict_auto_execute: bool = False  # b24-app.md §5.3 step 4 quirk, off by default
+    cancelled: bool = False  # set when the portal discards this state: every runner stops
     changed: threading.Condition = field(init=False)
 
     def __post_init__(self) -> None:
         self.changed = threading.Condition(self.lock)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Templates and app activities for the state file; workflows and tasks die with their threads."""
+        with self.lock:
+            return persist.snapshot(self, PERSISTED)
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        with self.lock:
+            persist.restore(self, {name: saved[name] for name in PERSISTED if name in saved})
+
+    def close(self) -> None:
+        """Cancel the workflow runtime of this state: each runner stops at its next step or wait."""
+        with self.lock:
+            self.cancelled = True
+            self.changed.notify_all()
 
     def app_activity_by_type(self, type_: str) -> AppActivity | None:
         return next((a for a in self.activities if a.matches_type(type_)), None)

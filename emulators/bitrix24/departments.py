@@ -4,19 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 from .listing import Query, paginate
+from .phpcodec import upper_keys
 from .registry import Call, ListPage, RestError, method
-from .state import PortalState
+from .state import PortalState, portal_state
 
 FIELDS = ("ID", "NAME", "SORT", "PARENT", "UF_HEAD")
 LIST_PARAMS = {"SORT", "ORDER", "START"}
-
-
-def _portal(call: Call) -> PortalState:
-    return call.portal  # type: ignore[return-value]
-
-
-def _params(call: Call) -> dict[str, Any]:
-    return {str(key).upper(): value for key, value in call.params.items()}
 
 
 def _require_admin(call: Call) -> None:
@@ -45,19 +38,19 @@ def _checked_parent(portal: PortalState, parent: Any) -> int:
 @method("department.add", scope="department", server_time_s=0.05)
 def department_add(call: Call) -> int:
     _require_admin(call)
-    params = _params(call)
+    params = upper_keys(call.params)
     if not str(params.get("NAME") or "").strip():
         raise RestError("ERROR_CORE", "The department name is not provided.<br>")
-    parent = _checked_parent(_portal(call), params.get("PARENT"))
-    department_id = _portal(call).next_id("departments")
-    _portal(call).tables["departments"][department_id] = {
+    parent = _checked_parent(portal_state(call), params.get("PARENT"))
+    department_id = portal_state(call).next_id("departments")
+    portal_state(call).tables["departments"][department_id] = {
         "ID": department_id, "NAME": str(params["NAME"]).strip(), "SORT": int(params.get("SORT") or 500),
         "PARENT": parent, "UF_HEAD": int(params["UF_HEAD"]) if params.get("UF_HEAD") else None}
     return department_id
 
 
 def _existing(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    department = _portal(call).tables["departments"].get(int(params.get("ID") or 0))
+    department = portal_state(call).tables["departments"].get(int(params.get("ID") or 0))
     if department is None:
         raise RestError("ERROR_CORE", "Department not found")  # [INF] text
     return department
@@ -66,12 +59,12 @@ def _existing(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 @method("department.update", scope="department", server_time_s=0.05)
 def department_update(call: Call) -> bool:
     _require_admin(call)
-    params = _params(call)
+    params = upper_keys(call.params)
     department = _existing(call, params)
     if "NAME" in params and not str(params["NAME"]).strip():
         raise RestError("ERROR_CORE", "The department name is not provided.<br>")
     if "PARENT" in params and department.get("PARENT"):
-        department["PARENT"] = _checked_parent(_portal(call), params["PARENT"])
+        department["PARENT"] = _checked_parent(portal_state(call), params["PARENT"])
     for key in ("NAME", "SORT", "UF_HEAD"):
         if key in params:
             department[key] = str(params[key]).strip() if key == "NAME" else (int(params[key]) if params[key] else None)
@@ -81,20 +74,20 @@ def department_update(call: Call) -> bool:
 @method("department.delete", scope="department", server_time_s=0.05)
 def department_delete(call: Call) -> bool:
     _require_admin(call)
-    department = _existing(call, _params(call))
+    department = _existing(call, upper_keys(call.params))
     if not department.get("PARENT"):
         raise RestError("ERROR_CORE", "The top-level department cannot be deleted")  # [INF] text
-    del _portal(call).tables["departments"][department["ID"]]
+    del portal_state(call).tables["departments"][department["ID"]]
     return True
 
 
 @method("department.get", scope="department", server_time_s=0.01)
 def department_get(call: Call) -> ListPage:
     """Top-level params are the filter; ``SORT``/``ORDER`` are strings (b24-transport §3)."""
-    params = _params(call)
+    params = upper_keys(call.params)
     filter_ = {key: value for key, value in call.params.items() if str(key).upper() not in LIST_PARAMS}
     order = {str(params.get("SORT") or "ID"): str(params.get("ORDER") or "ASC")}
-    rows = Query.from_params(filter_, order).apply(_portal(call).tables["departments"].values())
+    rows = Query.from_params(filter_, order).apply(portal_state(call).tables["departments"].values())
     return paginate([public_department(row) for row in rows], params.get("START"))
 
 

@@ -8,14 +8,10 @@ from typing import Any
 
 from .listing import Query, paginate
 from .registry import Call, ListPage, RestError, method
-from .state import PortalState
+from .state import PortalState, portal_state
 
 PUBLIC_OBJECT = ("ID", "NAME", "CODE", "STORAGE_ID", "TYPE", "PARENT_ID", "DELETED_TYPE", "CREATE_TIME",
                  "UPDATE_TIME", "CREATED_BY", "UPDATED_BY", "SIZE", "FILE_ID", "DOWNLOAD_URL", "DETAIL_URL")
-
-
-def _portal(call: Call) -> PortalState:
-    return call.portal  # type: ignore[return-value]
 
 
 def storage_for(portal: PortalState, entity_type: str, entity_id: str, name: str, user_id: int) -> dict[str, Any]:
@@ -59,7 +55,7 @@ def _public_storage(storage: dict[str, Any]) -> dict[str, Any]:
 
 
 def _object(call: Call, kind: str) -> dict[str, Any]:
-    row = _portal(call).tables["disk_objects"].get(int(call.param("id", 0) or 0))
+    row = portal_state(call).tables["disk_objects"].get(int(call.param("id", 0) or 0))
     if row is None or row["TYPE"] != kind:
         raise RestError("ERROR_NOT_FOUND", f"Could not find entity with id '{call.param('id')}'")
     return row
@@ -87,15 +83,15 @@ def _free_name(portal: PortalState, parent_id: int, name: str, unique: bool) -> 
 
 @method("disk.storage.getforapp", scope="disk", app_only=True, server_time_s=0.02)
 def storage_getforapp(call: Call) -> dict[str, Any]:
-    app = _portal(call).app(call.client_id or "")
-    storage = storage_for(_portal(call), "restapp", str(app.app_id if app else 0), "Приложение", call.user_id)
+    app = portal_state(call).app(call.client_id or "")
+    storage = storage_for(portal_state(call), "restapp", str(app.app_id if app else 0), "Приложение", call.user_id)
     return _public_storage(storage)
 
 
 @method("disk.storage.getlist", scope="disk", server_time_s=0.02)
 def storage_getlist(call: Call) -> ListPage:
     """The common drive and every workgroup's drive; a user's drive when filtered by it."""
-    portal = _portal(call)
+    portal = portal_state(call)
     storage_for(portal, "common", "shared_files_s1", "Общий диск", 1)
     for group in portal.tables["groups"].values():
         storage_for(portal, "group", str(group["ID"]), group["NAME"], group["OWNER_ID"])
@@ -115,14 +111,15 @@ def folder_get(call: Call) -> dict[str, Any]:
 @method("disk.folder.addsubfolder", scope="disk", server_time_s=0.03)
 def folder_addsubfolder(call: Call) -> dict[str, Any]:
     folder = _object(call, "folder")
-    name = _free_name(_portal(call), folder["ID"], _name(call.param("data")), False)
-    return public_object(_new_object(_portal(call), folder["STORAGE_ID"], folder["ID"], name, "folder", call.user_id))
+    name = _free_name(portal_state(call), folder["ID"], _name(call.param("data")), False)
+    created = _new_object(portal_state(call), folder["STORAGE_ID"], folder["ID"], name, "folder", call.user_id)
+    return public_object(created)
 
 
 @method("disk.folder.getchildren", scope="disk", server_time_s=0.02)
 def folder_getchildren(call: Call) -> ListPage:
     folder = _object(call, "folder")
-    children = [row for row in _portal(call).tables["disk_objects"].values() if row["PARENT_ID"] == folder["ID"]]
+    children = [row for row in portal_state(call).tables["disk_objects"].values() if row["PARENT_ID"] == folder["ID"]]
     rows = Query.from_params(call.param("filter") or {}, {"ID": "ASC"}).apply(children)
     return paginate([public_object(row) for row in rows], call.param("start"))
 
@@ -140,8 +137,9 @@ def folder_uploadfile(call: Call) -> dict[str, Any]:
         raise RestError("ERROR_ARGUMENT", "Invalid file content", argument="fileContent") from error
     data = call.param("data") or {"NAME": content[0]}
     unique = str(call.param("generateUniqueName", "")).lower() in ("true", "1", "y")
-    name = _free_name(_portal(call), folder["ID"], _name(data), unique)
-    row = _new_object(_portal(call), folder["STORAGE_ID"], folder["ID"], name, "file", call.user_id, str(content[1]))
+    name = _free_name(portal_state(call), folder["ID"], _name(data), unique)
+    row = _new_object(portal_state(call), folder["STORAGE_ID"], folder["ID"], name, "file", call.user_id,
+                      str(content[1]))
     return public_object(row)
 
 

@@ -255,5 +255,6 @@ def handle(portal: PortalState, request: Request) -> Response:
 
 
 def _json(body: Any, status: int) -> Response:
+    """Readable cross-origin too: the BX24.js shim calls install-finish from the app's page."""
     return Response(json.dumps(body, ensure_ascii=False, default=str), status,
-                    content_type="application/json; charset=utf-8")
+                    content_type="application/json; charset=utf-8", headers={"Access-Control-Allow-Origin": "*"})

@@ -63,6 +63,7 @@ class OperatingLimiter:
     def __init__(self, clock: Clock, limit_s: float, time_scale: float = 1.0) -> None:
         self._clock = clock
         self.limit_s = limit_s
+        self.time_scale = time_scale
         self.bucket_s = BUCKET_SECONDS / time_scale
         self.window_s = self.bucket_s * BUCKETS_PER_WINDOW
         self.minimal_fix_s = MINIMAL_FIX_S / time_scale
@@ -83,11 +84,16 @@ class OperatingLimiter:
         """Checked before executing a call: blocked once the sum already exceeds the limit."""
         return self.operating(key, charges) > self.limit_s
 
-    def reset_at(self, key: Key) -> int:
+    def reset_at(self, key: Key) -> int | float:
         """Expiry of the oldest non-empty bucket, or now + window."""
         buckets = self._live(key)
-        oldest = min((bucket.first_call for bucket in buckets.values()), default=self._clock.now())
-        return int(oldest + self.window_s)
+        return self.window_end(min((bucket.first_call for bucket in buckets.values()), default=self._clock.now()))
+
+    def window_end(self, start: float) -> int | float:
+        """``start`` + window as ``operating_reset_at``: an integer second like the cloud (b24-transport §2.1);
+        a float when time runs K times faster, where a whole second is a large part of the window."""
+        end = start + self.window_s
+        return int(end) if self.time_scale == 1 else end
 
     def charge(self, key: Key, seconds: float, charges: RequestCharges) -> None:
         charges.pending[key] += seconds

@@ -1,17 +1,31 @@
-"""List semantics shared by list methods: filter operator prefixes, order, 50-row pages (b24-transport §3)."""
+"""List semantics of every list method: filter prefixes, order, select, ``start``, 50-row pages.
+
+b24-transport.md §3 (paging) and §10 (``filter`` with operator prefixes ``>=ID``, ``!NAME``, ``@ID``,
+``%NAME``, ``=%NAME``...). Values compare as numbers when both sides look numeric, else as
+case-insensitive strings; a multi-valued field matches when any value does (a negation: when none does).
+A method that accepts fewer operators passes them (``TEMPLATE_OPERATORS``); an unlisted prefix then
+stays part of the field name, an unknown field.
+"""
 from __future__ import annotations
 
-import fnmatch
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Callable, Iterable, Iterator
 
 from .registry import ListPage
 
-PAGE_SIZE = 50
-OPERATORS = (">=", "<=", "!=", "!@", "!%", "=%", "%=", ">", "<", "=", "!", "@", "%")
+PAGE_SIZE = 50  # b24-transport §3: LIST_LIMIT, fixed
+OPERATORS = ("!=%", "!%=", ">=", "<=", "!=", "!@", "!%", "=%", "%=", ">", "<", "=", "!", "@", "%")  # longest first
+TEMPLATE_OPERATORS = (">=", "<=", ">", "<", "!")  # b24-app.md §5.4: '' ! < <= > >= only
 TRUE_WORDS = {"Y", "1", "TRUE_BOOL"}
 FALSE_WORDS = {"N", "0", "", "FALSE_BOOL"}
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+_INTVAL = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)")
+PHP_INT_MAX = 2**63 - 1
+
+Row = dict[str, Any]
+View = Callable[[Row], Row]
 
 
 @dataclass(frozen=True)
@@ -20,16 +34,18 @@ class Condition:
     operator: str
     value: Any
 
-    def matches(self, row: dict[str, Any]) -> bool:
+    def matches(self, row: Row) -> bool:
         actual = row.get(self.field)
         values = actual if isinstance(actual, list) else [actual]
-        if self.operator in ("!", "!=", "!@", "!%"):
-            return not any(_test(self.operator.lstrip("!") or "=", item, self.value) for item in values)
+        if self.operator.startswith("!"):
+            positive = self.operator[1:] if self.operator not in ("!", "!=") else "="
+            return not any(_test(positive, item, self.value) for item in values)
         return any(_test(self.operator, item, self.value) for item in values)
 
 
-def parse_condition(key: str, value: Any) -> Condition:
-    for operator in OPERATORS:
+def parse_condition(key: str, value: Any, operators: Iterable[str] = OPERATORS) -> Condition:
+    """``">=ID"`` -> (ID, >=); a key without a prefix means equality."""
+    for operator in operators:
         if key.startswith(operator):
             return Condition(key[len(operator):].upper(), operator, value)
     return Condition(key.upper(), "=", value)
@@ -39,11 +55,14 @@ def _test(operator: str, actual: Any, expected: Any) -> bool:
     if operator in ("=", "@"):
         options = expected if isinstance(expected, list) else _split_in(operator, expected)
         return any(_equal(actual, option) for option in options)
-    if isinstance(expected, (dict, list)):
-        return False  # a non-scalar bound (e.g. an unresolved batch reference) matches nothing
-    if operator in ("%", "=%", "%="):
-        return _like(operator, actual, expected)
-    return _compare(operator, actual, expected)
+    if isinstance(expected, (dict, list)) or actual is None:
+        return False  # SQL NULL, or a non-scalar bound (e.g. an unresolved batch reference): matches nothing
+    if operator == "%":
+        return str(expected).lower() in str(actual).lower()
+    if operator in ("=%", "%="):
+        return _like(str(actual), str(expected))
+    left, right = _ordered(actual, expected)
+    return {">": left > right, ">=": left >= right, "<": left < right, "<=": left <= right}[operator]
 
 
 def _split_in(operator: str, expected: Any) -> list[Any]:
@@ -57,44 +76,37 @@ def _equal(actual: Any, expected: Any) -> bool:
         return False
     if isinstance(actual, bool):
         # b24-transport §1.3 / FB24 #265: booleans travel as Y/N; "True"/"False" strings match nothing
-        word = {True: "TRUE_BOOL", False: "FALSE_BOOL"}.get(expected, str(expected).upper()) \
-            if isinstance(expected, bool) else str(expected).upper()
+        word = {True: "TRUE_BOOL", False: "FALSE_BOOL"}[expected] if isinstance(expected, bool) \
+            else str(expected).upper()
         return (word in TRUE_WORDS) if actual else (word in FALSE_WORDS)
     if actual is None:
         return expected in (None, "", False)
-    left, right = _numbers(actual, expected)
-    if left is not None:
-        return left == right
-    return str(actual).lower() == str(expected).lower()
+    left, right = _ordered(actual, expected)
+    return left == right
 
 
-def _compare(operator: str, actual: Any, expected: Any) -> bool:
-    if actual is None:
-        return False
-    left, right = _numbers(actual, expected)
-    if left is None:
-        left, right = str(actual), str(expected)
-    return {">": left > right, ">=": left >= right, "<": left < right, "<=": left <= right}[operator]
+def _ordered(actual: Any, expected: Any) -> tuple[Any, Any]:
+    """Numbers when both look numeric, else strings without case: b24-transport §10 names only the prefixes,
+    (inference) the portal's MySQL ``*_ci`` collations compare this way, ``<``/``>`` included."""
+    left, right = _number(actual), _number(expected)
+    if left is not None and right is not None:
+        return left, right
+    return str(actual).lower(), str(expected).lower()
 
 
-def _like(operator: str, actual: Any, expected: Any) -> bool:
-    if actual is None:
-        return False
-    text, needle = str(actual).lower(), str(expected).lower()
-    if operator == "%":
-        return needle in text
-    return fnmatch.fnmatchcase(text, needle.replace("%", "*").replace("_", "?"))
+def _like(text: str, pattern: str) -> bool:
+    """``=%``/``%=``: SQL ``LIKE`` with the caller's wildcards, ``%`` any run, ``_`` one character (inference:
+    the value reaches LIKE unescaped); other characters, brackets included, match themselves."""
+    regex = "".join(".*" if char == "%" else "." if char == "_" else re.escape(char) for char in pattern)
+    return re.fullmatch(regex, text, re.IGNORECASE | re.DOTALL) is not None
 
 
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
-
-
-def _numbers(actual: Any, expected: Any) -> tuple[float | None, float | None]:
-    if isinstance(actual, bool) or isinstance(expected, bool):
-        return None, None
-    if _NUMBER.match(str(actual)) and _NUMBER.match(str(expected)):
-        return float(actual), float(expected)
-    return None, None
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    return float(value) if _NUMBER.match(str(value)) else None
 
 
 @dataclass
@@ -103,16 +115,16 @@ class Query:
     order: list[tuple[str, bool]]  # (field, descending)
 
     @classmethod
-    def from_params(cls, filter_: Any, order: Any) -> Query:
+    def from_params(cls, filter_: Any, order: Any, operators: Iterable[str] = OPERATORS) -> Query:
+        """A non-object ``filter`` filters nothing; ``order`` maps field -> ASC|DESC (any case)."""
         filter_items = filter_.items() if isinstance(filter_, dict) else []
-        return cls([parse_condition(str(key), value) for key, value in filter_items], parse_order(order))
+        return cls([parse_condition(str(key), value, operators) for key, value in filter_items], parse_order(order))
 
-    def matches(self, row: dict[str, Any]) -> bool:
+    def matches(self, row: Row) -> bool:
         return all(condition.matches(row) for condition in self.conditions)
 
-    def apply(self, rows: Iterable[dict[str, Any]],
-              view: Callable[[dict[str, Any]], dict[str, Any]] = lambda row: row) -> list[dict[str, Any]]:
-        """Filter rows (tested on ``view(row)``) and sort them; returns the original rows."""
+    def apply(self, rows: Iterable[Row], view: View = lambda row: row) -> list[Row]:
+        """Filter rows (tested on ``view(row)``) and sort them, stable, key by key; returns the original rows."""
         kept = [row for row in rows if self.matches(view(row))]
         for field, descending in reversed(self.order):
             kept.sort(key=lambda row: _sort_key(view(row).get(field)), reverse=descending)
@@ -126,27 +138,43 @@ def parse_order(order: Any) -> list[tuple[str, bool]]:
 
 
 def _sort_key(value: Any) -> tuple[int, float, str]:
+    """NULLs first as MySQL sorts them ascending (inference), then numbers, then strings without case;
+    a multi-valued field sorts by its first value."""
+    if isinstance(value, list):
+        value = value[0] if value else None
     if value is None:
         return (0, 0.0, "")
-    if _NUMBER.match(str(value)):
-        return (1, float(value), "")
+    number = _number(value)
+    if number is not None:
+        return (1, number, "")
     return (2, 0.0, str(value).lower())
 
 
+def select_fields(row: Row, select: Any, default: list[str]) -> Row:
+    """Project a row onto SELECT (any case); an empty or missing SELECT means ``default``, ``*`` everything."""
+    wanted = [str(name) for name in select] if isinstance(select, list) and select else default
+    if "*" in wanted:
+        return dict(row)
+    upper = {key.upper(): key for key in row}
+    return {upper[name.upper()]: row[upper[name.upper()]] for name in wanted if name.upper() in upper}
+
+
 def start_of(raw: Any) -> int:
-    """PHP ``intval`` of ``start``: garbage -> 0."""
-    match = re.match(r"^\s*(-?\d+)", str(raw)) if raw is not None else None
-    return int(match.group(1)) if match else 0
+    """PHP ``intval`` of ``start`` (b24-transport §3): the leading number, ``1e3`` -> 1000, garbage -> 0."""
+    match = _INTVAL.match(str(raw)) if raw is not None else None
+    number = Decimal(match.group(1)) if match else Decimal(0)
+    return int(max(-PHP_INT_MAX - 1, min(number, PHP_INT_MAX)))
 
 
 def paginate(rows: list[Any], raw_start: Any) -> ListPage:
-    """One page of 50; ``start < 0`` means no count: ``total`` 0 and no ``next`` (b24-transport §3)."""
+    """One page of 50; ``next`` = offset + page length while rows remain (the ORM ``setNavData``);
+    ``start < 0``: no count, ``total`` 0 and no ``next`` (b24-transport §3)."""
     start = start_of(raw_start)
     if start < 0:
         return ListPage(rows[:PAGE_SIZE], 0, None)
     page = rows[start:start + PAGE_SIZE]
-    more = start + PAGE_SIZE < len(rows)
-    return ListPage(page, len(rows), start + PAGE_SIZE if more else None)
+    following = start + len(page)
+    return ListPage(page, len(rows), following if following < len(rows) else None)
 
 
 def paginate_stream(rows: Iterator[Any], raw_start: Any) -> ListPage:

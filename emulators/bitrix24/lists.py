@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from itertools import count
 from typing import Any, Callable
 
-from . import bp_query
+from . import persist
 from .bp_common import as_int, dict_param, now_iso, portal_lock, required, user_id_of
+from .listing import Query, paginate, select_fields
 from .registry import Call, ListPage, Portal, RestError, method
 
 IBLOCK_TYPES = ("lists", "bitrix_processes", "lists_socnet")
@@ -136,6 +137,13 @@ class ListsState:
     value_ids: count = field(default_factory=lambda: count(1000))
     file_ids: count = field(default_factory=lambda: count(500))
 
+    def snapshot(self) -> dict[str, Any]:
+        """Everything, for the state file."""
+        return persist.snapshot(self)
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        persist.restore(self, saved)
+
 
 def lists_state(portal: Portal) -> ListsState:
     return portal.feature("lists", ListsState)
@@ -233,7 +241,7 @@ def lists_get(call: Call) -> ListPage:
             rows = [_find_iblock(state, call).row()]
         else:
             rows = [b.row() for b in state.iblocks.values() if b.type_id == type_id]
-    return bp_query.page(rows, call.param("start"))
+    return paginate(rows, call.param("start"))
 
 
 @method("lists.update", scope="lists", admin_only=True)
@@ -548,12 +556,12 @@ def element_get(call: Call) -> ListPage:
         else:
             elements = [e for e in state.elements.values() if e.iblock_id == iblock.id]
         rows = [element_row(e) for e in elements]
-    rows = bp_query.filter_rows(rows, dict_param(call, "FILTER") or None, value_of=_filter_value)
-    rows = bp_query.order_rows(rows, dict_param(call, "ELEMENT_ORDER") or None, {"ID": "ASC"}, _filter_value)
+    query = Query.from_params(dict_param(call, "FILTER"), dict_param(call, "ELEMENT_ORDER") or {"ID": "ASC"})
+    rows = query.apply(rows, _filter_view)
     select = call.param("SELECT")
     if isinstance(select, list) and select:
-        rows = [bp_query.select_fields(r, list(select) + ["ID"], []) for r in rows]
-    return bp_query.page(rows, call.param("start"))
+        rows = [select_fields(r, list(select) + ["ID"], []) for r in rows]
+    return paginate(rows, call.param("start"))
 
 
 def _element_matches_ref(element: Element, call: Call) -> bool:
@@ -563,10 +571,9 @@ def _element_matches_ref(element: Element, call: Call) -> bool:
     return element.code == str(code)
 
 
-def _filter_value(row: dict, field_name: str) -> Any:
-    """Property values (keyed by value id) compare as their list of values."""
-    value = row.get(field_name.upper())
-    return list(value.values()) if isinstance(value, dict) else value
+def _filter_view(row: dict) -> dict:
+    """Property values (keyed by value id) filter and sort as their list of values."""
+    return {key: list(value.values()) if isinstance(value, dict) else value for key, value in row.items()}
 
 
 @method("lists.element.get.file.url", scope="lists")

@@ -104,6 +104,11 @@ def _encode(pairs: list[str], key: str, value: Any) -> None:
         pairs.append(f"{quote_plus(key)}={quote_plus(php_string(value))}")
 
 
+def upper_keys(value: dict[Any, Any]) -> dict[str, Any]:
+    """PHP ``array_change_key_case(..., CASE_UPPER)``: parameter names are case-insensitive (b24-app.md §1.1)."""
+    return {str(key).upper(): item for key, item in value.items()}
+
+
 def php_string(value: Any) -> str:
     """PHP string conversion of a scalar."""
     if value is True:

@@ -183,16 +183,20 @@ class Runner:
             return
         handler(node)
 
+    def stopping(self) -> bool:
+        """Terminated, or the portal discarded this state (``/_emulator/reset``); call under the lock."""
+        return self.workflow.stop_requested or self.state.cancelled
+
     def check_stop(self) -> None:
         with self.state.lock:
-            if self.workflow.stop_requested:
+            if self.stopping():
                 raise Terminated()
 
     def wait_until(self, ready: Callable[[], bool], timeout_s: float | None = None) -> bool:
-        """Block until ``ready()`` (under the lock) or the timeout; raises when terminated."""
+        """Block until ``ready()`` (under the lock) or the timeout; raises when stopped."""
         with self.state.lock:
-            done = self.state.changed.wait_for(lambda: ready() or self.workflow.stop_requested, timeout_s)
-            if self.workflow.stop_requested:
+            done = self.state.changed.wait_for(lambda: ready() or self.stopping(), timeout_s)
+            if self.stopping():
                 raise Terminated()
             return bool(done)
 

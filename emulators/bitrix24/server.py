@@ -13,6 +13,7 @@ from werkzeug.wrappers import Request, Response
 
 from . import hooks
 from .apps import authorize_redirect, grant_token
+from .bx24js import SHIM_PATH, shim_source
 from .disk import file_bytes
 from .faults import Fault
 from .oauth import OAuthError
@@ -69,6 +70,8 @@ class PortalApp:
             return self.oauth_authorize(request)
         if path.startswith("/_emulator/"):
             return hooks.handle(self.portal, request)
+        if path == SHIM_PATH:
+            return self.bx24_shim(request)
         download = re.fullmatch(r"/disk/downloadFile/(\d+)/?", path)
         if download:
             return self.download(int(download.group(1)))
@@ -148,6 +151,12 @@ class PortalApp:
             except OAuthError as error:
                 return json_response({"error": error.code, "error_description": error.description}, error.status)
         return Response("", 302, headers={"Location": target})
+
+    def bx24_shim(self, request: Request) -> Response:
+        with self.portal.lock:
+            source = shim_source(self.portal, request.args.get("client_id"))
+        return Response(source, 200, content_type="application/javascript; charset=utf-8",
+                        headers={"Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"})
 
     def download(self, object_id: int) -> Response:
         with self.portal.lock:

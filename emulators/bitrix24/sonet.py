@@ -4,8 +4,9 @@ from __future__ import annotations
 from typing import Any
 
 from .listing import Query, paginate
+from .phpcodec import upper_keys
 from .registry import Call, ListPage, RestError, method
-from .state import PortalState
+from .state import PortalState, portal_state
 from .users import id_list, join_group, leave_group
 
 EDITABLE = ("NAME", "DESCRIPTION", "VISIBLE", "OPENED", "CLOSED", "KEYWORDS", "INITIATE_PERMS", "SPAM_PERMS",
@@ -14,13 +15,9 @@ HIDDEN = ("INITIATE_PERMS", "SPAM_PERMS", "IMAGE_ID", "MEMBERS", "INVITES")
 MEMBER_ROLES = ("A", "E", "K")  # owner, moderator, member
 
 
-def _portal(call: Call) -> PortalState:
-    return call.portal  # type: ignore[return-value]
-
-
 def _params(call: Call) -> dict[str, Any]:
     """Upper-cased keys; keys starting with ``~`` or ``=`` are stripped (§7.3)."""
-    return {str(key).upper(): value for key, value in call.params.items() if not str(key).startswith(("~", "="))}
+    return upper_keys({key: value for key, value in call.params.items() if not str(key).startswith(("~", "="))})
 
 
 def is_extranet(portal: PortalState, group: dict[str, Any]) -> bool:
@@ -39,7 +36,7 @@ def _group(call: Call, key: str = "GROUP_ID") -> dict[str, Any]:
     raw = _params(call).get(key)
     if not str(raw or "").isdigit():
         raise RestError("", "Wrong group ID")
-    group = _portal(call).tables["groups"].get(int(raw))
+    group = portal_state(call).tables["groups"].get(int(raw))
     if group is None:
         raise RestError("", "Socialnetwork group not found")
     return group
@@ -67,7 +64,7 @@ def create_group(portal: PortalState, fields: dict[str, Any], owner: int) -> dic
 
 @method("sonet_group.create", scope="sonet_group", server_time_s=0.1)
 def group_create(call: Call) -> int:
-    portal, params = _portal(call), _params(call)
+    portal, params = portal_state(call), _params(call)
     if not str(params.get("NAME") or "").strip():
         raise RestError("", "Incorrect input data")
     owner = int(params["OWNER_ID"]) if params.get("OWNER_ID") and portal.is_admin(call.user_id) else call.user_id
@@ -83,8 +80,8 @@ def group_update(call: Call) -> int:
         raise RestError("", "User has no permissions to update group")
     params = _params(call)
     group.update({key: params[key] for key in EDITABLE if key in params})
-    group["DATE_UPDATE"] = _portal(call).iso(_portal(call).clock.now())
-    _portal(call).fire_event("ONSONETGROUPUPDATE", {"FIELDS": {"ID": str(group["ID"])}}, user_id=call.user_id)
+    group["DATE_UPDATE"] = portal_state(call).iso(portal_state(call).clock.now())
+    portal_state(call).fire_event("ONSONETGROUPUPDATE", {"FIELDS": {"ID": str(group["ID"])}}, user_id=call.user_id)
     return group["ID"]
 
 
@@ -94,9 +91,9 @@ def group_delete(call: Call) -> bool:
     if not (call.portal.is_admin(call.user_id) or group["OWNER_ID"] == call.user_id):
         raise RestError("", "User has no permissions to delete group")
     for member in list(group["MEMBERS"]):
-        leave_group(_portal(call), group["ID"], int(member))
-    del _portal(call).tables["groups"][group["ID"]]
-    _portal(call).fire_event("ONSONETGROUPDELETE", {"FIELDS": {"ID": str(group["ID"])}}, user_id=call.user_id)
+        leave_group(portal_state(call), group["ID"], int(member))
+    del portal_state(call).tables["groups"][group["ID"]]
+    portal_state(call).fire_event("ONSONETGROUPDELETE", {"FIELDS": {"ID": str(group["ID"])}}, user_id=call.user_id)
     return True
 
 
@@ -104,10 +101,10 @@ def group_delete(call: Call) -> bool:
 def group_setowner(call: Call) -> bool:
     group = _group(call)
     new_owner = int(_params(call).get("USER_ID") or 0)
-    if not _can_manage(call, group) or _portal(call).user(new_owner) is None:
+    if not _can_manage(call, group) or portal_state(call).user(new_owner) is None:
         raise RestError("", "User has no permissions to update group")
     group["MEMBERS"][str(group["OWNER_ID"])] = "E"
-    join_group(_portal(call), group["ID"], new_owner, "A")
+    join_group(portal_state(call), group["ID"], new_owner, "A")
     group["OWNER_ID"] = new_owner
     return True
 
@@ -115,7 +112,7 @@ def group_setowner(call: Call) -> bool:
 @method("sonet_group.get", scope="sonet_group", server_time_s=0.02)
 def group_get(call: Call) -> ListPage:
     """Groups visible to the caller; an admin passing IS_ADMIN=Y sees all (§7.3)."""
-    portal, params = _portal(call), _params(call)
+    portal, params = portal_state(call), _params(call)
     see_all = portal.is_admin(call.user_id) and str(params.get("IS_ADMIN", "")).upper() == "Y"
     filter_ = dict(params.get("FILTER") or {})
     if params.get("GROUP_ID"):
@@ -142,8 +139,8 @@ def group_user_add(call: Call) -> list[int]:
         raise RestError("", "User has no permissions to add users to the group")  # [INF] text
     added = []
     for user_id in id_list(_params(call).get("USER_ID")):
-        if _portal(call).user(user_id) is not None and str(user_id) not in group["MEMBERS"]:
-            join_group(_portal(call), group["ID"], user_id, "K")
+        if portal_state(call).user(user_id) is not None and str(user_id) not in group["MEMBERS"]:
+            join_group(portal_state(call), group["ID"], user_id, "K")
             added.append(user_id)
     return added
 
@@ -169,7 +166,7 @@ def group_user_delete(call: Call) -> list[int]:
     removed = [user_id for user_id in id_list(_params(call).get("USER_ID"))
                if group["MEMBERS"].get(str(user_id)) in ("E", "K")]  # the owner is never removed
     for user_id in removed:
-        leave_group(_portal(call), group["ID"], user_id)
+        leave_group(portal_state(call), group["ID"], user_id)
     return removed
 
 
@@ -179,7 +176,7 @@ def group_user_invite(call: Call) -> list[int]:
     group = _group(call)
     invited = [user_id for user_id in id_list(_params(call).get("USER_ID"))
                if user_id != call.user_id and str(user_id) not in group["MEMBERS"]
-               and _portal(call).user(user_id) is not None]
+               and portal_state(call).user(user_id) is not None]
     for user_id in invited:
         group["INVITES"][str(user_id)] = str(_params(call).get("MESSAGE") or "")
     return invited
@@ -187,7 +184,7 @@ def group_user_invite(call: Call) -> list[int]:
 
 @method("sonet_group.user.groups", scope="sonet_group", server_time_s=0.02)
 def group_user_groups(call: Call) -> list[dict[str, str]]:
-    portal = _portal(call)
+    portal = portal_state(call)
     return [{"GROUP_ID": str(group["ID"]), "GROUP_NAME": group["NAME"], "ROLE": group["MEMBERS"][str(call.user_id)],
              "GROUP_IMAGE": "", "IS_EXTRANET": "Y" if is_extranet(portal, group) else "N"}
             for group in portal.tables["groups"].values() if str(call.user_id) in group["MEMBERS"]]

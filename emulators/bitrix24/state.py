@@ -17,7 +17,7 @@ from .events import EventHub
 from .faults import FaultInjector
 from .limits import OPERATING_LIMIT_S, PLANS, LeakyBucket, OperatingLimiter
 from .oauth import TokenStore
-from .registry import APP_WIPE_HOOKS, METHODS
+from .registry import APP_WIPE_HOOKS, METHODS, Call
 
 ALL_SCOPES = ("user", "department", "sonet_group", "im", "disk", "placement", "bizproc", "lists",
               "timeman", "messageservice", "basic", "app", "task", "crm")
@@ -114,17 +114,20 @@ class PortalState:
         self._update_callbacks: list[Callable[[Any, str], None]] = []
         self.admin_webhook = self.options.admin_webhook_code or hashlib.sha1(
             f"b24-emulator-hook-{self.options.seed}".encode()).hexdigest()[:16]
+        self.features: dict[str, Any] = {}
         self.clear()
 
     # -- lifecycle of the whole state ------------------------------------------------------------
 
     def clear(self) -> None:
         """Forget everything except the admin user 1 and the seeded admin webhook."""
+        self.close_features()
         self.tables: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in INT_TABLES}
         self.sequences: dict[str, int] = {}
         self.apps: dict[str, App] = {}
         self.webhooks: dict[str, Webhook] = {}
-        self.features: dict[str, Any] = {}
+        self.frames: dict[str, dict[str, Any]] = {}  # client_id -> its last install frame (bx24js.py)
+        self.features = {}
         self._pending_features: dict[str, Any] = {}
         self.emails: dict[str, int] = {}
         self.xml_ids: dict[str, int] = {}
@@ -145,6 +148,12 @@ class PortalState:
                        "UF_DEPARTMENT": [1], "ADMIN": True, "LAST_LOGIN": self.iso(self.clock.now())})
         self.webhooks[self.admin_webhook] = Webhook(1, 1, self.admin_webhook, list(ALL_SCOPES))
         self.sequences["webhooks"] = 1
+
+    def close_features(self) -> None:
+        """Stop what features run in the background (the workflow runtime) before their state goes."""
+        for value in list(self.features.values()):
+            if hasattr(value, "close"):
+                value.close()
 
     def next_id(self, name: str) -> int:
         self.sequences[name] = self.sequences.get(name, 0) + 1
@@ -273,6 +282,11 @@ class PortalState:
 
     def load(self, path: str | os.PathLike[str]) -> None:
         self.restore(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def portal_state(call: Call) -> PortalState:
+    """The concrete portal behind a call: the core modules use its tables directly."""
+    return call.portal  # type: ignore[return-value]
 
 
 def _as_int(value: Any) -> int:

@@ -4,18 +4,14 @@ from __future__ import annotations
 from typing import Any
 
 from .registry import METHODS, Call, RestError, method
-from .state import ALL_SCOPES, App, PortalState
+from .state import ALL_SCOPES, App, portal_state
 
 LICENSES = {"standard": ("ru_company", "company", "company"), "enterprise": ("ru_ent250", "ent250", "ent")}
 RESERVED_OPTIONS = {"next", "total"}  # b24-app.md §2.6
 
 
-def _portal(call: Call) -> PortalState:
-    return call.portal  # type: ignore[return-value]
-
-
 def _app(call: Call) -> App:
-    app = _portal(call).app(call.client_id or "")
+    app = portal_state(call).app(call.client_id or "")
     if app is None:
         raise RestError("APPLICATION_NOT_FOUND", "Application not found", 401)
     return app
@@ -25,7 +21,7 @@ def _app(call: Call) -> App:
 def app_info(call: Call) -> dict[str, Any]:
     """``INSTALLED`` stays false until installFinish (b24-app.md §2.6)."""
     app = _app(call)
-    license_, license_type, family = LICENSES[_portal(call).options.plan]
+    license_, license_type, family = LICENSES[portal_state(call).options.plan]
     return {"ID": app.app_id, "CODE": app.client_id, "VERSION": app.version, "STATUS": app.status,
             "INSTALLED": app.installed, "PAYMENT_EXPIRED": "N", "DAYS": None, "LANGUAGE_ID": "ru",
             "LICENSE": license_, "LICENSE_TYPE": license_type, "LICENSE_FAMILY": family}
@@ -53,16 +49,16 @@ def app_option_get(call: Call) -> Any:
 
 @method("profile", scope="basic", server_time_s=0.01)
 def profile(call: Call) -> dict[str, Any]:
-    user = _portal(call).user(call.user_id) or {}
+    user = portal_state(call).user(call.user_id) or {}
     return {"ID": str(user.get("ID", call.user_id)), "ADMIN": bool(user.get("ADMIN")), "NAME": user.get("NAME", ""),
             "LAST_NAME": user.get("LAST_NAME", ""), "PERSONAL_GENDER": user.get("PERSONAL_GENDER", ""),
             "PERSONAL_PHOTO": user.get("PERSONAL_PHOTO"), "TIME_ZONE": "Europe/Moscow",
-            "TIME_ZONE_OFFSET": _portal(call).options.tz_offset_h * 3600}
+            "TIME_ZONE_OFFSET": portal_state(call).options.tz_offset_h * 3600}
 
 
 @method("server.time", scope="basic", server_time_s=0.01)
 def server_time(call: Call) -> str:
-    return _portal(call).iso(_portal(call).clock.now())
+    return portal_state(call).iso(portal_state(call).clock.now())
 
 
 @method("scope", scope="basic", server_time_s=0.01)
@@ -84,4 +80,4 @@ def methods(call: Call) -> list[str]:
 
 @method("user.admin", scope="basic", server_time_s=0.01)
 def user_admin(call: Call) -> bool:
-    return _portal(call).is_admin(call.user_id)
+    return portal_state(call).is_admin(call.user_id)

@@ -179,8 +179,8 @@ class Executor:
         """The outer ``time`` of a batch: ``operating`` 0 as in current cloud captures (§4.2)."""
         return {"start": start, "finish": self.cursor, "duration": self.cursor - start,
                 "processing": self.cursor - start, "date_start": self.portal.iso(start),
-                "date_finish": self.portal.iso(self.cursor), "operating_reset_at": int(start + self.portal.operating.window_s),
-                "operating": 0}
+                "date_finish": self.portal.iso(self.cursor),
+                "operating_reset_at": self.portal.operating.window_end(start), "operating": 0}
 
     def commit(self) -> None:
         self.portal.operating.commit(self.charges)

@@ -6,6 +6,7 @@ import secrets
 from typing import Any, Iterator
 
 from .listing import Condition, Query, paginate, paginate_stream, parse_order
+from .phpcodec import upper_keys
 from .registry import Call, ListPage, RestError, method
 from .state import PortalState
 
@@ -110,10 +111,6 @@ def _active(value: Any) -> bool:
     return not (value in (None, False, 0, "", "0", "N", []) or (isinstance(value, str) and value.upper() == "N"))
 
 
-def _upper(params: dict[str, Any]) -> dict[str, Any]:
-    return {str(key).upper(): value for key, value in params.items()}
-
-
 # -- errors ---------------------------------------------------------------------------------------
 
 def _add_error(portal: PortalState, description: str, argument: str = "") -> RestError:
@@ -131,7 +128,7 @@ def user_add(call: Call) -> int:
     portal: PortalState = call.portal  # type: ignore[assignment]
     if not portal.is_admin(call.user_id):
         raise RestError("", "access_denied") if portal.options.legacy_user_errors else RestError("ERROR_CORE", "access_denied")
-    params = _upper(call.params)
+    params = upper_keys(call.params)
     extranet = str(params.get("EXTRANET", "N")).upper() == "Y"
     groups = _validate_groups(portal, params) if extranet else []
     if not extranet and not id_list(params.get("UF_DEPARTMENT")):
@@ -166,7 +163,7 @@ def _validate_new_email(portal: PortalState, email: Any) -> None:
 @method("user.update", scope="user", server_time_s=0.05)
 def user_update(call: Call) -> bool:
     portal: PortalState = call.portal  # type: ignore[assignment]
-    params = _upper(call.params)
+    params = upper_keys(call.params)
     user = portal.user(params.get("ID"))
     if user is None:
         raise RestError("ERROR_CORE", "User not found")  # [INF] text for a missing ID
@@ -261,7 +258,7 @@ def _lower_id_bound(conditions: list[Condition]) -> int:
 def select_users(portal: PortalState, caller_id: int, params: dict[str, Any],
                  extra: list[Any] | None = None) -> ListPage:
     """The user.get engine: index-narrowed candidates, filter, visibility, order, page."""
-    params = _upper(params)
+    params = upper_keys(params)
     query = _list_query(params)
     caller = portal.user(caller_id) or {"ID": caller_id}
     visible = _visible(portal, caller, str(params.get("ADMIN_MODE", "")).upper() in ("Y", "TRUE", "1"))
@@ -322,7 +319,7 @@ def _field_name(raw: Any) -> str:
 @method("user.userfield.add", scope="user", admin_only=True, server_time_s=0.05)
 def userfield_add(call: Call) -> int:
     portal: PortalState = call.portal  # type: ignore[assignment]
-    fields = _upper(call.param("fields") or call.params)
+    fields = upper_keys(call.param("fields") or call.params)
     name = _field_name(fields.get("FIELD_NAME"))
     if name in custom_fields(portal):
         raise RestError("ERROR_CORE", f"Field {name} already exists")  # [INF] text
@@ -357,7 +354,7 @@ def _existing_field(call: Call) -> dict[str, Any]:
 @method("user.userfield.update", scope="user", admin_only=True, server_time_s=0.05)
 def userfield_update(call: Call) -> bool:
     field = _existing_field(call)
-    changes = _upper(call.param("fields") or {})
+    changes = upper_keys(call.param("fields") or {})
     changes.pop("FIELD_NAME", None)  # the name of a field cannot change
     changes.pop("ID", None)
     field.update(changes)

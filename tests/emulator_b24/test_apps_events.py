@@ -1,6 +1,9 @@
 """App install/update/uninstall and event delivery (b24-app.md §2, §4, §13)."""
 from __future__ import annotations
 
+import json
+import re
+
 import requests
 
 from emulators.bitrix24 import RunningBitrix24
@@ -164,3 +167,24 @@ def test_offline_events_dedupe_and_processing(portal: RunningBitrix24, app_endpo
     assert len(errored["events"]) == 1
     assert _rest(portal, token, "event.offline.clear", process_id=errored["process_id"]).json()["result"] is True
     assert _rest(portal, token, "event.offline.list").json()["total"] == 0
+
+
+def test_bx24_shim_finishes_the_install_of_the_open_page(portal: RunningBitrix24, app_endpoint: AppEndpoint) -> None:
+    """b24-app.md §8: the page's BX24.js knows its frame; installFinish posts to the install-finish hook."""
+    shim_url = f"{portal.url}/bitrix/js/rest/bx24.js"
+    assert "})(null);" in requests.get(shim_url, timeout=10).text  # no install page open: BX24 refuses
+    app = _register(portal, app_endpoint)
+    _bind_from_install_page(portal, app_endpoint, finish=False)
+    assert hook(portal, f"apps/{app['client_id']}/install", {"user_id": 1})["installed"] is False
+    response = requests.get(shim_url, params={"client_id": app["client_id"]}, timeout=10)
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("application/javascript")
+    assert "installFinish: function" in response.text and "frame.finish_url" in response.text
+    frame = json.loads(re.search(r"\}\)\((\{.*\})\);\s*$", response.text).group(1))  # type: ignore[union-attr]
+    assert frame["auth"]["access_token"] == app_endpoint.received[0].form["AUTH_ID"]
+    assert frame["finish_url"] == f"{portal.url}/_emulator/apps/{app['client_id']}/install-finish"
+    assert requests.get(shim_url, timeout=10).text == response.text  # the last opened page by default
+    finish = requests.post(frame["finish_url"], data=json.dumps({"user_id": frame["user_id"]}),
+                           headers={"Content-Type": "text/plain"}, timeout=10)  # what installFinish() sends
+    assert finish.status_code == 200 and finish.headers["Access-Control-Allow-Origin"] == "*"
+    [listed] = [row for row in hook(portal, "apps", http_method="GET") if row["client_id"] == app["client_id"]]
+    assert listed["installed"] is True

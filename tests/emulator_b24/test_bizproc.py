@@ -30,6 +30,20 @@ def test_docs_sample_installs_and_lists_decoded(bp_world: BpWorld) -> None:
         {"ID": template_id}]  # default SELECT is ID only (§5.4)
 
 
+def test_template_list_accepts_only_its_filter_operators(bp_world: BpWorld) -> None:
+    """b24-app.md §5.4: '' ! < <= > >=; any other prefix is no operator (the key names no field)."""
+    iblock_id = bp_world.new_list()
+    ids = [bp_world.admin.result("bizproc.workflow.template.add", DOCUMENT_TYPE=doc_type(iblock_id), NAME=name,
+                                 TEMPLATE_DATA=bpt_data(MESSAGE_TREE)) for name in ("Отпуск", "Командировка")]
+    listed = lambda **filter_: [row["ID"] for row in bp_world.admin.result(  # noqa: E731
+        "bizproc.workflow.template.list", FILTER=filter_ | {">=ID": ids[0]})]
+    assert listed() == ids
+    assert listed(**{">ID": ids[0]}) == ids[1:]
+    assert listed(**{"!NAME": "отпуск"}) == ids[1:]
+    assert listed(**{"%NAME": "Отп"}) == []
+    assert listed(**{"@ID": ids}) == []
+
+
 def test_template_add_validation_messages(bp_world: BpWorld) -> None:
     iblock_id = bp_world.new_list()
     plain = bp_world.new_list(bizproc=False)

@@ -7,6 +7,7 @@ import pytest
 import requests
 
 from emulators.bitrix24 import RunningBitrix24, serve
+from tests.emulator_b24.bp_fixtures import Rest, bpt_data
 from tests.emulator_b24.conftest import call, hook, result
 
 
@@ -67,5 +68,38 @@ def test_state_file_survives_a_restart(tmp_path: Path) -> None:
         assert user["ID"] == str(user_id)
         assert call(second, "user.add", EMAIL="keep@example.com", UF_DEPARTMENT=[1]).status_code == 400
         assert app["client_id"] in {row["client_id"] for row in hook(second, "apps", http_method="GET")}
+    finally:
+        second.stop()
+
+
+def _app_client(portal: RunningBitrix24) -> Rest:
+    app = hook(portal, "apps", {"handler_url": "http://127.0.0.1:9/app", "install_url": "http://127.0.0.1:9/i",
+                                "scopes": ["bizproc", "lists"]})
+    hook(portal, f"apps/{app['client_id']}/install-finish")
+    return Rest(portal.url, hook(portal, "tokens", {"client_id": app["client_id"], "user_id": 1})["access_token"])
+
+
+def test_state_file_keeps_lists_templates_and_activities(tmp_path: Path) -> None:
+    state_file = str(tmp_path / "portal.json")
+    first = serve(port=0, state_file=state_file)
+    client = _app_client(first)
+    common = {"IBLOCK_TYPE_ID": "bitrix_processes", "IBLOCK_CODE": "vacation"}
+    iblock_id = client.result("lists.add", **common, FIELDS={"NAME": "Отпуска", "BIZPROC": "Y"})
+    days = client.result("lists.field.add", **common, FIELDS={"NAME": "Дней", "TYPE": "N", "CODE": "DAYS"})
+    client.result("lists.element.add", **common, ELEMENT_CODE="r1", FIELDS={"NAME": "Заявка", days: "14"})
+    tree = [{"Type": "SequentialWorkflowActivity", "Name": "Template", "Children": []}]
+    template_id = client.result("bizproc.workflow.template.add", NAME="Отпуск", TEMPLATE_DATA=bpt_data(tree),
+                                DOCUMENT_TYPE=["lists", "BizprocDocument", f"iblock_{iblock_id}"])
+    client.result("bizproc.activity.add", CODE="balance", HANDLER="http://127.0.0.1:9/act", NAME="Остаток")
+    first.stop()
+    second = serve(port=0, state_file=state_file)
+    try:
+        client = Rest(second.url, client.access_token)
+        [row] = client.result("lists.element.get", **common)
+        assert row["NAME"] == "Заявка" and list(row[days].values()) == ["14"]
+        assert client.result("lists.field.add", **common, FIELDS={"NAME": "Итог", "TYPE": "S", "CODE": "X"}) != days
+        assert client.result("bizproc.workflow.template.list", SELECT=["ID", "NAME"]) == [
+            {"ID": template_id, "NAME": "Отпуск"}]
+        assert client.result("bizproc.activity.list") == ["balance"]
     finally:
         second.stop()

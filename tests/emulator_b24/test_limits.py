@@ -72,6 +72,7 @@ def test_operating_time_blocks_the_method_before_execution(heavy_portal: Running
     last_ok = answers[5].json()["time"]
     assert last_ok["operating"] == pytest.approx(12.0)
     assert last_ok["operating_reset_at"] == int(answers[0].json()["time"]["start"]) + 600
+    assert isinstance(last_ok["operating_reset_at"], int)  # whole seconds at time_scale 1 (b24-transport §2.1)
     assert call(heavy_portal, "user.get", ID=2).status_code == 200  # other methods keep working
     assert hook(heavy_portal, "counters", http_method="GET")["rejected_429"] == 1
     assert len(call(heavy_portal, "user.get", FILTER={"EMAIL": "h6@example.com"}).json()["result"]) == 0
@@ -108,7 +109,10 @@ def test_time_scale_runs_limits_faster(clock: ManualClock) -> None:
         hook(running, "method-times", {"user.add": 2.0})
         first = _add(running, 0).json()["time"]
         assert first["processing"] == pytest.approx(0.2)  # server time / K
-        assert first["operating_reset_at"] == int(first["start"]) + 60  # window / K
+        assert first["operating_reset_at"] == first["start"] + 60  # window / K, to the fraction of a second
+        assert isinstance(first["operating_reset_at"], float)
+        batch_time = call(running, "batch", cmd={"t": "server.time"}).json()["time"]
+        assert batch_time["operating_reset_at"] == batch_time["start"] + 60
         for index in range(1, 6):
             _add(running, index)
         assert _add(running, 6).status_code == 429  # limit / K reached after the same number of calls

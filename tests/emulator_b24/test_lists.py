@@ -102,3 +102,25 @@ def test_element_filter_order_and_file_url(bp_world: BpWorld) -> None:
                                        FIELDS={"NAME": "С файлом", scan: ["scan.pdf", content]})
     urls = bp_world.admin.result("lists.element.get.file.url", **common, ELEMENT_ID=element_id, FIELD_ID=scan)
     assert len(urls) == 1 and f"/{element_id}/{scan}/" in urls[0]
+
+
+def test_element_filter_prefixes_like_and_start(bp_world: BpWorld) -> None:
+    """The shared list semantics (b24-transport §3, §10) as lists.element.get applies them."""
+    iblock_id = bp_world.new_list()
+    common = {"IBLOCK_TYPE_ID": PROCESSES, "IBLOCK_ID": iblock_id}
+    for index, name in enumerate(("Заявка [A]", "Заявка 10", "Отчёт 3")):
+        bp_world.admin.result("lists.element.add", **common, ELEMENT_CODE=f"e{index}", FIELDS={"NAME": name})
+
+    def names(**params: object) -> list[str]:
+        return [row["NAME"] for row in bp_world.admin.result("lists.element.get", **common, **params)]
+
+    assert names(FILTER={"=%NAME": "заявка 1%"}) == ["Заявка 10"]  # LIKE, case-insensitive
+    assert names(FILTER={"=%NAME": "%[a]"}) == ["Заявка [A]"]  # brackets are plain characters
+    assert names(FILTER={"=%NAME": "______ 10"}) == ["Заявка 10"]  # _ is one character
+    assert names(FILTER={"!=%NAME": "заявка%"}) == ["Отчёт 3"]
+    assert names(FILTER={">=NAME": "ЗАЯВКА [A]"}) == ["Заявка [A]", "Отчёт 3"]  # strings compare without case
+    assert names(FILTER={"%NAME": "явка"}, ELEMENT_ORDER={"NAME": "DESC"}) == ["Заявка [A]", "Заявка 10"]
+    response = bp_world.admin.call("lists.element.get", **common, start="2abc").json()
+    assert [row["NAME"] for row in response["result"]] == ["Отчёт 3"]  # intval("2abc") = 2
+    assert response["total"] == 3 and "next" not in response
+    assert names(start="1e1") == []  # intval("1e1") = 10

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from dataclasses import dataclass
 
 import requests
@@ -187,3 +188,15 @@ def test_workflow_start_errors_and_terminate(bp_world: BpWorld) -> None:
     assert bp_world.admin.result("bizproc.workflow.terminate", ID=workflow_id) is True
     assert workflow_id not in vacation.running()
     assert wait_for(lambda: bp_world.finished(workflow_id))["STATUS"] == "terminated"
+
+
+def test_reset_stops_the_runtime_of_the_discarded_state(bp_world: BpWorld) -> None:
+    vacation = setup_vacation(bp_world)
+    vacation.request()
+    vacation.boss_task()  # the workflow's thread now waits for the approval
+    workflow_id = bp_world.handler.calls[0]["workflow_id"]
+    [runner] = [thread for thread in threading.enumerate() if thread.name == f"bp-{workflow_id}"]
+    assert requests.post(f"{bp_world.portal_url}/_emulator/reset", timeout=30).status_code == 200
+    runner.join(timeout=10)  # a liveness bound, not a speed assertion
+    assert not runner.is_alive()
+    assert bp_world.hook("workflows")["workflows"] == []
