@@ -40,11 +40,21 @@ class RateLimits:
         return self.window_s / 40
 
 
-class RequestPacer:
-    """A local leaky bucket: a request may start once the bucket holds less than `burst - headroom`."""
+ARRIVAL_JITTER_S = 0.05  # how much later than booked a request may reach the portal
 
-    def __init__(self, limits: RateLimits, *, clock: Clock = time.monotonic, headroom: float = 1.0) -> None:
+
+class RequestPacer:
+    """A local leaky bucket: a request may start once the bucket holds less than `burst - headroom`.
+
+    The portal counts requests when they arrive, not when we book them; requests delayed by thread
+    scheduling or the network arrive bunched. The headroom keeps `ARRIVAL_JITTER_S` worth of
+    requests in reserve (one request at 2 req/s, ten at 200 req/s on a time-scaled emulator).
+    """
+
+    def __init__(self, limits: RateLimits, *, clock: Clock = time.monotonic, headroom: float | None = None) -> None:
         self._rate = limits.requests_per_s
+        if headroom is None:
+            headroom = 1.0 + limits.requests_per_s * ARRIVAL_JITTER_S
         self._capacity = max(1.0, limits.burst - headroom)
         self._clock = clock
         self._level = 0.0
