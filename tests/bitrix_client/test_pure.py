@@ -67,11 +67,20 @@ def test_numeric_keys_arrive_as_lists() -> None:
 def test_pacer_allows_the_burst_then_the_drain_rate() -> None:
     clock = ManualClock()
     pacer = RequestPacer(RateLimits(requests_per_s=2.0, burst=50), clock=clock)
-    delays = [pacer.reserve() for _ in range(49)]
-    assert delays == [0.0] * 49
-    assert pacer.reserve() == pytest.approx(0.5)
-    clock.now += 10  # 20 slots drained
-    assert [pacer.reserve() for _ in range(19)] == [0.0] * 19
+    # headroom = 1 + 2 req/s x 0.05 s jitter: 48.9 of the portal's 50 slots are used at once
+    delays = [pacer.reserve() for _ in range(48)]
+    assert delays == [0.0] * 48
+    assert pacer.reserve() == pytest.approx(0.05)
+    assert pacer.reserve() == pytest.approx(0.55)
+    clock.now += 11  # 22 slots drained
+    assert [pacer.reserve() for _ in range(21)] == [0.0] * 21
+
+
+def test_pacer_headroom_grows_with_the_rate() -> None:
+    pacer = RequestPacer(RateLimits(requests_per_s=200.0, burst=50), clock=ManualClock())
+    delays = [pacer.reserve() for _ in range(39)]  # 50 - (1 + 200 x 0.05) = 39 slots at once
+    assert delays == [0.0] * 39
+    assert pacer.reserve() > 0
 
 
 def test_pacer_after_a_503_goes_at_the_drain_rate() -> None:
