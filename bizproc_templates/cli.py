@@ -4,12 +4,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from b24app.db import get_db
+from b24app.portal import client_for, get_config, get_store
 
 from .catalog import AppActivityType, placeholder_activity_type, rest_activity_types
 from .compiler import compile_bpt, content_hash
 from .decoder import import_bpt
+from .installer import Change, Installer, installed_rows, writes_of
 from .source import PROCESSES_DIR, dump_source, load_processes
 from .validation import validate
+
+ACTION_LABELS = {"create": "создать", "update": "обновить", "adopt": "взять под управление", "unchanged": "без изменений"}
+KIND_LABELS = {"activity": "действие", "list": "список", "field": "поле", "template": "шаблон"}
 
 DIST_DIR = Path("dist") / "bizproc"
 
@@ -68,3 +77,59 @@ def validate_command() -> None:
     if problems:
         raise SystemExit(1)
     click.echo(f"{len(processes)} processes OK")
+
+
+def _installer(member_id: str | None) -> Installer:
+    """The installer for one installed portal (the only one when --portal is not given)."""
+    config = get_config(current_app)
+    if config.mode != "app":
+        raise click.ClickException("Установка шаблонов возможна только в режиме приложения (mode: app)")
+    installed = [i.member_id for i in get_store(current_app).all() if i.status == "installed"]
+    if member_id is None and len(installed) != 1:
+        raise click.ClickException(f"Укажите портал (--portal member_id): установлено порталов — {len(installed)}")
+    member_id = member_id or installed[0]
+    if member_id not in installed:
+        raise click.ClickException(f"Приложение не установлено на портале {member_id}")
+    return Installer(client_for(current_app, member_id), get_db(current_app), member_id=member_id,
+                     client_id=config.client_id, public_url=config.public_url)
+
+
+def _echo_changes(changes: list[Change]) -> None:
+    """The objects install writes (or would write), then the count."""
+    for change in writes_of(changes):
+        click.echo(f"{KIND_LABELS[change.kind]:<9} {change.code:<36} {ACTION_LABELS[change.action]}")
+    click.echo(f"Изменений: {len(writes_of(changes))} из {len(changes)} объектов")
+
+
+portal_option = click.option("--portal", "member_id", help="member_id портала (по умолчанию — единственный).")
+
+
+@group.command()
+@portal_option
+@with_appcontext
+def install(member_id: str | None) -> None:
+    """Create or update lists, fields, templates and app activities on the portal."""
+    _echo_changes(_installer(member_id).install())
+
+
+@group.command()
+@portal_option
+@with_appcontext
+def diff(member_id: str | None) -> None:
+    """Show what `templates install` would change (reads only)."""
+    _echo_changes(_installer(member_id).plan())
+
+
+@group.command(name="list")
+@portal_option
+@with_appcontext
+def list_command(member_id: str | None) -> None:
+    """Installed objects and their versions per portal."""
+    rows = installed_rows(get_db(current_app), member_id)
+    if not rows:
+        click.echo("Шаблоны не установлены ни на одном портале")
+        return
+    click.echo(f"{'портал':<34} {'вид':<9} {'код':<36} {'ID':<10} {'версия':>6}  хеш")
+    for row in rows:
+        click.echo(f"{row.member_id:<34} {KIND_LABELS.get(row.kind, row.kind):<9} {row.code:<36} {row.b24_id:<10} "
+                   f"{row.version:>6}  {row.content_hash[:12]}")

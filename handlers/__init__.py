@@ -5,7 +5,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from handlers import install, intake, lifecycle  # noqa: F401 - lifecycle registers handlers
+    from handlers import activities, install, intake, lifecycle  # noqa: F401 - they register handlers
 
     app.register_blueprint(install.bp)
     app.register_blueprint(intake.bp)

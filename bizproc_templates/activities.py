@@ -1,0 +1,305 @@
+"""What each app activity does (worker side): ask 1C:ZUP or the mapping, return the RETURN_VALUES.
+
+A work function takes an :class:`ActivityCall` and returns an :class:`Answer`; it raises
+:class:`NotReady` for what is worth trying again later (1C unreachable, document not yet prepared)
+and any other error for what will not get better (see ``classify``). Sending the answer, retries
+and the at-most-once guarantee live in ``handlers/activities.py``.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from flask import Flask
+
+from b24app.bitrix.errors import B24APIError, B24Error, B24RefusedError, B24TransportError
+from b24app.db import get_db
+from b24app.install_steps import RestCaller
+from b24app.portal import get_config, get_store
+from bizproc_templates.approvers import PortalDirectory, SyncDirectory, resolve_slots
+from bizproc_templates.catalog import load_app_activities
+from bizproc_templates.compiler import IBLOCK_TYPE_ID
+from bizproc_templates.settings import BizprocSettings
+from bizproc_templates.zup import UnknownEmployee, employee_of, open_source, person_ref_of
+from onec.errors import OneCError, Transient
+from onec.models import RequestRef
+from onec.source import ZupSource
+from sync_jobs.settings import load_settings as load_sync_settings
+
+ROLE_LABELS = {"client_manager": "менеджер клиента", "provider_manager": "менеджер провайдера",
+               "hr": "кадровая служба", "accounting": "бухгалтерия"}
+PENDING_STATUSES = ("", "Рассматривается")  # a certificate is not prepared while the request is pending
+INTERNAL_FIELDS = ("STATUS", "ZUP_NUMBER", "REJECT_COMMENT", "BALANCE", "DOCUMENT")
+ONEC_FIELDS: dict[str, dict[str, str]] = {  # list field CODE -> 1C document attribute (docs/onec-extension.md)
+    "vacation": {"DATE_FROM": "ДатаНачала", "DATE_TO": "ДатаОкончания"},
+    "business_trip": {"DATE_FROM": "ДатаНачала", "DATE_TO": "ДатаОкончания", "DESTINATION": "МестоНазначения",
+                      "PURPOSE": "Цель"},
+}
+DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%Y-%m-%dT%H:%M:%S", "%d.%m.%Y %H:%M:%S")
+
+
+class NotReady(Exception):
+    """The answer may come later: 1C is unreachable or the document is not prepared yet."""
+
+
+class BadInput(ValueError):
+    """The activity's properties or the list element are unusable."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """RETURN_VALUES and the Russian LOG_MESSAGE of one activity call."""
+
+    values: dict[str, Any]
+    log_message: str
+    ok: bool = True
+
+    @classmethod
+    def error(cls, message: str) -> Answer:
+        return cls({"error": message}, message, ok=False)
+
+
+@dataclass
+class ActivityCall:
+    """One callback from the portal, with what the work needs; the 1C source is opened on first use."""
+
+    app: Flask
+    client: RestCaller
+    member_id: str
+    properties: Mapping[str, Any]
+    document_id: list[str]
+    document_type: list[str]
+    settings: BizprocSettings
+    _source: ZupSource | None = field(default=None, repr=False)
+
+    @property
+    def source(self) -> ZupSource:
+        if self._source is None:
+            self._source = open_source(self.app, self.settings)
+        return self._source
+
+    def close(self) -> None:
+        if self._source is not None:
+            self._source.close()
+
+    def text(self, name: str) -> str:
+        value = self.properties.get(name)
+        value = value[0] if isinstance(value, list) and value else value
+        return "" if value is None else str(value).strip()
+
+    def user(self, name: str) -> int:
+        text = self.text(name).removeprefix("user_")
+        if not text.isdigit():
+            raise BadInput(f"в свойстве {name} не указан пользователь")
+        return int(text)
+
+    def date(self, name: str) -> dt.date:
+        return parse_date(self.text(name), name)
+
+
+Work = Callable[[ActivityCall], Answer]
+
+
+def parse_date(text: str, name: str) -> dt.date:
+    for pattern in DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise BadInput(f"в свойстве {name} неверная дата «{text}»")
+
+
+def classify(error: Exception) -> Exception:
+    """NotReady for failures worth retrying, the error itself otherwise.
+
+    ``requests`` errors count as transient: the connector lets some through (a dropped SOAP answer
+    surfaces as ChunkedEncodingError).
+    """
+    retryable = isinstance(error, (Transient, B24TransportError, B24RefusedError, requests.RequestException))
+    return NotReady(f"1С:ЗУП или Битрикс24 недоступны: {error}") if retryable else error
+
+
+def failure_text(error: Exception) -> str:
+    """A Russian description of a final failure (no personal data: 1C texts name sets and refs only)."""
+    if isinstance(error, (BadInput, UnknownEmployee)):
+        return f"Неверные данные: {error}"
+    if isinstance(error, OneCError):
+        return f"1С:ЗУП отказала: {error}"
+    if isinstance(error, B24APIError):
+        return f"Битрикс24 отказал: {error.code} {error.description}".strip()
+    if isinstance(error, NotReady):
+        return f"Не удалось получить ответ за отведённое время: {error}"
+    return f"Ошибка настройки или данных: {error}"
+
+
+# -- b24app_resolve_approvers ------------------------------------------------------------------
+
+
+def resolve_approvers(call: ActivityCall) -> Answer:
+    process = call.text("process")
+    slots = [str(role) for role in _as_list(call.properties.get("roles")) if str(role) in ROLE_LABELS]
+    if not process or not slots:
+        raise BadInput("не указаны процесс или роли согласующих")
+    portal = PortalDirectory(call.client)
+    directory = SyncDirectory(get_db(call.app), load_sync_settings(get_config(call.app)).managers,
+                              portal)
+    resolution = resolve_slots(process, slots, directory.workplace(call.user("employee")), call.settings,
+                               _fallback(call))
+    values: dict[str, Any] = {slot: [f"user_{i}" for i in ids] for slot, ids in resolution.users.items()}
+    found = "; ".join(f"{ROLE_LABELS[slot]}: {', '.join(map(str, ids))}" for slot, ids in resolution.users.items())
+    if not resolution.unresolved:
+        return Answer(values, f"Согласующие определены ({found})")
+    missing = ", ".join(ROLE_LABELS[slot] for slot in resolution.unresolved)
+    message = f"Не найдены согласующие ({missing}); назначены резервные согласующие ({found})"
+    return Answer(values | {"error": message}, message)
+
+
+def _fallback(call: ActivityCall) -> tuple[int, ...]:
+    configured = call.settings.roles.get("fallback")
+    if configured:
+        return configured
+    installation = get_store(call.app).find(member_id=call.member_id)
+    return (installation.admin_user_id or 1,) if installation is not None else (1,)
+
+
+def _as_list(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return list(value.values())
+    if isinstance(value, list):
+        return value
+    return [part.strip() for part in str(value or "").split(",") if part.strip()]
+
+
+# -- zup_vacation_balance ----------------------------------------------------------------------
+
+
+def vacation_balance(call: ActivityCall) -> Answer:
+    on_date = call.date("date")
+    employee = employee_of(call.source, person_ref_of(call.app, call.client, call.user("employee")), on_date)
+    balance = call.source.vacation_balance(employee.employee_ref, on_date)
+    days = round(balance.days, 2)
+    return Answer({"days": days, "error": ""}, f"Остаток отпуска по данным 1С:ЗУП на {on_date:%d.%m.%Y}: {days:g} дн.")
+
+
+# -- zup_register_request ----------------------------------------------------------------------
+
+
+def register_request(call: ActivityCall) -> Answer:
+    request_type = call.text("request_type")
+    options = load_app_activities()["zup_register_request"].payload["PROPERTIES"]["request_type"]["Options"]
+    if request_type not in options:
+        raise BadInput(f"неизвестный вид заявления «{request_type}»")
+    element = read_element(call.client, call.document_id, call.document_type)
+    employee = employee_of(call.source, person_ref_of(call.app, call.client, call.user("employee")), dt.date.today())
+    fields = {"ФизическоеЛицо_Key": employee.person_ref, "Сотрудник_Key": employee.employee_ref,
+              **({"Организация_Key": employee.organization_ref} if employee.organization_ref else {}),
+              "Комментарий": element.summary(), **element.onec_fields(ONEC_FIELDS.get(request_type, {}))}
+    created = call.source.create_request(call.settings.onec_type(request_type), fields)
+    return Answer({"ref": created.ref, "number": created.number, "error": ""},
+                  f"Заявление «{options[request_type]}» зарегистрировано в 1С:ЗУП под номером {created.number}")
+
+
+@dataclass(frozen=True)
+class ListElement:
+    """A list element as (CODE -> (field name, display text)), for the 1C document."""
+
+    element_id: str
+    name: str
+    values: dict[str, tuple[str, str]]
+
+    def summary(self) -> str:
+        lines = [f"Заявление из Битрикс24 «{self.name}» (элемент {self.element_id})"]
+        lines += [f"{label}: {text}" for code, (label, text) in self.values.items()
+                  if code not in INTERNAL_FIELDS and text]
+        return "\n".join(lines)
+
+    def onec_fields(self, mapping: Mapping[str, str]) -> dict[str, str]:
+        result = {}
+        for code, attribute in mapping.items():
+            text = self.values.get(code, ("", ""))[1]
+            if text:
+                result[attribute] = parse_date(text, code).isoformat() if code.startswith("DATE_") else text
+        return result
+
+
+def read_element(client: RestCaller, document_id: list[str], document_type: list[str]) -> ListElement:
+    if len(document_id) != 3 or len(document_type) != 3 or not str(document_type[2]).startswith("iblock_"):
+        raise BadInput("документ процесса не является элементом списка")
+    target = {"IBLOCK_TYPE_ID": IBLOCK_TYPE_ID, "IBLOCK_ID": str(document_type[2]).removeprefix("iblock_")}
+    rows = client.call("lists.element.get", {**target, "ELEMENT_ID": document_id[2]}).result or []
+    if not rows:
+        raise BadInput(f"элемент списка {document_id[2]} не найден")
+    definitions = client.call("lists.field.get", target).result or {}
+    values = {str(spec["CODE"]): (str(spec.get("NAME", "")), _display(rows[0].get(field_id), spec))
+              for field_id, spec in definitions.items() if spec.get("CODE")}
+    return ListElement(str(document_id[2]), str(rows[0].get("NAME", "")), values)
+
+
+def _display(raw: Any, spec: Mapping[str, Any]) -> str:
+    values = list(raw.values()) if isinstance(raw, dict) else _as_list(raw)
+    labels = spec.get("DISPLAY_VALUES_FORM") or {}
+    return ", ".join(str(labels.get(str(value), value)) for value in values)
+
+
+# -- zup_request_status / zup_request_document --------------------------------------------------
+
+
+def request_status(call: ActivityCall) -> Answer:
+    status = call.source.request_status(_request_ref(call))
+    return Answer({"status": status.status, "comment": status.comment, "error": ""},
+                  f"Статус заявления {status.number} в 1С:ЗУП: {status.status}")
+
+
+def request_document(call: ActivityCall) -> Answer:
+    ref = _request_ref(call)
+    status = call.source.request_status(ref)
+    if status.status in PENDING_STATUSES:
+        raise NotReady(f"документ по заявлению {status.number} ещё не подготовлен в 1С:ЗУП")
+    document = call.source.request_document(ref)
+    file_id = upload_to_app_storage(call.client, document.name, document.content)
+    return Answer({"file_id": file_id, "file_name": document.name, "error": ""},
+                  f"Файл «{document.name}» из 1С:ЗУП сохранён на Диске и приложен к заявлению")
+
+
+def _request_ref(call: ActivityCall) -> RequestRef:
+    ref = call.text("ref")
+    if not ref:
+        raise BadInput("не указана ссылка на документ 1С")
+    return RequestRef(kind="", ref=ref, number="")
+
+
+def upload_to_app_storage(client: RestCaller, name: str, content: bytes) -> int:
+    """disk.folder.uploadfile into the root of the app's storage; the Drive object ID."""
+    storage = client.call("disk.storage.getforapp", {}).result
+    uploaded = client.call("disk.folder.uploadfile", {
+        "id": storage["ROOT_OBJECT_ID"], "data": {"NAME": name},
+        "fileContent": [name, base64.b64encode(content).decode()], "generateUniqueName": True}).result
+    return int(uploaded["ID"])
+
+
+WORK: dict[str, Work] = {
+    "b24app_resolve_approvers": resolve_approvers,
+    "zup_vacation_balance": vacation_balance,
+    "zup_register_request": register_request,
+    "zup_request_status": request_status,
+    "zup_request_document": request_document,
+}
+
+
+def perform(work: Work, call: ActivityCall) -> Answer:
+    """Run the work; NotReady for retryable failures, an error Answer for final ones."""
+    try:
+        return work(call)
+    except NotReady:
+        raise
+    except (OneCError, B24Error, BadInput, UnknownEmployee, ValueError, requests.RequestException) as error:
+        classified = classify(error)
+        if isinstance(classified, NotReady):
+            raise classified from error
+        return Answer.error(failure_text(error))
+    finally:
+        call.close()

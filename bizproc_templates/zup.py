@@ -1,0 +1,72 @@
+"""How the business processes reach 1C:ZUP: the connection and the employee behind a Bitrix24 user."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from flask import Flask
+from sqlalchemy import select
+
+from b24app.db import get_db
+from b24app.install_steps import RestCaller
+from b24app.portal import get_config
+from bizproc_templates.settings import BizprocConfigError, BizprocSettings
+from onec.factory import build_source
+from onec.models import EmploymentState, EmploymentType
+from onec.source import ZupSource
+from sync_jobs.models import SyncMapping
+
+USER_XML_PREFIX = "zup:"  # the sync's natural key of a user: XML_ID = zup:<person ref>
+
+
+class UnknownEmployee(LookupError):
+    """The Bitrix24 user is not linked to a 1C:ZUP employee."""
+
+
+def open_source(app: Flask, settings: BizprocSettings) -> ZupSource:
+    """The configured 1C:ZUP source (``bizproc.onec_connection`` or the first connection)."""
+    connections = get_config(app).onec
+    chosen = [c for c in connections if settings.onec_connection in (None, c.name)]
+    if not chosen:
+        raise BizprocConfigError(f"bizproc.onec_connection: подключения «{settings.onec_connection}» нет "
+                                 "в onec.connections" if settings.onec_connection else
+                                 "onec.connections: не настроено ни одного подключения к 1С")
+    connection = chosen[0]
+    return build_source({"name": connection.name, "mode": connection.mode, "url": connection.url,
+                         "login": connection.login, "password_env": "(resolved by b24app.config)",
+                         **connection.options}, password=connection.password)
+
+
+@dataclass(frozen=True)
+class ZupEmployee:
+    """The 1C side of a Bitrix24 user: person, employee (employment record) and organisation."""
+
+    person_ref: str
+    employee_ref: str
+    organization_ref: str | None
+
+
+def person_ref_of(app: Flask, client: RestCaller, user_id: int) -> str:
+    """From the sync's mapping, else from the user's XML_ID (the sync's natural key)."""
+    with get_db(app).read_session() as session:
+        key = session.scalar(select(SyncMapping.key).where(SyncMapping.kind == "user", SyncMapping.b24_id == user_id))
+    if key:
+        return key
+    users = client.call("user.get", {"ID": user_id, "ADMIN_MODE": "Y"}).result or []
+    xml_id = str(users[0].get("XML_ID") or "") if users else ""
+    if not xml_id.startswith(USER_XML_PREFIX):
+        raise UnknownEmployee(f"пользователь {user_id} не связан с сотрудником 1С:ЗУП")
+    return xml_id.removeprefix(USER_XML_PREFIX)
+
+
+def employee_of(source: ZupSource, person_ref: str, on_date: dt.date) -> ZupEmployee:
+    """The person's employment active on the date, the main one first."""
+    states = [s for s in source.employments() if s.person_ref == person_ref]
+    if not states:
+        raise UnknownEmployee("в 1С:ЗУП нет сотрудника для этого физического лица")
+    state = min(states, key=lambda s: _employment_order(s, on_date))
+    return ZupEmployee(person_ref, state.employee_ref, state.organization_ref)
+
+
+def _employment_order(state: EmploymentState, on_date: dt.date) -> tuple[bool, bool]:
+    return not state.is_active(on_date), state.employment_type is not EmploymentType.MAIN
