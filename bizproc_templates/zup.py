@@ -11,7 +11,8 @@ from b24app.db import get_db
 from b24app.install_steps import RestCaller
 from b24app.portal import get_config
 from bizproc_templates.settings import BizprocConfigError, BizprocSettings
-from onec.factory import build_source
+from onec.errors import OneCConfigError
+from onec.factory import configured_connection, source_for
 from onec.models import EmploymentState, EmploymentType
 from onec.source import ZupSource
 from sync_jobs.models import SyncMapping
@@ -25,16 +26,10 @@ class UnknownEmployee(LookupError):
 
 def open_source(app: Flask, settings: BizprocSettings) -> ZupSource:
     """The configured 1C:ZUP source (``bizproc.onec_connection`` or the first connection)."""
-    connections = get_config(app).onec
-    chosen = [c for c in connections if settings.onec_connection in (None, c.name)]
-    if not chosen:
-        raise BizprocConfigError(f"bizproc.onec_connection: подключения «{settings.onec_connection}» нет "
-                                 "в onec.connections" if settings.onec_connection else
-                                 "onec.connections: не настроено ни одного подключения к 1С")
-    connection = chosen[0]
-    return build_source({"name": connection.name, "mode": connection.mode, "url": connection.url,
-                         "login": connection.login, "password_env": "(resolved by b24app.config)",
-                         **connection.options}, password=connection.password)
+    try:
+        return source_for(configured_connection(get_config(app), settings.onec_connection))
+    except OneCConfigError as exc:
+        raise BizprocConfigError(f"bizproc.onec_connection: {exc}") from exc
 
 
 @dataclass(frozen=True)

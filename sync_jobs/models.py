@@ -1,0 +1,67 @@
+"""Tables of the 1C -> Bitrix24 sync: mapping, bookmarks, runs and per-record problems of a run."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from b24app.db import Base, UTCDateTime
+from b24app.models import utcnow
+
+
+class SyncMapping(Base):
+    """One 1C key <-> one Bitrix24 id, with what was last pushed.
+
+    ``b24_id`` is NULL while a create is in flight: a rerun reconciles such rows by the natural
+    key (user XML_ID, group marker) before sending the create again.
+    """
+
+    __tablename__ = "sync_mappings"
+    __table_args__ = (UniqueConstraint("kind", "key", name="uq_sync_mapping_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # group | user | userfield
+    key: Mapped[str] = mapped_column(String(64))  # 1C ref (department, person) or field name
+    b24_id: Mapped[int | None] = mapped_column(Integer)
+    state_hash: Mapped[str | None] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(Text, default="{}")  # JSON: groups, active, moderators
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class SyncBookmark(Base):
+    """What a stream saw in its last successful run (JSON)."""
+
+    __tablename__ = "sync_bookmarks"
+
+    stream: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class SyncRun(Base):
+    """One run of the sync: when, how it ended, what it did (counts as JSON)."""
+
+    __tablename__ = "sync_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mode: Mapped[str] = mapped_column(String(16))  # full | incremental
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running|ok|partial|failed|refused
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    counts: Mapped[str] = mapped_column(Text, default="{}")
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class SyncRunRecord(Base):
+    """A record a run could not push (error) or left out on purpose (e.g. «нет e-mail»)."""
+
+    __tablename__ = "sync_run_records"
+    __table_args__ = (Index("ix_sync_run_records_run", "run_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(Text)

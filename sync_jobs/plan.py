@@ -1,0 +1,148 @@
+"""The plan (pure): desired state + what was last pushed -> the writes that close the gap.
+
+Nothing here talks to Bitrix24 or the database; ``sync_jobs.execute`` turns a SyncPlan into
+commands. Groups and users are referred to by their 1C keys; ids are resolved at execution.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sync_jobs.desired import NO_EMAIL, DesiredGroup, DesiredState, DesiredUser, Skipped, state_hash
+
+
+@dataclass(frozen=True)
+class MappedGroup:
+    key: str
+    b24_id: int
+    state_hash: str | None
+    moderators: frozenset[int]
+
+
+@dataclass(frozen=True)
+class MappedUser:
+    key: str
+    b24_id: int
+    state_hash: str | None
+    groups: frozenset[str]
+    active: bool
+
+
+@dataclass(frozen=True)
+class PushedState:
+    """What the mapping table says was pushed (confirmed rows only)."""
+
+    groups: Mapping[str, MappedGroup] = field(default_factory=dict)
+    users: Mapping[str, MappedUser] = field(default_factory=dict)
+    rejected: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # person -> (fields hash, reason)
+
+
+@dataclass(frozen=True)
+class UserUpdate:
+    user: DesiredUser
+    b24_id: int
+    reactivate: bool
+
+
+@dataclass
+class SyncPlan:
+    group_creates: list[DesiredGroup] = field(default_factory=list)
+    group_updates: list[tuple[DesiredGroup, int]] = field(default_factory=list)
+    moderator_adds: dict[str, tuple[int, ...]] = field(default_factory=dict)  # group key -> user ids
+    user_creates: list[DesiredUser] = field(default_factory=list)
+    user_updates: list[UserUpdate] = field(default_factory=list)
+    deactivations: list[tuple[DesiredUser, int]] = field(default_factory=list)
+    membership_adds: dict[str, list[str]] = field(default_factory=dict)  # group key -> person keys
+    membership_removes: dict[str, list[str]] = field(default_factory=dict)
+    skipped: list[Skipped] = field(default_factory=list)
+    active_users: int = 0  # mapped active users: the base of the deactivation share
+
+    @property
+    def deactivate_percent(self) -> float:
+        return 100.0 * len(self.deactivations) / self.active_users if self.active_users else 0.0
+
+    def counts(self) -> dict[str, int]:
+        return {"groups_create": len(self.group_creates), "groups_update": len(self.group_updates),
+                "moderators_add": sum(map(len, self.moderator_adds.values())),
+                "users_create": len(self.user_creates),
+                "users_update": sum(1 for u in self.user_updates if not u.reactivate),
+                "users_reactivate": sum(1 for u in self.user_updates if u.reactivate),
+                "users_deactivate": len(self.deactivations),
+                "memberships_add": sum(map(len, self.membership_adds.values())),
+                "memberships_remove": sum(map(len, self.membership_removes.values())),
+                "skipped": len(self.skipped)}
+
+    def is_empty(self) -> bool:
+        counts = self.counts()
+        counts.pop("skipped")
+        return not any(counts.values())
+
+
+def plan_sync(desired: DesiredState, mapping: PushedState) -> SyncPlan:
+    plan = SyncPlan(active_users=sum(1 for user in mapping.users.values() if user.active))
+    for group in desired.groups.values():
+        _plan_group(plan, group, mapping.groups.get(group.key))
+    adds: dict[str, list[str]] = defaultdict(list)
+    removes: dict[str, list[str]] = defaultdict(list)
+    for user in desired.users.values():
+        mapped = mapping.users.get(user.key)
+        if mapped is None:
+            _plan_new_user(plan, user, adds, mapping.rejected.get(user.key))
+        else:
+            _plan_mapped_user(plan, user, mapped, adds, removes)
+    plan.membership_adds, plan.membership_removes = dict(adds), dict(removes)
+    return plan
+
+
+def _plan_group(plan: SyncPlan, group: DesiredGroup, mapped: MappedGroup | None) -> None:
+    if mapped is None:
+        plan.group_creates.append(group)
+        missing = group.moderators
+    else:
+        if mapped.state_hash != state_hash(group.fields):
+            plan.group_updates.append((group, mapped.b24_id))
+        missing = tuple(m for m in group.moderators if m not in mapped.moderators)
+    if missing:
+        plan.moderator_adds[group.key] = missing
+
+
+def _plan_new_user(plan: SyncPlan, user: DesiredUser, adds: dict[str, list[str]],
+                   rejected: tuple[str, str] | None) -> None:
+    """Invite; not without an e-mail, and not again with the very data Bitrix24 already rejected."""
+    if user.active is not True:
+        return  # left before we ever invited them
+    if not user.has_email:
+        plan.skipped.append(Skipped("user", user.key, user.title, NO_EMAIL))
+        return
+    if rejected is not None and rejected[0] == state_hash(user.fields or {}):
+        plan.skipped.append(Skipped("user", user.key, user.title, rejected[1]))
+        return
+    plan.user_creates.append(user)
+    for group in sorted(user.groups):
+        adds[group].append(user.key)  # user.add only sends a join request; membership is forced after
+
+
+def _plan_mapped_user(plan: SyncPlan, user: DesiredUser, mapped: MappedUser,
+                      adds: dict[str, list[str]], removes: dict[str, list[str]]) -> None:
+    reactivate = user.active is True and not mapped.active
+    if user.fields is not None and (reactivate or mapped.state_hash != state_hash(user.fields)):
+        plan.user_updates.append(UserUpdate(user, mapped.b24_id, reactivate))
+    if user.active is False and mapped.active:
+        plan.deactivations.append((user, mapped.b24_id))
+    for group in sorted(user.groups - mapped.groups):
+        adds[group].append(user.key)
+    for group in sorted(mapped.groups - user.groups):
+        removes[group].append(user.key)
+
+
+def deactivation_refusal(plan: SyncPlan, max_percent: float) -> str | None:
+    """The operator-facing reason to refuse the run, or None when the share is acceptable."""
+    if not plan.deactivations or plan.deactivate_percent <= max_percent:
+        return None
+    allowed = math.floor(plan.active_users * max_percent / 100)
+    return (f"Запуск остановлен: план отключает {len(plan.deactivations)} пользователей "
+            f"({plan.deactivate_percent:.1f} % активных), а допускается не больше {max_percent:g} % "
+            f"({allowed}). Проверьте данные 1С; если увольнения настоящие, запустите "
+            f"«b24app sync run --force».")

@@ -1,0 +1,203 @@
+"""A SyncRun end to end: read 1C -> desired state -> plan -> safety -> execute -> report."""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+from tqdm import tqdm
+
+from b24app.bitrix.errors import B24Error
+from b24app.db import get_db
+from b24app.portal import get_config
+from onec.errors import OneCError
+
+from sync_jobs import store as runs
+from sync_jobs.desired import NO_EMAIL, DesiredState, DesiredStateBuilder, Skipped, SourceRecords
+from sync_jobs.errors import SourceReadFailed, SyncFatal, SyncRefused, classify
+from sync_jobs.execute import Executor, Report
+from sync_jobs.lock import Lease, sync_lock
+from sync_jobs.plan import SyncPlan, deactivation_refusal, plan_sync
+from sync_jobs.settings import SyncSettings, load_settings
+from sync_jobs.connections import open_source, portal_client
+from sync_jobs.store import MappingStore
+from sync_jobs.streams import STREAMS, Stream, read_all
+
+log = logging.getLogger(__name__)
+
+STATUS_RU = {"ok": "успешно", "partial": "с ошибками по отдельным записям", "failed": "ошибка",
+             "refused": "остановлена защитой", "running": "выполняется", "interrupted": "прервана"}
+COUNT_RU = {"groups_created": "групп создано", "groups_updated": "групп обновлено",
+            "moderators_added": "модераторов добавлено", "users_created": "пользователей приглашено",
+            "users_updated": "пользователей обновлено", "users_reactivated": "пользователей восстановлено",
+            "users_deactivated": "пользователей отключено", "memberships_added": "добавлений в группы",
+            "memberships_removed": "исключений из групп", "errors": "ошибок", "unknown": "неизвестных исходов",
+            "skipped_no_email": "без e-mail (не приглашены)",
+            "skipped_rejected": "отклонены Битрикс24 ранее (ждут исправления в 1С)"}
+
+
+@dataclass
+class SyncRunSummary:
+    run_id: int
+    mode: str
+    status: str
+    counts: dict[str, int] = field(default_factory=dict)
+    write_commands: int = 0
+    changed: dict[str, int] = field(default_factory=dict)  # records changed in 1C per stream
+    records: list[Skipped] = field(default_factory=list)
+    message: str | None = None
+
+    def render(self, examples: int = 10) -> str:
+        """The operator-facing summary (Russian)."""
+        lines = [f"Синхронизация №{self.run_id} ({'полная' if self.mode == 'full' else 'инкрементальная'}): "
+                 f"{STATUS_RU.get(self.status, self.status)}"]
+        if self.message:
+            lines.append(self.message)
+        lines += [f"  {COUNT_RU.get(name, name)}: {value}" for name, value in self.counts.items() if value]
+        lines.append(f"  команд записи в Битрикс24: {self.write_commands}")
+        if self.changed:
+            lines.append("  изменилось в 1С: " + ", ".join(f"{k} {v}" for k, v in self.changed.items()))
+        for record in self.records[:examples]:
+            lines.append(f"  - {record.title}: {record.reason}")
+        if len(self.records) > examples:
+            lines.append(f"  ... и ещё {len(self.records) - examples} (b24app sync runs --id {self.run_id})")
+        return "\n".join(lines)
+
+
+@dataclass
+class Prepared:
+    """One full 1C read turned into a plan."""
+
+    desired: DesiredState
+    plan: SyncPlan
+    bookmarks: dict[str, dict[str, str]]
+    changed: dict[str, int]
+
+
+def read_source(app: Flask, settings: SyncSettings) -> tuple[SourceRecords, dict[str, dict[str, str]]]:
+    """Every stream, fully; any 1C failure becomes SourceReadFailed (nothing is planned on it)."""
+    source = open_source(app, settings)
+    records: dict[str, list[Any]] = {}
+    bookmarks: dict[str, dict[str, str]] = {}
+    try:
+        for stream, items in read_all(source, STREAMS):
+            records[stream.name] = items
+            bookmarks[stream.name] = stream.bookmark(items)
+    except OneCError as error:
+        raise SourceReadFailed(f"Чтение 1С не удалось ({type(error).__name__}): {error}. "
+                               "Ничего не изменено, отключений не было.") from error
+    finally:
+        source.close()
+    return SourceRecords(**records), bookmarks
+
+
+def prepare(app: Flask, settings: SyncSettings, store: MappingStore,
+            before_plan: Callable[[DesiredState], None] = lambda desired: None) -> Prepared:
+    records, bookmarks = read_source(app, settings)
+    desired = DesiredStateBuilder(records, settings, settings.as_of()).build()
+    before_plan(desired)
+    plan = plan_sync(desired, store.pushed_state())
+    previous = runs.load_bookmarks(store.db)
+    changed = {name: Stream.changed(bookmarks[name], previous.get(name, {})) for name in bookmarks}
+    return Prepared(desired, plan, bookmarks, changed)
+
+
+def preview(app: Flask) -> Prepared:
+    """The plan as it stands, without writing anything anywhere (``b24app sync plan``)."""
+    settings = load_settings(get_config(app))
+    return prepare(app, settings, MappingStore(get_db(app)))
+
+
+class SyncRunner:
+    def __init__(self, app: Flask, settings: SyncSettings, lease: Lease, *, progress: bool) -> None:
+        self.app = app
+        self.settings = settings
+        self.lease = lease
+        self.progress = progress
+        self.db = get_db(app)
+        self.report = Report()
+
+    def run(self, run_id: int, *, full: bool, force: bool) -> SyncRunSummary:
+        store = MappingStore(self.db)
+        client = portal_client(self.app)
+        bar = tqdm(total=0, unit="cmd", desc="Битрикс24", disable=not self.progress, leave=False)
+        executor = Executor(client, store, self.report, owner_id=self.settings.owner_id,
+                            on_outcome=lambda: self._tick(bar))
+        try:
+            prepared = prepare(self.app, self.settings, store, lambda desired: self._reconcile(
+                executor, desired, full))
+            self._check_safety(prepared.plan, force)
+            bar.total = _planned_writes(prepared.plan)
+            executor.run_groups(prepared.plan)
+            executor.run_users(prepared.plan)
+            executor.run_memberships(prepared.plan)
+        finally:
+            bar.close()
+            store.flush()
+            client.close()
+        runs.save_bookmarks(self.db, prepared.bookmarks)
+        return self._summary(run_id, full, prepared)
+
+    def _tick(self, bar: tqdm) -> None:
+        bar.update(1)
+        self.lease.renew()
+
+    def _reconcile(self, executor: Executor, desired: DesiredState, full: bool) -> None:
+        """Before planning: finish what a dead run left pending; nightly, also repair drift."""
+        if full or not executor.user_fields_known():
+            executor.ensure_user_fields()
+        executor.reconcile_pending()
+        if full:
+            executor.observe_portal(desired)
+
+    def _check_safety(self, plan: SyncPlan, force: bool) -> None:
+        refusal = deactivation_refusal(plan, self.settings.max_deactivate_percent)
+        if refusal and not force:
+            raise SyncRefused(refusal)
+
+    def _summary(self, run_id: int, full: bool, prepared: Prepared) -> SyncRunSummary:
+        records = [*prepared.plan.skipped, *self.report.records]
+        no_email = sum(1 for record in prepared.plan.skipped if record.reason == NO_EMAIL)
+        counts = {**self.report.counts, "skipped_no_email": no_email,
+                  "skipped_rejected": len(prepared.plan.skipped) - no_email}
+        status = "partial" if self.report.records else "ok"
+        return SyncRunSummary(run_id, "full" if full else "incremental", status, counts,
+                              self.report.write_commands, prepared.changed, records)
+
+
+def _planned_writes(plan: SyncPlan) -> int:
+    memberships = sum(len(v) // 50 + 1 for v in (*plan.membership_adds.values(),
+                                                 *plan.membership_removes.values()))
+    return (len(plan.group_creates) + len(plan.group_updates) + 2 * len(plan.moderator_adds)
+            + len(plan.user_creates) + len(plan.user_updates) + len(plan.deactivations) + memberships)
+
+
+def run_sync(app: Flask, *, full: bool, force: bool = False, progress: bool = False) -> SyncRunSummary:
+    """One sync run under the sync lock; failures and refusals come back as the summary's status."""
+    settings = load_settings(get_config(app))
+    db = get_db(app)
+    mode = "full" if full else "incremental"
+    with sync_lock(db) as lease:
+        run_id = runs.start_run(db, mode)
+        runner = SyncRunner(app, settings, lease, progress=progress)
+        try:
+            summary = runner.run(run_id, full=full, force=force)
+        except (SyncFatal, B24Error) as error:
+            summary = _failed(run_id, mode, runner.report, error)
+        runs.finish_run(db, run_id, status=summary.status, counts=summary.counts, message=summary.message,
+                        records=summary.records)
+    log.info("sync run %s (%s): %s %s", run_id, mode, summary.status, json.dumps(summary.counts))
+    return summary
+
+
+def _failed(run_id: int, mode: str, report: Report, error: Exception) -> SyncRunSummary:
+    status = "refused" if isinstance(error, SyncRefused) else "failed"
+    if isinstance(error, B24Error):
+        message = f"Битрикс24: {type(error).__name__} ({classify(error, per_command=False)}): {error}"[:500]
+    else:
+        message = str(error)
+    return SyncRunSummary(run_id, mode, status, dict(report.counts), report.write_commands, {},
+                          list(report.records), message)

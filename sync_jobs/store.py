@@ -1,0 +1,167 @@
+"""Persistence of the sync: the mapping table (buffered bulk writes), bookmarks, runs."""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, delete, insert, select, update
+
+from b24app.db import Database
+from b24app.models import utcnow
+from sync_jobs.models import SyncBookmark, SyncMapping, SyncRun, SyncRunRecord
+from sync_jobs.desired import Skipped
+from sync_jobs.plan import MappedGroup, MappedUser, PushedState
+
+FLUSH_EVERY = 500
+
+
+@dataclass
+class Row:
+    """One mapping row in memory; ``b24_id`` None = create in flight (reconcile by natural key)."""
+
+    kind: str
+    key: str
+    b24_id: int | None
+    state_hash: str | None
+    state: dict[str, Any]
+    stored: bool = True
+
+
+class MappingStore:
+    """The mapping table held in memory; changes are written in bulk every FLUSH_EVERY rows."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.rows: dict[tuple[str, str], Row] = {}
+        self._dirty: dict[tuple[str, str], Row] = {}
+        self._deleted: set[tuple[str, str]] = set()
+        columns = (SyncMapping.kind, SyncMapping.key, SyncMapping.b24_id, SyncMapping.state_hash, SyncMapping.state)
+        with db.session() as session:
+            for kind, key, b24_id, digest, state in session.execute(select(*columns)):
+                self.rows[(kind, key)] = Row(kind, key, b24_id, digest, json.loads(state or "{}"))
+
+    def get(self, kind: str, key: str) -> Row | None:
+        return self.rows.get((kind, key))
+
+    def of_kind(self, kind: str) -> list[Row]:
+        return [row for (row_kind, _), row in self.rows.items() if row_kind == kind]
+
+    def pending(self, kind: str) -> list[Row]:
+        return [row for row in self.of_kind(kind) if row.b24_id is None]
+
+    def put(self, kind: str, key: str, *, b24_id: int | None, state_hash: str | None,
+            **state: Any) -> Row:
+        row = self.rows.get((kind, key))
+        if row is None:
+            row = self.rows[(kind, key)] = Row(kind, key, b24_id, state_hash, {}, stored=False)
+        row.b24_id, row.state_hash = b24_id, state_hash
+        row.state.update(state)
+        self.touch(row)
+        return row
+
+    def touch(self, row: Row) -> None:
+        self._dirty[(row.kind, row.key)] = row
+        self._deleted.discard((row.kind, row.key))
+        if len(self._dirty) >= FLUSH_EVERY:
+            self.flush()
+
+    def remove(self, kind: str, key: str) -> None:
+        row = self.rows.pop((kind, key), None)
+        self._dirty.pop((kind, key), None)
+        if row is not None and row.stored:
+            self._deleted.add((kind, key))
+
+    def flush(self) -> None:
+        """Write every change in one transaction."""
+        if not self._dirty and not self._deleted:
+            return
+        new = [row for row in self._dirty.values() if not row.stored]
+        old = [row for row in self._dirty.values() if row.stored]
+        now = utcnow()
+        with self.db.session() as session:
+            for kind, key in self._deleted:
+                session.execute(delete(SyncMapping).where(SyncMapping.kind == kind, SyncMapping.key == key))
+            if new:
+                session.execute(insert(SyncMapping), [_values(row, now) for row in new])
+            if old:
+                statement = (update(SyncMapping.__table__)
+                             .where(SyncMapping.kind == bindparam("k_kind"), SyncMapping.key == bindparam("k_key"))
+                             .values(b24_id=bindparam("b24_id"), state_hash=bindparam("state_hash"),
+                                     state=bindparam("state"), updated_at=bindparam("updated_at")))
+                session.connection().execute(statement, [
+                    {"k_kind": row.kind, "k_key": row.key, **_values(row, now, keys=False)} for row in old])
+        for row in new:
+            row.stored = True
+        self._dirty.clear()
+        self._deleted.clear()
+
+    def pushed_state(self) -> PushedState:
+        """Confirmed rows as the planner sees them."""
+        groups = {row.key: MappedGroup(row.key, row.b24_id, row.state_hash,
+                                       frozenset(row.state.get("moderators", ())))
+                  for row in self.of_kind("group") if row.b24_id is not None}
+        users = {row.key: MappedUser(row.key, row.b24_id, row.state_hash, frozenset(row.state.get("groups", ())),
+                                     bool(row.state.get("active", True)))
+                 for row in self.of_kind("user") if row.b24_id is not None}
+        rejected = {row.key: (row.state_hash or "", str(row.state.get("reason", "")))
+                    for row in self.of_kind("rejected")}
+        return PushedState(groups, users, rejected)
+
+
+def _values(row: Row, now: Any, *, keys: bool = True) -> dict[str, Any]:
+    values = {"b24_id": row.b24_id, "state_hash": row.state_hash,
+              "state": json.dumps(row.state, ensure_ascii=False, sort_keys=True), "updated_at": now}
+    return {"kind": row.kind, "key": row.key, **values} if keys else values
+
+
+# -- bookmarks -------------------------------------------------------------------------------------
+
+def load_bookmarks(db: Database) -> dict[str, dict[str, str]]:
+    with db.session() as session:
+        return {b.stream: json.loads(b.value) for b in session.scalars(select(SyncBookmark))}
+
+
+def save_bookmarks(db: Database, bookmarks: Mapping[str, Mapping[str, str]]) -> None:
+    with db.session() as session:
+        for stream, value in bookmarks.items():
+            row = session.get(SyncBookmark, stream) or SyncBookmark(stream=stream)
+            row.value = json.dumps(value, separators=(",", ":"))
+            session.add(row)
+
+
+# -- runs ------------------------------------------------------------------------------------------
+
+def start_run(db: Database, mode: str) -> int:
+    """A new SyncRun row; runs left "running" by a killed process are marked interrupted."""
+    with db.session() as session:
+        session.execute(update(SyncRun).where(SyncRun.status == "running")
+                        .values(status="interrupted", finished_at=utcnow()))
+        run = SyncRun(mode=mode, status="running", started_at=utcnow(), counts="{}")
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def finish_run(db: Database, run_id: int, *, status: str, counts: Mapping[str, int], message: str | None,
+               records: Iterable[Skipped]) -> None:
+    with db.session() as session:
+        run = session.get(SyncRun, run_id)
+        if run is None:
+            raise LookupError(f"sync run {run_id} vanished")
+        run.status, run.finished_at, run.message = status, utcnow(), message
+        run.counts = json.dumps(dict(counts), ensure_ascii=False)
+        session.add_all(SyncRunRecord(run_id=run_id, kind=r.kind, key=r.key, title=r.title[:255], reason=r.reason)
+                        for r in records)
+
+
+def recent_runs(db: Database, limit: int) -> list[SyncRun]:
+    with db.session() as session:
+        return list(session.scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(limit)))
+
+
+def run_records(db: Database, run_id: int) -> list[SyncRunRecord]:
+    with db.session() as session:
+        return list(session.scalars(select(SyncRunRecord).where(SyncRunRecord.run_id == run_id)
+                                    .order_by(SyncRunRecord.id)))

@@ -1,0 +1,58 @@
+"""First run creates everything; a rerun without change writes nothing; 1 % changes write only those."""
+from __future__ import annotations
+
+from flask import Flask
+
+from sync_jobs import run_sync
+from sync_jobs.desired import NO_EMAIL
+from tests.sync.conftest import Hooks
+from tests.sync.portal_view import PortalView, write_calls
+
+
+def test_first_run_creates_groups_users_and_memberships(sync_app: Flask, portal: Hooks) -> None:
+    summary = run_sync(sync_app, full=False)
+    assert summary.status == "ok", summary.render()
+    view = PortalView.read(portal)
+    users, groups = view.zup_users(), view.zup_groups()
+    assert summary.counts["users_created"] == len(users) > 20
+    assert summary.counts["groups_created"] == len(groups) > 0
+    assert all(g["SITE_ID"] == ["s1", "co"] and " — " in g["NAME"] for g in groups.values())
+    assert all(u["USER_TYPE"] == "extranet" and u["UF_USR_ZUP_PERSONNEL_NO"] for u in users.values())
+    members = view.members()
+    assert sum(map(len, members.values())) >= len(users)
+    assert {x for m in members.values() for x in m} == set(users)
+
+
+def test_second_run_without_change_makes_zero_writes(sync_app: Flask, portal: Hooks) -> None:
+    run_sync(sync_app, full=False)
+    portal("POST", "counters/reset")
+    summary = run_sync(sync_app, full=False)
+    counters = portal("GET", "counters")
+    assert summary.write_commands == 0 and write_calls(counters) == 0
+    assert counters["requests"] == 0
+
+
+def test_full_run_without_change_only_reads(sync_app: Flask, portal: Hooks) -> None:
+    run_sync(sync_app, full=False)
+    portal("POST", "counters/reset")
+    summary = run_sync(sync_app, full=True)
+    assert summary.status == "ok" and write_calls(portal("GET", "counters")) == 0
+
+
+def test_one_percent_changes_write_only_those_records(sync_app: Flask, portal: Hooks, zup: Hooks) -> None:
+    run_sync(sync_app, full=False)
+    before = PortalView.read(portal).state()
+    changes = zup("POST", "mutate", {"percent": 5, "seed": 11})
+    changed = sum(v for k, v in changes.items() if k != "change_version")
+    portal("POST", "counters/reset")
+    summary = run_sync(sync_app, full=False)
+    assert summary.status == "ok", summary.render()
+    writes = write_calls(portal("GET", "counters"))
+    assert 0 < writes <= 3 * changed
+    after = PortalView.read(portal).state()
+    touched = {x for x in set(before["users"]) | set(after["users"]) if before["users"].get(x) != after["users"].get(x)}
+    assert 0 < len(touched) <= changed
+    portal("POST", "counters/reset")
+    assert run_sync(sync_app, full=False).write_commands == 0
+
+
