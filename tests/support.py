@@ -54,7 +54,8 @@ class EmulatedInstall:
 
     SCOPES = ["bizproc", "lists", "user", "department", "sonet_group", "im", "disk", "placement"]
 
-    def __init__(self, tmp_path: Path, database_url: str, *, extra: dict | None = None, **emulator_options) -> None:
+    def __init__(self, tmp_path: Path, database_url: str, *, extra: dict | None = None, env: dict | None = None,
+                 **emulator_options) -> None:
         from emulators.bitrix24 import serve
 
         from b24app import create_app
@@ -73,7 +74,7 @@ class EmulatedInstall:
             base[key] = {**base.get(key, {}), **value}
         self.config, self.env = write_config(
             tmp_path, public_url=self.public_url, database_url=database_url, extra=base,
-            env={"B24_CLIENT_ID": self.client_id, "B24_CLIENT_SECRET": self.client_secret})
+            env={"B24_CLIENT_ID": self.client_id, "B24_CLIENT_SECRET": self.client_secret, **(env or {})})
         self.config_path = tmp_path / "app.yaml"
         self.app = create_app(self.config)
         self.server = LiveServer(self.app, self.port)

@@ -23,7 +23,8 @@ from bizproc_templates.zup import open_source
 from emulators.onec import serve as serve_onec
 from tests.support import EmulatedInstall
 
-ONEC_PASSWORD = "test"  # = SECRET_KEY of tests.support.write_config, the env variable the connection names
+ONEC_PASSWORD = "пароль-1С"
+ONEC_PASSWORD_ENV = "ONEC_ZUP_PASSWORD"
 # Every request type of app_activities.yaml -> a request document of the 1C emulator.
 ONEC_REQUEST_TYPES = {
     "vacation_transfer": "Document_ЗаявкаНаОтпуск", "vacation_schedule": "Document_ЗаявкаНаОтпуск",
@@ -182,7 +183,7 @@ def _active_employee(install: EmulatedInstall) -> tuple[str, str]:
 
 def _config(zup: Any, people_ids: dict[str, list[int]]) -> dict[str, Any]:
     connection = {"name": "zup", "mode": "soap", "url": zup.wsdl_url, "login": zup.login,
-                  "password_env": "SECRET_KEY", "retry": {"attempts": 2, "max_wait_s": 0.05}}
+                  "password_env": ONEC_PASSWORD_ENV, "retry": {"attempts": 2, "max_wait_s": 0.05}}
     return {"onec": {"connections": [connection]},
             "bizproc": {"roles": people_ids, "retry_attempts": 2}}
 
@@ -195,7 +196,8 @@ ROLE_IDS = {"hr": [4], "accounting": [5]}
 def stack(tmp_path: Path, database_url: str) -> Iterator[Stack]:
     zup = serve_onec(generate="employees=20,orgs=1,departments=3", seed=3, password=ONEC_PASSWORD,
                      request_types=ONEC_REQUEST_TYPES)
-    install = EmulatedInstall(tmp_path, database_url, extra=_config(zup, ROLE_IDS), plan="enterprise")
+    install = EmulatedInstall(tmp_path, database_url, extra=_config(zup, ROLE_IDS),
+                              env={ONEC_PASSWORD_ENV: ONEC_PASSWORD}, plan="enterprise")
     try:
         person_ref, employee_ref = _active_employee(install)
         people = _seed_people(install, person_ref, employee_ref)
