@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -48,16 +49,17 @@ def _wait(probe: Callable[[], Any], what: str, timeout_s: float = 60.0) -> Any:
     raise TimeoutError(f"не дождались: {what}")
 
 
-def chapter_business_processes(app: Flask, portal_url: str, onec_url: str, echo: Echo) -> None:
-    """Install the twelve processes and walk one vacation request from the employee to 1C and back."""
-    portal, onec = _Hooks(portal_url), _Hooks(onec_url)
-    member_id = next(i.member_id for i in get_store(app).all() if i.status == "installed")
-    admin = client_for(app, member_id)
-    config = get_config(app)
-    changes = Installer(admin, get_db(app), member_id=member_id, client_id=config.client_id,
-                        public_url=config.public_url).install()
-    echo(f"Шаблоны бизнес-процессов установлены: записано объектов {len(writes_of(changes))} из {len(changes)}")
+@dataclass(frozen=True)
+class Cast:
+    """The people of the story: Bitrix24 user ids of the two managers and the external employee."""
 
+    client: int
+    provider: int
+    employee: int
+
+
+def seed_cast(app: Flask, portal: _Hooks, admin: B24Client, echo: Echo) -> Cast:
+    """Seed two managers and an employee linked to an active 1C person, with their workgroup."""
     person_ref = _some_person(app)
     people = {role: int(portal("users", {"NAME": name, "LAST_NAME": last, "EMAIL": f"{role}@demo.example",
                                          **extra})["ID"])
@@ -68,24 +70,41 @@ def chapter_business_processes(app: Flask, portal_url: str, onec_url: str, echo:
     admin.call("sonet_group.user.add", {"GROUP_ID": group["ID"], "USER_ID": [people["client"], people["employee"]]})
     admin.call("sonet_group.user.update", {"GROUP_ID": group["ID"], "USER_ID": [people["client"]], "ROLE": "E"})
     echo(f"Экстранет-группа «{group['NAME']}»: менеджер провайдера — владелец, менеджер клиента — модератор")
+    return Cast(**people)
 
+
+def chapter_business_processes(app: Flask, portal_url: str, onec_url: str, echo: Echo,
+                               cast: Cast | None = None) -> None:
+    """Install the twelve processes and walk one vacation request from the employee to 1C and back.
+
+    Without ``cast`` the chapter seeds its own people; the full demo passes the ones the sync made.
+    """
+    portal, onec = _Hooks(portal_url), _Hooks(onec_url)
+    member_id = next(i.member_id for i in get_store(app).all() if i.status == "installed")
+    admin = client_for(app, member_id)
+    config = get_config(app)
+    changes = Installer(admin, get_db(app), member_id=member_id, client_id=config.client_id,
+                        public_url=config.public_url).install()
+    echo(f"Шаблоны бизнес-процессов установлены: записано объектов {len(writes_of(changes))} из {len(changes)}")
+
+    cast = cast or seed_cast(app, portal, admin, echo)
     vacation = load_process(PROCESSES_DIR / "vacation.yaml")
     as_user = _acting(portal, config.client_id, portal_url)
-    element_id = _submit_vacation(admin, as_user(people["employee"]), vacation)
+    element_id = _submit_vacation(admin, as_user(cast.employee), vacation)
     echo(f"Сотрудник (экстранет) подал заявление на отпуск: элемент списка {element_id}")
     workflow_id = _wait(lambda: _workflow_of(portal, element_id), "запуск процесса")["ID"]
     for role, title in (("client", "менеджер клиента"), ("provider", "менеджер провайдера")):
-        task = _wait(lambda r=role: _open_task(portal, workflow_id, people[r]), f"задание ({title})")
+        task = _wait(lambda r=role: _open_task(portal, workflow_id, getattr(cast, r)), f"задание ({title})")
         if role == "client":
             echo(f"Остаток отпуска из 1С:ЗУП записан в заявление; задание «{task['NAME']}»")
-        as_user(people[role]).call("bizproc.task.complete", {"TASK_ID": task["ID"], "STATUS": APPROVE})
+        as_user(getattr(cast, role)).call("bizproc.task.complete", {"TASK_ID": task["ID"], "STATUS": APPROVE})
         echo(f"Согласовал {title}")
     workflow = _wait(lambda: (w := _workflow_of(portal, element_id)) and w["STATUS"] != "running" and w,
                      "завершение процесса")
     documents = onec("documents", method="GET")
     echo(f"Процесс завершён ({workflow['STATE_TITLE'] or workflow['STATUS']}); документов заявлений в 1С: "
          f"{len(documents)}, последний № {documents[-1]['number'] if documents else '—'}")
-    told = [n["MESSAGE"] for n in portal("notifications", method="GET") if n["USER_ID"] == people["employee"]]
+    told = [n["MESSAGE"] for n in portal("notifications", method="GET") if n["USER_ID"] == cast.employee]
     echo(f"Уведомление сотруднику: {told[-1] if told else 'нет'}")
 
 
