@@ -6,6 +6,7 @@ prints them; the app refuses to start with the same messages.
 """
 from __future__ import annotations
 
+import importlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -249,7 +250,7 @@ def load_config(
     if problems:
         raise ConfigError(problems)
     known = {"mode", "app", "onec", "bitrix24"}
-    return Config(
+    config = Config(
         mode=mode, public_url=public_url.rstrip("/"), app_version=version, scopes=scopes,
         events=events, allowed_domains=allowed_domains, oauth_token_url=oauth_url,
         bx24_js_url=bx24_js, client_id=client_id, client_secret=client_secret,
@@ -257,6 +258,28 @@ def load_config(
         secret_key=secret_key, onec=onec, plan=plan, time_scale=float(time_scale),
         sections={k: v for k, v in data.items() if k not in known}, source_file=str(file),
     )
+    section_problems = _section_problems(config)
+    if section_problems:
+        raise ConfigError(section_problems)
+    return config
+
+
+# Sections owned by other packages, validated by their own readers: (section, "module:function").
+SECTION_READERS = (("sync", "sync_jobs.settings:load_settings"),
+                   ("bizproc", "bizproc_templates.settings:load_settings"))
+
+
+def _section_problems(config: Config) -> list[ConfigProblem]:
+    """Run each package's reader of its section; a ValueError names the key and what is expected."""
+    problems = []
+    for _section, reader in SECTION_READERS:
+        module, function = reader.split(":")
+        try:
+            getattr(importlib.import_module(module), function)(config)
+        except ValueError as exc:
+            key, _, expected = str(exc).partition(": ")
+            problems.append(ConfigProblem(config.source_file, key, expected or str(exc)))
+    return problems
 
 
 def _deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:

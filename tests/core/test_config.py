@@ -91,3 +91,14 @@ def test_portal_plan_and_time_scale_are_validated(tmp_path: Path) -> None:
 
     limits = plan_limits(config)
     assert limits.requests_per_s == 250 and limits.burst == 250 and limits.operating_budget_s == 480 / 50
+
+
+def test_package_sections_are_checked_with_the_rest(tmp_path: Path) -> None:
+    path = _write(tmp_path, {"app": {"public_url": "https://b24.example.ru"},
+                             "sync": {"owner_id": "вася", "grace_days": 7},
+                             "bizproc": {"retry_attempts": 0}})
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={**GOOD_ENV, "B24APP_TOKEN_KEY": generate_token_key()})
+    keys = {problem.key for problem in info.value.problems}
+    assert {"sync.owner_id", "bizproc.retry_attempts"} <= keys
+    assert all(problem.file == str(path) for problem in info.value.problems)
