@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 import yaml
 from cryptography.fernet import Fernet
 
-ENV_FILE = ".env (environment)"
+ENV_FILE = ".env (окружение)"
 
 DEFAULT_SCOPES = ("bizproc", "lists", "user", "department", "sonet_group", "im", "disk", "placement")
 DEFAULT_EVENTS = ("ONAPPUPDATE", "ONAPPUNINSTALL", "ONUSERADD")
@@ -111,7 +111,7 @@ class _Reader:
             node = node[part]
         return node
 
-    def string(self, dotted: str, default: str | None = None, *, expected: str = "a string") -> str:
+    def string(self, dotted: str, default: str | None = None, *, expected: str = "непустая строка") -> str:
         value = self.get(dotted, default)
         if not isinstance(value, str) or not value.strip():
             self.problem(dotted, expected)
@@ -119,15 +119,15 @@ class _Reader:
         return value.strip()
 
     def url(self, dotted: str, default: str | None = None) -> str:
-        value = self.string(dotted, default, expected="an http(s) URL")
+        value = self.string(dotted, default, expected="адрес http(s)")
         if value and not _is_http_url(value):
-            self.problem(dotted, f"an http(s) URL, got {value!r}")
+            self.problem(dotted, f"адрес http(s), а указано {value!r}")
         return value
 
     def string_list(self, dotted: str, default: tuple[str, ...]) -> tuple[str, ...]:
         value = self.get(dotted, list(default))
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            self.problem(dotted, "a list of non-empty strings")
+            self.problem(dotted, "список непустых строк")
             return default
         return tuple(value)
 
@@ -139,13 +139,13 @@ def _is_http_url(value: str) -> bool:
 
 def _read_yaml(path: Path) -> tuple[dict[str, Any], list[ConfigProblem]]:
     if not path.exists():
-        return {}, [ConfigProblem(str(path), "(file)", "the file exists (copy app.example.yaml)")]
+        return {}, [ConfigProblem(str(path), "(file)", "файл существует (скопируйте app.example.yaml)")]
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        return {}, [ConfigProblem(str(path), "(file)", f"valid YAML ({exc})")]
+        return {}, [ConfigProblem(str(path), "(file)", f"корректный YAML ({exc})")]
     if not isinstance(data, dict):
-        return {}, [ConfigProblem(str(path), "(file)", "a mapping at the top level")]
+        return {}, [ConfigProblem(str(path), "(file)", "словарь на верхнем уровне")]
     return data, []
 
 
@@ -157,15 +157,15 @@ def _env(env: Mapping[str, str], name: str, problems: list[ConfigProblem], expec
 
 
 def _token_keys(env: Mapping[str, str], problems: list[ConfigProblem]) -> tuple[str, ...]:
-    raw = _env(env, "B24APP_TOKEN_KEY", problems, "a Fernet key (b24app config genkey); "
-               "several comma-separated keys rotate, the first encrypts")
+    raw = _env(env, "B24APP_TOKEN_KEY", problems, "ключ Fernet (b24app config genkey); "
+               "несколько ключей через запятую — ротация, шифрует первый")
     keys = tuple(k.strip() for k in raw.split(",") if k.strip())
     for key in keys:
         try:
             Fernet(key.encode())
         except ValueError:
             problems.append(ConfigProblem(ENV_FILE, "B24APP_TOKEN_KEY",
-                                          "32 url-safe base64-encoded bytes (b24app config genkey)"))
+                                          "32 байта в url-safe base64 (b24app config genkey)"))
             break
     return keys
 
@@ -173,25 +173,25 @@ def _token_keys(env: Mapping[str, str], problems: list[ConfigProblem]) -> tuple[
 def _onec_connections(reader: _Reader, env: Mapping[str, str]) -> tuple[OneCConnection, ...]:
     raw = reader.get("onec.connections", [])
     if not isinstance(raw, list):
-        reader.problem("onec.connections", "a list of connections")
+        reader.problem("onec.connections", "список подключений")
         return ()
     connections = []
     for index, item in enumerate(raw):
         key = f"onec.connections[{index}]"
         if not isinstance(item, Mapping):
-            reader.problem(key, "a mapping with name, mode, url, login, password_env")
+            reader.problem(key, "словарь с ключами name, mode, url, login, password_env")
             continue
         sub = _Reader(item, reader.file)
         name = sub.string("name")
         mode = sub.string("mode", "odata")
         if mode and mode not in ("odata", "soap"):
-            sub.problem("mode", "odata or soap")
+            sub.problem("mode", "odata или soap")
         url = sub.url("url")
         login = sub.string("login")
-        password_env = sub.string("password_env", expected="the name of the env variable with the password")
+        password_env = sub.string("password_env", expected="имя переменной окружения с паролем")
         password = env.get(password_env, "") if password_env else ""
         if password_env and not password:
-            reader.problems.append(ConfigProblem(ENV_FILE, password_env, f"the 1C password of {key}"))
+            reader.problems.append(ConfigProblem(ENV_FILE, password_env, f"пароль 1С для {key}"))
         reader.problems.extend(ConfigProblem(p.file, f"{key}.{p.key}", p.expected) for p in sub.problems)
         options = {k: v for k, v in item.items() if k not in ("name", "mode", "url", "login", "password_env")}
         connections.append(OneCConnection(name, mode, url, login, password, options))
@@ -213,11 +213,11 @@ def load_config(
 
     mode = reader.string("mode", "app")
     if mode not in ("app", "webhook"):
-        reader.problem("mode", "app or webhook")
+        reader.problem("mode", "app или webhook")
     public_url = reader.url("app.public_url")
     version = reader.get("app.version", 1)
     if not isinstance(version, int) or version < 1:
-        reader.problem("app.version", "a positive integer")
+        reader.problem("app.version", "целое число больше нуля")
         version = 1
     scopes = reader.string_list("app.scopes", DEFAULT_SCOPES)
     events = reader.string_list("app.events", DEFAULT_EVENTS)
@@ -227,24 +227,24 @@ def load_config(
     onec = _onec_connections(reader, env)
     plan = reader.string("bitrix24.plan", "standard")
     if plan and plan not in ("standard", "enterprise"):
-        reader.problem("bitrix24.plan", "standard or enterprise")
+        reader.problem("bitrix24.plan", "standard или enterprise")
     time_scale = reader.get("bitrix24.time_scale", 1)
     if not isinstance(time_scale, (int, float)) or time_scale <= 0:
-        reader.problem("bitrix24.time_scale", "a positive number (1 for a real portal)")
+        reader.problem("bitrix24.time_scale", "положительное число (1 для настоящего портала)")
         time_scale = 1
     problems.extend(reader.problems)
 
     client_id = client_secret = webhook_url = ""
     if mode == "app":
-        client_id = _env(env, "B24_CLIENT_ID", problems, "the application ID (client_id) from the portal")
-        client_secret = _env(env, "B24_CLIENT_SECRET", problems, "the application key (client_secret)")
+        client_id = _env(env, "B24_CLIENT_ID", problems, "код приложения (client_id) из карточки приложения")
+        client_secret = _env(env, "B24_CLIENT_SECRET", problems, "ключ приложения (client_secret)")
     else:
         webhook_url = _env(env, "B24_WEBHOOK_URL", problems,
-                           "the incoming webhook URL https://<portal>/rest/<user>/<code>/")
+                           "адрес входящего вебхука https://<портал>/rest/<пользователь>/<код>/")
         if webhook_url and not _is_http_url(webhook_url):
-            problems.append(ConfigProblem(ENV_FILE, "B24_WEBHOOK_URL", "an http(s) URL"))
+            problems.append(ConfigProblem(ENV_FILE, "B24_WEBHOOK_URL", "адрес http(s)"))
     token_keys = _token_keys(env, problems)
-    secret_key = _env(env, "SECRET_KEY", problems, "a random string for session signing")
+    secret_key = _env(env, "SECRET_KEY", problems, "случайная строка для подписи сессий")
     database_url = env.get("DATABASE_URL", "").strip()
 
     if problems:

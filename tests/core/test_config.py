@@ -40,18 +40,18 @@ def test_every_problem_names_file_key_and_expectation(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(path, env={"B24APP_TOKEN_KEY": "not-a-key"})
     text = str(info.value)
-    for expected in ("mode: app or webhook", "app.public_url: an http(s) URL",
-                     "app.version: a positive integer", "onec.connections[0].mode: odata or soap",
-                     "onec.connections[0].url: an http(s) URL", "ONEC_PWD", "B24APP_TOKEN_KEY: 32 url-safe",
+    for expected in ("mode: app или webhook", "app.public_url: адрес http(s)",
+                     "app.version: целое число больше нуля", "onec.connections[0].mode: odata или soap",
+                     "onec.connections[0].url: адрес http(s)", "ONEC_PWD", "B24APP_TOKEN_KEY: 32 байта",
                      "SECRET_KEY"):
         assert expected in text
-    assert all(p.file in (str(path), ".env (environment)") for p in info.value.problems)
+    assert all(p.file in (str(path), ".env (окружение)") for p in info.value.problems)
 
 
 def test_missing_file_is_reported(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path / "absent.yaml", env={})
-    assert "copy app.example.yaml" in str(info.value)
+    assert "скопируйте app.example.yaml" in str(info.value)
 
 
 def test_webhook_mode_needs_the_webhook_url_and_lists_app_only_features(tmp_path: Path, monkeypatch) -> None:
@@ -82,8 +82,8 @@ def test_portal_plan_and_time_scale_are_validated(tmp_path: Path) -> None:
                              "bitrix24": {"plan": "free", "time_scale": 0}})
     with pytest.raises(ConfigError) as info:
         load_config(path, env={**GOOD_ENV, "B24APP_TOKEN_KEY": generate_token_key()})
-    assert "bitrix24.plan: standard or enterprise" in str(info.value)
-    assert "bitrix24.time_scale: a positive number" in str(info.value)
+    assert "bitrix24.plan: standard или enterprise" in str(info.value)
+    assert "bitrix24.time_scale: положительное число" in str(info.value)
     path = _write(tmp_path, {"app": {"public_url": "https://b24.example.ru"},
                              "bitrix24": {"plan": "enterprise", "time_scale": 50}})
     config = load_config(path, env={**GOOD_ENV, "B24APP_TOKEN_KEY": generate_token_key()})
