@@ -1,6 +1,6 @@
 """Intake benchmark: concurrent verified events against ``b24app web`` (gunicorn) on SQLite.
 
-    python -m bench.intake [--events 20000] [--clients 2] [--threads 16] [--workers 3]
+    python -m bench.intake [--events 20000] [--clients 2] [--threads 6] [--workers 2]
 
 Prints one JSON object ``{"events_per_s", "p99_ms", "lost", ...}``. ``lost`` counts events the
 server answered 200 "accepted" for that are not in the inbox afterwards.
@@ -155,8 +155,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--clients", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=6)
+    parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         config_path, env = _prepare(Path(tmp))
