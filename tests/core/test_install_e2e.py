@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import sqlalchemy as sa
 
 from b24app.db import get_db
 from b24app.portal import client_for, get_store
@@ -30,12 +31,19 @@ def test_install_as_a_portal_does_it_stores_encrypted_tokens(setup: EmulatedInst
     events = {b["event"].upper() for b in bound}
     assert {"ONAPPINSTALL", "ONAPPUPDATE", "ONAPPUNINSTALL"} <= events
     assert all(b["handler"] == f"{setup.public_url}/b24/events" for b in bound)
-    if get_db(setup.app).url.startswith("sqlite"):
-        raw = Path(get_db(setup.app).url.removeprefix("sqlite:///")).read_bytes()
-        raw += Path(get_db(setup.app).url.removeprefix("sqlite:///") + "-wal").read_bytes() \
-            if Path(get_db(setup.app).url.removeprefix("sqlite:///") + "-wal").exists() else b""
-        assert installation.access_token.encode() not in raw
-        assert installation.refresh_token.encode() not in raw
+    for secret in (installation.access_token, installation.refresh_token):
+        assert secret.encode() not in _stored_bytes(setup)
+
+
+def _stored_bytes(setup: EmulatedInstall) -> bytes:
+    """Everything the database holds: the SQLite files, or every portal row as text on PostgreSQL."""
+    db = get_db(setup.app)
+    if db.url.startswith("sqlite"):
+        path = Path(db.url.removeprefix("sqlite:///"))
+        return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT * FROM portal_installations")).all()
+    return repr(rows).encode()
 
 
 def test_expired_token_is_refreshed_once_and_rotation_persisted(setup: EmulatedInstall) -> None:
