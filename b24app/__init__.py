@@ -19,8 +19,10 @@ def create_app(config: Config | None = None) -> Flask:
     """Build the Flask app; without ``config`` read app.yaml (B24APP_CONFIG) and the environment."""
     if config is None:
         config = load_config(os.environ.get("B24APP_CONFIG", "app.yaml"))
-    app = Flask(__name__, instance_path=os.environ.get("B24APP_INSTANCE") or None,
+    # The instance folder (the embedded SQLite database) lives where the service runs, not in the package.
+    app = Flask(__name__, instance_path=os.path.abspath(os.environ.get("B24APP_INSTANCE") or "instance"),
                 instance_relative_config=True)
+    app.json.ensure_ascii = False  # Russian error descriptions stay readable
     app.config.update(SECRET_KEY=config.secret_key, MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
                       DATABASE_URL=config.database_url)
     _configure_logging(app)
