@@ -62,11 +62,12 @@ def run_command(host: str, port: int) -> None:
 @cli.command("web", with_appcontext=False)
 @click.option("--bind", default="127.0.0.1:5000")
 @click.option("--workers", default=max(2, (os.cpu_count() or 1) * 2), type=int)
-def web_command(bind: str, workers: int) -> None:
+@click.option("--threads", default=1, type=int, help="threads per worker (more threads, more GIL waits)")
+def web_command(bind: str, workers: int, threads: int) -> None:
     """The web process under gunicorn (production)."""
     from b24app.gunicorn_app import GunicornApp
 
-    GunicornApp(bind=bind, workers=workers).run()
+    GunicornApp(bind=bind, workers=workers, threads=threads).run()
 
 
 @cli.command("worker")

@@ -9,7 +9,7 @@ from gunicorn.app.base import BaseApplication
 class GunicornApp(BaseApplication):
     """Gunicorn with ``create_app()`` built in each worker process."""
 
-    def __init__(self, *, bind: str, workers: int, threads: int = 4) -> None:
+    def __init__(self, *, bind: str, workers: int, threads: int = 1) -> None:
         self.options = {"bind": bind, "workers": workers, "threads": threads,
                         "worker_class": "gthread", "accesslog": None, "timeout": 60}
         super().__init__()

@@ -1,6 +1,6 @@
 """Intake benchmark: concurrent verified events against ``b24app web`` (gunicorn) on SQLite.
 
-    python -m bench.intake [--events 20000] [--clients 2] [--threads 6] [--workers 2]
+    python -m bench.intake [--events 20000] [--clients 2] [--threads 6] [--workers 3] [--server-threads 1]
 
 Prints one JSON object ``{"events_per_s", "p99_ms", "lost", ...}``. ``lost`` counts events the
 server answered 200 "accepted" for that are not in the inbox afterwards.
@@ -156,13 +156,15 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--threads", type=int, default=6)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--server-threads", type=int, default=1)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         config_path, env = _prepare(Path(tmp))
         port = _free_port()
         server = subprocess.Popen(
-            [sys.executable, "-m", "b24app.cli", "web", "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers)],
+            [sys.executable, "-m", "b24app.cli", "web", "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
+             "--threads", str(args.server_threads)],
             env={**os.environ, **env, "B24APP_CONFIG": str(config_path), "B24APP_LOG_LEVEL": "WARNING"},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -191,7 +193,8 @@ def main() -> None:
         "p50_ms": round(statistics.median(latencies) * 1000, 2),
         "lost": accepted - stored,
         "events": args.events, "accepted": accepted, "errors": sum(r["errors"] for r in reports),
-        "wall_s": round(wall, 2), "gunicorn_workers": args.workers, "database": "sqlite",
+        "wall_s": round(wall, 2), "gunicorn_workers": args.workers, "gunicorn_threads": args.server_threads,
+        "connections": args.clients * args.threads, "database": "sqlite",
     }))
 
 
