@@ -1,12 +1,14 @@
 """Execution: a SyncPlan -> commands through ``B24Client.run_commands`` -> the mapping table.
 
 Order: groups (they must exist before users are invited into them) -> moderators -> users
-(user.add, user.update interleaved by the client) -> memberships. Every create is written to
+(user.add, user.update and the memberships of users created so far, interleaved by the client)
+-> the memberships still unconfirmed. Every create is written to
 the mapping as *pending* (no Bitrix24 id) before it is sent, so a run that dies anywhere is
 reconciled by natural key on rerun (users by XML_ID, groups by their KEYWORDS marker).
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +22,7 @@ from sync_jobs.errors import SyncFatal, classify, reason
 from sync_jobs.plan import SyncPlan
 from sync_jobs.store import MappingStore, Row
 
+MEMBERSHIP_PREFIX = "sonet_group.user."
 MAX_ROUNDS = 4  # sends of one create before its outcome is left to the next run's reconciliation
 READ_VERBS = ("get", "list", "fields")
 DRIFT_FIELDS = ("NAME", "LAST_NAME", "SECOND_NAME", "EMAIL", "WORK_POSITION")
@@ -301,14 +304,15 @@ class Executor:
     # -- users ----------------------------------------------------------------------------------
 
     def run_users(self, plan: SyncPlan) -> None:
-        creatable = [u for u in plan.user_creates if self._group_ids(u) is not None]
+        creatable: list[DesiredUser] = []
         for user in plan.user_creates:
-            if user not in creatable:
+            if self._group_ids(user) is None:
                 self.report.skip("user", user.key, user.title, "группа подразделения не создана")
-        for user in creatable:
-            self.store.put("user", user.key, b24_id=None, state_hash=None, groups=[], active=True)
+            else:
+                creatable.append(user)
+                self.store.put("user", user.key, b24_id=None, state_hash=None, groups=[], active=True)
         self.store.flush()
-        self._create_users(creatable, self._updates(plan))
+        self._create_users(creatable, self._updates(plan), self._memberships(plan))
         self.store.flush()
 
     def _group_ids(self, user: DesiredUser) -> list[int] | None:
@@ -328,18 +332,27 @@ class Executor:
                   "SONET_GROUP_ID": self._group_ids(user)}
         return Command("user.add", params, ref=("create", user))
 
-    def _create_users(self, creates: list[DesiredUser], updates: list[Command]) -> None:
-        """user.add and user.update in one stream, so the client interleaves their budgets."""
-        remaining, extra = creates, updates
+    def _create_users(self, creates: list[DesiredUser], updates: list[Command],
+                      memberships: Iterable[Command]) -> None:
+        """user.add, user.update and memberships in one stream, so the client interleaves their budgets.
+
+        ``memberships`` is read lazily, after the last user command was taken: it holds the users created
+        by then, and their memberships go out while user.add waits for its budget. What it misses (or
+        what fails) is sent by ``run_memberships``.
+        """
+        remaining, extra, early = creates, updates, memberships
         for _ in range(MAX_ROUNDS):
             unknown = []
-            for outcome in self.send([*extra, *map(self._user_add, remaining)]):
+            for outcome in self.send(itertools.chain(extra, map(self._user_add, remaining), early)):
+                if outcome.command.method.startswith(MEMBERSHIP_PREFIX):
+                    if outcome.status == "ok":
+                        self._membership_done(outcome)
+                    continue
                 action, user = outcome.command.ref
                 if outcome.status == "ok":
                     self._user_done(action, user, outcome)
                 elif outcome.status == "error":
-                    if action == "create":
-                        self._rejected(user, outcome)
+                    self._refused(action, user, outcome)
                     self._error(outcome, "user", user.key, user.title)
                 else:
                     unknown.append(user)
@@ -349,14 +362,18 @@ class Executor:
             for user in unknown:
                 if user.key in found:
                     self._user_done("create", user, None, int(found[user.key]["ID"]))
-            remaining, extra = [u for u in unknown if u.key not in found], []
+            remaining, extra, early = [u for u in unknown if u.key not in found], [], []
         self._left_pending("user", [(u.key, u.title) for u in remaining])
 
-    def _rejected(self, user: DesiredUser, outcome: CommandOutcome) -> None:
-        """Remember a refused invitation: not resent until the person's data changes in 1C."""
-        self.store.remove("user", user.key)
-        self.store.put("rejected", user.key, b24_id=None, state_hash=state_hash(user.fields or {}),
-                       reason=reason(outcome.error))
+    def _refused(self, action: str, user: DesiredUser, outcome: CommandOutcome) -> None:
+        """Remember a refused invitation or update: not resent until the person's data changes in 1C."""
+        digest, why = state_hash(user.fields or {}), reason(outcome.error)
+        if action == "create":
+            self.store.remove("user", user.key)
+            self.store.put("rejected", user.key, b24_id=None, state_hash=digest, reason=why)
+        elif action != "deactivate" and (row := self.store.get("user", user.key)) is not None:
+            row.state["refused"] = [digest, why]
+            self.store.touch(row)
 
     def _user_done(self, action: str, user: DesiredUser, outcome: CommandOutcome | None,
                    found_id: int | None = None) -> None:
@@ -372,6 +389,7 @@ class Executor:
         else:
             row.state_hash = state_hash(user.fields or {})
             row.state["active"] = True
+            row.state.pop("refused", None)
         self.store.touch(row)
         self.report.count({"create": "users_created", "update": "users_updated", "reactivate": "users_reactivated",
                            "deactivate": "users_deactivated"}[action])
@@ -379,16 +397,21 @@ class Executor:
     # -- memberships ----------------------------------------------------------------------------
 
     def run_memberships(self, plan: SyncPlan) -> None:
-        commands = [*self._membership_commands(plan.membership_removes, "sonet_group.user.delete", "remove"),
-                    *self._membership_commands(plan.membership_adds, "sonet_group.user.add", "add")]
-        self._resend_until_known(commands, self._membership_done, "membership")
+        """The memberships not yet confirmed (most went out with the users, see ``_create_users``)."""
+        self._resend_until_known(list(self._memberships(plan)), self._membership_done, "membership")
         self.store.flush()
 
+    def _memberships(self, plan: SyncPlan) -> Iterator[Command]:
+        yield from self._membership_commands(plan.membership_removes, MEMBERSHIP_PREFIX + "delete", "remove")
+        yield from self._membership_commands(plan.membership_adds, MEMBERSHIP_PREFIX + "add", "add")
+
     def _membership_commands(self, changes: dict[str, list[str]], method: str, action: str) -> Iterator[Command]:
+        """Commands for the users that exist and whose membership is not already as wanted."""
         for group_key, person_keys in changes.items():
             group = self.store.get("group", group_key)
             users = [(key, row.b24_id) for key in person_keys
-                     if (row := self.store.get("user", key)) is not None and row.b24_id is not None]
+                     if (row := self.store.get("user", key)) is not None and row.b24_id is not None
+                     and (group_key in row.state.get("groups", ())) != (action == "add")]
             if group is None or group.b24_id is None or not users:
                 continue
             for chunk in chunks(users):

@@ -28,6 +28,7 @@ class MappedUser:
     state_hash: str | None
     groups: frozenset[str]
     active: bool
+    refused: tuple[str, str] | None = None  # (fields hash, reason) of an update Bitrix24 refused
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class PushedState:
 
     groups: Mapping[str, MappedGroup] = field(default_factory=dict)
     users: Mapping[str, MappedUser] = field(default_factory=dict)
-    rejected: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # person -> (fields hash, reason)
+    rejected: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # never invited: (fields hash, reason)
 
 
 @dataclass(frozen=True)
@@ -116,8 +117,7 @@ def _plan_new_user(plan: SyncPlan, user: DesiredUser, adds: dict[str, list[str]]
     if not user.has_email:
         plan.skipped.append(Skipped("user", user.key, user.title, NO_EMAIL))
         return
-    if rejected is not None and rejected[0] == state_hash(user.fields or {}):
-        plan.skipped.append(Skipped("user", user.key, user.title, rejected[1]))
+    if _refused_again(plan, user, rejected):
         return
     plan.user_creates.append(user)
     for group in sorted(user.groups):
@@ -127,7 +127,8 @@ def _plan_new_user(plan: SyncPlan, user: DesiredUser, adds: dict[str, list[str]]
 def _plan_mapped_user(plan: SyncPlan, user: DesiredUser, mapped: MappedUser,
                       adds: dict[str, list[str]], removes: dict[str, list[str]]) -> None:
     reactivate = user.active is True and not mapped.active
-    if user.fields is not None and (reactivate or mapped.state_hash != state_hash(user.fields)):
+    if user.fields is not None and (reactivate or mapped.state_hash != state_hash(user.fields)) \
+            and not _refused_again(plan, user, mapped.refused):
         plan.user_updates.append(UserUpdate(user, mapped.b24_id, reactivate))
     if user.active is False and mapped.active:
         plan.deactivations.append((user, mapped.b24_id))
@@ -135,6 +136,14 @@ def _plan_mapped_user(plan: SyncPlan, user: DesiredUser, mapped: MappedUser,
         adds[group].append(user.key)
     for group in sorted(mapped.groups - user.groups):
         removes[group].append(user.key)
+
+
+def _refused_again(plan: SyncPlan, user: DesiredUser, refusal: tuple[str, str] | None) -> bool:
+    """Bitrix24 already refused this very data (e.g. an e-mail another user has): list it, don't resend."""
+    if refusal is None or refusal[0] != state_hash(user.fields or {}):
+        return False
+    plan.skipped.append(Skipped("user", user.key, user.title, refusal[1]))
+    return True
 
 
 def deactivation_refusal(plan: SyncPlan, max_percent: float) -> str | None:

@@ -24,7 +24,7 @@ from sync_jobs.plan import SyncPlan, deactivation_refusal, plan_sync
 from sync_jobs.settings import SyncSettings, load_settings
 from sync_jobs.connections import open_source, portal_client
 from sync_jobs.store import MappingStore
-from sync_jobs.streams import STREAMS, Stream, read_all
+from sync_jobs.streams import STREAMS, Bookmark, Stream, read_streams
 
 log = logging.getLogger(__name__)
 
@@ -73,31 +73,30 @@ class Prepared:
 
     desired: DesiredState
     plan: SyncPlan
-    bookmarks: dict[str, dict[str, str]]
+    bookmarks: dict[str, Bookmark]
     changed: dict[str, int]
 
 
-def read_source(app: Flask, settings: SyncSettings) -> tuple[SourceRecords, dict[str, dict[str, str]]]:
+def read_source(app: Flask, settings: SyncSettings) -> tuple[SourceRecords, dict[str, Bookmark]]:
     """Every stream, fully; any 1C failure becomes SourceReadFailed (nothing is planned on it)."""
-    source = open_source(app, settings)
-    records: dict[str, list[Any]] = {}
-    bookmarks: dict[str, dict[str, str]] = {}
     try:
-        for stream, items in read_all(source, STREAMS):
-            records[stream.name] = items
-            bookmarks[stream.name] = stream.bookmark(items)
+        read = read_streams(lambda: open_source(app, settings), STREAMS)
     except OneCError as error:
         raise SourceReadFailed(f"Чтение 1С не удалось ({type(error).__name__}): {error}. "
                                "Ничего не изменено, отключений не было.") from error
-    finally:
-        source.close()
-    return SourceRecords(**records), bookmarks
+    records = SourceRecords(**{name: items for name, (items, _) in read.items()})
+    return records, {name: bookmark for name, (_, bookmark) in read.items()}
+
+
+def desired_state(app: Flask, settings: SyncSettings) -> tuple[DesiredState, dict[str, Bookmark]]:
+    """One full 1C read as the desired state; the records themselves are dropped on return (memory)."""
+    records, bookmarks = read_source(app, settings)
+    return DesiredStateBuilder(records, settings, settings.as_of()).build(), bookmarks
 
 
 def prepare(app: Flask, settings: SyncSettings, store: MappingStore,
             before_plan: Callable[[DesiredState], None] = lambda desired: None) -> Prepared:
-    records, bookmarks = read_source(app, settings)
-    desired = DesiredStateBuilder(records, settings, settings.as_of()).build()
+    desired, bookmarks = desired_state(app, settings)
     before_plan(desired)
     plan = plan_sync(desired, store.pushed_state())
     previous = runs.load_bookmarks(store.db)

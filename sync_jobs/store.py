@@ -1,7 +1,11 @@
 """Persistence of the sync: the mapping table (buffered bulk writes), bookmarks, runs."""
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import sys
+from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -103,11 +107,16 @@ class MappingStore:
                                        frozenset(row.state.get("moderators", ())))
                   for row in self.of_kind("group") if row.b24_id is not None}
         users = {row.key: MappedUser(row.key, row.b24_id, row.state_hash, frozenset(row.state.get("groups", ())),
-                                     bool(row.state.get("active", True)))
+                                     bool(row.state.get("active", True)), _refusal(row.state.get("refused")))
                  for row in self.of_kind("user") if row.b24_id is not None}
         rejected = {row.key: (row.state_hash or "", str(row.state.get("reason", "")))
                     for row in self.of_kind("rejected")}
         return PushedState(groups, users, rejected)
+
+
+def _refusal(value: Any) -> tuple[str, str] | None:
+    """A stored ``[fields hash, reason]`` (JSON has no tuples)."""
+    return (str(value[0]), str(value[1])) if value else None
 
 
 def _values(row: Row, now: Any, *, keys: bool = True) -> dict[str, Any]:
@@ -118,16 +127,35 @@ def _values(row: Row, now: Any, *, keys: bool = True) -> dict[str, Any]:
 
 # -- bookmarks -------------------------------------------------------------------------------------
 
-def load_bookmarks(db: Database) -> dict[str, dict[str, str]]:
+def pack_bookmark(bookmark: Mapping[int, int]) -> str:
+    """``{key digest: record digest}`` as base64 of little-endian uint64 pairs (16 bytes a record)."""
+    values = array("Q", (number for pair in bookmark.items() for number in pair))
+    if sys.byteorder == "big":
+        values.byteswap()
+    return base64.b64encode(values.tobytes()).decode("ascii")
+
+
+def unpack_bookmark(text: str) -> dict[int, int]:
+    """The inverse of ``pack_bookmark``; a bookmark of an older format reads as empty (all changed once)."""
+    try:
+        values = array("Q", base64.b64decode(text, validate=True))
+    except (binascii.Error, ValueError):
+        return {}
+    if sys.byteorder == "big":
+        values.byteswap()
+    return dict(zip(values[::2], values[1::2]))
+
+
+def load_bookmarks(db: Database) -> dict[str, dict[int, int]]:
     with db.session() as session:
-        return {b.stream: json.loads(b.value) for b in session.scalars(select(SyncBookmark))}
+        return {b.stream: unpack_bookmark(b.value) for b in session.scalars(select(SyncBookmark))}
 
 
-def save_bookmarks(db: Database, bookmarks: Mapping[str, Mapping[str, str]]) -> None:
+def save_bookmarks(db: Database, bookmarks: Mapping[str, Mapping[int, int]]) -> None:
     with db.session() as session:
         for stream, value in bookmarks.items():
             row = session.get(SyncBookmark, stream) or SyncBookmark(stream=stream)
-            row.value = json.dumps(value, separators=(",", ":"))
+            row.value = pack_bookmark(value)
             session.add(row)
 
 

@@ -12,7 +12,7 @@ from sync_jobs import run_sync
 from sync_jobs.desired import NO_EMAIL, xml_id
 from sync_jobs.models import SyncMapping
 from tests.sync.conftest import Hooks
-from tests.sync.portal_view import PortalView
+from tests.sync.portal_view import PortalView, write_calls
 from tests.sync.zup_edit import dismiss, employees_of, give_email, hire_second_job, rehire
 
 
@@ -34,6 +34,23 @@ def test_no_email_is_listed_then_invited_once_1c_has_one(sync_app: Flask, portal
     assert second.counts["skipped_no_email"] == len(missing) - 1
     user = PortalView.read(portal).zup_users()[xml_id(missing[0].key)]
     assert user["EMAIL"] == "new.person@example.org"
+
+
+def test_refused_update_is_not_resent_until_1c_changes(sync_app: Flask, portal: Hooks, zup_server: Any) -> None:
+    run_sync(sync_app, full=False)
+    users = PortalView.read(portal).zup_users()
+    (xml, user), (_, other) = sorted(users.items())[:2]
+    give_email(zup_server, xml[len("zup:"):], other["EMAIL"])  # an e-mail another user already has
+    refused = run_sync(sync_app, full=False)
+    assert refused.status == "partial" and refused.counts["errors"] == 1 == refused.write_commands
+    portal("POST", "counters/reset")
+    again = run_sync(sync_app, full=True)
+    assert again.status == "ok" and write_calls(portal("GET", "counters")) == 0
+    assert again.counts["skipped_rejected"] == 1 and any(r.key == xml[len("zup:"):] for r in again.records)
+    give_email(zup_server, xml[len("zup:"):], "fixed.address@example.org")
+    fixed = run_sync(sync_app, full=False)
+    assert fixed.counts["users_updated"] == 1 and fixed.counts["skipped_rejected"] == 0
+    assert PortalView.read(portal).zup_users()[xml]["EMAIL"] == "fixed.address@example.org" != user["EMAIL"]
 
 
 def test_dismissal_removes_from_groups_deactivates_and_rehire_reactivates(
