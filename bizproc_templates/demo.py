@@ -39,13 +39,14 @@ class _Hooks:
         return response.json()
 
 
-def _wait(probe: Callable[[], Any], what: str, timeout_s: float = 60.0) -> Any:
+def wait_for(probe: Callable[[], Any], what: str, timeout_s: float = 60.0) -> Any:
+    """Poll until ``probe()`` is truthy; TimeoutError naming ``what`` otherwise."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         value = probe()
         if value:
             return value
-        time.sleep(0.2)
+        time.sleep(0.05)
     raise TimeoutError(f"не дождались: {what}")
 
 
@@ -92,14 +93,14 @@ def chapter_business_processes(app: Flask, portal_url: str, onec_url: str, echo:
     as_user = _acting(portal, config.client_id, portal_url)
     element_id = _submit_vacation(admin, as_user(cast.employee), vacation)
     echo(f"Сотрудник (экстранет) подал заявление на отпуск: элемент списка {element_id}")
-    workflow_id = _wait(lambda: _workflow_of(portal, element_id), "запуск процесса")["ID"]
+    workflow_id = wait_for(lambda: _workflow_of(portal, element_id), "запуск процесса")["ID"]
     for role, title in (("client", "менеджер клиента"), ("provider", "менеджер провайдера")):
-        task = _wait(lambda r=role: _open_task(portal, workflow_id, getattr(cast, r)), f"задание ({title})")
+        task = wait_for(lambda r=role: _open_task(portal, workflow_id, getattr(cast, r)), f"задание ({title})")
         if role == "client":
             echo(f"Остаток отпуска из 1С:ЗУП записан в заявление; задание «{task['NAME']}»")
         as_user(getattr(cast, role)).call("bizproc.task.complete", {"TASK_ID": task["ID"], "STATUS": APPROVE})
         echo(f"Согласовал {title}")
-    workflow = _wait(lambda: (w := _workflow_of(portal, element_id)) and w["STATUS"] != "running" and w,
+    workflow = wait_for(lambda: (w := _workflow_of(portal, element_id)) and w["STATUS"] != "running" and w,
                      "завершение процесса")
     documents = onec("documents", method="GET")
     echo(f"Процесс завершён ({workflow['STATE_TITLE'] or workflow['STATUS']}); документов заявлений в 1С: "

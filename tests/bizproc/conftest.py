@@ -15,6 +15,7 @@ import requests
 from b24app.bitrix import B24Client
 from b24app.db import get_db
 from b24app.portal import StaticToken, client_for, get_config
+from bizproc_templates.demo import wait_for
 from bizproc_templates.compiler import IBLOCK_TYPE_ID, iblock_code
 from bizproc_templates.installer import Installer
 from bizproc_templates.settings import load_settings
@@ -33,20 +34,6 @@ ONEC_REQUEST_TYPES = {
     "cash_advance": "Document_ЗаявкаНаКомандировку", "resignation": "Document_СообщениеОбОтсутствии",
     "certificate_182n": "Document_ЗапросСправкиСотрудником",
 }
-WAIT_S = 30.0
-
-
-def wait_for(probe: Callable[[], Any], what: str, timeout_s: float = WAIT_S) -> Any:
-    """Poll until ``probe()`` is truthy; fail naming ``what``."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @dataclass
 class People:
     employee: int

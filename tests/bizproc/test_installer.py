@@ -7,7 +7,8 @@ from bizproc_templates.catalog import load_app_activities
 from bizproc_templates.cli import group
 from bizproc_templates.installer import Installer
 from bizproc_templates.source import Process, load_processes
-from tests.bizproc.conftest import Stack, wait_for
+from bizproc_templates.demo import wait_for
+from tests.bizproc.conftest import Stack
 
 READS = {"bizproc.activity.list", "lists.get", "lists.field.get", "profile"}
 

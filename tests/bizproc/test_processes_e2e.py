@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from bizproc_templates.source import Process, load_processes
-from tests.bizproc.conftest import Stack, wait_for
+from bizproc_templates.demo import wait_for
+from tests.bizproc.conftest import Stack
 
 PROCESSES = {process.code: process for process in load_processes()}
 TASK_DONE = {"ApproveActivity": 1, "ReviewActivity": 3, "RequestInformationActivity": 3}
