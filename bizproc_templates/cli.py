@@ -9,6 +9,7 @@ from flask.cli import with_appcontext
 
 from b24app.db import get_db
 from b24app.portal import client_for, get_config, get_store
+from bizproc_templates.acts import ActsList
 
 from .catalog import AppActivityType, placeholder_activity_type, rest_activity_types
 from .compiler import compile_bpt, content_hash
@@ -133,3 +134,48 @@ def list_command(member_id: str | None) -> None:
     for row in rows:
         click.echo(f"{row.member_id:<34} {KIND_LABELS.get(row.kind, row.kind):<9} {row.code:<36} {row.b24_id:<10} "
                    f"{row.version:>6}  {row.content_hash[:12]}")
+
+
+@group.group(name="acts")
+def acts_group() -> None:
+    """Local regulations (ЛНА): publish an act for acknowledgement, see who has not read it."""
+
+
+def _user_ids(users: str, group_id: int | None, member_id: str | None) -> list[int]:
+    ids = [int(part) for part in users.split(",") if part.strip()] if users else []
+    if group_id is not None:
+        members = client_for(current_app, member_id).call("sonet_group.user.get", {"ID": group_id}).result
+        ids += [int(m["USER_ID"]) for m in members if m.get("ROLE") == "K"]
+    if not ids:
+        raise click.UsageError("укажите сотрудников: --users 5,6,7 и/или --group ID")
+    return ids
+
+
+@acts_group.command(name="publish")
+@click.option("--act", "act_code", required=True, help="код акта, например ПВТР-2026")
+@click.option("--title", required=True, help="название акта")
+@click.option("--file-id", type=int, required=True, help="ID файла акта на Диске")
+@click.option("--users", default="", help="ID пользователей через запятую")
+@click.option("--group", "group_id", type=int, help="все участники рабочей группы (площадки клиента)")
+@click.option("--deadline", help="ознакомиться до, ГГГГ-ММ-ДД")
+@portal_option
+@with_appcontext
+def acts_publish(act_code: str, title: str, file_id: int, users: str, group_id: int | None,
+                 deadline: str | None, member_id: str | None) -> None:
+    """Send the act to employees for acknowledgement (again: only to those who do not have it)."""
+    acts = ActsList(client_for(current_app, member_id))
+    added = acts.publish(act_code, title, file_id, _user_ids(users, group_id, member_id), deadline)
+    click.echo(f"Акт {act_code}: отправлен на ознакомление {added} сотрудникам")
+
+
+@acts_group.command(name="report")
+@click.option("--act", "act_code", required=True)
+@portal_option
+@with_appcontext
+def acts_report(act_code: str, member_id: str | None) -> None:
+    """Who has and who has not yet acknowledged the act."""
+    states = ActsList(client_for(current_app, member_id)).report(act_code)
+    pending = [s for s in states if not s.acknowledged]
+    click.echo(f"Акт {act_code}: ознакомлены {len(states) - len(pending)} из {len(states)}")
+    for state in pending:
+        click.echo(f"  не ознакомлен(а): {state.name or '—'} (ID {state.user_id})")
