@@ -179,7 +179,7 @@ def main(employees: int, orgs: int, departments: int, percent: float, seed: int,
         source.close()
     delta["request_share_of_full"] = round(delta["requests"] / full["requests"], 4)
     delta["mutation"] = mutation
-    click.echo(json.dumps({"full": full, "delta": delta}, ensure_ascii=False))
+    click.echo(json.dumps({"mode": mode, "full": full, "delta": delta}, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ because 1C writes its own host name into ``soap:address``. Payloads are JSON str
 
 from __future__ import annotations
 
+import threading
+
 import base64
 import datetime as dt
 import json
@@ -139,9 +141,12 @@ class SoapSource:
     def __init__(self, config: ConnectionConfig, *, session: requests.Session | None = None) -> None:
         self.config = config
         self.client = SoapClient(config, session=session)
+        self._state: dict[str, dict[str, Record]] | None = None  # one full walk of the feed, by kind
+        self._state_lock = threading.Lock()
 
     def close(self) -> None:
         """Release the HTTP session."""
+        self._state = None
         self.client.close()
 
     def required_sets(self) -> list[str]:
@@ -161,6 +166,7 @@ class SoapSource:
 
     def changes(self, bookmark: Bookmark) -> ChangeSet:
         """One package after ``bookmark``; acknowledges the bookmark the caller persisted."""
+        self._state = None  # a new package may change what a full read returns
         version = int(bookmark.get("soap", {}).get("version", 0))
         if version:
             self.client.call("Acknowledge", Version=version)
@@ -201,13 +207,28 @@ class SoapSource:
             yield version, package
 
     def _current(self, kind: str) -> Iterator[Any]:
-        """Latest state of every live object of one kind (later items replace earlier ones)."""
-        latest: dict[str, Record | None] = {}
-        for item_kind, item in self.feed():
-            if item_kind == kind:
-                ref = normalize.required_ref(item.get("ref"), "ref")
-                latest[ref] = None if item.get("deleted") else convert_item(kind, item)
-        return (record for record in latest.values() if record is not None)
+        """Latest state of every live object of one kind.
+
+        A full read asks for every kind in turn (often from two threads): the feed is walked once
+        and kept until the next ``changes()`` — not once per kind.
+        """
+        with self._state_lock:
+            if self._state is None:
+                self._state = self._walk()
+            return iter(list(self._state.get(kind, {}).values()))
+
+    def _walk(self) -> dict[str, dict[str, Record]]:
+        """Every kind's live objects at the end of the feed (later items replace earlier ones)."""
+        state: dict[str, dict[str, Record]] = {}
+        for kind, item in self.feed():
+            ref = normalize.required_ref(item.get("ref"), "ref")
+            records = state.setdefault(kind, {})
+            record = None if item.get("deleted") else convert_item(kind, item)
+            if record is None:
+                records.pop(ref, None)
+            else:
+                records[ref] = record
+        return state
 
     def legal_entities(self) -> Iterator[LegalEntity]:
         return self._current("legal_entities")
