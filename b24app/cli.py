@@ -173,6 +173,16 @@ def inbox_list(failed: bool, limit: int) -> None:
                    f"{(item.last_error or '')[:80]}")
 
 
+@inbox_group.command("purge")
+@click.option("--days", default=7.0, show_default=True, help="удалить обработанные старше стольких дней")
+@with_appcontext
+def inbox_purge(days: float) -> None:
+    from b24app import inbox
+    from b24app.db import get_db
+
+    click.echo(f"Удалено обработанных элементов: {inbox.purge(get_db(), older_than_days=days)}")
+
+
 @inbox_group.command("retry")
 @click.argument("item_id", type=int)
 @with_appcontext

@@ -19,7 +19,7 @@ from cryptography.fernet import Fernet
 ENV_FILE = ".env (окружение)"
 
 DEFAULT_SCOPES = ("bizproc", "lists", "user", "department", "sonet_group", "im", "disk", "placement")
-DEFAULT_EVENTS = ("ONAPPUPDATE", "ONAPPUNINSTALL", "ONUSERADD")
+DEFAULT_EVENTS = ("ONAPPUPDATE", "ONAPPUNINSTALL")  # add user events once a handler needs them
 
 # Features that only work when the service runs as an installed local app (b24-app.md §1.1, §12.1).
 APP_ONLY_FEATURES = (

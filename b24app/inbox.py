@@ -11,12 +11,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from flask import Flask
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from b24app.db import Database
+from b24app.db import Database, get_db
 from b24app.models import InboxItem, utcnow
+from b24app.portal import get_config
+from b24app.scheduling import scheduled_job
 
 MAX_ATTEMPTS = 6
 MAX_BACKOFF_S = 300.0
@@ -83,6 +86,15 @@ def _message(row: InboxItem) -> InboxMessage:
                         row.received_at)
 
 
+def extend_lease(db: Database, item_id: int, holder: str, lease_s: float) -> bool:
+    """Renew ``holder``'s lease just before its turn comes; False when the item was taken over."""
+    with db.session() as session:
+        result = session.execute(update(InboxItem).where(
+            InboxItem.id == item_id, InboxItem.lease_holder == holder, InboxItem.status == "processing").values(
+            lease_until=utcnow() + timedelta(seconds=lease_s)))
+        return result.rowcount == 1
+
+
 def lock_for_completion(session: Session, item_id: int, holder: str) -> InboxItem | None:
     """The item if ``holder`` still owns it (locks the row on PostgreSQL)."""
     statement = select(InboxItem).where(InboxItem.id == item_id, InboxItem.lease_holder == holder,
@@ -121,6 +133,21 @@ def list_items(db: Database, *, status: str | None = None, limit: int = 100) -> 
         if status:
             statement = statement.where(InboxItem.status == status)
         return list(session.scalars(statement))
+
+
+def purge(db: Database, *, older_than_days: float) -> int:
+    """Delete processed items older than the given age (their payloads are no longer needed)."""
+    cutoff = utcnow() - timedelta(days=older_than_days)
+    with db.session() as session:
+        result = session.execute(delete(InboxItem).where(InboxItem.status == "done", InboxItem.processed_at < cutoff))
+        return result.rowcount
+
+
+@scheduled_job("inbox_purge", "15 3 * * *")
+def purge_job(app: Flask) -> None:
+    """Nightly: forget processed calls after ``worker.keep_done_days`` (default 7)."""
+    days = float(get_config(app).section("worker").get("keep_done_days", 7))
+    purge(get_db(app), older_than_days=days)
 
 
 def retry(db: Database, item_id: int) -> bool:

@@ -21,6 +21,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from b24app.db import Database, get_db
 from b24app.models import JobLock, utcnow
@@ -53,16 +54,19 @@ def scheduled_job(name: str, default_cron: str, *, lease_s: float = 6 * 3600):
 def acquire_lock(db: Database, name: str, holder: str, lease_s: float) -> bool:
     """Take the named lease unless a live holder has it."""
     now = utcnow()
-    with db.session() as session:
-        lock = session.scalar(select(JobLock).where(JobLock.name == name))
-        if lock is None:
-            session.add(JobLock(name=name, holder=holder, expires_at=now + timedelta(seconds=lease_s)))
+    try:
+        with db.session() as session:
+            lock = session.scalar(select(JobLock).where(JobLock.name == name))
+            if lock is None:
+                session.add(JobLock(name=name, holder=holder, expires_at=now + timedelta(seconds=lease_s)))
+                return True
+            if lock.expires_at > now and lock.holder != holder:
+                return False
+            lock.holder = holder
+            lock.expires_at = now + timedelta(seconds=lease_s)
             return True
-        if lock.expires_at > now and lock.holder != holder:
-            return False
-        lock.holder = holder
-        lock.expires_at = now + timedelta(seconds=lease_s)
-        return True
+    except IntegrityError:  # another process inserted the lock row first: it holds the lock
+        return False
 
 
 def release_lock(db: Database, name: str, holder: str) -> None:
@@ -74,12 +78,8 @@ def run_locked(app: Flask, job: ScheduledJob) -> bool:
     """Run ``job`` if no one else is running it; False when skipped."""
     db = get_db(app)
     holder = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    try:
-        if not acquire_lock(db, job.name, holder, job.lease_s):
-            log.info("job %s is running elsewhere; skipped", job.name)
-            return False
-    except Exception:  # noqa: BLE001 - a concurrent insert of the same lock row lost the race
-        log.info("job %s lock contended; skipped", job.name)
+    if not acquire_lock(db, job.name, holder, job.lease_s):
+        log.info("job %s is running elsewhere; skipped", job.name)
         return False
     try:
         with app.app_context():

@@ -212,17 +212,23 @@ class InstallationStore:
                 .values(refresh_lease_until=now + timedelta(seconds=seconds), refresh_lease_holder=holder))
             return result.rowcount == 1
 
-    def release_refresh_lease(self, *, member_id: str, holder: str, tokens: TokenSet | None) -> None:
-        """Persist the rotated pair (if any) and release the lease in one transaction."""
+    def release_refresh_lease(self, *, member_id: str, holder: str, tokens: TokenSet | None,
+                              expected_generation: int | None = None) -> None:
+        """Persist the rotated pair and release the lease, in one transaction.
+
+        A freshly obtained pair is never dropped: it is saved whenever the stored generation is still
+        the one it was refreshed from, even if our lease ran out meanwhile (the old refresh token is
+        already consumed, so the new pair is the only one that works).
+        """
         with self.db.session() as session:
-            row = session.scalar(select(PortalInstallation).where(
-                PortalInstallation.member_id == member_id, PortalInstallation.refresh_lease_holder == holder))
+            row = session.scalar(select(PortalInstallation).where(PortalInstallation.member_id == member_id))
             if row is None:
                 return
-            if tokens is not None:
+            if tokens is not None and row.token_generation == expected_generation:
                 self._set_tokens(row, tokens)
-            row.refresh_lease_until = None
-            row.refresh_lease_holder = None
+            if row.refresh_lease_holder == holder:
+                row.refresh_lease_until = None
+                row.refresh_lease_holder = None
 
     def _set_tokens(self, row: PortalInstallation, tokens: TokenSet) -> None:
         row.access_token_enc = self.cipher.encrypt(tokens.access_token)

@@ -20,7 +20,7 @@ from handlers.registry import HandlerContext, FatalHandlerError, find_handler
 
 log = logging.getLogger(__name__)
 
-LEASE_S = 120.0
+LEASE_S = 300.0  # longer than any single handler's 1C/Bitrix24 calls with their timeouts
 BATCH = 20
 
 
@@ -48,9 +48,12 @@ class PollingWorker:
 
     def run_once(self) -> int:
         """Process one claimed batch; return how many items were processed."""
-        messages = inbox.claim(get_db(self.app), holder=self.holder, limit=BATCH, lease_s=self.lease_s)
+        db = get_db(self.app)
+        messages = inbox.claim(db, holder=self.holder, limit=BATCH, lease_s=self.lease_s)
         for message in messages:
-            self.process(message)
+            # the batch is worked through one by one: each item's lease restarts when its turn comes
+            if inbox.extend_lease(db, message.id, self.holder, self.lease_s):
+                self.process(message)
         return len(messages)
 
     def run_forever(self) -> None:

@@ -25,7 +25,7 @@ from bizproc_templates.catalog import load_app_activities
 from bizproc_templates.compiler import IBLOCK_TYPE_ID
 from bizproc_templates.settings import BizprocSettings
 from bizproc_templates.zup import UnknownEmployee, employee_of, open_source, person_ref_of
-from onec.errors import OneCError, Transient
+from onec.errors import OneCError, OneCTransportError, Transient
 from onec.models import RequestRef
 from onec.source import ZupSource
 from sync_jobs.settings import load_settings as load_sync_settings
@@ -44,6 +44,10 @@ DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%Y-%m-%dT%H:%M:%S", "%d.%m.%Y %H:%M:%S"
 
 class NotReady(Exception):
     """The answer may come later: 1C is unreachable or the document is not prepared yet."""
+
+
+class OutcomeUnknown(Exception):
+    """A write to 1C may or may not have happened; never retried blindly."""
 
 
 class BadInput(ValueError):
@@ -133,6 +137,8 @@ def failure_text(error: Exception) -> str:
         return f"Битрикс24 отказал: {error.code} {error.description}".strip()
     if isinstance(error, NotReady):
         return f"Не удалось получить ответ за отведённое время: {error}"
+    if isinstance(error, OutcomeUnknown):
+        return str(error)
     return f"Ошибка настройки или данных: {error}"
 
 
@@ -198,9 +204,22 @@ def register_request(call: ActivityCall) -> Answer:
     fields = {"ФизическоеЛицо_Key": employee.person_ref, "Сотрудник_Key": employee.employee_ref,
               **({"Организация_Key": employee.organization_ref} if employee.organization_ref else {}),
               "Комментарий": element.summary(), **element.onec_fields(ONEC_FIELDS.get(request_type, {}))}
-    created = call.source.create_request(call.settings.onec_type(request_type), fields)
+    created = _create_once(call.source, call.settings.onec_type(request_type), fields)
     return Answer({"ref": created.ref, "number": created.number, "error": ""},
                   f"Заявление «{options[request_type]}» зарегистрировано в 1С:ЗУП под номером {created.number}")
+
+
+def _create_once(source: ZupSource, kind: str, fields: Mapping[str, Any]) -> RequestRef:
+    """Create the 1C document; a failure after the request may have reached 1C is final, not retried.
+
+    A timed-out or dropped POST may have created the document: sending it again could register the
+    employee's request twice, so the activity gets an error that tells HR to check 1C.
+    """
+    try:
+        return source.create_request(kind, fields)
+    except (OneCTransportError, requests.RequestException) as exc:
+        raise OutcomeUnknown("1С:ЗУП не подтвердила регистрацию заявления; проверьте в 1С, создан ли "
+                             "документ, прежде чем подавать заявление снова") from exc
 
 
 @dataclass(frozen=True)
@@ -296,7 +315,8 @@ def perform(work: Work, call: ActivityCall) -> Answer:
         return work(call)
     except NotReady:
         raise
-    except (OneCError, B24Error, BadInput, UnknownEmployee, ValueError, requests.RequestException) as error:
+    except (OneCError, B24Error, BadInput, UnknownEmployee, OutcomeUnknown, ValueError,
+            requests.RequestException) as error:
         classified = classify(error)
         if isinstance(classified, NotReady):
             raise classified from error

@@ -1,13 +1,17 @@
 """``/b24/install``: the install URL of the local application (b24-app.md §2.3–§2.4).
 
-The portal POSTs the installing admin's tokens. We check they work on that portal, run the
-server-side steps (events, placements, activities), store the installation, and only then return
-the page that calls ``BX24.installFinish()``. On any failure the steps are undone, nothing is
-stored and the admin sees a Russian error page.
+The portal POSTs the installing admin's tokens. Nothing in that form is trusted as such: the
+refresh token is exchanged at the OAuth server with our client secret, so only tokens issued to
+our app pass, and the OAuth server's answer — not the form — says which portal (member_id,
+client_endpoint) and which user they belong to. Then the admin check, the server-side steps
+(events, placements, activities) and the installation is stored as «installing»; the page calls
+``BX24.installFinish()`` and ONAPPINSTALL marks it installed. On any failure the steps are undone,
+nothing is stored and the admin sees a Russian error page.
 """
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 from urllib.parse import urlparse
 
@@ -15,6 +19,7 @@ from flask import Blueprint, current_app, render_template, request
 
 from b24app.bitrix import B24Client
 from b24app.bitrix.errors import B24Error
+from b24app.bitrix.tokens import TokenGrant
 from b24app.install_steps import InstallContext, run_install_steps
 from b24app.portal import get_config, get_store, oauth_server
 from b24app.store import NewInstallation, TokenSet
@@ -25,6 +30,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("b24_install", __name__, url_prefix="/b24")
 
 REQUIRED = ("AUTH_ID", "REFRESH_ID", "member_id")
+PORTAL_HOST = re.compile(r"[A-Za-z0-9.-]+(:\d{1,5})?")  # a host[:port], nothing a URL parser could bend
 
 
 class InstallRefused(Exception):
@@ -42,7 +48,7 @@ class InstallTokens:
 
     def refresh(self, stale_token: str) -> str:
         if stale_token == self.tokens.access_token:
-            self.tokens = oauth_server(current_app).refresh(self.tokens.refresh_token)
+            self.tokens = oauth_server(current_app).refresh(self.tokens.refresh_token).tokens
         return self.tokens.access_token
 
 
@@ -66,48 +72,52 @@ def _install_form() -> dict[str, Any]:
     except MalformedBody as exc:
         raise InstallRefused(f"Некорректный запрос установки: {exc}") from exc
     form.update({k: v for k, v in request.args.items() if k in ("DOMAIN", "PROTOCOL", "LANG", "APP_SID")})
-    missing = [k for k in REQUIRED if not isinstance(form.get(k), str) or not form[k]]
+    missing = [k for k in (*REQUIRED, "DOMAIN") if not isinstance(form.get(k), str) or not form[k]]
     if missing:
         raise InstallRefused("Страница установки открыта не из Битрикс24: нет параметров " + ", ".join(missing))
-    if not isinstance(form.get("DOMAIN"), str) or not form["DOMAIN"]:
-        raise InstallRefused("Страница установки открыта не из Битрикс24: нет параметра DOMAIN")
+    if not PORTAL_HOST.fullmatch(form["DOMAIN"]):
+        raise InstallRefused("Некорректный адрес портала в запросе установки")
     return form
 
 
-def _client_endpoint(form: dict[str, Any]) -> str:
-    scheme = "http" if str(form.get("PROTOCOL", "1")) == "0" else "https"
-    return f"{scheme}://{form['DOMAIN']}/rest/"
-
-
-def _check_domain(domain: str, member_id: str) -> None:
+def _check_domain(grant: TokenGrant) -> str:
+    """The portal's host from the OAuth answer; refused if not allowed or already taken."""
+    host = urlparse(grant.client_endpoint).netloc
     config = get_config(current_app)
-    host = urlparse(f"//{domain}").hostname or ""
-    if config.allowed_domains and domain not in config.allowed_domains and host not in config.allowed_domains:
-        raise InstallRefused(f"Портал {domain} не указан в app.allowed_domains")
-    known = get_store(current_app).find(member_id=member_id)
-    if known and known.status != "uninstalled" and known.domain != domain:
+    if not PORTAL_HOST.fullmatch(host):
+        raise InstallRefused("Сервер авторизации вернул некорректный адрес портала")
+    if config.allowed_domains and host not in config.allowed_domains and host.split(":")[0] not in config.allowed_domains:
+        raise InstallRefused(f"Портал {host} не указан в app.allowed_domains")
+    known = get_store(current_app).find(member_id=grant.member_id)
+    if known and known.status != "uninstalled" and known.domain != host:
         raise InstallRefused("Этот портал уже установлен с другим адресом; удалите приложение и установите снова")
+    return host
+
+
+def _proven_grant(form: dict[str, Any]) -> TokenGrant:
+    """Exchange the form's refresh token: only our app's tokens pass, and the answer names the portal."""
+    grant = oauth_server(current_app).refresh(form["REFRESH_ID"])
+    if grant.member_id != form["member_id"] or urlparse(grant.client_endpoint).netloc != form["DOMAIN"]:
+        raise InstallRefused("Ключи установки выданы другому порталу")
+    return grant
 
 
 def _install(form: dict[str, Any]):  # type: ignore[no-untyped-def]
     config = get_config(current_app)
-    domain, member_id = form["DOMAIN"], form["member_id"]
-    _check_domain(domain, member_id)
-    tokens = InstallTokens(TokenSet.from_oauth(
-        {"access_token": form["AUTH_ID"], "refresh_token": form["REFRESH_ID"],
-         "expires_in": form.get("AUTH_EXPIRES") or 3600}))
-    client = B24Client(_client_endpoint(form), tokens=tokens)
+    grant = _proven_grant(form)
+    domain = _check_domain(grant)
+    tokens = InstallTokens(grant.tokens)
+    client = B24Client(grant.client_endpoint, tokens=tokens)
     admin = client.call("profile", {}).result
     if not isinstance(admin, dict) or not admin.get("ADMIN"):
         raise InstallRefused("Устанавливать приложение может только администратор портала")
     run_install_steps(InstallContext(client, config))
     scopes = tuple(s for s in str(form.get("APPLICATION_SCOPE", "")).split(",") if s) or config.scopes
     return get_store(current_app).save(NewInstallation(
-        member_id=member_id, domain=domain, client_endpoint=_client_endpoint(form),
+        member_id=grant.member_id, domain=domain, client_endpoint=grant.client_endpoint,
         server_endpoint=form.get("SERVER_ENDPOINT"), tokens=tokens.tokens,
         application_token=form.get("APPLICATION_TOKEN") or None, scopes=scopes,
-        admin_user_id=int(admin["ID"]) if str(admin.get("ID", "")).isdigit() else None,
-        app_version=config.app_version))
+        admin_user_id=grant.user_id, app_version=config.app_version), status="installing")
 
 
 def _explain(exc: Exception) -> str:

@@ -9,7 +9,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from .errors import B24Error, B24RefusedError
+from .errors import B24Error, B24RefusedError, is_ambiguous
 from .pacing import BATCH_MAX
 
 if TYPE_CHECKING:
@@ -122,6 +122,8 @@ def _settle(outcome: BatchResult, labelled: dict[str, Command], backlog: _Backlo
         error = outcome.errors.get(label)
         if label in outcome.results:
             yield CommandOutcome(command, "ok", result=outcome.results[label])
+        elif error is not None and is_ambiguous(error) and not is_idempotent(command.method):
+            yield CommandOutcome(command, "unknown", error=error)  # a 5xx for one command may still have run
         elif error is not None and not isinstance(error, B24RefusedError):
             yield CommandOutcome(command, "error", error=error)
         elif error is not None or is_idempotent(command.method):

@@ -18,8 +18,18 @@ import requests
 from b24app.bitrix.errors import B24AuthFatal, B24BadResponse, B24ConnectionError, B24Timeout, api_error
 from b24app.store import InstallationStore, TokenSet
 
-REFRESH_LEASE_S = 30.0
+REFRESH_LEASE_S = 120.0  # well above the OAuth call's own timeouts
 WAIT_STEP_S = 0.02
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """A refresh answer: the new pair and whom it belongs to, as the OAuth server says."""
+
+    tokens: TokenSet
+    member_id: str
+    client_endpoint: str
+    user_id: int | None
 
 
 @dataclass(frozen=True)
@@ -31,8 +41,12 @@ class OAuthServer:
     client_secret: str
     timeout: tuple[float, float] = (5.0, 30.0)
 
-    def refresh(self, refresh_token: str) -> TokenSet:
-        """Exchange a refresh token for a new pair (the old refresh token is consumed)."""
+    def refresh(self, refresh_token: str) -> TokenGrant:
+        """Exchange a refresh token for a new pair (the old refresh token is consumed).
+
+        Only tokens issued to our client_id can be exchanged (the request carries our secret), so
+        the answer's member_id and client_endpoint are the portal's word on whose tokens these are.
+        """
         params = {"grant_type": "refresh_token", "client_id": self.client_id,
                   "client_secret": self.client_secret, "refresh_token": refresh_token}
         try:
@@ -51,7 +65,9 @@ class OAuthServer:
             # invalid_grant / invalid_client map to B24AuthFatal: the portal must reinstall the app
             raise api_error(str(data.get("error", "invalid_response")), str(data.get("error_description", "")),
                             status=response.status_code)
-        return TokenSet.from_oauth(data)
+        user_id = str(data.get("user_id", ""))
+        return TokenGrant(TokenSet.from_oauth(data), str(data.get("member_id", "")),
+                          str(data.get("client_endpoint", "")), int(user_id) if user_id.isdigit() else None)
 
 
 class PortalTokens:
@@ -92,16 +108,19 @@ class PortalTokens:
 
     def _refresh_holding_lease(self, stale_token: str) -> str:
         new: TokenSet | None = None
+        generation: int | None = None
         try:
             installation = self.store.find(member_id=self.member_id)
             if installation is None or not installation.refresh_token:
                 raise B24AuthFatal("not_installed", f"portal {self.member_id} has no refresh token")
             if installation.access_token != stale_token:
                 return installation.access_token or ""
-            new = self.oauth.refresh(installation.refresh_token)
+            generation = installation.token_generation
+            new = self.oauth.refresh(installation.refresh_token).tokens
             return new.access_token
         finally:
-            self.store.release_refresh_lease(member_id=self.member_id, holder=self.holder, tokens=new)
+            self.store.release_refresh_lease(member_id=self.member_id, holder=self.holder, tokens=new,
+                                             expected_generation=generation)
 
     def _local_lock(self) -> threading.Lock:
         with self._local_locks_guard:

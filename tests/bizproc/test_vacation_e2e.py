@@ -70,3 +70,17 @@ def test_onec_down_is_retried_then_the_activity_gets_an_error_value(stack: Stack
     assert items == [(2, "done")]
     results = next(iter(r for r in workflow["RESULTS"].values() if "days" in r))
     assert results["error"].startswith("Не удалось получить ответ")
+
+
+def test_a_lost_answer_to_create_request_is_not_sent_twice(stack: Stack) -> None:
+    """The POST may have created the document: the activity gets an error, 1C gets one request."""
+    people = stack.people
+    stack.onec("faults", {"kind": "drop", "set": "CreateRequest"})
+    stack.onec("counters/reset")
+    element_id = stack.submit(VACATION, REQUEST)
+    stack.decide(element_id, people.client_manager, APPROVE)
+    stack.decide(element_id, people.provider_manager, APPROVE)
+    workflow = stack.finished(element_id)
+    assert stack.onec("counters", method="GET")["by_operation"]["CreateRequest"] == 1
+    results = next(iter(r for r in workflow["RESULTS"].values() if "number" in r))
+    assert "проверьте в 1С" in results["error"]

@@ -124,3 +124,42 @@ def test_app_page_opens_only_for_the_portal_that_installed_it(setup: EmulatedIns
                    {"member_id": "another-portal", "AUTH_ID": viewer["access_token"]}, {}):
         response = requests.post(page, data=forged, timeout=10)
         assert response.status_code == 401 and "Откройте приложение" in response.text
+
+
+@pytest.mark.parametrize("change", [
+    {"REFRESH_ID": "made-up-refresh-token"},  # not issued to our app: the OAuth server says invalid_grant
+    {"member_id": "another-portal-member-id"},  # tokens of this portal presented as another one's
+    {"DOMAIN": "evil.example\\@127.0.0.1"},  # a host a URL parser could bend
+    {"DOMAIN": "[bad"},
+    {"AUTH_EXPIRES[]": "1"},
+])
+def test_forged_install_posts_are_refused_and_store_nothing(setup: EmulatedInstall, change: dict) -> None:
+    response = _post_install_form(setup, change)
+    assert response.status_code in (400, 502)
+    assert "Установка не завершена" in response.text
+    assert get_store(setup.app).find(member_id=setup.member_id) is None
+    assert get_store(setup.app).find(member_id="another-portal-member-id") is None
+    assert setup.hook("state", method="GET")["events"]["bindings"] == {}
+
+
+def _post_install_form(setup: EmulatedInstall, change: dict) -> requests.Response:
+    """POST the install form as the portal would, with a genuine admin token pair and ``change``."""
+    genuine = setup.hook("tokens", {"client_id": setup.client_id, "user_id": 1})
+    form = {"AUTH_ID": genuine["access_token"], "AUTH_EXPIRES": "3600", "REFRESH_ID": genuine["refresh_token"],
+            "member_id": setup.member_id, "status": "L", "PLACEMENT": "DEFAULT",
+            "DOMAIN": f"127.0.0.1:{setup.portal.url.rsplit(':', 1)[1]}", **change}
+    domain = form.pop("DOMAIN")
+    return requests.post(f"{setup.public_url}/b24/install", params={"DOMAIN": domain, "PROTOCOL": "0"},
+                         data=form, timeout=30)
+
+
+def test_installation_waits_for_install_finish(setup: EmulatedInstall) -> None:
+    """Until the page's BX24.installFinish() brings ONAPPINSTALL, the portal is not used."""
+    response = _post_install_form(setup, {})
+    assert response.status_code == 200 and "BX24.installFinish()" in response.text
+    assert get_store(setup.app).find(member_id=setup.member_id).status == "installing"
+    with pytest.raises(LookupError):
+        client_for(setup.app)
+    setup.hook(f"apps/{setup.client_id}/install-finish")
+    setup.drain()
+    assert get_store(setup.app).find(member_id=setup.member_id).status == "installed"

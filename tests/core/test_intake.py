@@ -113,3 +113,15 @@ def test_duplicate_deliveries_are_stored_once(live: LiveServer) -> None:
     other = _event(ts="1766047125")
     assert requests.post(f"{live.url}/b24/events", data=other, timeout=10).json()["result"] == "accepted"
     assert len(_stored(live)) == 2
+
+
+def test_processed_calls_are_purged_after_their_retention(live: LiveServer) -> None:
+    from b24app.worker import get_executor
+
+    requests.post(f"{live.url}/b24/events", data=_event(), timeout=10)
+    requests.post(f"{live.url}/b24/events", data=_event(ts="2"), timeout=10)
+    assert get_executor(live.app).run_once() == 2
+    db = get_db(live.app)
+    assert inbox.purge(db, older_than_days=1) == 0  # fresh items stay
+    assert inbox.purge(db, older_than_days=0) == 2
+    assert _stored(live) == []
