@@ -287,8 +287,19 @@ class Installer:
                 if error.code.upper() != TEMPLATE_NOT_FOUND:
                     raise
         document_type = ["lists", "BizprocDocument", f"iblock_{self.list_id(process)}"]
+        adopted = self.own_template(document_type, fields["NAME"])
+        if adopted is not None:  # an earlier add whose answer was lost: update it, never add a second one
+            self.client.call("bizproc.workflow.template.update", {"ID": adopted, "FIELDS": fields})
+            return adopted
         return str(self.client.call("bizproc.workflow.template.add",
                                     {**fields, "DOCUMENT_TYPE": document_type}).result)
+
+    def own_template(self, document_type: list[str], name: str) -> str | None:
+        """The id of a template this app already added to the list under ``name`` (b24-app.md §5.4)."""
+        rows = self.client.call("bizproc.workflow.template.list", {
+            "SELECT": ["ID", "NAME", "DOCUMENT_TYPE", "SYSTEM_CODE"], "FILTER": {"NAME": name}}).result or []
+        return next((str(row["ID"]) for row in rows if list(row.get("DOCUMENT_TYPE") or []) == document_type
+                     and str(row.get("SYSTEM_CODE") or "").startswith("rest_app_")), None)
 
     def template_file(self, process: Process) -> list[str]:
         return [f"{process.code}.bpt", base64.b64encode(compile_bpt(process, self.types)).decode()]

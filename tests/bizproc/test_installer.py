@@ -71,3 +71,20 @@ def test_app_update_wipes_activities_and_they_come_back(stack: Stack) -> None:
     stack.install.hook("counters/reset")
     stack.installer().install()
     assert set(calls(stack)) <= READS
+
+
+def test_a_template_added_without_a_saved_answer_is_adopted_not_added_twice(stack: Stack) -> None:
+    """The add went through but our record of it was lost (timeout, crash): rerun finds it by name."""
+    import sqlalchemy as sa
+
+    from b24app.db import get_db
+
+    with get_db(stack.app).engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM bizproc_installed_objects WHERE kind = 'template' AND code = 'work_book'"))
+    stack.install.hook("counters/reset")
+    stack.installer().install()
+    writes = {m: n for m, n in calls(stack).items() if m not in READS | {"bizproc.workflow.template.list"}}
+    assert writes == {"bizproc.workflow.template.update": 1}
+    names = [row["NAME"] for row in stack.admin().call("bizproc.workflow.template.list", {
+        "SELECT": ["ID", "NAME"]}).result]
+    assert len(names) == len(set(names)) == len(load_processes())
