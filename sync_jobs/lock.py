@@ -1,13 +1,15 @@
 """One sync at a time, across processes and machines (the scheduler's JobLock lease, shared name).
 
-The lease is short and renewed while the run writes; a lease whose holder process died on this
-machine (SIGKILL, OOM) is taken over at once instead of blocking reruns until it expires.
+A heartbeat thread renews the lease every minute for as long as the run holds it — also while the
+run reads 1C or waits for Bitrix24's limits. If the lease is ever found taken over, the run stops
+at its next step (``Lease.renew`` raises) rather than write beside another run. A lease whose
+holder process died on this machine (SIGKILL, OOM) is taken over at once.
 """
 from __future__ import annotations
 
 import os
 import socket
-import time
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +19,7 @@ from sqlalchemy import delete, select
 from b24app.db import Database
 from b24app.models import JobLock
 from b24app.scheduling import acquire_lock, release_lock
-from sync_jobs.errors import SyncBusy
+from sync_jobs.errors import SyncBusy, SyncFatal
 
 LOCK_NAME = "sync"
 LEASE_S = 600.0
@@ -50,17 +52,30 @@ def _clear_dead_holder(db: Database) -> None:
 
 
 class Lease:
-    """A held sync lock; ``renew()`` is cheap to call often (it writes at most once a minute)."""
+    """A held sync lock kept alive by a heartbeat; ``renew()`` raises once it was lost."""
 
     def __init__(self, db: Database, holder: str) -> None:
         self.db = db
         self.holder = holder
-        self._renewed = time.monotonic()
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._heartbeat = threading.Thread(target=self._beat, name="sync-lease", daemon=True)
+        self._heartbeat.start()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(RENEW_EVERY_S):
+            if not acquire_lock(self.db, LOCK_NAME, self.holder, LEASE_S):
+                self.lost.set()
+                return
 
     def renew(self) -> None:
-        if time.monotonic() - self._renewed >= RENEW_EVERY_S:
-            acquire_lock(self.db, LOCK_NAME, self.holder, LEASE_S)
-            self._renewed = time.monotonic()
+        """Called between steps: stop if another run holds the lock now."""
+        if self.lost.is_set():
+            raise SyncFatal("блокировка синхронизации перехвачена другим процессом; запуск остановлен")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._heartbeat.join(5)
 
 
 @contextmanager
@@ -69,7 +84,9 @@ def sync_lock(db: Database) -> Iterator[Lease]:
     _clear_dead_holder(db)
     if not acquire_lock(db, LOCK_NAME, holder, LEASE_S):
         raise SyncBusy("Синхронизация уже выполняется (другой процесс держит блокировку); дождитесь её окончания.")
+    lease = Lease(db, holder)
     try:
-        yield Lease(db, holder)
+        yield lease
     finally:
+        lease.close()
         release_lock(db, LOCK_NAME, holder)
