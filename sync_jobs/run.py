@@ -3,15 +3,16 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from flask import Flask
 from tqdm import tqdm
 
 from b24app.bitrix.errors import B24Error
-from b24app.db import get_db
+from b24app.db import Database, get_db
 from b24app.portal import get_config
 from onec.errors import OneCError
 
@@ -49,6 +50,7 @@ class SyncRunSummary:
     changed: dict[str, int] = field(default_factory=dict)  # records changed in 1C per stream
     records: list[Skipped] = field(default_factory=list)
     message: str | None = None
+    write_s: float = 0.0  # time spent sending the plan to Bitrix24
 
     def render(self, examples: int = 10) -> str:
         """The operator-facing summary (Russian)."""
@@ -57,7 +59,7 @@ class SyncRunSummary:
         if self.message:
             lines.append(self.message)
         lines += [f"  {COUNT_RU.get(name, name)}: {value}" for name, value in self.counts.items() if value]
-        lines.append(f"  команд записи в Битрикс24: {self.write_commands}")
+        lines.append(f"  команд записи в Битрикс24: {self.write_commands} за {self.write_s:.1f} с")
         if self.changed:
             lines.append("  изменилось в 1С: " + ", ".join(f"{k} {v}" for k, v in self.changed.items()))
         for record in self.records[:examples]:
@@ -97,11 +99,16 @@ def desired_state(app: Flask, settings: SyncSettings) -> tuple[DesiredState, dic
 def prepare(app: Flask, settings: SyncSettings, store: MappingStore,
             before_plan: Callable[[DesiredState], None] = lambda desired: None) -> Prepared:
     desired, bookmarks = desired_state(app, settings)
+    changed = changed_since_last_run(store.db, bookmarks)
     before_plan(desired)
     plan = plan_sync(desired, store.pushed_state())
-    previous = runs.load_bookmarks(store.db)
-    changed = {name: Stream.changed(bookmarks[name], previous.get(name, {})) for name in bookmarks}
     return Prepared(desired, plan, bookmarks, changed)
+
+
+def changed_since_last_run(db: Database, bookmarks: dict[str, Bookmark]) -> dict[str, int]:
+    """Records changed per stream; before the mapping table is loaded (the last bookmarks weigh as much)."""
+    previous = runs.load_bookmarks(db)
+    return {name: Stream.changed(bookmark, previous.get(name, array("Q"))) for name, bookmark in bookmarks.items()}
 
 
 def preview(app: Flask) -> Prepared:
@@ -118,6 +125,7 @@ class SyncRunner:
         self.progress = progress
         self.db = get_db(app)
         self.report = Report()
+        self.write_s = 0.0
 
     def run(self, run_id: int, *, full: bool, force: bool) -> SyncRunSummary:
         store = MappingStore(self.db)
@@ -130,9 +138,11 @@ class SyncRunner:
                 executor, desired, full))
             self._check_safety(prepared.plan, force)
             bar.total = _planned_writes(prepared.plan)
+            started = time.monotonic()
             executor.run_groups(prepared.plan)
             executor.run_users(prepared.plan)
             executor.run_memberships(prepared.plan)
+            self.write_s = time.monotonic() - started
         finally:
             bar.close()
             store.flush()
@@ -164,7 +174,7 @@ class SyncRunner:
                   "skipped_rejected": len(prepared.plan.skipped) - no_email}
         status = "partial" if self.report.records else "ok"
         return SyncRunSummary(run_id, "full" if full else "incremental", status, counts,
-                              self.report.write_commands, prepared.changed, records)
+                              self.report.write_commands, prepared.changed, records, write_s=self.write_s)
 
 
 def _planned_writes(plan: SyncPlan) -> int:

@@ -8,6 +8,7 @@ import sys
 from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
@@ -17,6 +18,7 @@ from b24app.models import utcnow
 from sync_jobs.models import SyncBookmark, SyncMapping, SyncRun, SyncRunRecord
 from sync_jobs.desired import Skipped
 from sync_jobs.plan import MappedGroup, MappedUser, PushedState
+from sync_jobs.streams import Bookmark
 
 FLUSH_EVERY = 500
 
@@ -34,17 +36,25 @@ class Row:
 
 
 class MappingStore:
-    """The mapping table held in memory; changes are written in bulk every FLUSH_EVERY rows."""
+    """The mapping table held in memory; changes are written in bulk every FLUSH_EVERY rows.
+
+    The rows are loaded on first use: a run reads 1C and turns it into the desired state first, so the
+    1C records are gone before the mapping table comes in (the two never share the peak memory).
+    """
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.rows: dict[tuple[str, str], Row] = {}
         self._dirty: dict[tuple[str, str], Row] = {}
         self._deleted: set[tuple[str, str]] = set()
+
+    @cached_property
+    def rows(self) -> dict[tuple[str, str], Row]:
+        rows: dict[tuple[str, str], Row] = {}
         columns = (SyncMapping.kind, SyncMapping.key, SyncMapping.b24_id, SyncMapping.state_hash, SyncMapping.state)
-        with db.session() as session:
+        with self.db.read_session() as session:
             for kind, key, b24_id, digest, state in session.execute(select(*columns)):
-                self.rows[(kind, key)] = Row(kind, key, b24_id, digest, json.loads(state or "{}"))
+                rows[(kind, key)] = Row(kind, key, b24_id, digest, json.loads(state or "{}"))
+        return rows
 
     def get(self, kind: str, key: str) -> Row | None:
         return self.rows.get((kind, key))
@@ -127,31 +137,31 @@ def _values(row: Row, now: Any, *, keys: bool = True) -> dict[str, Any]:
 
 # -- bookmarks -------------------------------------------------------------------------------------
 
-def pack_bookmark(bookmark: Mapping[int, int]) -> str:
-    """``{key digest: record digest}`` as base64 of little-endian uint64 pairs (16 bytes a record)."""
-    values = array("Q", (number for pair in bookmark.items() for number in pair))
+def pack_bookmark(bookmark: Bookmark) -> str:
+    """(key digest, record digest) pairs as base64 of little-endian uint64 (16 bytes a record)."""
+    values = array("Q", bookmark)
     if sys.byteorder == "big":
         values.byteswap()
     return base64.b64encode(values.tobytes()).decode("ascii")
 
 
-def unpack_bookmark(text: str) -> dict[int, int]:
+def unpack_bookmark(text: str) -> Bookmark:
     """The inverse of ``pack_bookmark``; a bookmark of an older format reads as empty (all changed once)."""
     try:
         values = array("Q", base64.b64decode(text, validate=True))
     except (binascii.Error, ValueError):
-        return {}
+        return array("Q")
     if sys.byteorder == "big":
         values.byteswap()
-    return dict(zip(values[::2], values[1::2]))
+    return values
 
 
-def load_bookmarks(db: Database) -> dict[str, dict[int, int]]:
-    with db.session() as session:
+def load_bookmarks(db: Database) -> dict[str, Bookmark]:
+    with db.read_session() as session:
         return {b.stream: unpack_bookmark(b.value) for b in session.scalars(select(SyncBookmark))}
 
 
-def save_bookmarks(db: Database, bookmarks: Mapping[str, Mapping[int, int]]) -> None:
+def save_bookmarks(db: Database, bookmarks: Mapping[str, Bookmark]) -> None:
     with db.session() as session:
         for stream, value in bookmarks.items():
             row = session.get(SyncBookmark, stream) or SyncBookmark(stream=stream)
@@ -185,11 +195,11 @@ def finish_run(db: Database, run_id: int, *, status: str, counts: Mapping[str, i
 
 
 def recent_runs(db: Database, limit: int) -> list[SyncRun]:
-    with db.session() as session:
+    with db.read_session() as session:
         return list(session.scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(limit)))
 
 
 def run_records(db: Database, run_id: int) -> list[SyncRunRecord]:
-    with db.session() as session:
+    with db.read_session() as session:
         return list(session.scalars(select(SyncRunRecord).where(SyncRunRecord.run_id == run_id)
                                     .order_by(SyncRunRecord.id)))
