@@ -51,6 +51,8 @@ def database_url(tmp_path: Path, pg_schema_url: str | None) -> str:
             "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
             "AND tablename <> 'alembic_version'"))]
         if tables:
+            # a connection leaked by an earlier test would block this forever: fail loudly instead
+            conn.execute(sa.text("SET LOCAL lock_timeout = '20s'"))
             conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
     engine.dispose()
     return pg_schema_url

@@ -65,8 +65,9 @@ def test_onec_down_is_retried_then_the_activity_gets_an_error_value(stack: Stack
     assert balance_log and "попыток: 2" in balance_log[-1]["message"]
     counters = stack.onec("counters", method="GET")
     assert counters["by_operation"]["GetVacationBalance"] == 2  # one call per worker attempt
-    items = [i for i in stack.install.app.extensions["b24app.db"].engine.connect().exec_driver_sql(
-        "SELECT attempts, status FROM inbox_items WHERE name = 'zup_vacation_balance'")]
+    with stack.install.app.extensions["b24app.db"].engine.connect() as conn:
+        items = [tuple(i) for i in conn.exec_driver_sql(
+            "SELECT attempts, status FROM inbox_items WHERE name = 'zup_vacation_balance'")]
     assert items == [(2, "done")]
     results = next(iter(r for r in workflow["RESULTS"].values() if "days" in r))
     assert results["error"].startswith("Не удалось получить ответ")
