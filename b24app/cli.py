@@ -1,33 +1,24 @@
 """The ``b24app`` command line: processes, configuration, database, inbox, emulators, demo."""
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, NoAppException, with_appcontext
 
 from b24app import create_app
 from b24app.config import APP_ONLY_FEATURES, ConfigError, generate_token_key, load_config
 
-# Package command groups mounted under the root (module, attribute); absent ones are skipped
-# only while those packages are being written.
-PACKAGE_GROUPS = [
-    ("onec.cli", "group"),
-    ("bizproc_templates.cli", "group"),
-    ("sync_jobs.cli", "group"),
-]
-EMULATORS = [("emulators.bitrix24.cli", "command", "bitrix24"), ("emulators.onec.cli", "command", "onec")]
 
 
 def _create_app() -> Flask:
     try:
         return create_app()
     except ConfigError as exc:
-        _print_problems(exc)
-        raise SystemExit(2) from None
+        # NoAppException keeps `b24app --help` and app-free commands working; app commands exit 2
+        raise NoAppException("Конфигурация содержит ошибки:\n" + "\n".join(f"  {p}" for p in exc.problems)) from None
 
 
 def _print_problems(exc: ConfigError) -> None:
@@ -210,20 +201,21 @@ def demo_command(once: bool, port: int) -> None:
     run_demo(once=once, port=port)
 
 
-def _mount(group: click.Group, module: str, attribute: str, name: str | None = None) -> None:
-    try:
-        command = getattr(importlib.import_module(module), attribute)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        return
-    group.add_command(command, name)
+def _mount_package_commands() -> None:
+    """The command groups of the other packages and the emulators' commands."""
+    from bizproc_templates.cli import group as templates_group
+    from emulators.bitrix24.cli import command as bitrix24_command
+    from emulators.onec.cli import command as onec_emulator_command
+    from onec.cli import group as onec_group
+    from sync_jobs.cli import group as sync_group
+
+    for group in (onec_group, templates_group, sync_group):
+        cli.add_command(group)
+    emulate_group.add_command(bitrix24_command, "bitrix24")
+    emulate_group.add_command(onec_emulator_command, "onec")
 
 
-for _module, _attribute in PACKAGE_GROUPS:
-    _mount(cli, _module, _attribute)
-for _module, _attribute, _name in EMULATORS:
-    _mount(emulate_group, _module, _attribute, _name)
+_mount_package_commands()
 
 
 def main() -> None:

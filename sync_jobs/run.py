@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from b24app.bitrix.errors import B24Error
 from b24app.db import Database, get_db
-from b24app.portal import get_config
+from b24app.portal import client_for, get_config
 from onec.errors import OneCError
 
 from sync_jobs import store as runs
@@ -23,7 +23,7 @@ from sync_jobs.execute import Executor, Report
 from sync_jobs.lock import Lease, sync_lock
 from sync_jobs.plan import SyncPlan, deactivation_refusal, plan_sync
 from sync_jobs.settings import SyncSettings, load_settings
-from sync_jobs.connections import open_source, portal_client
+from sync_jobs.connections import open_source
 from sync_jobs.store import MappingStore
 from sync_jobs.streams import STREAMS, Bookmark, Stream, read_streams
 
@@ -129,7 +129,7 @@ class SyncRunner:
 
     def run(self, run_id: int, *, full: bool, force: bool) -> SyncRunSummary:
         store = MappingStore(self.db)
-        client = portal_client(self.app)
+        client = client_for(self.app)
         bar = tqdm(total=0, unit="cmd", desc="Битрикс24", disable=not self.progress, leave=False)
         executor = Executor(client, store, self.report, owner_id=self.settings.owner_id,
                             on_outcome=lambda: self._tick(bar))
