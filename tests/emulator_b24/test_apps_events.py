@@ -94,6 +94,7 @@ def test_onuseradd_fires_at_activation_not_at_invitation(portal: RunningBitrix24
     [event] = app_endpoint.wait_events("ONUSERADD")
     assert event.form["data[ID]"] == str(user_id) and event.form["data[NAME]"] == "Нина"
     assert FULL_AUTH <= set(event.form) and "auth[refresh_token]" not in event.form
+    hook(portal, "events/flush")  # the log entry is written after the handler has answered
     log = hook(portal, "events/log", http_method="GET")
     assert any(entry["event"] == "ONUSERADD" and entry["status"] == 200 and "auth" not in entry["data"]
                for entry in log)
