@@ -93,6 +93,8 @@ CATALOG_KINDS = ("departments", "positions", "persons", "employees")
 class ODataSource:
     """HR data and requests of one ZUP infobase through its OData standard interface."""
 
+    concurrent_reads = 2  # entity sets are independent: 1C answers one while we parse another
+
     def __init__(self, config: ConnectionConfig, *, session: requests.Session | None = None) -> None:
         self.config = config
         self.client = ODataClient(config, session=session)

@@ -138,6 +138,8 @@ def _json_object(text: Any, operation: str) -> dict[str, Any]:
 class SoapSource:
     """HR data and requests of one ZUP infobase through the b24sync extension service."""
 
+    concurrent_reads = 1  # every kind comes from one walk of the feed, kept by this source
+
     def __init__(self, config: ConnectionConfig, *, session: requests.Session | None = None) -> None:
         self.config = config
         self.client = SoapClient(config, session=session)

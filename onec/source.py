@@ -60,6 +60,10 @@ class ChangeSet:
 class ZupSource(Protocol):
     """HR master data and employee requests of one 1C:ZUP infobase."""
 
+    concurrent_reads: int
+    """How many kinds are worth reading at once, each through a source of its own (1: every kind
+    comes from the same walk of a change feed, which one source does once)."""
+
     def required_sets(self) -> list[str]: ...
 
     def check(self) -> dict[str, OneCError | None]: ...

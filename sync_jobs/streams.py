@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import queue
 from array import array
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +23,6 @@ from onec.source import ZupSource
 from sync_jobs.desired import keep_employee, keep_employment, keep_person
 
 Bookmark = array  # of "Q": key digest, record digest, key digest, record digest, ...
-READERS = 2  # streams read at once: the 1C server works while we parse
 
 
 def digest(text: str) -> int:
@@ -81,23 +81,33 @@ STREAMS = (LegalEntityStream, DepartmentStream, PositionStream, PersonStream, Em
 """Dependency order: legal entities -> departments -> (positions, persons) -> employees -> employments."""
 
 
-def read_stream(open_source: Callable[[], ZupSource], stream: Stream) -> tuple[list[Any], Bookmark]:
-    """One stream's kept records and bookmark, over a source of its own (sources are not shared by threads)."""
-    source = open_source()
+def read_streams(open_source: Callable[[], ZupSource],
+                 streams: Iterable[Stream] = STREAMS) -> dict[str, tuple[list[Any], Bookmark]]:
+    """Every stream fully, as many at once as the source is worth (``concurrent_reads``), each reader
+    with a source of its own (sources are not shared by threads); the first error propagates after
+    the other readers stopped (the run must not plan on a partial read)."""
+    sources: queue.SimpleQueue[ZupSource] = queue.SimpleQueue()
+    opened = [open_source()]
+    try:
+        opened += [open_source() for _ in range(opened[0].concurrent_reads - 1)]
+        for source in opened:
+            sources.put(source)
+        with ThreadPoolExecutor(max_workers=len(opened), thread_name_prefix="zup-read") as pool:
+            futures = {stream.name: pool.submit(_collect_with, sources, stream) for stream in streams}
+            try:
+                return {name: future.result() for name, future in futures.items()}
+            finally:
+                for future in futures.values():
+                    future.cancel()
+    finally:
+        for source in opened:
+            source.close()
+
+
+def _collect_with(sources: queue.SimpleQueue[ZupSource], stream: Stream) -> tuple[list[Any], Bookmark]:
+    """``stream`` read through a free source (there is one per reader thread)."""
+    source = sources.get()
     try:
         return stream.collect(source)
     finally:
-        source.close()
-
-
-def read_streams(open_source: Callable[[], ZupSource], streams: Iterable[Stream] = STREAMS,
-                 workers: int = READERS) -> dict[str, tuple[list[Any], Bookmark]]:
-    """Every stream fully, ``workers`` at a time (1C answers while we parse); the first error propagates
-    after the other readers stopped (the run must not plan on a partial read)."""
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zup-read") as pool:
-        futures = {stream.name: pool.submit(read_stream, open_source, stream) for stream in streams}
-        try:
-            return {name: future.result() for name, future in futures.items()}
-        finally:
-            for future in futures.values():
-                future.cancel()
+        sources.put(source)

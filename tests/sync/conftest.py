@@ -65,10 +65,11 @@ def zup(zup_server: Any) -> Iterator[Hooks]:
     hooks("DELETE", "faults")
 
 
-def sync_config_data(zup_server: Any, **sync: Any) -> dict[str, Any]:
+def sync_config_data(zup_server: Any, onec_mode: str = "odata", **sync: Any) -> dict[str, Any]:
     """The app.yaml sections the sync needs, as an operator writes them."""
+    url = zup_server.odata_url if onec_mode == "odata" else zup_server.wsdl_url
     return {"mode": "webhook", "bitrix24": {"plan": "standard", "time_scale": TIME_SCALE},
-            "onec": {"connections": [{"name": "zup", "mode": "odata", "url": zup_server.odata_url,
+            "onec": {"connections": [{"name": "zup", "mode": onec_mode, "url": url,
                                       "login": zup_server.login, "password_env": PASSWORD_ENV,
                                       "timeouts": {"connect": 2, "read": 30, "operation": 30},
                                       "retry": {"attempts": 2, "max_wait_s": 0.05}}]},
@@ -85,9 +86,9 @@ def make_app(tmp_path: Path, database_url: str, portal: Hooks, zup: Hooks, porta
     """Build the app with extra ``sync:`` settings (same database for every app of the test)."""
     apps: list[Flask] = []
 
-    def make(**sync: Any) -> Flask:
+    def make(onec_mode: str = "odata", **sync: Any) -> Flask:
         config = write_config(tmp_path, public_url="http://127.0.0.1:5000", database_url=database_url,
-                              extra=sync_config_data(zup_server, **sync),
+                              extra=sync_config_data(zup_server, onec_mode, **sync),
                               env=sync_env(portal_server, zup_server))[0]
         app = create_app(config)
         app.config["TESTING"] = True

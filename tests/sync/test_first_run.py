@@ -1,11 +1,15 @@
 """First run creates everything; a rerun without change writes nothing; 1 % changes write only those."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import Flask
 
+from onec.factory import build_source
 from sync_jobs import run_sync
 from sync_jobs.desired import NO_EMAIL
-from tests.sync.conftest import Hooks
+from tests.sync.conftest import Hooks, PASSWORD_ENV
 from tests.sync.portal_view import PortalView, write_calls
 
 
@@ -56,3 +60,25 @@ def test_one_percent_changes_write_only_those_records(sync_app: Flask, portal: H
     assert run_sync(sync_app, full=False).write_commands == 0
 
 
+
+
+def test_soap_source_reads_the_same_company_walking_the_feed_once_per_run(
+        make_app: Callable[..., Flask], portal: Hooks, zup: Hooks, zup_server: Any, monkeypatch: Any) -> None:
+    assert run_sync(make_app(), full=False).status == "ok"  # over OData
+    monkeypatch.setenv(PASSWORD_ENV, zup_server.password)
+    walk = _requests(zup, lambda: build_source({"name": "zup", "mode": "soap", "url": zup_server.wsdl_url,
+                                                "login": zup_server.login,
+                                                "password_env": PASSWORD_ENV}).snapshot())
+    soap_app = make_app(onec_mode="soap")
+    portal("POST", "counters/reset")
+    summary: list[Any] = []
+    sync_requests = _requests(zup, lambda: summary.append(run_sync(soap_app, full=True)))
+    assert summary[0].status == "ok" and write_calls(portal("GET", "counters")) == 0
+    assert sync_requests == walk and walk["GetChanges"] > 0  # six streams, one walk of the feed
+
+
+def _requests(zup: Hooks, work: Callable[[], object]) -> dict[str, int]:
+    """1C requests per operation that ``work`` made."""
+    zup("POST", "counters/reset")
+    work()
+    return zup("GET", "counters")["by_operation"]
