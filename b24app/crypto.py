@@ -8,7 +8,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 
 class TokenCipher:
-    """Encrypts and decrypts OAuth tokens stored in the database."""
+    """Encrypts and decrypts what the database must not hold in clear: OAuth tokens, personal data."""
 
     def __init__(self, keys: tuple[str, ...]) -> None:
         if not keys:
@@ -19,8 +19,14 @@ class TokenCipher:
         return self._fernet.encrypt(plain.encode()).decode()
 
     def decrypt(self, token: str) -> str:
+        return self.decrypt_bytes(token.encode()).decode()
+
+    def encrypt_bytes(self, plain: bytes) -> bytes:
+        return self._fernet.encrypt(plain)
+
+    def decrypt_bytes(self, token: bytes) -> bytes:
         try:
-            return self._fernet.decrypt(token.encode()).decode()
+            return self._fernet.decrypt(token)
         except InvalidToken as exc:
             raise ValueError("stored secret cannot be decrypted with the configured keys") from exc
 

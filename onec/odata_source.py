@@ -166,8 +166,9 @@ class ODataSource:
         versions["legal_entities"] = {entity.ref: object_hash(entity) for entity in self.legal_entities()}
         return {"odata": versions}
 
-    def changes(self, bookmark: Bookmark) -> ChangeSet:
-        """Everything changed since ``bookmark`` (``{}``: everything); never partial."""
+    def changes(self, bookmark: Bookmark, *, acknowledge: bool = True) -> ChangeSet:
+        """Everything changed since ``bookmark`` (``{}``: everything); never partial. Scans keep no
+        state in 1C, so there is nothing to acknowledge."""
         last = bookmark.get("odata", {})
         deltas = {"legal_entities": self._legal_entity_delta(last.get("legal_entities", {}))}
         for kind in CATALOG_KINDS:

@@ -144,6 +144,7 @@ class SoapSource:
         self.config = config
         self.client = SoapClient(config, session=session)
         self._state: dict[str, dict[str, Record]] | None = None  # one full walk of the feed, by kind
+        self._state_version = 0  # where that walk ended
         self._state_lock = threading.Lock()
 
     def close(self) -> None:
@@ -166,11 +167,11 @@ class SoapSource:
 
     # -- change feed -----------------------------------------------------------------------
 
-    def changes(self, bookmark: Bookmark) -> ChangeSet:
-        """One package after ``bookmark``; acknowledges the bookmark the caller persisted."""
+    def changes(self, bookmark: Bookmark, *, acknowledge: bool = True) -> ChangeSet:
+        """One package after ``bookmark``; acknowledges ``bookmark`` unless told it is not persisted."""
         self._state = None  # a new package may change what a full read returns
         version = int(bookmark.get("soap", {}).get("version", 0))
-        if version:
+        if version and acknowledge:
             self.client.call("Acknowledge", Version=version)
         package = self.client.call_json("GetChanges", FromVersion=version, Limit=self.config.paging.page_size)
         upserts: dict[str, list[Record]] = {kind: [] for kind in ITEM_KINDS.values()}
@@ -189,17 +190,10 @@ class SoapSource:
         )
 
     def snapshot(self) -> Bookmark:
-        """Bookmark at the end of the current feed (walks the feed, acknowledges nothing)."""
-        version = 0
-        for version, _package in self._packages():
-            pass
-        return {"soap": {"version": version}}
-
-    def feed(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        """(kind, item) of the whole feed from version 0, package by package; no acknowledgement."""
-        for _version_after, package in self._packages():
-            for item in _items(package):
-                yield _kind(item), item
+        """Bookmark at the end of the feed; the walk is kept, so a full read after it is that very state
+        (and costs no second walk). Acknowledges nothing."""
+        self._walked()
+        return {"soap": {"version": self._state_version}}
 
     def _packages(self) -> Iterator[tuple[int, dict[str, Any]]]:
         version, more = 0, True
@@ -214,23 +208,30 @@ class SoapSource:
         A full read asks for every kind in turn (often from two threads): the feed is walked once
         and kept until the next ``changes()`` — not once per kind.
         """
+        return iter(list(self._walked().get(kind, {}).values()))
+
+    def _walked(self) -> dict[str, dict[str, Record]]:
         with self._state_lock:
             if self._state is None:
-                self._state = self._walk()
-            return iter(list(self._state.get(kind, {}).values()))
+                self._state, self._state_version = self._walk()
+            return self._state
 
-    def _walk(self) -> dict[str, dict[str, Record]]:
-        """Every kind's live objects at the end of the feed (later items replace earlier ones)."""
+    def _walk(self) -> tuple[dict[str, dict[str, Record]], int]:
+        """Every kind's live objects at the end of the feed (later items replace earlier ones), and
+        the version of that end."""
         state: dict[str, dict[str, Record]] = {}
-        for kind, item in self.feed():
-            ref = normalize.required_ref(item.get("ref"), "ref")
-            records = state.setdefault(kind, {})
-            record = None if item.get("deleted") else convert_item(kind, item)
-            if record is None:
-                records.pop(ref, None)
-            else:
-                records[ref] = record
-        return state
+        version = 0
+        for version, package in self._packages():
+            for item in _items(package):
+                kind = _kind(item)
+                ref = normalize.required_ref(item.get("ref"), "ref")
+                records = state.setdefault(kind, {})
+                record = None if item.get("deleted") else convert_item(kind, item)
+                if record is None:
+                    records.pop(ref, None)
+                else:
+                    records[ref] = record
+        return state, version
 
     def legal_entities(self) -> Iterator[LegalEntity]:
         return self._current("legal_entities")

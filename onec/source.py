@@ -82,7 +82,9 @@ class ZupSource(Protocol):
 
     def snapshot(self) -> Bookmark: ...
 
-    def changes(self, bookmark: Bookmark) -> ChangeSet: ...
+    def changes(self, bookmark: Bookmark, *, acknowledge: bool = True) -> ChangeSet:
+        """Changes after ``bookmark``; ``acknowledge``: the caller has persisted ``bookmark``, so a
+        feed may forget what came before it (False for the second and later package of one run)."""
 
     def vacation_balance(self, employee_ref: str, on_date: dt.date) -> VacationBalance: ...
 

@@ -1,9 +1,9 @@
-"""Tables of the 1C -> Bitrix24 sync: mapping, bookmarks, runs and per-record problems of a run."""
+"""Tables of the 1C -> Bitrix24 sync: mapping, bookmarks, the 1C replica, runs and per-record problems."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from b24app.db import Base, UTCDateTime
@@ -36,6 +36,16 @@ class SyncBookmark(Base):
 
     stream: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class SyncReplica(Base):
+    """The kept 1C records of one stream, or the change-feed position (sync_jobs.replica); encrypted."""
+
+    __tablename__ = "sync_replica"
+
+    stream: Mapped[str] = mapped_column(String(64), primary_key=True)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 

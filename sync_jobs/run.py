@@ -7,14 +7,16 @@ import time
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import Flask
 from tqdm import tqdm
 
 from b24app.bitrix.errors import B24Error
 from b24app.db import Database, get_db
-from b24app.portal import client_for, get_config
+from b24app.portal import client_for, get_config, get_store
 from onec.errors import OneCError
+from onec.source import Bookmark as FeedBookmark
 
 from sync_jobs import store as runs
 from sync_jobs.desired import NO_EMAIL, DesiredState, DesiredStateBuilder, Skipped, SourceRecords
@@ -25,7 +27,8 @@ from sync_jobs.plan import SyncPlan, deactivation_refusal, plan_sync
 from sync_jobs.settings import SyncSettings, load_settings
 from sync_jobs.connections import open_source
 from sync_jobs.store import MappingStore
-from sync_jobs.streams import STREAMS, Bookmark, Stream, read_streams
+from sync_jobs.replica import RecordCodec, ReplicaStore
+from sync_jobs.streams import STREAMS, Bookmark, Stream, read_changes, read_streams
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,7 @@ class SyncRunSummary:
     records: list[Skipped] = field(default_factory=list)
     message: str | None = None
     write_s: float = 0.0  # time spent sending the plan to Bitrix24
+    via_feed: bool = False  # 1C read as changes applied to the last run's records, not in full
 
     def render(self, examples: int = 10) -> str:
         """The operator-facing summary (Russian)."""
@@ -59,6 +63,7 @@ class SyncRunSummary:
         if self.message:
             lines.append(self.message)
         lines += [f"  {COUNT_RU.get(name, name)}: {value}" for name, value in self.counts.items() if value]
+        lines.append("  чтение 1С: " + ("изменения после прошлого запуска" if self.via_feed else "полное"))
         lines.append(f"  команд записи в Битрикс24: {self.write_commands} за {self.write_s:.1f} с")
         if self.changed:
             lines.append("  изменилось в 1С: " + ", ".join(f"{k} {v}" for k, v in self.changed.items()))
@@ -70,39 +75,86 @@ class SyncRunSummary:
 
 
 @dataclass
+class SourceRead:
+    """What a run knows of 1C, and what it stores once it succeeded."""
+
+    records: SourceRecords
+    bookmarks: dict[str, Bookmark]
+    replica: dict[str, bytes]  # the kept records per stream, encoded (sync_jobs.replica)
+    feed: FeedBookmark  # the change-feed position of those records (or an older one)
+    via_feed: bool  # True: the last run's records plus 1C's changes; False: a full read
+
+
+@dataclass
 class Prepared:
-    """One full 1C read turned into a plan."""
+    """One read of 1C turned into a plan."""
 
     desired: DesiredState
     plan: SyncPlan
-    bookmarks: dict[str, Bookmark]
+    source: SourceRead
     changed: dict[str, int]
 
 
-def read_source(app: Flask, settings: SyncSettings) -> tuple[SourceRecords, dict[str, Bookmark]]:
-    """Every stream, fully; any 1C failure becomes SourceReadFailed (nothing is planned on it)."""
+CODECS = {stream.name: RecordCodec(stream.kept_type) for stream in STREAMS}
+
+
+def read_source(app: Flask, settings: SyncSettings, replicas: ReplicaStore, *, full: bool) -> SourceRead:
+    """A full run reads everything; an incremental run applies 1C's changes to the last run's records
+    (a full read when there are none). Any 1C failure becomes SourceReadFailed: nothing is planned on it."""
     try:
-        read = read_streams(lambda: open_source(app, settings), STREAMS)
+        feed = replicas.feed()
+        kept = None if full or feed is None else _stored_records(replicas)
+        if kept is not None and feed is not None:
+            feed = _apply_changes(app, settings, kept, feed)
+            records = {name: list(by_key.values()) for name, by_key in kept.items()}
+        else:
+            records, snapshot = read_streams(lambda: open_source(app, settings), STREAMS, snapshot=feed is None)
+            feed = feed if feed is not None else snapshot
     except OneCError as error:
         raise SourceReadFailed(f"Чтение 1С не удалось ({type(error).__name__}): {error}. "
                                "Ничего не изменено, отключений не было.") from error
-    records = SourceRecords(**{name: items for name, (items, _) in read.items()})
-    return records, {name: bookmark for name, (_, bookmark) in read.items()}
+    assert feed is not None
+    return SourceRead(SourceRecords(**records), {s.name: s.bookmark(records[s.name]) for s in STREAMS},
+                      {name: CODECS[name].encode(items) for name, items in records.items()}, feed,
+                      via_feed=kept is not None)
 
 
-def desired_state(app: Flask, settings: SyncSettings) -> tuple[DesiredState, dict[str, Bookmark]]:
-    """One full 1C read as the desired state; the records themselves are dropped on return (memory)."""
-    records, bookmarks = read_source(app, settings)
-    return DesiredStateBuilder(records, settings, settings.as_of()).build(), bookmarks
+def _stored_records(replicas: ReplicaStore) -> dict[str, dict[str, Any]] | None:
+    """Stream -> key -> kept record of the last successful run; None when a stream is missing."""
+    kept: dict[str, dict[str, Any]] = {}
+    for stream in STREAMS:
+        records = replicas.records(stream.name, CODECS[stream.name])
+        if records is None:
+            return None
+        kept[stream.name] = {getattr(record, stream.key): record for record in records}
+    return kept
 
 
-def prepare(app: Flask, settings: SyncSettings, store: MappingStore,
+def _apply_changes(app: Flask, settings: SyncSettings, kept: dict[str, dict[str, Any]],
+                   feed: FeedBookmark) -> FeedBookmark:
+    source = open_source(app, settings)
+    try:
+        return read_changes(source, kept, feed)
+    finally:
+        source.close()
+
+
+def desired_state(app: Flask, settings: SyncSettings, replicas: ReplicaStore, *,
+                  full: bool) -> tuple[DesiredState, SourceRead]:
+    """The desired state of one read of 1C (its records are dropped once it is built: memory)."""
+    read = read_source(app, settings, replicas, full=full)
+    desired = DesiredStateBuilder(read.records, settings, settings.as_of()).build()
+    read.records = SourceRecords([], [], [], [], [], [])
+    return desired, read
+
+
+def prepare(app: Flask, settings: SyncSettings, store: MappingStore, *, full: bool,
             before_plan: Callable[[DesiredState], None] = lambda desired: None) -> Prepared:
-    desired, bookmarks = desired_state(app, settings)
-    changed = changed_since_last_run(store.db, bookmarks)
+    desired, read = desired_state(app, settings, ReplicaStore(store.db, get_store(app).cipher), full=full)
+    changed = changed_since_last_run(store.db, read.bookmarks)
     before_plan(desired)
     plan = plan_sync(desired, store.pushed_state())
-    return Prepared(desired, plan, bookmarks, changed)
+    return Prepared(desired, plan, read, changed)
 
 
 def changed_since_last_run(db: Database, bookmarks: dict[str, Bookmark]) -> dict[str, int]:
@@ -111,10 +163,10 @@ def changed_since_last_run(db: Database, bookmarks: dict[str, Bookmark]) -> dict
     return {name: Stream.changed(bookmark, previous.get(name, array("Q"))) for name, bookmark in bookmarks.items()}
 
 
-def preview(app: Flask) -> Prepared:
-    """The plan as it stands, without writing anything anywhere (``b24app sync plan``)."""
+def preview(app: Flask, *, full: bool = False) -> Prepared:
+    """The plan the next run would carry out, without writing anything anywhere (``b24app sync plan``)."""
     settings = load_settings(get_config(app))
-    return prepare(app, settings, MappingStore(get_db(app)))
+    return prepare(app, settings, MappingStore(get_db(app)), full=full)
 
 
 class SyncRunner:
@@ -134,8 +186,8 @@ class SyncRunner:
         executor = Executor(client, store, self.report, owner_id=self.settings.owner_id,
                             on_outcome=lambda: self._tick(bar))
         try:
-            prepared = prepare(self.app, self.settings, store, lambda desired: self._reconcile(
-                executor, desired, full))
+            prepared = prepare(self.app, self.settings, store, full=full,
+                               before_plan=lambda desired: self._reconcile(executor, desired, full))
             self._check_safety(prepared.plan, force)
             bar.total = _planned_writes(prepared.plan)
             started = time.monotonic()
@@ -147,7 +199,8 @@ class SyncRunner:
             bar.close()
             store.flush()
             client.close()
-        runs.save_bookmarks(self.db, prepared.bookmarks)
+        runs.save_bookmarks(self.db, prepared.source.bookmarks)
+        ReplicaStore(self.db, get_store(self.app).cipher).save(prepared.source.replica, prepared.source.feed)
         return self._summary(run_id, full, prepared)
 
     def _tick(self, bar: tqdm) -> None:
@@ -174,7 +227,8 @@ class SyncRunner:
                   "skipped_rejected": len(prepared.plan.skipped) - no_email}
         status = "partial" if self.report.records else "ok"
         return SyncRunSummary(run_id, "full" if full else "incremental", status, counts,
-                              self.report.write_commands, prepared.changed, records, write_s=self.write_s)
+                              self.report.write_commands, prepared.changed, records, write_s=self.write_s,
+                              via_feed=prepared.source.via_feed)
 
 
 def _planned_writes(plan: SyncPlan) -> int:

@@ -1,11 +1,12 @@
 """Streams of 1C records in dependency order, each with a name, a key and a bookmark.
 
-A stream reads every record of one kind from the ``ZupSource`` (OData or SOAP alike) and keeps
-only what the desired state needs of it (``keep``: memory). Its bookmark is the pairs (key digest,
-record digest) of the full records (64-bit integers in an ``array``: 16 bytes a record, and no 1C
-data in clear) of what it saw in the last successful run: the next run reports how many records
-changed per stream, and the bookmark is only promoted after the run succeeded (singer's
-progress-marker rule, aesthetics §7 rule 13).
+A stream reads every record of one kind from the ``ZupSource`` (OData or SOAP alike), or applies
+the source's changes to what the last run kept (``sync_jobs.replica``), and keeps only what the
+desired state needs of a record (``keep``: memory). Its bookmark is the pairs (key digest, record
+digest) of the kept records (64-bit integers in an ``array``: 16 bytes a record, and no 1C data in
+clear) of what it saw in the last successful run: the next run reports how many records changed
+per stream, and the bookmark is only promoted after the run succeeded (singer's progress-marker
+rule, aesthetics §7 rule 13).
 """
 from __future__ import annotations
 
@@ -18,9 +19,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from onec.source import ZupSource
+from onec.models import Department, EmploymentState, LegalEntity, Person, Position
+from onec.source import Bookmark as FeedBookmark
+from onec.source import ChangeSet, ZupSource
 
-from sync_jobs.desired import keep_employee, keep_employment, keep_person
+from sync_jobs.desired import EmployeeNumber, keep_employee, keep_employment, keep_person
 
 Bookmark = array  # of "Q": key digest, record digest, key digest, record digest, ...
 
@@ -42,22 +45,34 @@ def _keep_all(record: Any) -> Any:
 @dataclass(frozen=True)
 class Stream:
     """One kind of 1C record: ``read(source)`` yields them, ``key`` names the primary key field,
-    ``keep(record)`` is what the run holds of a record (None: nothing)."""
+    ``keep(record)`` is what the run holds of a record (None: nothing), an instance of ``kept_type``."""
 
     name: str
     key: str
+    kept_type: type
     read: Callable[[ZupSource], Iterable[Any]]
     keep: Callable[[Any], Any] = _keep_all
 
-    def collect(self, source: ZupSource) -> tuple[list[Any], Bookmark]:
-        """The kept records and the bookmark of the full ones, in one pass (the full records never pile up)."""
-        kept: list[Any] = []
-        bookmark = array("Q")
-        for record in self.read(source):
-            bookmark.extend((digest(str(getattr(record, self.key))), record_digest(record)))
-            if (slim := self.keep(record)) is not None:
-                kept.append(slim)
-        return kept, bookmark
+    def collect(self, source: ZupSource) -> list[Any]:
+        """The kept records of a full read (the full records never pile up)."""
+        return [slim for record in self.read(source) if (slim := self.keep(record)) is not None]
+
+    def apply(self, kept: dict[str, Any], changes: ChangeSet) -> None:
+        """Apply this stream's part of ``changes`` to the kept records by key."""
+        for record in changes.upserts.get(self.name, ()):
+            key = getattr(record, self.key)
+            if (slim := self.keep(record)) is None:
+                kept.pop(key, None)
+            else:
+                kept[key] = slim
+        for key in changes.deletions.get(self.name, ()):
+            kept.pop(key, None)
+
+    def bookmark(self, kept: Iterable[Any]) -> Bookmark:
+        pairs = array("Q")
+        for record in kept:
+            pairs.extend((digest(str(getattr(record, self.key))), record_digest(record)))
+        return pairs
 
     @staticmethod
     def changed(current: Bookmark, previous: Bookmark) -> int:
@@ -70,32 +85,36 @@ class Stream:
         return len(now) + len(previous) // 2 - 2 * same - differing
 
 
-LegalEntityStream = Stream("legal_entities", "ref", lambda source: source.legal_entities())
-DepartmentStream = Stream("departments", "ref", lambda source: source.departments())
-PositionStream = Stream("positions", "ref", lambda source: source.positions())
-PersonStream = Stream("persons", "ref", lambda source: source.persons(), keep_person)
-EmployeeStream = Stream("employees", "ref", lambda source: source.employees(), keep_employee)
-EmploymentStream = Stream("employments", "employee_ref", lambda source: source.employments(), keep_employment)
+LegalEntityStream = Stream("legal_entities", "ref", LegalEntity, lambda source: source.legal_entities())
+DepartmentStream = Stream("departments", "ref", Department, lambda source: source.departments())
+PositionStream = Stream("positions", "ref", Position, lambda source: source.positions())
+PersonStream = Stream("persons", "ref", Person, lambda source: source.persons(), keep_person)
+EmployeeStream = Stream("employees", "ref", EmployeeNumber, lambda source: source.employees(), keep_employee)
+EmploymentStream = Stream("employments", "employee_ref", EmploymentState, lambda source: source.employments(),
+                          keep_employment)
 
 STREAMS = (LegalEntityStream, DepartmentStream, PositionStream, PersonStream, EmployeeStream, EmploymentStream)
 """Dependency order: legal entities -> departments -> (positions, persons) -> employees -> employments."""
 
 
-def read_streams(open_source: Callable[[], ZupSource],
-                 streams: Iterable[Stream] = STREAMS) -> dict[str, tuple[list[Any], Bookmark]]:
+def read_streams(open_source: Callable[[], ZupSource], streams: Iterable[Stream] = STREAMS, *,
+                 snapshot: bool = False) -> tuple[dict[str, list[Any]], FeedBookmark | None]:
     """Every stream fully, as many at once as the source is worth (``concurrent_reads``), each reader
     with a source of its own (sources are not shared by threads); the first error propagates after
-    the other readers stopped (the run must not plan on a partial read)."""
+    the other readers stopped (the run must not plan on a partial read). With ``snapshot`` also the
+    change-feed position, taken before the read (a change during the read is reported again later,
+    never missed)."""
     sources: queue.SimpleQueue[ZupSource] = queue.SimpleQueue()
     opened = [open_source()]
     try:
+        feed = opened[0].snapshot() if snapshot else None
         opened += [open_source() for _ in range(opened[0].concurrent_reads - 1)]
         for source in opened:
             sources.put(source)
         with ThreadPoolExecutor(max_workers=len(opened), thread_name_prefix="zup-read") as pool:
             futures = {stream.name: pool.submit(_collect_with, sources, stream) for stream in streams}
             try:
-                return {name: future.result() for name, future in futures.items()}
+                return {name: future.result() for name, future in futures.items()}, feed
             finally:
                 for future in futures.values():
                     future.cancel()
@@ -104,10 +123,28 @@ def read_streams(open_source: Callable[[], ZupSource],
             source.close()
 
 
-def _collect_with(sources: queue.SimpleQueue[ZupSource], stream: Stream) -> tuple[list[Any], Bookmark]:
+def _collect_with(sources: queue.SimpleQueue[ZupSource], stream: Stream) -> list[Any]:
     """``stream`` read through a free source (there is one per reader thread)."""
     source = sources.get()
     try:
         return stream.collect(source)
     finally:
         sources.put(source)
+
+
+def read_changes(source: ZupSource, kept: dict[str, dict[str, Any]], feed: FeedBookmark,
+                 streams: Iterable[Stream] = STREAMS) -> FeedBookmark:
+    """Apply every change after ``feed`` to ``kept`` (stream -> key -> record); the new position.
+
+    Only the stored position is acknowledged: the later packages of this run are not persisted yet,
+    and a feed that forgot them would lose them if the run failed.
+    """
+    streams = tuple(streams)
+    acknowledge = True
+    while True:
+        changes = source.changes(feed, acknowledge=acknowledge)
+        for stream in streams:
+            stream.apply(kept[stream.name], changes)
+        feed, acknowledge = changes.bookmark, False
+        if changes.complete:
+            return feed

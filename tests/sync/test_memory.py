@@ -21,9 +21,9 @@ def test_mapping_table_loads_after_the_1c_records_are_gone(sync_app: Flask, port
     events: list[tuple[str, int]] = []
     read_source, load = sync_jobs.run.read_source, MappingStore.rows.func
 
-    def reading(*args: Any) -> Any:
+    def reading(*args: Any, **options: Any) -> Any:
         events.append(("read", 0))
-        return read_source(*args)
+        return read_source(*args, **options)
 
     def loading(store: MappingStore) -> dict[tuple[str, str], Row]:
         gc.collect()

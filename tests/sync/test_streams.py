@@ -23,3 +23,22 @@ def test_bookmark_survives_storage_and_an_old_format_reads_as_empty() -> None:
     bookmark = pairs({2 ** 64 - 1: 7, 5: 2 ** 63})
     assert unpack_bookmark(pack_bookmark(bookmark)) == bookmark
     assert unpack_bookmark('{"old": "json"}') == array("Q")
+
+
+def test_replica_codec_round_trips_every_kept_type_and_interns_refs() -> None:
+    import datetime as dt
+
+    from onec.models import EmploymentState, EmploymentType, Person
+    from sync_jobs.replica import RecordCodec
+
+    ref = "0f8fad5b-d9cb-469f-a165-70867728950e"
+    states = [EmploymentState(ref, "1c6f3b7a-2b1e-4c5d-9e8f-0a1b2c3d4e5f", None, None, None,
+                              dt.date(2024, 2, 29), None, EmploymentType.MAIN, 0.5),
+              EmploymentState(ref.upper(), None, None, None, None, None, dt.date(2025, 1, 1), None, 1.0)]
+    people = [Person(ref, "Иванова", "Анна", "", dt.date(1990, 5, 17), "anna@example.ru", None, None, None)]
+    for records in (states, people):
+        codec = RecordCodec(type(records[0]))
+        decoded = codec.decode(codec.encode(records))
+        assert decoded == records
+    decoded_states = RecordCodec(EmploymentState).decode(RecordCodec(EmploymentState).encode(states * 2))
+    assert decoded_states[0].employee_ref is decoded_states[2].employee_ref

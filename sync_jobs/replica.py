@@ -1,0 +1,113 @@
+"""The 1C records the last successful run planned from, so an incremental run reads only 1C's changes.
+
+What a run keeps of each record (``Stream.keep``: no СНИЛС, no ИНН, no deleted records) is stored per
+stream as JSON rows, compressed and encrypted with the token key (names, e-mails and phones are
+personal data), beside the position of 1C's change feed (``ZupSource.changes``) the records are at.
+An incremental run loads them, applies the changes after that position and plans as from a full
+read; a full run reads everything and replaces them. The stored position may be older than the
+records, never newer: changes after it are applied again, idempotently, so nothing is missed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import json
+import logging
+import sys
+import typing
+import zlib
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from b24app.crypto import TokenCipher
+from b24app.db import Database
+from onec.source import Bookmark as FeedBookmark
+
+from sync_jobs.models import SyncReplica
+
+log = logging.getLogger(__name__)
+
+FEED = "~feed"  # the row holding the change-feed position (stream names are identifiers)
+COMPRESSION = 1  # zlib level: JSON rows shrink ~4x already at 1, and the full run waits for it
+
+
+def _decoder(name: str, hint: Any) -> Callable[[Any], Any]:
+    """How one JSON value becomes the field's value: dates, enums, and 1C refs interned (one string
+    however many records name the same department or person, as ``Stream.keep`` does)."""
+    base = next((arg for arg in typing.get_args(hint) if arg is not type(None)), hint)
+    if base is dt.date:
+        return lambda value: None if value is None else dt.date.fromisoformat(value)
+    if isinstance(base, type) and issubclass(base, enum.Enum):
+        return lambda value: None if value is None else base(value)
+    if name == "ref" or name.endswith("_ref"):
+        return lambda value: None if value is None else sys.intern(value)
+    return lambda value: value
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    raise TypeError(f"cannot store {type(value).__name__} in the replica")
+
+
+class RecordCodec:
+    """Flat frozen dataclasses of one type <-> compressed JSON rows of their field values."""
+
+    def __init__(self, record_type: type) -> None:
+        self.record_type = record_type
+        hints = typing.get_type_hints(record_type)
+        self.names = [f.name for f in dataclasses.fields(record_type)]
+        self.decoders = [_decoder(name, hints[name]) for name in self.names]
+
+    def encode(self, records: Iterable[Any]) -> bytes:
+        rows = [[getattr(record, name) for name in self.names] for record in records]
+        text = json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+        return zlib.compress(text.encode("utf-8"), COMPRESSION)
+
+    def decode(self, data: bytes) -> list[Any]:
+        make = self.record_type
+        return [make(*(decode(value) for decode, value in zip(self.decoders, row, strict=True)))
+                for row in json.loads(zlib.decompress(data))]
+
+
+class ReplicaStore:
+    """Encrypted rows of ``sync_replica``: one per stream, one for the feed position."""
+
+    def __init__(self, db: Database, cipher: TokenCipher) -> None:
+        self.db = db
+        self.cipher = cipher
+
+    def feed(self) -> FeedBookmark | None:
+        """The stored change-feed position, None before the first successful run."""
+        data = self._payload(FEED)
+        return None if data is None else json.loads(zlib.decompress(data))
+
+    def records(self, stream: str, codec: RecordCodec) -> list[Any] | None:
+        data = self._payload(stream)
+        return None if data is None else codec.decode(data)
+
+    def save(self, encoded: Mapping[str, bytes], feed: FeedBookmark) -> None:
+        """Replace every stream's records and the feed position in one transaction."""
+        feed_data = zlib.compress(json.dumps(feed, separators=(",", ":")).encode("utf-8"), COMPRESSION)
+        with self.db.session() as session:
+            session.execute(delete(SyncReplica))
+            session.add_all(SyncReplica(stream=name, payload=self.cipher.encrypt_bytes(data))
+                            for name, data in {**encoded, FEED: feed_data}.items())
+
+    def _payload(self, stream: str) -> bytes | None:
+        """The decrypted row; None when there is none or the token keys no longer open it (then the
+        run reads 1C in full, which is always right)."""
+        with self.db.read_session() as session:
+            token = session.scalar(select(SyncReplica.payload).where(SyncReplica.stream == stream))
+        if token is None:
+            return None
+        try:
+            return self.cipher.decrypt_bytes(token)
+        except ValueError:
+            log.warning("sync replica %s cannot be decrypted with the configured keys: reading 1C in full", stream)
+            return None
