@@ -12,3 +12,9 @@ from sync_jobs.settings import SyncSettings
 
 def open_source(app: Flask, settings: SyncSettings) -> ZupSource:
     return source_for(configured_connection(get_config(app), settings.onec_connection))
+
+
+def source_identity(app: Flask, settings: SyncSettings) -> str:
+    """Which 1C the sync reads (mode and address): records and feed positions of another are not reused."""
+    connection = configured_connection(get_config(app), settings.onec_connection)
+    return f"{connection.mode} {connection.url}"

@@ -82,18 +82,21 @@ class ReplicaStore:
         self.db = db
         self.cipher = cipher
 
-    def feed(self) -> FeedBookmark | None:
-        """The stored change-feed position, None before the first successful run."""
+    def feed(self, source: str) -> FeedBookmark | None:
+        """The change-feed position stored for ``source`` (``source_identity``); None before the first
+        successful run and after the sync was pointed at another 1C."""
         data = self._payload(FEED)
-        return None if data is None else json.loads(zlib.decompress(data))
+        stored = None if data is None else json.loads(zlib.decompress(data))
+        return stored["position"] if stored and stored.get("source") == source else None
 
     def records(self, stream: str, codec: RecordCodec) -> list[Any] | None:
         data = self._payload(stream)
         return None if data is None else codec.decode(data)
 
-    def save(self, encoded: Mapping[str, bytes], feed: FeedBookmark) -> None:
+    def save(self, encoded: Mapping[str, bytes], feed: FeedBookmark, source: str) -> None:
         """Replace every stream's records and the feed position in one transaction."""
-        feed_data = zlib.compress(json.dumps(feed, separators=(",", ":")).encode("utf-8"), COMPRESSION)
+        stored = {"source": source, "position": feed}
+        feed_data = zlib.compress(json.dumps(stored, separators=(",", ":")).encode("utf-8"), COMPRESSION)
         with self.db.session() as session:
             session.execute(delete(SyncReplica))
             session.add_all(SyncReplica(stream=name, payload=self.cipher.encrypt_bytes(data))

@@ -25,7 +25,7 @@ from sync_jobs.execute import Executor, Report
 from sync_jobs.lock import Lease, sync_lock
 from sync_jobs.plan import SyncPlan, deactivation_refusal, plan_sync
 from sync_jobs.settings import SyncSettings, load_settings
-from sync_jobs.connections import open_source
+from sync_jobs.connections import open_source, source_identity
 from sync_jobs.store import MappingStore
 from sync_jobs.replica import RecordCodec, ReplicaStore
 from sync_jobs.streams import STREAMS, Bookmark, Stream, read_changes, read_streams
@@ -82,6 +82,7 @@ class SourceRead:
     bookmarks: dict[str, Bookmark]
     replica: dict[str, bytes]  # the kept records per stream, encoded (sync_jobs.replica)
     feed: FeedBookmark  # the change-feed position of those records (or an older one)
+    source: str  # which 1C they come from (sync_jobs.connections.source_identity)
     via_feed: bool  # True: the last run's records plus 1C's changes; False: a full read
 
 
@@ -101,8 +102,9 @@ CODECS = {stream.name: RecordCodec(stream.kept_type) for stream in STREAMS}
 def read_source(app: Flask, settings: SyncSettings, replicas: ReplicaStore, *, full: bool) -> SourceRead:
     """A full run reads everything; an incremental run applies 1C's changes to the last run's records
     (a full read when there are none). Any 1C failure becomes SourceReadFailed: nothing is planned on it."""
+    source = source_identity(app, settings)
     try:
-        feed = replicas.feed()
+        feed = replicas.feed(source)
         kept = None if full or feed is None else _stored_records(replicas)
         if kept is not None and feed is not None:
             feed = _apply_changes(app, settings, kept, feed)
@@ -115,7 +117,7 @@ def read_source(app: Flask, settings: SyncSettings, replicas: ReplicaStore, *, f
                                "Ничего не изменено, отключений не было.") from error
     assert feed is not None
     return SourceRead(SourceRecords(**records), {s.name: s.bookmark(records[s.name]) for s in STREAMS},
-                      {name: CODECS[name].encode(items) for name, items in records.items()}, feed,
+                      {name: CODECS[name].encode(items) for name, items in records.items()}, feed, source,
                       via_feed=kept is not None)
 
 
@@ -200,7 +202,8 @@ class SyncRunner:
             store.flush()
             client.close()
         runs.save_bookmarks(self.db, prepared.source.bookmarks)
-        ReplicaStore(self.db, get_store(self.app).cipher).save(prepared.source.replica, prepared.source.feed)
+        read = prepared.source
+        ReplicaStore(self.db, get_store(self.app).cipher).save(read.replica, read.feed, read.source)
         return self._summary(run_id, full, prepared)
 
     def _tick(self, bar: tqdm) -> None:

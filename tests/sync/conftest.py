@@ -10,6 +10,7 @@ import requests
 from flask import Flask
 
 from b24app import create_app
+from b24app.config import generate_token_key
 from tests.support import write_config
 
 TIME_SCALE = 100.0
@@ -85,11 +86,12 @@ def make_app(tmp_path: Path, database_url: str, portal: Hooks, zup: Hooks, porta
              zup_server: Any) -> Iterator[Callable[..., Flask]]:
     """Build the app with extra ``sync:`` settings (same database for every app of the test)."""
     apps: list[Flask] = []
+    token_key = generate_token_key()  # one deployment: every process has the same key
 
-    def make(onec_mode: str = "odata", **sync: Any) -> Flask:
+    def make(onec_mode: str = "odata", *, token_key: str = token_key, **sync: Any) -> Flask:
         config = write_config(tmp_path, public_url="http://127.0.0.1:5000", database_url=database_url,
                               extra=sync_config_data(zup_server, onec_mode, **sync),
-                              env=sync_env(portal_server, zup_server))[0]
+                              env={**sync_env(portal_server, zup_server), "B24APP_TOKEN_KEY": token_key})[0]
         app = create_app(config)
         app.config["TESTING"] = True
         apps.append(app)

@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from b24app.config import generate_token_key
 from b24app.db import get_db
 from sync_jobs import run_sync
 from sync_jobs.models import SyncReplica
@@ -78,3 +79,17 @@ def test_the_replica_holds_no_personal_data_in_clear(sync_app: Flask, portal: Ho
 def _replica(app: Flask) -> dict[str, bytes]:
     with get_db(app).read_session() as session:
         return {row.stream: bytes(row.payload) for row in session.scalars(select(SyncReplica))}
+
+
+def test_records_of_another_1c_are_not_reused(make_app: Callable[..., Flask], portal: Hooks) -> None:
+    assert run_sync(make_app(onec_mode="odata"), full=False).status == "ok"
+    soap_app = make_app(onec_mode="soap")
+    switched = run_sync(soap_app, full=False)
+    assert switched.status == "ok" and not switched.via_feed and switched.write_commands == 0
+    assert run_sync(soap_app, full=False).via_feed
+
+
+def test_records_the_token_keys_no_longer_open_mean_a_full_read(make_app: Callable[..., Flask]) -> None:
+    assert run_sync(make_app(), full=False).status == "ok"
+    rotated = run_sync(make_app(token_key=generate_token_key()), full=False)
+    assert rotated.status == "ok" and not rotated.via_feed and rotated.write_commands == 0
