@@ -27,11 +27,12 @@ def _app():  # type: ignore[no-untyped-def]
 
 
 @group.command("plan")
+@click.option("--full", is_flag=True, help="читать 1С полностью, а не только изменения после прошлого запуска")
 @with_appcontext
-def plan_command() -> None:
+def plan_command(full: bool) -> None:
     """Показать план (сколько создать, обновить, перевести, отключить) без записи."""
     try:
-        prepared = preview(_app())
+        prepared = preview(_app(), full=full)
     except (SyncError, SyncConfigError, OneCConfigError) as error:
         raise click.ClickException(str(error)) from None
     plan = prepared.plan

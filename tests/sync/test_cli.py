@@ -16,8 +16,17 @@ def test_plan_writes_nothing_and_run_then_runs_list_it(sync_app: Flask, portal: 
     assert write_calls(portal("GET", "counters")) == 0
     ran = runner.invoke(group, ["run"])
     assert ran.exit_code == 0, ran.output
-    assert "пользователей приглашено" in ran.output
+    assert "пользователей приглашено" in ran.output and "чтение 1С: полное" in ran.output
     listed = runner.invoke(group, ["runs"])
     assert "успешно" in listed.output and "incremental" in listed.output
     records = runner.invoke(group, ["runs", "--id", "1"])
     assert "нет e-mail" in records.output
+
+
+def test_plan_after_changes_in_1c_shows_them_from_the_feed_or_a_full_read(sync_app: Flask, zup: Hooks) -> None:
+    runner = sync_app.test_cli_runner()
+    assert runner.invoke(group, ["run"]).exit_code == 0
+    zup("POST", "mutate", {"percent": 10, "seed": 5})
+    from_feed, from_full_read = runner.invoke(group, ["plan"]), runner.invoke(group, ["plan", "--full"])
+    assert from_feed.exit_code == 0 and from_full_read.exit_code == 0, from_feed.output + from_full_read.output
+    assert from_feed.output == from_full_read.output and "users_update" in from_feed.output
