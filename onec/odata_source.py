@@ -94,6 +94,7 @@ class ODataSource:
     """HR data and requests of one ZUP infobase through its OData standard interface."""
 
     concurrent_reads = 2  # entity sets are independent: 1C answers one while we parse another
+    has_change_feed = False  # changes() rescans every set (onec.changes)
 
     def __init__(self, config: ConnectionConfig, *, session: requests.Session | None = None) -> None:
         self.config = config

@@ -139,6 +139,7 @@ class SoapSource:
     """HR data and requests of one ZUP infobase through the b24sync extension service."""
 
     concurrent_reads = 1  # every kind comes from one walk of the feed, kept by this source
+    has_change_feed = True  # GetChanges after a version: only what changed
 
     def __init__(self, config: ConnectionConfig, *, session: requests.Session | None = None) -> None:
         self.config = config

@@ -64,6 +64,12 @@ class ZupSource(Protocol):
     """How many kinds are worth reading at once, each through a source of its own (1: every kind
     comes from the same walk of a change feed, which one source does once)."""
 
+    has_change_feed: bool
+    """True when ``changes()`` comes from a feed 1C keeps (B24Sync): reading it costs a fraction of a
+    full read, so an incremental sync reads only it. The standard OData interface has none: its
+    ``changes()`` rescans every set, which at 50,000 employees costs the client as much time as a full
+    read and more memory (bench/README.md), so the sync reads it in full."""
+
     def required_sets(self) -> list[str]: ...
 
     def check(self) -> dict[str, OneCError | None]: ...

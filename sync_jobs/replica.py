@@ -93,12 +93,15 @@ class ReplicaStore:
         data = self._payload(stream)
         return None if data is None else codec.decode(data)
 
-    def save(self, encoded: Mapping[str, bytes], feed: FeedBookmark, source: str) -> None:
-        """Replace every stream's records and the feed position in one transaction."""
-        stored = {"source": source, "position": feed}
-        feed_data = zlib.compress(json.dumps(stored, separators=(",", ":")).encode("utf-8"), COMPRESSION)
+    def save(self, encoded: Mapping[str, bytes], feed: FeedBookmark | None, source: str) -> None:
+        """Replace every stream's records and the feed position in one transaction; with no feed
+        (a source without one) keep nothing: there would be nothing to apply the records to."""
         with self.db.session() as session:
             session.execute(delete(SyncReplica))
+            if feed is None:
+                return
+            stored = {"source": source, "position": feed}
+            feed_data = zlib.compress(json.dumps(stored, separators=(",", ":")).encode("utf-8"), COMPRESSION)
             session.add_all(SyncReplica(stream=name, payload=self.cipher.encrypt_bytes(data))
                             for name, data in {**encoded, FEED: feed_data}.items())
 

@@ -6,6 +6,7 @@ import logging
 import time
 from array import array
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,7 +82,7 @@ class SourceRead:
     records: SourceRecords
     bookmarks: dict[str, Bookmark]
     replica: dict[str, bytes]  # the kept records per stream, encoded (sync_jobs.replica)
-    feed: FeedBookmark  # the change-feed position of those records (or an older one)
+    feed: FeedBookmark | None  # the change-feed position of those records (or older); None: no feed
     source: str  # which 1C they come from (sync_jobs.connections.source_identity)
     via_feed: bool  # True: the last run's records plus 1C's changes; False: a full read
 
@@ -100,25 +101,27 @@ CODECS = {stream.name: RecordCodec(stream.kept_type) for stream in STREAMS}
 
 
 def read_source(app: Flask, settings: SyncSettings, replicas: ReplicaStore, *, full: bool) -> SourceRead:
-    """A full run reads everything; an incremental run applies 1C's changes to the last run's records
-    (a full read when there are none). Any 1C failure becomes SourceReadFailed: nothing is planned on it."""
-    source = source_identity(app, settings)
+    """A full read; or, in an incremental run from a source with a change feed, the feed applied to the
+    last run's records (a full read when there are none). Any 1C failure becomes SourceReadFailed:
+    nothing is planned on it."""
+    origin = source_identity(app, settings)
     try:
-        feed = replicas.feed(source)
-        kept = None if full or feed is None else _stored_records(replicas)
-        if kept is not None and feed is not None:
-            feed = _apply_changes(app, settings, kept, feed)
-            records = {name: list(by_key.values()) for name, by_key in kept.items()}
-        else:
-            records, snapshot = read_streams(lambda: open_source(app, settings), STREAMS, snapshot=feed is None)
-            feed = feed if feed is not None else snapshot
+        with closing(open_source(app, settings)) as source:
+            feed = replicas.feed(origin) if source.has_change_feed else None
+            kept = None if full or feed is None else _stored_records(replicas)
+            if kept is not None and feed is not None:
+                feed = read_changes(source, kept, feed)
+                records = {name: list(by_key.values()) for name, by_key in kept.items()}
+            else:
+                if source.has_change_feed and feed is None:
+                    feed = source.snapshot()  # before the read: what changes meanwhile comes again later
+                records = read_streams(source, lambda: open_source(app, settings))
     except OneCError as error:
         raise SourceReadFailed(f"Чтение 1С не удалось ({type(error).__name__}): {error}. "
                                "Ничего не изменено, отключений не было.") from error
-    assert feed is not None
+    replica = {} if feed is None else {name: CODECS[name].encode(items) for name, items in records.items()}
     return SourceRead(SourceRecords(**records), {s.name: s.bookmark(records[s.name]) for s in STREAMS},
-                      {name: CODECS[name].encode(items) for name, items in records.items()}, feed, source,
-                      via_feed=kept is not None)
+                      replica, feed, origin, via_feed=kept is not None)
 
 
 def _stored_records(replicas: ReplicaStore) -> dict[str, dict[str, Any]] | None:
@@ -130,15 +133,6 @@ def _stored_records(replicas: ReplicaStore) -> dict[str, dict[str, Any]] | None:
             return None
         kept[stream.name] = {getattr(record, stream.key): record for record in records}
     return kept
-
-
-def _apply_changes(app: Flask, settings: SyncSettings, kept: dict[str, dict[str, Any]],
-                   feed: FeedBookmark) -> FeedBookmark:
-    source = open_source(app, settings)
-    try:
-        return read_changes(source, kept, feed)
-    finally:
-        source.close()
 
 
 def desired_state(app: Flask, settings: SyncSettings, replicas: ReplicaStore, *,

@@ -97,30 +97,28 @@ STREAMS = (LegalEntityStream, DepartmentStream, PositionStream, PersonStream, Em
 """Dependency order: legal entities -> departments -> (positions, persons) -> employees -> employments."""
 
 
-def read_streams(open_source: Callable[[], ZupSource], streams: Iterable[Stream] = STREAMS, *,
-                 snapshot: bool = False) -> tuple[dict[str, list[Any]], FeedBookmark | None]:
-    """Every stream fully, as many at once as the source is worth (``concurrent_reads``), each reader
-    with a source of its own (sources are not shared by threads); the first error propagates after
-    the other readers stopped (the run must not plan on a partial read). With ``snapshot`` also the
-    change-feed position, taken before the read (a change during the read is reported again later,
-    never missed)."""
-    sources: queue.SimpleQueue[ZupSource] = queue.SimpleQueue()
-    opened = [open_source()]
+def read_streams(source: ZupSource, open_source: Callable[[], ZupSource],
+                 streams: Iterable[Stream] = STREAMS) -> dict[str, list[Any]]:
+    """Every stream fully: through ``source`` and, when it is worth more readers at once
+    (``concurrent_reads``), through sources opened for this read (sources are not shared by threads).
+    The first error propagates after the other readers stopped (the run must not plan on a partial read)."""
+    extra: list[ZupSource] = []
     try:
-        feed = opened[0].snapshot() if snapshot else None
-        opened += [open_source() for _ in range(opened[0].concurrent_reads - 1)]
-        for source in opened:
-            sources.put(source)
-        with ThreadPoolExecutor(max_workers=len(opened), thread_name_prefix="zup-read") as pool:
+        for _ in range(source.concurrent_reads - 1):
+            extra.append(open_source())
+        sources: queue.SimpleQueue[ZupSource] = queue.SimpleQueue()
+        for reader in (source, *extra):
+            sources.put(reader)
+        with ThreadPoolExecutor(max_workers=1 + len(extra), thread_name_prefix="zup-read") as pool:
             futures = {stream.name: pool.submit(_collect_with, sources, stream) for stream in streams}
             try:
-                return {name: future.result() for name, future in futures.items()}, feed
+                return {name: future.result() for name, future in futures.items()}
             finally:
                 for future in futures.values():
                     future.cancel()
     finally:
-        for source in opened:
-            source.close()
+        for reader in extra:
+            reader.close()
 
 
 def _collect_with(sources: queue.SimpleQueue[ZupSource], stream: Stream) -> list[Any]:
