@@ -1,6 +1,6 @@
 """The 1C:ZUP -> Bitrix24 sync against both emulators, as one JSON object (see bench/README.md).
 
-    python -m bench.sync --employees 50000 --time-scale 100 [--naive-sample 2000]
+    python -m bench.sync --employees 50000 --time-scale 100 [--naive-sample 2000] [--onec-mode soap]
 
 The emulators run in subprocesses, and every phase in a fresh process of its own, so `peak_rss_mb`
 (VmHWM) is that phase's own peak. Phases: `full` (first sync into an empty portal), `incremental`
@@ -34,6 +34,7 @@ from b24app.config import generate_token_key, load_config
 from b24app.db import get_db, upgrade_schema
 
 T = TypeVar("T")
+MARKERS = {"odata": "odata", "soap": "wsdl"}  # what the 1C emulator prints before each URL
 WRITE_VERBS = ("add", "update", "delete", "create", "setowner")
 BATCH = 50
 
@@ -130,7 +131,8 @@ class Workspace:
 
     workdir: str
     webhook: str
-    odata_url: str
+    onec_mode: str
+    onec_url: str
     time_scale: float
     token_key: str
 
@@ -141,7 +143,7 @@ def make_app(space: Workspace) -> Any:
     upgrade_schema(database)
     data = {"mode": "webhook", "bitrix24": {"plan": "standard", "time_scale": space.time_scale},
             "app": {"public_url": "http://127.0.0.1:5000"},
-            "onec": {"connections": [{"name": "zup", "mode": "odata", "url": space.odata_url, "login": "Администратор",
+            "onec": {"connections": [{"name": "zup", "mode": space.onec_mode, "url": space.onec_url, "login": "Администратор",
                                       "password_env": "BENCH_ONEC_PASSWORD"}]},
             "sync": {"grace_days": 0, "max_deactivate_percent": 100}}
     path = workdir / "app.yaml"
@@ -306,6 +308,8 @@ def main() -> None:
     parser.add_argument("--time-scale", type=float, default=100.0)
     parser.add_argument("--naive-sample", type=int, default=2000, help="employees in the naive full-run sample")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--onec-mode", choices=("odata", "soap"), default="odata",
+                        help="read 1C through OData (every run in full) or the B24Sync feed (incremental runs read it)")
     options = parser.parse_args()
 
     departments = max(40, options.employees // 60)
@@ -314,20 +318,22 @@ def main() -> None:
     with emulator("emulators.bitrix24.cli", ["--port", str(port), "--time-scale", str(options.time_scale)],
                   "Входящий вебхук администратора:") as webhook, \
             emulator("emulators.onec.cli", ["--port", str(_free_port()), "--generate", spec,
-                                            "--seed", str(options.seed)], "odata:") as odata_url, \
+                                            "--seed", str(options.seed)], f"{MARKERS[options.onec_mode]}:") as onec_url, \
             tempfile.TemporaryDirectory() as workdir:
         portal = f"http://127.0.0.1:{port}"
-        onec = odata_url.split("/zup/", 1)[0]
-        space = Workspace(workdir, webhook, odata_url, options.time_scale, generate_token_key())
+        onec = onec_url.split("/zup/", 1)[0]
+        space = Workspace(workdir, webhook, options.onec_mode, onec_url, options.time_scale, generate_token_key())
         result = run_phases(portal, onec, space, options.employees, options.seed)
         add_naive(result, portal, webhook, options.time_scale, options.naive_sample)
-    print(json.dumps(result, ensure_ascii=False))
+    print(json.dumps({"onec_mode": options.onec_mode, **result}, ensure_ascii=False))
 
 
 def run_phases(portal: str, onec: str, space: Workspace, employees: int, seed: int) -> dict[str, Any]:
     """full, incremental (after 1 % changes), no_change: each sync run in a fresh process."""
     def phase(full: bool) -> dict[str, Any]:
-        return measure(portal, employees, space.time_scale, lambda: in_fresh_process(sync_phase, space, full))
+        hook(onec, "counters/reset")
+        measured = measure(portal, employees, space.time_scale, lambda: in_fresh_process(sync_phase, space, full))
+        return {**measured, "onec_requests": hook(onec, "counters", method="GET")["requests"]}
 
     result = {"full": _report("full", phase(True))}
     changes = hook(onec, "mutate", {"percent": 1.0, "seed": seed + 1})

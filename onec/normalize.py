@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -50,12 +51,13 @@ def _field(row: Row, name: str) -> Any:
 
 
 def ref(value: Any, name: str = "ref") -> str | None:
-    """A reference: lower-case GUID, or None for the empty reference."""
+    """A reference: lower-case GUID, or None for the empty reference. Interned: the same department,
+    organisation or person named by 50,000 records is one string, not 50,000 copies."""
     if value is None or value == "" or value == EMPTY_REF:
         return None
     if not isinstance(value, str) or not _GUID.match(value):
         raise OneCDataError(f"field {name!r} is not a GUID")
-    return value.lower()
+    return sys.intern(value.lower())
 
 
 def required_ref(value: Any, name: str = "Ref_Key") -> str:

@@ -146,6 +146,7 @@ class SoapSource:
         self.client = SoapClient(config, session=session)
         self._state: dict[str, dict[str, Record]] | None = None  # one full walk of the feed, by kind
         self._state_version = 0  # where that walk ended
+        self._handed_out: set[str] = set()  # kinds already read from that walk
         self._state_lock = threading.Lock()
 
     def close(self) -> None:
@@ -206,16 +207,26 @@ class SoapSource:
     def _current(self, kind: str) -> Iterator[Any]:
         """Latest state of every live object of one kind.
 
-        A full read asks for every kind in turn (often from two threads): the feed is walked once
-        and kept until the next ``changes()`` — not once per kind.
+        A full read asks for every kind in turn: the feed is walked once (or by ``snapshot``) and
+        each kind handed out once from that walk, its records released as they are consumed (memory:
+        the caller keeps what it needs of them). Asking for a kind again walks the feed again.
         """
-        return iter(list(self._walked().get(kind, {}).values()))
+        with self._state_lock:
+            if self._state is None or kind in self._handed_out:
+                self._walk_now()
+            assert self._state is not None
+            self._handed_out.add(kind)
+            return _drain(self._state.pop(kind, {}))
 
-    def _walked(self) -> dict[str, dict[str, Record]]:
+    def _walked(self) -> None:
+        """Make sure a walk is kept (``snapshot`` reports where it ended)."""
         with self._state_lock:
             if self._state is None:
-                self._state, self._state_version = self._walk()
-            return self._state
+                self._walk_now()
+
+    def _walk_now(self) -> None:
+        self._state, self._state_version = self._walk()
+        self._handed_out = set()
 
     def _walk(self) -> tuple[dict[str, dict[str, Record]], int]:
         """Every kind's live objects at the end of the feed (later items replace earlier ones), and
@@ -326,3 +337,9 @@ def _version(package: Mapping[str, Any]) -> int:
         return int(package["version"])
     except (KeyError, TypeError, ValueError):
         raise OneCDataError("b24sync.GetChanges returned no 'version'") from None
+
+
+def _drain(records: dict[str, Record]) -> Iterator[Record]:
+    """The records in order, each dropped from ``records`` as it is yielded."""
+    for ref in list(records):
+        yield records.pop(ref)

@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import sys
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -22,7 +21,6 @@ UF_DEPARTMENT = "UF_USR_ZUP_DEPARTMENT"
 USER_FIELDS = {UF_PERSONNEL_NUMBER: "Табельный номер (1С:ЗУП)", UF_LEGAL_ENTITY: "Организация (1С:ЗУП)",
                UF_DEPARTMENT: "Подразделение (1С:ЗУП)"}
 NO_EMAIL = "нет e-mail"
-EMPLOYMENT_REFS = ("employee_ref", "person_ref", "organization_ref", "department_ref", "position_ref")
 
 
 def xml_id(person_ref: str) -> str:
@@ -86,25 +84,20 @@ class EmployeeNumber:
 
 
 # What a run keeps of each 1C record while it builds the desired state (streams.Stream.keep): deleted
-# records are dropped, fields it never reads are dropped, and 1C refs are interned, so the key of a
-# person, employee, department... is one string however many records name it (with the compact
-# bookmarks ≈ 60 MB less peak RSS at 50,000 employees, bench/README.md "Memory").
+# records are dropped, and fields it never reads (1C refs arrive interned from onec.normalize, so
+# the key of a person, employee, department... is one string however many records name it; with
+# the compact bookmarks ≈ 60 MB less peak RSS at 50,000 employees, bench/README.md "Memory").
 
 def keep_person(person: Person) -> Person | None:
-    if person.deleted:
-        return None
-    return dataclasses.replace(person, ref=sys.intern(person.ref), snils=None, inn=None)
+    return None if person.deleted else dataclasses.replace(person, snils=None, inn=None)
 
 
 def keep_employee(employee: Employee) -> EmployeeNumber | None:
-    return None if employee.deleted else EmployeeNumber(sys.intern(employee.ref), employee.personnel_number)
+    return None if employee.deleted else EmployeeNumber(employee.ref, employee.personnel_number)
 
 
 def keep_employment(state: EmploymentState) -> EmploymentState | None:
-    if not state.person_ref:
-        return None
-    return dataclasses.replace(state, **{name: sys.intern(value) for name in EMPLOYMENT_REFS
-                                         if (value := getattr(state, name))})
+    return state if state.person_ref else None
 
 
 @dataclass(frozen=True)
