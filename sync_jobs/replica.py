@@ -36,7 +36,7 @@ COMPRESSION = 1  # zlib level: JSON rows shrink ~4x already at 1, and the full r
 
 def _decoder(name: str, hint: Any) -> Callable[[Any], Any]:
     """How one JSON value becomes the field's value: dates, enums, and 1C refs interned (one string
-    however many records name the same department or person, as ``Stream.keep`` does)."""
+    however many records name the same department or person, as ``onec.normalize.ref`` does)."""
     base = next((arg for arg in typing.get_args(hint) if arg is not type(None)), hint)
     if base is dt.date:
         return lambda value: None if value is None else dt.date.fromisoformat(value)
@@ -56,7 +56,8 @@ def _json_default(value: Any) -> Any:
 
 
 class RecordCodec:
-    """Flat frozen dataclasses of one type <-> compressed JSON rows of their field values."""
+    """Flat frozen dataclasses of one type <-> compressed JSON rows of their field values, headed by
+    the field names: records stored by a version with other fields do not decode (a full read follows)."""
 
     def __init__(self, record_type: type) -> None:
         self.record_type = record_type
@@ -66,13 +67,21 @@ class RecordCodec:
 
     def encode(self, records: Iterable[Any]) -> bytes:
         rows = [[getattr(record, name) for name in self.names] for record in records]
-        text = json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+        text = json.dumps({"fields": self.names, "rows": rows}, ensure_ascii=False, separators=(",", ":"),
+                          default=_json_default)
         return zlib.compress(text.encode("utf-8"), COMPRESSION)
 
     def decode(self, data: bytes) -> list[Any]:
+        """The records; ValueError when ``data`` holds other fields or is damaged."""
+        try:
+            stored = json.loads(zlib.decompress(data))
+        except zlib.error as error:
+            raise ValueError(f"damaged replica: {error}") from error
+        if not isinstance(stored, dict) or stored.get("fields") != self.names:
+            raise ValueError(f"replica of other {self.record_type.__name__} fields")
         make = self.record_type
         return [make(*(decode(value) for decode, value in zip(self.decoders, row, strict=True)))
-                for row in json.loads(zlib.decompress(data))]
+                for row in stored["rows"]]
 
 
 class ReplicaStore:
@@ -86,12 +95,24 @@ class ReplicaStore:
         """The change-feed position stored for ``source`` (``source_identity``); None before the first
         successful run and after the sync was pointed at another 1C."""
         data = self._payload(FEED)
-        stored = None if data is None else json.loads(zlib.decompress(data))
-        return stored["position"] if stored and stored.get("source") == source else None
+        try:
+            stored = None if data is None else json.loads(zlib.decompress(data))
+        except (zlib.error, ValueError) as error:
+            log.warning("sync replica feed position unusable (%s): reading 1C in full", error)
+            return None
+        return stored["position"] if isinstance(stored, dict) and stored.get("source") == source else None
 
     def records(self, stream: str, codec: RecordCodec) -> list[Any] | None:
+        """The stream's kept records; None when there are none or they cannot be read back (stored by
+        a version with other fields, damaged): the run then reads 1C in full, which is always right."""
         data = self._payload(stream)
-        return None if data is None else codec.decode(data)
+        if data is None:
+            return None
+        try:
+            return codec.decode(data)
+        except (ValueError, TypeError) as error:
+            log.warning("sync replica %s unusable (%s): reading 1C in full", stream, error)
+            return None
 
     def save(self, encoded: Mapping[str, bytes], feed: FeedBookmark | None, source: str) -> None:
         """Replace every stream's records and the feed position in one transaction; with no feed

@@ -42,3 +42,25 @@ def test_replica_codec_round_trips_every_kept_type_and_interns_refs() -> None:
         assert decoded == records
     decoded_states = RecordCodec(EmploymentState).decode(RecordCodec(EmploymentState).encode(states * 2))
     assert decoded_states[0].employee_ref is decoded_states[2].employee_ref
+
+
+def test_replica_of_other_fields_or_damaged_does_not_decode() -> None:
+    import dataclasses
+    import zlib
+
+    import pytest
+
+    from onec.models import Position
+    from sync_jobs.replica import RecordCodec
+
+    @dataclasses.dataclass(frozen=True)
+    class PositionV2:
+        ref: str
+        name: str
+        deleted: bool = False
+        grade: int = 0
+
+    stored = RecordCodec(Position).encode([Position("0f8fad5b-d9cb-469f-a165-70867728950e", "Кладовщик")])
+    for data in (stored, zlib.compress(b"[1, 2]"), b"not zlib"):
+        with pytest.raises(ValueError):
+            RecordCodec(PositionV2).decode(data)
