@@ -93,8 +93,17 @@ def plan_sync(desired: DesiredState, mapping: PushedState) -> SyncPlan:
             _plan_new_user(plan, user, adds, mapping.rejected.get(user.key))
         else:
             _plan_mapped_user(plan, user, mapped, adds, removes)
+    for key, mapped in mapping.users.items():
+        if key not in desired.users and (mapped.active or mapped.groups):
+            _plan_mapped_user(plan, gone_from_1c(key), mapped, adds, removes)
     plan.membership_adds, plan.membership_removes = dict(adds), dict(removes)
     return plan
+
+
+def gone_from_1c(key: str) -> DesiredUser:
+    """A user whose person 1C no longer has (deleted, marked for deletion, or no employee card left):
+    out of every group and deactivated, counted against ``max_deactivate_percent`` like dismissals."""
+    return DesiredUser(key, f"физическое лицо {key} (удалено в 1С)", None, frozenset(), False, False)
 
 
 def _plan_group(plan: SyncPlan, group: DesiredGroup, mapped: MappedGroup | None) -> None:

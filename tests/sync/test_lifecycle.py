@@ -13,7 +13,8 @@ from sync_jobs.desired import NO_EMAIL, xml_id
 from sync_jobs.models import SyncMapping
 from tests.sync.conftest import Hooks
 from tests.sync.portal_view import PortalView, write_calls
-from tests.sync.zup_edit import dismiss, employees_of, give_email, hire_second_job, rehire
+from emulators.onec.schema import PERSONS
+from tests.sync.zup_edit import dismiss, employees_of, give_email, hire_second_job, mark_deleted, rehire
 
 
 def _active_user(portal: Hooks) -> tuple[str, dict[str, Any]]:
@@ -126,3 +127,16 @@ def test_only_onboarded_departments_are_invited(make_app: Callable[..., Flask], 
         session.execute(delete(SyncMapping))
     run_sync(make_app(onboard={"departments": [marker[len("zup-"):]]}), full=False)
     assert set(PortalView.read(portal).zup_groups()) == {marker}
+
+
+def test_person_deleted_in_1c_leaves_every_group_and_is_deactivated(sync_app: Flask, portal: Hooks,
+                                                                     zup_server: Any) -> None:
+    run_sync(sync_app, full=False)
+    xml, _user = _active_user(portal)
+    mark_deleted(zup_server, PERSONS, xml[len("zup:"):])
+    summary = run_sync(sync_app, full=False)
+    view = PortalView.read(portal)
+    assert summary.status == "ok" and summary.counts["users_deactivated"] == 1, summary.render()
+    assert view.zup_users()[xml]["ACTIVE"] is False
+    assert not any(xml in m for m in view.members().values())
+    assert run_sync(sync_app, full=False).write_commands == 0

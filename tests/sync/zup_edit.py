@@ -58,3 +58,9 @@ def hire_second_job(zup_server: Any, employee_ref: str) -> str:
         order = hr.Hire(state["ФизическоеЛицо_Key"], state["ТекущаяОрганизация_Key"], "ВС-0000001",
                         "совместитель", placement, store.today, employee_ref, "внутр. совместитель")
         return hr.hire(store, order)
+
+
+def mark_deleted(zup_server: Any, set_name: str, ref: str) -> None:
+    """Set DeletionMark, as an HR officer marking a duplicate card for deletion does."""
+    with zup_server.app.lock:
+        zup_server.app.store.update(set_name, ref, {"DeletionMark": True})
