@@ -64,6 +64,11 @@ class OneCIncompleteRead(OneCError):
     """A paged read could not be reconciled with the key set: the result would be partial."""
 
 
+class OneCFeedPositionUnknown(OneCError):
+    """1C's change feed does not know the stored position (restored from a backup, counter reset):
+    changes after it cannot be read; the caller must read everything again."""
+
+
 class ODataError(OneCError):
     """An error answer from the 1C OData standard interface."""
 

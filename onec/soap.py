@@ -29,6 +29,7 @@ from onec.errors import (
     OneCAuthError,
     OneCDataError,
     OneCError,
+    OneCFeedPositionUnknown,
     OneCServiceUnavailable,
     OneCTimeout,
     OneCTransportError,
@@ -151,7 +152,8 @@ class SoapSource:
 
     def close(self) -> None:
         """Release the HTTP session."""
-        self._state = None
+        with self._state_lock:
+            self._state = None
         self.client.close()
 
     def required_sets(self) -> list[str]:
@@ -170,19 +172,26 @@ class SoapSource:
     # -- change feed -----------------------------------------------------------------------
 
     def changes(self, bookmark: Bookmark, *, acknowledge: bool = True) -> ChangeSet:
-        """One package after ``bookmark``; acknowledges ``bookmark`` unless told it is not persisted."""
-        self._state = None  # a new package may change what a full read returns
+        """One package after ``bookmark``; acknowledges ``bookmark`` unless told it is not persisted.
+
+        Raises OneCFeedPositionUnknown when 1C refuses the acknowledgement: its feed is behind the
+        stored position (restored from a backup), so the changes after that position are unknowable.
+        """
+        with self._state_lock:
+            self._state = None  # a new package may change what a full read returns
         version = int(bookmark.get("soap", {}).get("version", 0))
-        if version and acknowledge:
-            self.client.call("Acknowledge", Version=version)
+        if version and acknowledge and not self.client.call("Acknowledge", Version=version):
+            raise OneCFeedPositionUnknown(f"1С не знает версию {version} ленты изменений b24sync "
+                                          "(база восстановлена из копии?): нужно полное чтение")
         package = self.client.call_json("GetChanges", FromVersion=version, Limit=self.config.paging.page_size)
+        latest = {(_kind(item), normalize.required_ref(item.get("ref"), "ref")): item for item in _items(package)}
         upserts: dict[str, list[Record]] = {kind: [] for kind in ITEM_KINDS.values()}
         deletions: dict[str, list[str]] = {kind: [] for kind in ITEM_KINDS.values()}
-        for item in _items(package):
-            kind = _kind(item)
-            if item.get("deleted"):
-                deletions[kind].append(normalize.required_ref(item.get("ref"), "ref"))
-            elif (record := convert_item(kind, item)) is not None:
+        for (kind, ref), item in latest.items():  # the last item of an object wins, as in a full walk
+            record = None if item.get("deleted") else convert_item(kind, item)
+            if record is None:
+                deletions[kind].append(ref)
+            else:
                 upserts[kind].append(record)
         return ChangeSet(
             bookmark={"soap": {"version": _version(package)}},
@@ -194,8 +203,7 @@ class SoapSource:
     def snapshot(self) -> Bookmark:
         """Bookmark at the end of the feed; the walk is kept, so a full read after it is that very state
         (and costs no second walk). Acknowledges nothing."""
-        self._walked()
-        return {"soap": {"version": self._state_version}}
+        return {"soap": {"version": self._walked()}}
 
     def _packages(self) -> Iterator[tuple[int, dict[str, Any]]]:
         version, more = 0, True
@@ -218,11 +226,12 @@ class SoapSource:
             self._handed_out.add(kind)
             return _drain(self._state.pop(kind, {}))
 
-    def _walked(self) -> None:
-        """Make sure a walk is kept (``snapshot`` reports where it ended)."""
+    def _walked(self) -> int:
+        """Make sure a walk is kept; the version where it ended."""
         with self._state_lock:
             if self._state is None:
                 self._walk_now()
+            return self._state_version
 
     def _walk_now(self) -> None:
         self._state, self._state_version = self._walk()

@@ -59,7 +59,7 @@ class RecordCodec:
     """Flat frozen dataclasses of one type <-> compressed JSON rows of their field values, headed by
     the field names: records stored by a version with other fields do not decode (a full read follows)."""
 
-    def __init__(self, record_type: type) -> None:
+    def __init__(self, record_type: type[Any]) -> None:
         self.record_type = record_type
         hints = typing.get_type_hints(record_type)
         self.names = [f.name for f in dataclasses.fields(record_type)]
@@ -100,7 +100,7 @@ class ReplicaStore:
         except (zlib.error, ValueError) as error:
             log.warning("sync replica feed position unusable (%s): reading 1C in full", error)
             return None
-        return stored["position"] if isinstance(stored, dict) and stored.get("source") == source else None
+        return stored.get("position") if isinstance(stored, dict) and stored.get("source") == source else None
 
     def records(self, stream: str, codec: RecordCodec) -> list[Any] | None:
         """The stream's kept records; None when there are none or they cannot be read back (stored by
@@ -110,7 +110,7 @@ class ReplicaStore:
             return None
         try:
             return codec.decode(data)
-        except (ValueError, TypeError) as error:
+        except (ValueError, TypeError, KeyError) as error:
             log.warning("sync replica %s unusable (%s): reading 1C in full", stream, error)
             return None
 

@@ -16,7 +16,7 @@ from tqdm import tqdm
 from b24app.bitrix.errors import B24Error
 from b24app.db import Database, get_db
 from b24app.portal import client_for, get_config, get_store
-from onec.errors import OneCError
+from onec.errors import OneCError, OneCFeedPositionUnknown
 from onec.source import Bookmark as FeedBookmark
 
 from sync_jobs import store as runs
@@ -100,28 +100,34 @@ class Prepared:
 CODECS = {stream.name: RecordCodec(stream.kept_type) for stream in STREAMS}
 
 
-def read_source(app: Flask, settings: SyncSettings, replicas: ReplicaStore, *, full: bool) -> SourceRead:
+def read_source(app: Flask, settings: SyncSettings, replicas: ReplicaStore, *, full: bool,
+                acknowledge: bool = True) -> SourceRead:
     """A full read; or, in an incremental run from a source with a change feed, the feed applied to the
-    last run's records (a full read when there are none). Any 1C failure becomes SourceReadFailed:
-    nothing is planned on it."""
+    last run's records (a full read when there are none, or when 1C no longer knows their position).
+    ``acknowledge=False`` leaves 1C untouched (a preview). Any other 1C failure becomes
+    SourceReadFailed: nothing is planned on it."""
     origin = source_identity(app, settings)
     try:
         with closing(open_source(app, settings)) as source:
-            feed = replicas.feed(origin) if source.has_change_feed else None
-            kept = None if full or feed is None else _stored_records(replicas)
-            if kept is not None and feed is not None:
-                feed = read_changes(source, kept, feed)
-                records = {name: list(by_key.values()) for name, by_key in kept.items()}
-            else:
-                if source.has_change_feed and feed is None:
-                    feed = source.snapshot()  # before the read: what changes meanwhile comes again later
+            records, feed, via_feed = None, None, False
+            stored = replicas.feed(origin) if source.has_change_feed and not full else None
+            kept = None if stored is None else _stored_records(replicas)
+            if kept is not None and stored is not None:
+                try:
+                    feed = read_changes(source, kept, stored, acknowledge=acknowledge)
+                    records, via_feed = {name: list(by_key.values()) for name, by_key in kept.items()}, True
+                except OneCFeedPositionUnknown as error:
+                    log.warning("%s", error)
+                del kept
+            if records is None:
+                feed = source.snapshot() if source.has_change_feed else None  # before the read: no change missed
                 records = read_streams(source, lambda: open_source(app, settings))
     except OneCError as error:
         raise SourceReadFailed(f"Чтение 1С не удалось ({type(error).__name__}): {error}. "
                                "Ничего не изменено, отключений не было.") from error
     replica = {} if feed is None else {name: CODECS[name].encode(items) for name, items in records.items()}
     return SourceRead(SourceRecords(**records), {s.name: s.bookmark(records[s.name]) for s in STREAMS},
-                      replica, feed, origin, via_feed=kept is not None)
+                      replica, feed, origin, via_feed=via_feed)
 
 
 def _stored_records(replicas: ReplicaStore) -> dict[str, dict[str, Any]] | None:
@@ -136,17 +142,18 @@ def _stored_records(replicas: ReplicaStore) -> dict[str, dict[str, Any]] | None:
 
 
 def desired_state(app: Flask, settings: SyncSettings, replicas: ReplicaStore, *,
-                  full: bool) -> tuple[DesiredState, SourceRead]:
+                  full: bool, acknowledge: bool) -> tuple[DesiredState, SourceRead]:
     """The desired state of one read of 1C (its records are dropped once it is built: memory)."""
-    read = read_source(app, settings, replicas, full=full)
+    read = read_source(app, settings, replicas, full=full, acknowledge=acknowledge)
     desired = DesiredStateBuilder(read.records, settings, settings.as_of()).build()
     read.records = SourceRecords([], [], [], [], [], [])
     return desired, read
 
 
-def prepare(app: Flask, settings: SyncSettings, store: MappingStore, *, full: bool,
+def prepare(app: Flask, settings: SyncSettings, store: MappingStore, *, full: bool, acknowledge: bool = True,
             before_plan: Callable[[DesiredState], None] = lambda desired: None) -> Prepared:
-    desired, read = desired_state(app, settings, ReplicaStore(store.db, get_store(app).cipher), full=full)
+    replicas = ReplicaStore(store.db, get_store(app).cipher)
+    desired, read = desired_state(app, settings, replicas, full=full, acknowledge=acknowledge)
     changed = changed_since_last_run(store.db, read.bookmarks)
     before_plan(desired)
     plan = plan_sync(desired, store.pushed_state())
@@ -162,7 +169,7 @@ def changed_since_last_run(db: Database, bookmarks: dict[str, Bookmark]) -> dict
 def preview(app: Flask, *, full: bool = False) -> Prepared:
     """The plan the next run would carry out, without writing anything anywhere (``b24app sync plan``)."""
     settings = load_settings(get_config(app))
-    return prepare(app, settings, MappingStore(get_db(app)), full=full)
+    return prepare(app, settings, MappingStore(get_db(app)), full=full, acknowledge=False)
 
 
 class SyncRunner:

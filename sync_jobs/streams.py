@@ -131,14 +131,13 @@ def _collect_with(sources: queue.SimpleQueue[ZupSource], stream: Stream) -> list
 
 
 def read_changes(source: ZupSource, kept: dict[str, dict[str, Any]], feed: FeedBookmark,
-                 streams: Iterable[Stream] = STREAMS) -> FeedBookmark:
+                 streams: Iterable[Stream] = STREAMS, *, acknowledge: bool = True) -> FeedBookmark:
     """Apply every change after ``feed`` to ``kept`` (stream -> key -> record); the new position.
 
-    Only the stored position is acknowledged: the later packages of this run are not persisted yet,
-    and a feed that forgot them would lose them if the run failed.
+    Only the stored position is acknowledged (and only with ``acknowledge``): the later packages of
+    this run are not persisted yet, and a feed that forgot them would lose them if the run failed.
     """
     streams = tuple(streams)
-    acknowledge = True
     while True:
         changes = source.changes(feed, acknowledge=acknowledge)
         for stream in streams:

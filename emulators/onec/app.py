@@ -209,6 +209,7 @@ class OneCEmulator:
             ("GET", "counters"): self.counter_report,
             ("POST", "counters/reset"): self.reset_counters,
             ("GET", "documents"): self.document_report,
+            ("GET", "feed"): self.feed_report,
         }
         if (method, name) in simple:
             return simple[(method, name)]()
@@ -238,6 +239,11 @@ class OneCEmulator:
         with self.lock:
             self.faults.append(added)
             return {"faults": len(self.faults)}
+
+    def feed_report(self) -> dict[str, int]:
+        """Where the B24Sync change feed is, and what the node acknowledged."""
+        with self.lock:
+            return {"version": self.store.changes.version, "acknowledged": self.store.changes.acknowledged}
 
     def clear_faults(self) -> dict[str, int]:
         with self.lock:

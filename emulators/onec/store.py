@@ -99,12 +99,15 @@ class ChangeLog:
         self.entries.append(Change(self.version, type_, ref, deleted))
 
     def since(self, version: int, limit: int) -> tuple[list[Change], bool]:
-        """Latest change per object with a version above `version`, oldest first."""
+        """Latest change per object with a version above `version`, oldest first; deletions the node
+        acknowledged are forgotten (the extension keeps a row per live object, docs/onec-extension.md §3)."""
         start = bisect.bisect_right(self.entries, version, key=lambda change: change.version)
         picked: list[Change] = []
         for position in range(start, len(self.entries)):
             change = self.entries[position]
             if self.latest[(change.type, change.ref)] != change.version:
+                continue
+            if change.deleted and change.version <= self.acknowledged:
                 continue
             if len(picked) == limit:
                 return picked, True

@@ -132,3 +132,29 @@ def test_bundled_wsdl_matches_the_published_one(zup: Any) -> None:
     bundled = Client(str(WSDL_PATH))
     assert wsdl_contract(bundled) == wsdl_contract(published)
     assert set(wsdl_contract(bundled)) == {"B24SyncSoapBinding", "B24SyncSoap12Binding"}
+
+
+def test_acknowledged_deletions_are_forgotten_and_a_full_walk_still_has_every_object(
+        zup: Any, soap: ZupSource, hooks: Any, make_source: Callable[..., ZupSource]) -> None:
+    from emulators.onec.schema import PERSONS
+
+    bookmark = soap.snapshot()
+    person = next(iter(soap.persons()))
+    with zup.app.lock:
+        zup.app.store.delete(PERSONS, person.ref)
+    changes = soap.changes(bookmark)
+    assert changes.deletions["persons"] == (person.ref,)
+    soap.changes(changes.bookmark)  # the position is persisted: acknowledged
+    assert hooks("GET", "feed")["acknowledged"] == changes.bookmark["soap"]["version"]
+    assert soap.changes(bookmark, acknowledge=False).count() == 0  # the deletion is forgotten
+    assert by_key(soap, "persons") == by_key(make_source(), "persons")  # every live object, none deleted
+    assert person.ref not in by_key(soap, "persons")
+
+
+def test_a_position_1c_does_not_know_is_refused(soap: ZupSource, hooks: Any) -> None:
+    from onec.errors import OneCFeedPositionUnknown
+
+    ahead = {"soap": {"version": hooks("GET", "feed")["version"] + 1000}}
+    with pytest.raises(OneCFeedPositionUnknown):
+        soap.changes(ahead)
+    assert soap.changes(ahead, acknowledge=False).count() == 0  # nothing to read: why it must be refused

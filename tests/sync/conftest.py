@@ -67,14 +67,14 @@ def zup(zup_server: Any) -> Iterator[Hooks]:
 
 
 def sync_config_data(zup_server: Any, onec_mode: str = "odata", onec_url: str | None = None,
-                     **sync: Any) -> dict[str, Any]:
+                     onec_options: dict[str, Any] | None = None, **sync: Any) -> dict[str, Any]:
     """The app.yaml sections the sync needs, as an operator writes them."""
     url = onec_url or (zup_server.odata_url if onec_mode == "odata" else zup_server.wsdl_url)
     return {"mode": "webhook", "bitrix24": {"plan": "standard", "time_scale": TIME_SCALE},
             "onec": {"connections": [{"name": "zup", "mode": onec_mode, "url": url,
                                       "login": zup_server.login, "password_env": PASSWORD_ENV,
                                       "timeouts": {"connect": 2, "read": 30, "operation": 30},
-                                      "retry": {"attempts": 2, "max_wait_s": 0.05}}]},
+                                      "retry": {"attempts": 2, "max_wait_s": 0.05}, **(onec_options or {})}]},
             "sync": {"grace_days": 0, **sync}}
 
 
@@ -90,9 +90,9 @@ def make_app(tmp_path: Path, database_url: str, portal: Hooks, zup: Hooks, porta
     token_key = generate_token_key()  # one deployment: every process has the same key
 
     def make(onec_mode: str = "odata", *, token_key: str = token_key, onec_url: str | None = None,
-             **sync: Any) -> Flask:
+             onec_options: dict[str, Any] | None = None, **sync: Any) -> Flask:
         config = write_config(tmp_path, public_url="http://127.0.0.1:5000", database_url=database_url,
-                              extra=sync_config_data(zup_server, onec_mode, onec_url, **sync),
+                              extra=sync_config_data(zup_server, onec_mode, onec_url, onec_options, **sync),
                               env={**sync_env(portal_server, zup_server), "B24APP_TOKEN_KEY": token_key})[0]
         app = create_app(config)
         app.config["TESTING"] = True

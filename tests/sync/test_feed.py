@@ -2,17 +2,20 @@
 records, and end where a full read would; over OData every run reads 1C in full."""
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from b24app.config import generate_token_key
 from b24app.db import get_db
 from sync_jobs import run_sync
+from sync_jobs.run import preview
 from sync_jobs.models import SyncReplica
-from tests.sync.conftest import Hooks
+from tests.sync.conftest import GENERATE, SEED, Hooks
 from tests.sync.portal_view import PortalView, write_calls
 
 def _requests(zup: Hooks, work: Callable[[], Any]) -> tuple[Any, dict[str, Any]]:
@@ -74,6 +77,10 @@ def test_the_replica_holds_no_personal_data_in_clear(make_app: Callable[..., Fla
     payloads = _replica(app).values()
     assert clear and len(payloads) == 7
     assert not any(text in payload for text in clear for payload in payloads)
+    for payload in payloads:  # Fernet tokens, not merely compressed text
+        with pytest.raises(zlib.error):
+            zlib.decompress(payload)
+        assert payload.startswith(b"gAAAAA")
 
 
 def _replica(app: Flask) -> dict[str, bytes]:
@@ -93,3 +100,38 @@ def test_records_the_token_keys_no_longer_open_mean_a_full_read(make_app: Callab
     assert run_sync(make_app(onec_mode="soap"), full=False).status == "ok"
     rotated = run_sync(make_app(onec_mode="soap", token_key=generate_token_key()), full=False)
     assert rotated.status == "ok" and not rotated.via_feed and rotated.write_commands == 0
+
+
+def test_a_run_of_many_packages_acknowledges_only_the_stored_position(make_app: Callable[..., Flask],
+                                                                      zup: Hooks) -> None:
+    app = make_app(onec_mode="soap", onec_options={"paging": {"page_size": 10}})
+    run_sync(app, full=False)
+    stored = zup("GET", "feed")["version"]
+    zup("POST", "mutate", {"percent": 10, "seed": 13})
+    summary, counters = _requests(zup, lambda: run_sync(app, full=False))
+    assert summary.status == "ok" and summary.via_feed
+    assert counters["by_operation"]["Acknowledge"] == 1 and counters["by_operation"]["GetChanges"] > 2
+    assert zup("GET", "feed")["acknowledged"] == stored
+
+
+def test_plan_reads_the_feed_without_acknowledging_it(make_app: Callable[..., Flask], zup: Hooks) -> None:
+    app = make_app(onec_mode="soap")
+    run_sync(app, full=False)
+    zup("POST", "mutate", {"percent": 5, "seed": 14})
+    prepared, counters = _requests(zup, lambda: preview(app))
+    assert prepared.source.via_feed and prepared.plan.counts()["users_update"] > 0
+    assert counters["by_operation"] == {"GetChanges": 1} and zup("GET", "feed")["acknowledged"] == 0
+
+
+def test_1c_restored_from_a_copy_means_a_full_read(make_app: Callable[..., Flask], portal: Hooks,
+                                                   zup: Hooks) -> None:
+    app = make_app(onec_mode="soap")
+    run_sync(app, full=False)
+    zup("POST", "mutate", {"percent": 5, "seed": 15})
+    assert run_sync(app, full=False).via_feed  # the stored position is now ahead of the initial data
+    zup("POST", "reset", {"generate": GENERATE, "seed": SEED})  # the infobase restored from a copy
+    restored = run_sync(app, full=False, force=True)
+    assert restored.status == "ok" and not restored.via_feed and restored.write_commands > 0
+    portal("POST", "counters/reset")
+    assert run_sync(app, full=True).status == "ok" and write_calls(portal("GET", "counters")) == 0
+    assert run_sync(app, full=False).via_feed

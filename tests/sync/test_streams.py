@@ -64,3 +64,61 @@ def test_replica_of_other_fields_or_damaged_does_not_decode() -> None:
     for data in (stored, zlib.compress(b"[1, 2]"), b"not zlib"):
         with pytest.raises(ValueError):
             RecordCodec(PositionV2).decode(data)
+
+
+class FakeSource:
+    """Just what read_streams touches of a ZupSource (pure logic: no 1C involved)."""
+
+    concurrent_reads = 2
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.closed = False
+
+    def positions(self) -> list[object]:
+        from onec.errors import OneCTimeout
+        from onec.models import Position
+
+        if self.fail:
+            raise OneCTimeout("1C timeout")
+        return [Position("0f8fad5b-d9cb-469f-a165-70867728950e", "Кладовщик")]
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_read_streams_closes_the_readers_it_opened_and_passes_the_first_error_on() -> None:
+    import pytest
+
+    from onec.errors import OneCTimeout
+    from onec.models import Position
+    from sync_jobs.streams import PositionStream, read_streams
+
+    first, opened = FakeSource(), []
+
+    def open_failing() -> FakeSource:
+        opened.append(FakeSource(fail=True))
+        return opened[-1]
+
+    streams = [Stream(f"positions{n}", "ref", Position, PositionStream.read) for n in range(4)]
+    with pytest.raises(OneCTimeout):
+        read_streams(first, open_failing, streams)  # type: ignore[arg-type]
+    assert opened and all(source.closed for source in opened) and not first.closed  # the caller owns `first`
+    records = read_streams(FakeSource(), FakeSource, [PositionStream])  # type: ignore[arg-type]
+    assert [p.name for p in records["positions"]] == ["Кладовщик"]
+
+
+def test_stream_apply_upserts_keeps_and_deletes_by_key() -> None:
+    from onec.models import Person
+    from onec.source import ChangeSet
+    from sync_jobs.streams import PersonStream
+
+    def person(ref: str, last_name: str, deleted: bool = False) -> Person:
+        return Person(ref, last_name, "Анна", "", None, None, None, "123-456-789 01", None, deleted)
+
+    kept = {"a": person("a", "Старая"), "b": person("b", "Б"), "c": person("c", "В")}
+    changes = ChangeSet(bookmark={}, upserts={"persons": (person("a", "Новая"), person("b", "Б", deleted=True),
+                                                          person("d", "Г"))},
+                        deletions={"persons": ("c",)})
+    PersonStream.apply(kept, changes)
+    assert sorted(kept) == ["a", "d"] and kept["a"].last_name == "Новая" and kept["a"].snils is None
