@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing
 from typing import Any
 
 from flask import Flask
@@ -66,9 +67,9 @@ def test_soap_source_reads_the_same_company_walking_the_feed_once_per_run(
         make_app: Callable[..., Flask], portal: Hooks, zup: Hooks, zup_server: Any, monkeypatch: Any) -> None:
     assert run_sync(make_app(), full=False).status == "ok"  # over OData
     monkeypatch.setenv(PASSWORD_ENV, zup_server.password)
-    walk = _requests(zup, lambda: build_source({"name": "zup", "mode": "soap", "url": zup_server.wsdl_url,
-                                                "login": zup_server.login,
-                                                "password_env": PASSWORD_ENV}).snapshot())
+    with closing(build_source({"name": "zup", "mode": "soap", "url": zup_server.wsdl_url,
+                               "login": zup_server.login, "password_env": PASSWORD_ENV})) as soap:
+        walk = _requests(zup, soap.snapshot)
     soap_app = make_app(onec_mode="soap")
     portal("POST", "counters/reset")
     summary: list[Any] = []
