@@ -9,12 +9,12 @@ because 1C writes its own host name into ``soap:address``. Payloads are JSON str
 
 from __future__ import annotations
 
-import threading
-
 import base64
 import datetime as dt
 import json
+import threading
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -206,11 +206,18 @@ class SoapSource:
         return {"soap": {"version": self._walked()}}
 
     def _packages(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        version, more = 0, True
-        while more:
-            package = self.client.call_json("GetChanges", FromVersion=version, Limit=self.config.paging.page_size)
-            version, more = _version(package), bool(package.get("more", False))
-            yield version, package
+        """(version after, package) of the whole feed from 0. The next package is asked for as soon as
+        this one's version is known, so 1C prepares it while the caller converts this one."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="b24sync-feed") as fetcher:
+            pending: Future[dict[str, Any]] | None = fetcher.submit(self._package_after, 0)
+            while pending is not None:
+                package = pending.result()
+                version = _version(package)
+                pending = fetcher.submit(self._package_after, version) if package.get("more", False) else None
+                yield version, package
+
+    def _package_after(self, version: int) -> dict[str, Any]:
+        return self.client.call_json("GetChanges", FromVersion=version, Limit=self.config.paging.page_size)
 
     def _current(self, kind: str) -> Iterator[Any]:
         """Latest state of every live object of one kind.
