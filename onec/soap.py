@@ -183,12 +183,11 @@ class SoapSource:
         if version and acknowledge and not self.client.call("Acknowledge", Version=version):
             raise OneCFeedPositionUnknown(f"1С не знает версию {version} ленты изменений b24sync "
                                           "(база восстановлена из копии?): нужно полное чтение")
-        package = self.client.call_json("GetChanges", FromVersion=version, Limit=self.config.paging.page_size)
-        latest = {(_kind(item), normalize.required_ref(item.get("ref"), "ref")): item for item in _items(package)}
+        package = self._package_after(version)
+        latest = {(kind, ref): record for kind, ref, record in _item_states(package)}  # the last item wins
         upserts: dict[str, list[Record]] = {kind: [] for kind in ITEM_KINDS.values()}
         deletions: dict[str, list[str]] = {kind: [] for kind in ITEM_KINDS.values()}
-        for (kind, ref), item in latest.items():  # the last item of an object wins, as in a full walk
-            record = None if item.get("deleted") else convert_item(kind, item)
+        for (kind, ref), record in latest.items():
             if record is None:
                 deletions[kind].append(ref)
             else:
@@ -250,11 +249,8 @@ class SoapSource:
         state: dict[str, dict[str, Record]] = {}
         version = 0
         for version, package in self._packages():
-            for item in _items(package):
-                kind = _kind(item)
-                ref = normalize.required_ref(item.get("ref"), "ref")
+            for kind, ref, record in _item_states(package):
                 records = state.setdefault(kind, {})
-                record = None if item.get("deleted") else convert_item(kind, item)
                 if record is None:
                     records.pop(ref, None)
                 else:
@@ -353,6 +349,14 @@ def _version(package: Mapping[str, Any]) -> int:
         return int(package["version"])
     except (KeyError, TypeError, ValueError):
         raise OneCDataError("b24sync.GetChanges returned no 'version'") from None
+
+
+def _item_states(package: Mapping[str, Any]) -> Iterator[tuple[str, str, Record | None]]:
+    """(kind, ref, current record, or None once deleted or unusable) of each item, in feed order."""
+    for item in _items(package):
+        kind = _kind(item)
+        yield kind, normalize.required_ref(item.get("ref"), "ref"), \
+            None if item.get("deleted") else convert_item(kind, item)
 
 
 def _drain(records: dict[str, Record]) -> Iterator[Record]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from b24app.config import OneCConnection
 from b24app.portal import get_config
 from onec.factory import configured_connection, source_for
 from onec.source import ZupSource
@@ -10,11 +11,15 @@ from onec.source import ZupSource
 from sync_jobs.settings import SyncSettings
 
 
+def _connection(app: Flask, settings: SyncSettings) -> OneCConnection:
+    return configured_connection(get_config(app), settings.onec_connection)
+
+
 def open_source(app: Flask, settings: SyncSettings) -> ZupSource:
-    return source_for(configured_connection(get_config(app), settings.onec_connection))
+    return source_for(_connection(app, settings))
 
 
 def source_identity(app: Flask, settings: SyncSettings) -> str:
     """Which 1C the sync reads (mode and address): records and feed positions of another are not reused."""
-    connection = configured_connection(get_config(app), settings.onec_connection)
+    connection = _connection(app, settings)
     return f"{connection.mode} {connection.url}"

@@ -18,6 +18,7 @@ from b24app.db import Database, get_db
 from b24app.portal import client_for, get_config, get_store
 from onec.errors import OneCError, OneCFeedPositionUnknown
 from onec.source import Bookmark as FeedBookmark
+from onec.source import ZupSource
 
 from sync_jobs import store as runs
 from sync_jobs.desired import NO_EMAIL, DesiredState, DesiredStateBuilder, Skipped, SourceRecords
@@ -109,17 +110,11 @@ def read_source(app: Flask, settings: SyncSettings, replicas: ReplicaStore, *, f
     origin = source_identity(app, settings)
     try:
         with closing(open_source(app, settings)) as source:
-            records, feed, via_feed = None, None, False
-            stored = replicas.feed(origin) if source.has_change_feed and not full else None
-            kept = None if stored is None else _stored_records(replicas)
-            if kept is not None and stored is not None:
-                try:
-                    feed = read_changes(source, kept, stored, acknowledge=acknowledge)
-                    records, via_feed = {name: list(by_key.values()) for name, by_key in kept.items()}, True
-                except OneCFeedPositionUnknown as error:
-                    log.warning("%s", error)
-                del kept
-            if records is None:
+            incremental = source.has_change_feed and not full
+            applied = _feed_applied(source, replicas, origin, acknowledge) if incremental else None
+            if applied is not None:
+                records, feed = applied
+            else:
                 feed = source.snapshot() if source.has_change_feed else None  # before the read: no change missed
                 records = read_streams(source, lambda: open_source(app, settings))
     except OneCError as error:
@@ -127,7 +122,23 @@ def read_source(app: Flask, settings: SyncSettings, replicas: ReplicaStore, *, f
                                "Ничего не изменено, отключений не было.") from error
     replica = {} if feed is None else {name: CODECS[name].encode(items) for name, items in records.items()}
     return SourceRead(SourceRecords(**records), {s.name: s.bookmark(records[s.name]) for s in STREAMS},
-                      replica, feed, origin, via_feed=via_feed)
+                      replica, feed, origin, via_feed=applied is not None)
+
+
+def _feed_applied(source: ZupSource, replicas: ReplicaStore, origin: str,
+                  acknowledge: bool) -> tuple[dict[str, list[Any]], FeedBookmark] | None:
+    """The last run's records with 1C's changes applied, and the new feed position; None when nothing
+    usable is stored or 1C no longer knows the stored position (a full read follows)."""
+    stored = replicas.feed(origin)
+    kept = None if stored is None else _stored_records(replicas)
+    if stored is None or kept is None:
+        return None
+    try:
+        feed = read_changes(source, kept, stored, acknowledge=acknowledge)
+    except OneCFeedPositionUnknown as error:
+        log.warning("%s", error)
+        return None
+    return {name: list(by_key.values()) for name, by_key in kept.items()}, feed
 
 
 def _stored_records(replicas: ReplicaStore) -> dict[str, dict[str, Any]] | None:
