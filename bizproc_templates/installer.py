@@ -4,8 +4,9 @@ Every object gets a content hash (what we would send for it); the hash and the p
 per portal in ``bizproc_installed_objects``. ``plan()`` compares the table (and, for objects the table
 does not know, the portal) with the sources; ``install()`` writes only what the plan says changed, so a
 second install sends no write at all, and changing one template updates only that template. Only
-templates the app created (ids in the table) are ever updated: Bitrix24 refuses updates of others
-(b24-app.md §5.3) and we never adopt a template by name.
+templates the app created are ever updated: Bitrix24 refuses updates of others (b24-app.md §5.3). A
+template missing from the table is adopted only when the portal says this app owns it (an earlier
+add whose answer was lost), never another template of the same name.
 
 App activities are checked on the portal on every run (``bizproc.activity.list``): an app update wipes
 them (§2.5, §12.5); the install step at the bottom re-registers them on ONAPPINSTALL and ONAPPUPDATE.
