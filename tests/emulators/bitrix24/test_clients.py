@@ -8,7 +8,7 @@ from b24pysdk import BitrixWebhook, Client
 from fast_bitrix24 import Bitrix
 
 from emulators.bitrix24 import RunningBitrix24, serve
-from tests.emulator_b24.conftest import hook, result
+from tests.emulators.bitrix24.conftest import hook, result
 
 USERS = 1_030
 

@@ -17,8 +17,8 @@ from sqlalchemy import delete
 from sync_jobs import run_sync
 from sync_jobs.models import SyncMapping, SyncRun
 from b24app.db import get_db
-from tests.sync.conftest import Hooks, sync_config_data, sync_env
-from tests.sync.portal_view import PortalView, write_calls
+from tests.sync_jobs.conftest import Hooks, sync_config_data, sync_env
+from tests.sync_jobs.portal_view import PortalView, write_calls
 
 REPO = Path(__file__).resolve().parents[2]
 

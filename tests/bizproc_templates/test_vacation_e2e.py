@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from bizproc_templates.source import PROCESSES_DIR, load_process
 from bizproc_templates.demo import wait_for
-from tests.bizproc.conftest import Stack
+from tests.bizproc_templates.conftest import Stack
 
 VACATION = load_process(PROCESSES_DIR / "vacation.yaml")
 REQUEST = {"DATE_FROM": "2027-03-01", "DATE_TO": "2027-03-14", "VACATION_KIND": "annual", "COMMENT": "на море"}

@@ -11,10 +11,10 @@ from b24app.db import get_db
 from sync_jobs import run_sync
 from sync_jobs.desired import NO_EMAIL, xml_id
 from sync_jobs.models import SyncMapping
-from tests.sync.conftest import Hooks
-from tests.sync.portal_view import PortalView, write_calls
+from tests.sync_jobs.conftest import Hooks
+from tests.sync_jobs.portal_view import PortalView, write_calls
 from emulators.onec.schema import PERSONS
-from tests.sync.zup_edit import dismiss, employees_of, give_email, hire_second_job, mark_deleted, rehire
+from tests.sync_jobs.zup_edit import dismiss, employees_of, give_email, hire_second_job, mark_deleted, rehire
 
 
 def _active_user(portal: Hooks) -> tuple[str, dict[str, Any]]:

@@ -7,8 +7,8 @@ import pytest
 import requests
 
 from emulators.bitrix24 import RunningBitrix24, serve
-from tests.emulator_b24.bp_fixtures import Rest, bpt_data
-from tests.emulator_b24.conftest import call, hook, result
+from tests.emulators.bitrix24.bp_fixtures import Rest, bpt_data
+from tests.emulators.bitrix24.conftest import call, hook, result
 
 
 def test_fault_on_the_kth_call_for_a_method(portal: RunningBitrix24) -> None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from bizproc_templates.demo import chapter_business_processes
-from tests.bizproc.conftest import Stack
+from tests.bizproc_templates.conftest import Stack
 
 
 def test_demo_chapter_runs_one_vacation_request(stack: Stack) -> None:

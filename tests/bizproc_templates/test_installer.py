@@ -8,7 +8,7 @@ from bizproc_templates.cli import group
 from bizproc_templates.installer import Installer
 from bizproc_templates.source import Process, load_processes
 from bizproc_templates.demo import wait_for
-from tests.bizproc.conftest import Stack
+from tests.bizproc_templates.conftest import Stack
 
 READS = {"bizproc.activity.list", "lists.get", "lists.field.get", "profile"}
 

@@ -6,7 +6,7 @@ import base64
 import requests
 
 from emulators.bitrix24 import RunningBitrix24
-from tests.emulator_b24.conftest import call, hook, result
+from tests.emulators.bitrix24.conftest import call, hook, result
 
 
 def _app_token(portal: RunningBitrix24, scopes: list[str]) -> str:

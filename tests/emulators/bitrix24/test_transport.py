@@ -4,7 +4,7 @@ from __future__ import annotations
 import requests
 
 from emulators.bitrix24 import RunningBitrix24
-from tests.emulator_b24.conftest import call, hook, result
+from tests.emulators.bitrix24.conftest import call, hook, result
 
 TIME_KEYS = {"start", "finish", "duration", "processing", "date_start", "date_finish", "operating_reset_at", "operating"}
 

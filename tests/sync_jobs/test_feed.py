@@ -15,8 +15,8 @@ from b24app.db import get_db
 from sync_jobs import run_sync
 from sync_jobs.run import preview
 from sync_jobs.models import SyncReplica
-from tests.sync.conftest import GENERATE, SEED, Hooks
-from tests.sync.portal_view import PortalView, write_calls
+from tests.sync_jobs.conftest import GENERATE, SEED, Hooks
+from tests.sync_jobs.portal_view import PortalView, write_calls
 
 def _requests(zup: Hooks, work: Callable[[], Any]) -> tuple[Any, dict[str, Any]]:
     """What ``work`` returned, and the 1C emulator's counters of the requests it made."""

@@ -6,7 +6,7 @@ from flask.cli import ScriptInfo
 
 from bizproc_templates.acts import ActsList
 from bizproc_templates.cli import acts_publish, acts_report
-from tests.bizproc.conftest import Stack
+from tests.bizproc_templates.conftest import Stack
 
 REVIEWED = 3  # bizproc.task.complete STATUS for «ознакомлен» (ok)
 

@@ -13,8 +13,8 @@ from b24app.portal import get_store
 from sync_jobs import run_sync
 from sync_jobs.run import preview
 from tests.support import EmulatedInstall
-from tests.sync.conftest import PASSWORD_ENV, TIME_SCALE, Hooks, sync_config_data
-from tests.sync.portal_view import PortalView, write_calls
+from tests.sync_jobs.conftest import PASSWORD_ENV, TIME_SCALE, Hooks, sync_config_data
+from tests.sync_jobs.portal_view import PortalView, write_calls
 
 
 @pytest.fixture

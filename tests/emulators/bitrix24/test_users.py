@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from emulators.bitrix24 import RunningBitrix24
-from tests.emulator_b24.conftest import call, hook, result
+from tests.emulators.bitrix24.conftest import call, hook, result
 
 
 def _error(portal: RunningBitrix24, method: str, **params: object) -> dict:

@@ -7,8 +7,8 @@ import re
 import requests
 
 from emulators.bitrix24 import RunningBitrix24
-from tests.emulator_b24.app_server import AppEndpoint, app_endpoint  # noqa: F401 - fixture
-from tests.emulator_b24.conftest import hook
+from tests.emulators.bitrix24.app_server import AppEndpoint, app_endpoint  # noqa: F401 - fixture
+from tests.emulators.bitrix24.conftest import hook
 
 INSTALL_PAGE = "<html><script src='//api.bitrix24.com/api/v1/'></script><script>BX24.init(function(){" \
                "BX24.installFinish();});</script></html>"

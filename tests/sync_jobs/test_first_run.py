@@ -10,8 +10,8 @@ from flask import Flask
 from onec.factory import build_source
 from sync_jobs import run_sync
 from sync_jobs.desired import NO_EMAIL
-from tests.sync.conftest import Hooks, PASSWORD_ENV
-from tests.sync.portal_view import PortalView, write_calls
+from tests.sync_jobs.conftest import Hooks, PASSWORD_ENV
+from tests.sync_jobs.portal_view import PortalView, write_calls
 
 
 def test_first_run_creates_groups_users_and_memberships(sync_app: Flask, portal: Hooks) -> None:

@@ -12,7 +12,7 @@ import sync_jobs.run
 from onec.models import Person
 from sync_jobs import run_sync
 from sync_jobs.store import MappingStore, Row
-from tests.sync.conftest import Hooks
+from tests.sync_jobs.conftest import Hooks
 
 
 def test_mapping_table_loads_after_the_1c_records_are_gone(sync_app: Flask, portal: Hooks,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import base64
 
-from tests.emulator_b24.bp_fixtures import BpWorld, bp_world, unique  # noqa: F401 - fixture
+from tests.emulators.bitrix24.bp_fixtures import BpWorld, bp_world, unique  # noqa: F401 - fixture
 
 PROCESSES = "bitrix_processes"
 

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from flask import Flask
 
 from sync_jobs.cli import group
-from tests.sync.conftest import Hooks
-from tests.sync.portal_view import write_calls
+from tests.sync_jobs.conftest import Hooks
+from tests.sync_jobs.portal_view import write_calls
 
 
 def test_plan_writes_nothing_and_run_then_runs_list_it(sync_app: Flask, portal: Hooks) -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import requests
 
-from tests.emulator_b24.bp_fixtures import BpWorld, bp_world, bpt_data, unique  # noqa: F401 - fixture
+from tests.emulators.bitrix24.bp_fixtures import BpWorld, bp_world, bpt_data, unique  # noqa: F401 - fixture
 
 SAMPLE = (Path(__file__).parent / "bp_data" / "docs_sample.bpt.b64").read_text().strip()
 MESSAGE_TREE = [{"Type": "SequentialWorkflowActivity", "Name": "Template", "Children": [

@@ -8,7 +8,7 @@ import pytest
 
 from bizproc_templates.source import Process, load_processes
 from bizproc_templates.demo import wait_for
-from tests.bizproc.conftest import Stack
+from tests.bizproc_templates.conftest import Stack
 
 PROCESSES = {process.code: process for process in load_processes()}
 TASK_DONE = {"ApproveActivity": 1, "ReviewActivity": 3, "RequestInformationActivity": 3}

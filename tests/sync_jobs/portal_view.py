@@ -5,7 +5,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from tests.sync.conftest import Hooks
+from tests.sync_jobs.conftest import Hooks
 
 WRITE_VERBS = ("add", "update", "delete", "create", "setowner")
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import requests
 
-from tests.emulator_b24.bp_fixtures import (BpWorld, Rest, as_list, bp_world, bpt_data, unique,  # noqa: F401
+from tests.emulators.bitrix24.bp_fixtures import (BpWorld, Rest, as_list, bp_world, bpt_data, unique,  # noqa: F401
                                             wait_for)
 
 PROCESSES = "bitrix_processes"

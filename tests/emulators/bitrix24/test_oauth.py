@@ -4,7 +4,7 @@ from __future__ import annotations
 import requests
 
 from emulators.bitrix24 import ManualClock, RunningBitrix24
-from tests.emulator_b24.conftest import hook
+from tests.emulators.bitrix24.conftest import hook
 
 TOKEN_KEYS = {"access_token", "refresh_token", "expires", "expires_in", "scope", "domain", "server_endpoint",
               "status", "client_endpoint", "member_id", "user_id"}

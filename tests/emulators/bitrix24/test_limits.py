@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from emulators.bitrix24 import ManualClock, RunningBitrix24, serve
-from tests.emulator_b24.conftest import call, hook
+from tests.emulators.bitrix24.conftest import call, hook
 
 
 def test_burst_of_200_gets_503_after_the_50th(clocked_portal: RunningBitrix24) -> None:

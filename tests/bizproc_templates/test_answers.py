@@ -15,8 +15,8 @@ from handlers.activities import answer_activity
 from handlers.registry import HandlerContext
 from bizproc_templates.activities import WORK
 from sync_jobs.models import SyncMapping
-from tests.bizproc.test_vacation_e2e import REQUEST, VACATION
-from tests.bizproc.conftest import Stack
+from tests.bizproc_templates.test_vacation_e2e import REQUEST, VACATION
+from tests.bizproc_templates.conftest import Stack
 
 
 def balance_message(stack: Stack) -> inbox.InboxMessage:
