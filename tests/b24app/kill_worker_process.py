@@ -1,4 +1,4 @@
-"""A worker process with one extra handler whose effect the kill test counts (run as a script)."""
+"""A worker process of the service plus one test feature whose handler the kill test counts (run as a script)."""
 from __future__ import annotations
 
 import os
@@ -7,10 +7,14 @@ import time
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from handlers.registry import HandlerContext, on_event
+from b24app.app import build_app
+from b24app.config import load_config
+from b24app.dispatch import HandlerContext, event
+from b24app.features import Feature
+from b24app.worker import get_executor
+from service import FEATURES
 
 
-@on_event("ONKILLTEST")
 def record_effect(ctx: HandlerContext, session: Session) -> None:
     """Slow on purpose so the test can kill the process while items are in flight."""
     time.sleep(0.02)
@@ -18,7 +22,11 @@ def record_effect(ctx: HandlerContext, session: Session) -> None:
                     {"item": ctx.message.id, "pid": os.getpid()})
 
 
-if __name__ == "__main__":
-    from b24app.cli import main
+KILL_TEST = Feature(name="kill_test", title="Проверка остановки обработчика",
+                    inbox_handlers={event("ONKILLTEST"): record_effect})
 
-    main()
+
+if __name__ == "__main__":
+    features = (*FEATURES, KILL_TEST)
+    app = build_app(load_config(os.environ["B24APP_CONFIG"], features=features), features)
+    get_executor(app).run_forever()

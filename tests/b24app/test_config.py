@@ -7,8 +7,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from b24app.cli import cli
-from b24app.config import ConfigError, generate_token_key, load_config
+from b24app.config import ConfigError, generate_token_key
+from service import load_config
+from service.cli import cli
 
 GOOD_ENV = {"B24_CLIENT_ID": "local.abc.1", "B24_CLIENT_SECRET": "s", "SECRET_KEY": "k"}
 
@@ -29,8 +30,9 @@ def test_valid_config_loads_typed_values(tmp_path: Path) -> None:
                                     "ONEC_MAIN_PASSWORD": "пароль"})
     assert config.public_url == "https://b24.example.ru"
     assert config.app_version == 3
-    assert config.onec[0].mode == "soap" and config.onec[0].password == "пароль"
-    assert config.section("sync") == {"max_deactivate_percent": 5}
+    connection = config.settings("onec").connection()
+    assert connection.mode == "soap" and connection.password() == "пароль"
+    assert config.settings("sync").max_deactivate_percent == 5
 
 
 def test_every_problem_names_file_key_and_expectation(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from handlers.formparse import MalformedBody, parse_body, parse_form
+from b24app.formparse import MalformedBody, parse_body, parse_form
 
 
 def test_event_payload_from_reference_wire_form() -> None:

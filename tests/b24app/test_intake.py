@@ -8,7 +8,8 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
-from b24app import create_app, inbox
+from b24app import inbox
+from service import create_app
 from b24app.db import get_db
 from b24app.models import utcnow
 from b24app.portal import get_store

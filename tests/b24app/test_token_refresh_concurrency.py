@@ -16,7 +16,7 @@ from tests.support import EmulatedInstall
 CALLER = """
 import os, sys, time
 from pathlib import Path
-from b24app import create_app
+from service import create_app
 from b24app.portal import client_for
 app = create_app()
 go = Path(sys.argv[1])

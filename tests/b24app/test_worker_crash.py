@@ -66,7 +66,7 @@ def _send(setup: EmulatedInstall, token: str, n: int) -> str:
 
 def _start_worker(setup: EmulatedInstall) -> subprocess.Popen:
     env = {**os.environ, **setup.env, "B24APP_CONFIG": str(setup.config_path), "PYTHONPATH": os.getcwd()}
-    return subprocess.Popen([sys.executable, WORKER, "worker"], env=env, stdout=subprocess.DEVNULL,
+    return subprocess.Popen([sys.executable, WORKER], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
 
 

@@ -14,11 +14,12 @@ import requests
 
 from b24app.bitrix import B24Client
 from b24app.db import get_db
-from b24app.portal import StaticToken, client_for, get_config
+from b24app.portal import client_for, get_config
+from b24app.verify import OneOffToken
 from bizproc_templates.demo import wait_for
 from bizproc_templates.compiler import IBLOCK_TYPE_ID, iblock_code
 from bizproc_templates.installer import Installer
-from bizproc_templates.settings import load_settings
+from bizproc_templates.settings import bizproc_settings
 from bizproc_templates.source import Process
 from bizproc_templates.zup import open_source
 from emulators.onec import serve as serve_onec
@@ -59,7 +60,7 @@ class Stack:
 
     def as_user(self, user_id: int) -> B24Client:
         token = self.install.hook("tokens", {"client_id": self.install.client_id, "user_id": user_id})
-        return B24Client(f"{self.install.portal.url}/rest/", tokens=StaticToken(token["access_token"]))
+        return B24Client(f"{self.install.portal.url}/rest/", tokens=OneOffToken(token["access_token"]))
 
     def installer(self) -> Installer:
         config = get_config(self.app)
@@ -160,7 +161,7 @@ def _group(stack: Stack) -> int:
 
 
 def _active_employee(install: EmulatedInstall) -> tuple[str, str]:
-    source = open_source(install.app, load_settings(get_config(install.app)))
+    source = open_source(install.app, bizproc_settings(install.app))
     try:
         state = next(s for s in source.employments() if s.person_ref and s.is_active(dt.date.today()))
     finally:

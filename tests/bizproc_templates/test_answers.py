@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from sqlalchemy import select
 
@@ -11,8 +12,9 @@ from b24app.models import InboxItem
 from bizproc_templates.approvers import Workplace, resolve_slots
 from bizproc_templates.models import ActivityAnswer
 from bizproc_templates.settings import BizprocSettings
-from handlers.activities import answer_activity
-from handlers.registry import HandlerContext
+from b24app.dispatch import HandlerContext
+from sync_jobs.settings import load_settings as load_sync_settings
+from bizproc_templates.answers import answer_activity
 from bizproc_templates.activities import WORK
 from sync_jobs.models import SyncMapping
 from tests.bizproc_templates.test_vacation_e2e import REQUEST, VACATION
@@ -48,8 +50,10 @@ def test_approvers_come_from_the_sync_mapping_when_it_knows_the_employee(stack: 
     with get_db(stack.app).session() as session:  # what the sync writes: the user in a department
         session.add(SyncMapping(kind="user", key=people.person_ref, b24_id=people.employee,
                                 state=json.dumps({"groups": ["dept-1"]})))
-    stack.app.extensions["b24app.config"].sections["sync"] = {"managers": {"dept-1": {"client": [people.hr],
-                                                                                      "provider": [people.accounting]}}}
+    config = stack.app.extensions["b24app.config"]
+    managers = load_sync_settings({"managers": {"dept-1": {"client": [people.hr], "provider": [people.accounting]}}})
+    stack.app.extensions["b24app.config"] = replace(config, feature_settings={**config.feature_settings,
+                                                                              "sync": managers})
     element_id = stack.submit(VACATION, REQUEST)
     stack.decide(element_id, people.hr, 1)  # the configured client manager of the department
     stack.open_task(element_id, people.accounting)

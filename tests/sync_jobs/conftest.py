@@ -9,7 +9,7 @@ import pytest
 import requests
 from flask import Flask
 
-from b24app import create_app
+from service import create_app
 from b24app.config import generate_token_key
 from tests.support import write_config
 

@@ -72,7 +72,7 @@ def _cli(tmp_path: Path, portal_server: Any, zup_server: Any, database_url: str)
     env = {**os.environ, **sync_env(portal_server, zup_server), "B24APP_CONFIG": str(config),
            "DATABASE_URL": database_url, "SECRET_KEY": "test", "B24APP_TOKEN_KEY": _key(),
            "PYTHONPATH": str(REPO)}
-    return [sys.executable, "-m", "b24app.cli", "sync", "run"], env
+    return [sys.executable, "-m", "service.cli", "sync", "run"], env
 
 
 def _key() -> str:

@@ -9,7 +9,8 @@ from sqlalchemy import delete
 from b24app.db import get_db
 
 from sync_jobs import run_sync
-from sync_jobs.desired import NO_EMAIL, xml_id
+from sync_jobs.desired import NO_EMAIL
+from sync_jobs.keys import user_xml_id as xml_id
 from sync_jobs.models import SyncMapping
 from tests.sync_jobs.conftest import Hooks
 from tests.sync_jobs.portal_view import PortalView, write_calls

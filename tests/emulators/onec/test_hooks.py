@@ -12,7 +12,7 @@ from emulators.onec import RunningOneC, serve
 
 from .conftest import rows
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_fault_on_kth_call_for_a_set(http: requests.Session, zup: RunningOneC) -> None:

@@ -11,7 +11,7 @@ from tests.support import free_port
 
 def test_demo_story_runs_to_the_end(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("B24", "DATABASE_URL", "ONEC_", "SECRET_KEY"))}
-    result = subprocess.run([sys.executable, "-m", "b24app.cli", "demo", "--once", "--port", str(free_port())],
+    result = subprocess.run([sys.executable, "-m", "service.cli", "demo", "--once", "--port", str(free_port())],
                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     story = result.stdout

@@ -1,40 +1,35 @@
-"""``/b24/install``: the install URL of the local application (b24-app.md §2.3–§2.4).
+"""``/b24/install``: the install URL of the local application (Bitrix24 REST docs:
+``settings/app-installation/local-apps``, ``sdk/bx24-js-sdk/system-functions/bx24-install-finish.md``).
 
 The portal POSTs the installing admin's tokens. Nothing in that form is trusted as such: the
-refresh token is exchanged at the OAuth server with our client secret, so only tokens issued to
-our app pass, and the OAuth server's answer — not the form — says which portal (member_id,
-client_endpoint) and which user they belong to. Then the admin check, the server-side steps
-(events, placements, activities) and the installation is stored as «installing»; the page calls
-``BX24.installFinish()`` and ONAPPINSTALL marks it installed. On any failure the steps are undone,
-nothing is stored and the admin sees a Russian error page.
+verifier exchanges the refresh token at the OAuth server with our client secret, so only tokens
+issued to our app pass, and the OAuth server's answer — not the form — says which portal
+(member_id, client_endpoint) and which user they belong to. Then the admin check, the server-side
+steps (events, placements, activities) and the installation is stored as «installing»; the page
+calls ``BX24.installFinish()`` and ONAPPINSTALL marks it installed. On any failure the steps are
+undone, nothing is stored and the admin sees a Russian error page.
 """
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
-from urllib.parse import urlparse
 
 from flask import Blueprint, current_app, render_template, request
 
 from b24app.bitrix import B24Client
 from b24app.bitrix.errors import B24Error
-from b24app.bitrix.tokens import TokenGrant
+from b24app.features import get_features
+from b24app.formparse import MalformedBody, parse_body
 from b24app.install_steps import InstallContext, run_install_steps
 from b24app.portal import get_config, get_store, oauth_server
 from b24app.store import NewInstallation, TokenSet
-from handlers.formparse import MalformedBody, parse_body
+from b24app.verify import PORTAL_HOST, InstallRefused, get_verifier
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("b24_install", __name__, url_prefix="/b24")
 
 REQUIRED = ("AUTH_ID", "REFRESH_ID", "member_id")
-PORTAL_HOST = re.compile(r"[A-Za-z0-9.-]+(:\d{1,5})?")  # a host[:port], nothing a URL parser could bend
-
-
-class InstallRefused(Exception):
-    """Installation cannot proceed; the message is shown to the admin."""
 
 
 class InstallTokens:
@@ -80,38 +75,16 @@ def _install_form() -> dict[str, Any]:
     return form
 
 
-def _check_domain(grant: TokenGrant) -> str:
-    """The portal's host from the OAuth answer; refused if not allowed or already taken."""
-    host = urlparse(grant.client_endpoint).netloc
-    config = get_config(current_app)
-    if not PORTAL_HOST.fullmatch(host):
-        raise InstallRefused("Сервер авторизации вернул некорректный адрес портала")
-    if config.allowed_domains and host not in config.allowed_domains and host.split(":")[0] not in config.allowed_domains:
-        raise InstallRefused(f"Портал {host} не указан в app.allowed_domains")
-    known = get_store(current_app).find(member_id=grant.member_id)
-    if known and known.status != "uninstalled" and known.domain != host:
-        raise InstallRefused("Этот портал уже установлен с другим адресом; удалите приложение и установите снова")
-    return host
-
-
-def _proven_grant(form: dict[str, Any]) -> TokenGrant:
-    """Exchange the form's refresh token: only our app's tokens pass, and the answer names the portal."""
-    grant = oauth_server(current_app).refresh(form["REFRESH_ID"])
-    if grant.member_id != form["member_id"] or urlparse(grant.client_endpoint).netloc != form["DOMAIN"]:
-        raise InstallRefused("Ключи установки выданы другому порталу")
-    return grant
-
-
 def _install(form: dict[str, Any]):  # type: ignore[no-untyped-def]
     config = get_config(current_app)
-    grant = _proven_grant(form)
-    domain = _check_domain(grant)
+    proven = get_verifier(current_app).install(form)
+    grant, domain = proven.grant, proven.domain
     tokens = InstallTokens(grant.tokens)
     client = B24Client(grant.client_endpoint, tokens=tokens)
     admin = client.call("profile", {}).result
     if not isinstance(admin, dict) or not admin.get("ADMIN"):
         raise InstallRefused("Устанавливать приложение может только администратор портала")
-    run_install_steps(InstallContext(client, config))
+    run_install_steps(InstallContext(client, config), get_features(current_app).install_steps)
     scopes = tuple(s for s in str(form.get("APPLICATION_SCOPE", "")).split(",") if s) or config.scopes
     return get_store(current_app).save(NewInstallation(
         member_id=grant.member_id, domain=domain, client_endpoint=grant.client_endpoint,

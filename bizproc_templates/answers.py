@@ -24,15 +24,14 @@ from sqlalchemy.orm import Session
 from b24app import inbox
 from b24app.bitrix.errors import B24Error
 from b24app.db import Database, get_db
+from b24app.dispatch import FatalHandlerError, Handler, HandlerContext, HandlerKey, activity
 from b24app.install_steps import RestCaller
 from b24app.models import utcnow
-from b24app.portal import client_for, get_config
-from bizproc_templates import installer  # noqa: F401 - registers the app-activity install step
+from b24app.portal import client_for
 from bizproc_templates.activities import WORK, ActivityCall, Answer, NotReady, Work, failure_text, perform
 from bizproc_templates.catalog import load_app_activities
 from bizproc_templates.models import ActivityAnswer
-from bizproc_templates.settings import BizprocSettings, load_settings
-from handlers.registry import FatalHandlerError, HandlerContext, on_activity
+from bizproc_templates.settings import BizprocSettings, bizproc_settings
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +83,7 @@ def answer_activity(ctx: HandlerContext, session: Session, work: Work) -> None:
     if already_answered(db, message.member_id, digest):
         log.info("activity %s of workflow %s already answered", message.name, message.payload.get("workflow_id"))
         return
-    settings = load_settings(get_config(ctx.app))
+    settings = bizproc_settings(ctx.app)
     client = client_for(ctx.app, message.member_id)
     answer = _work_or_give_up(ctx, client, work, settings)
     if not claim_answer(db, ctx, digest, answer):
@@ -129,9 +128,8 @@ def _triplet(value: object) -> list[str]:
     return [str(item) for item in value] if isinstance(value, list) else []
 
 
-def _register(code: str, work: Work) -> None:
-    on_activity(code)(lambda ctx, session: answer_activity(ctx, session, work))
+def _handler(work: Work) -> Handler:
+    return lambda ctx, session: answer_activity(ctx, session, work)
 
 
-for _code, _work in WORK.items():
-    _register(_code, _work)
+HANDLERS: dict[HandlerKey, Handler] = {activity(code): _handler(work) for code, work in WORK.items()}

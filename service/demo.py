@@ -24,10 +24,12 @@ import yaml
 from flask import Flask
 from werkzeug.serving import make_server
 
-from b24app import create_app
-from b24app.config import generate_token_key, load_config
-from b24app.db import get_db, upgrade_schema
+from b24app.app import upgrade
+from b24app.config import generate_token_key
+from b24app.db import get_db
 from b24app.portal import client_for, get_store
+from service import create_app, load_config
+from sync_jobs.keys import person_of_xml_id
 from b24app.worker import get_executor
 
 DEMO_DIR = Path("instance") / "demo"
@@ -122,7 +124,7 @@ def synced_employee(app: Flask, portal: DemoPortal) -> int:
     """An extranet user the sync invited; they accept the invitation to take part in the story."""
     users = client_for(app).call("user.get", {"FILTER": {"USER_TYPE": "extranet", "ACTIVE": True},
                                               "ADMIN_MODE": True}).result
-    employee = next(u for u in users if str(u.get("XML_ID") or "").startswith("zup:") and u.get("EMAIL"))
+    employee = next(u for u in users if person_of_xml_id(u.get("XML_ID")) and u.get("EMAIL"))
     portal.hook(f"users/{employee['ID']}/accept-invite")
     step(f"Сотрудник {employee['LAST_NAME']} {employee['NAME']}: приглашение принято, вход в кабинет выполнен")
     return int(employee["ID"])
@@ -150,7 +152,7 @@ def run_demo(*, once: bool, port: int) -> None:
     config = _write_config(public_url, portal, zup, registered, managers)
     app = create_app(config)
     logging.getLogger().setLevel(logging.WARNING)  # the story speaks for itself
-    upgrade_schema(get_db(app).url)
+    upgrade(app)
     get_executor(app).start_thread()
     server = _serve(app, port)
     step(f"Приложение слушает {public_url} (база {get_db(app).url})")

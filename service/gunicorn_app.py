@@ -19,7 +19,7 @@ class GunicornApp(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):  # type: ignore[no-untyped-def]
-        from b24app import create_app
+        from service import create_app
 
         app = create_app()
         gc.freeze()  # the app's long-lived objects leave the collector's scans: shorter GC pauses per request

@@ -1,9 +1,6 @@
 """``/b24/events`` and ``/b24/activities/<code>``: parse, verify, store in the inbox, answer 200.
 
-Every call must carry ``auth[application_token]`` equal to the stored token of
-``auth[member_id]`` (b24-app.md §4.4); otherwise 401 and nothing is stored. The only exception
-is the lifecycle pair ONAPPINSTALL/ONAPPUPDATE that may bring a *new* application_token: those are
-trusted when the access token they carry works on the stored portal (see ``verify.py``).
+Every call is proven by the verifier (``b24app.verify``): 401 and nothing stored otherwise.
 """
 from __future__ import annotations
 
@@ -17,9 +14,9 @@ from werkzeug.exceptions import HTTPException
 
 from b24app import inbox
 from b24app.db import get_db
+from b24app.formparse import MalformedBody, parse_body
+from b24app.verify import CallRejected, get_verifier
 from b24app.worker import get_executor
-from handlers.formparse import MalformedBody, parse_body
-from handlers.verify import CallRejected, verify_call
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +33,7 @@ class BadCall(Exception):
 def events():  # type: ignore[no-untyped-def]
     payload = _read_payload()
     name = _required_text(payload, "event").upper()
-    member_id = verify_call(payload, event=name)
+    member_id = get_verifier(current_app).call(payload, event=name)
     dedupe = _digest({"event": name, "data": payload.get("data"), "ts": payload.get("ts")})
     return _accept(member_id, "event", name, dedupe, payload)
 
@@ -47,7 +44,7 @@ def activity(code: str):  # type: ignore[no-untyped-def]
     event_token = _required_text(payload, "event_token")
     if str(payload.get("code", code)).lower() != code.lower():
         raise BadCall("код действия в теле не совпадает с адресом обработчика")
-    member_id = verify_call(payload, event=None)
+    member_id = get_verifier(current_app).call(payload, event=None)
     return _accept(member_id, "activity", code.lower(), _digest(event_token), payload)
 
 
