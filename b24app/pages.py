@@ -5,10 +5,10 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
 
-from b24app.formparse import MalformedBody, parse_body
+from b24app.formparse import MalformedBody, parse_request
 from b24app.portal import get_store
 from b24app.store import Installation
-from b24app.verify import get_verifier
+from b24app.verify import ProofBusy, get_verifier
 
 bp = Blueprint("pages", __name__, url_prefix="/b24")
 
@@ -23,7 +23,7 @@ STATUS_TEXT = {
 def app_page():  # type: ignore[no-untyped-def]
     """The app's main page; Bitrix24 opens it with a POST carrying the viewer's tokens."""
     try:
-        form = parse_body(request.get_data(cache=False), request.content_type) if request.method == "POST" else {}
+        form = parse_request() if request.method == "POST" else {}
     except MalformedBody:
         form = {}
     installation = _verified_installation(form)
@@ -53,3 +53,8 @@ def _verified_installation(form: dict[str, Any]) -> Installation | None:
     if isinstance(auth_id, str) and auth_id and get_verifier(current_app).viewer(form) is not None:
         return installation
     return None
+
+
+@bp.errorhandler(ProofBusy)
+def _busy(exc: ProofBusy):  # type: ignore[no-untyped-def]
+    return render_template("app.html", installation=None, message="Портал занят, обновите страницу через минуту."), 503

@@ -1,4 +1,4 @@
-"""Vacation balance assembled from OData registers (ZUP has no single balance table, §2.7).
+"""Vacation balance assembled from OData registers (ZUP has no single balance table).
 
 Registers used (documented in docs/onec-extension.md):
 

@@ -1,13 +1,16 @@
 """Install, token rotation, update and uninstall against the Bitrix24 emulator over HTTP."""
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
 import sqlalchemy as sa
 
+from b24app.bitrix.tokens import EXPIRY_MARGIN_S
 from b24app.db import get_db
+from b24app.models import PortalInstallation, utcnow
 from b24app.portal import client_for, get_store
 from tests.support import EmulatedInstall
 
@@ -163,3 +166,50 @@ def test_installation_waits_for_install_finish(setup: EmulatedInstall) -> None:
     setup.hook(f"apps/{setup.client_id}/install-finish")
     setup.drain()
     assert get_store(setup.app).find(member_id=setup.member_id).status == "installed"
+
+
+def test_a_token_about_to_expire_is_refreshed_before_it_is_used(setup: EmulatedInstall) -> None:
+    setup.install()
+    setup.drain()
+    before = get_store(setup.app).find(member_id=setup.member_id)
+    almost = utcnow() + timedelta(seconds=EXPIRY_MARGIN_S / 2)
+    with get_db(setup.app).session() as session:
+        session.execute(sa.update(PortalInstallation).where(PortalInstallation.member_id == setup.member_id)
+                        .values(expires_at=almost))
+    assert str(client_for(setup.app).call("profile", {}).result["ID"]) == "1"
+    after = get_store(setup.app).find(member_id=setup.member_id)
+    assert after.token_generation == before.token_generation + 1 and after.expires_at > almost
+    client_for(setup.app).call("profile", {})  # a fresh token is used as it is
+    assert get_store(setup.app).find(member_id=setup.member_id).token_generation == after.token_generation
+
+
+def _second_app_token(setup: EmulatedInstall, user_id: int = 1) -> str:
+    """An access token of another application installed on the same portal (an admin's, by default)."""
+    other = setup.hook("apps", {"handler_url": "http://127.0.0.1:9/app", "install_url": "http://127.0.0.1:9/install",
+                                "scopes": EmulatedInstall.SCOPES})
+    setup.hook(f"apps/{other['client_id']}/install-finish")
+    return setup.hook("tokens", {"client_id": other["client_id"], "user_id": user_id})["access_token"]
+
+
+def test_frame_post_with_another_apps_token_is_refused(setup: EmulatedInstall) -> None:
+    setup.install()
+    setup.drain()
+    page = f"{setup.public_url}/b24/app"
+    foreign = _second_app_token(setup)
+    refused = requests.post(page, data={"member_id": setup.member_id, "AUTH_ID": foreign, "PLACEMENT": "DEFAULT"},
+                            timeout=10)
+    assert refused.status_code == 401 and "установлено" not in refused.text
+
+
+def test_app_update_with_another_apps_admin_token_does_not_take_the_event_channel(setup: EmulatedInstall) -> None:
+    setup.install()
+    setup.drain()
+    foreign = _second_app_token(setup)
+    forged = {"event": "ONAPPUPDATE", "data[VERSION]": "9", "ts": "1", "auth[member_id]": setup.member_id,
+              "auth[application_token]": "attacker-chosen", "auth[access_token]": foreign,
+              "auth[domain]": setup.portal.url.split("//")[1]}
+    answer = requests.post(f"{setup.public_url}/b24/events", data=forged, timeout=10)
+    assert answer.status_code == 401
+    followup = {**forged, "event": "ONUSERADD", "data[FIELDS][ID]": "5"}
+    assert requests.post(f"{setup.public_url}/b24/events", data=followup, timeout=10).status_code == 401
+    assert get_store(setup.app).find(member_id=setup.member_id).app_version == 1
