@@ -35,24 +35,9 @@ def app_page():  # type: ignore[no-untyped-def]
 
 
 def _verified_installation(form: dict[str, Any]) -> Installation | None:
-    """The installation the frame POST belongs to, if it proves it.
-
-    Newer portals send APPLICATION_TOKEN; older ones only the viewer's AUTH_ID, which the verifier
-    proves on the portal we stored for that member_id.
-    """
-    member_id = form.get("member_id")
-    if not isinstance(member_id, str) or not member_id:
-        return None
-    store = get_store(current_app)
-    installation = store.find(member_id=member_id)
-    if installation is None or installation.status == "uninstalled":
-        return None
-    token, auth_id = form.get("APPLICATION_TOKEN"), form.get("AUTH_ID")
-    if isinstance(token, str) and token:
-        return installation if store.application_token_matches(member_id=member_id, application_token=token) else None
-    if isinstance(auth_id, str) and auth_id and get_verifier(current_app).viewer(form) is not None:
-        return installation
-    return None
+    """The installation whose user opened the page, proven by the viewer's AUTH_ID (the verifier)."""
+    viewer = get_verifier(current_app).viewer(form)
+    return None if viewer is None else get_store(current_app).find(member_id=viewer.member_id)
 
 
 @bp.errorhandler(ProofBusy)
