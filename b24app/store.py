@@ -60,6 +60,7 @@ class Installation:
     app_version: int
     status: str
     installed_at: datetime
+    tokens_broken_at: datetime | None = None  # the OAuth server refused the stored pair; an admin restores it
 
     def __repr__(self) -> str:
         return (f"Installation(member_id={self.member_id!r}, domain={self.domain!r}, "
@@ -219,6 +220,23 @@ class InstallationStore:
                 row.refresh_lease_until = None
                 row.refresh_lease_holder = None
 
+    def mark_tokens_broken(self, *, member_id: str) -> None:
+        """The OAuth server refused the stored refresh token (rotated by a process that died, or an
+        answer lost on the way): calls fail until an administrator's token restores the pair."""
+        with self.db.session() as session:
+            session.execute(update(PortalInstallation).where(PortalInstallation.member_id == member_id,
+                                                             PortalInstallation.tokens_broken_at.is_(None))
+                            .values(tokens_broken_at=utcnow()))
+
+    def restore_tokens(self, *, member_id: str, tokens: TokenSet) -> None:
+        """Store a pair an administrator's own token proved (the frame POST or a lifecycle event)."""
+        with self.db.session() as session:
+            row = session.scalar(select(PortalInstallation).where(PortalInstallation.member_id == member_id))
+            if row is not None:
+                self._set_tokens(row, tokens)
+                row.tokens_broken_at = None
+                row.refresh_lease_until = row.refresh_lease_holder = None
+
     def _set_tokens(self, row: PortalInstallation, tokens: TokenSet) -> None:
         row.access_token_enc = self.cipher.encrypt(tokens.access_token)
         row.refresh_token_enc = self.cipher.encrypt(tokens.refresh_token)
@@ -235,5 +253,5 @@ class InstallationStore:
             expires_at=row.expires_at, token_generation=row.token_generation or 0,
             scopes=tuple(s for s in (row.scopes or "").split(",") if s),
             admin_user_id=row.admin_user_id, app_version=row.app_version, status=row.status,
-            installed_at=row.installed_at,
+            installed_at=row.installed_at, tokens_broken_at=row.tokens_broken_at,
         )

@@ -16,6 +16,10 @@ Rules:
 - A frame POST (the app page, a placement) is proven by calling the stored portal with the viewer's
   AUTH_ID: ``app.info`` (our app), ``user.current`` (who) and ``user.admin``; the proof is cached
   for the token's life in a bounded cache that never keeps a failure.
+- A portal whose stored token pair stopped working (the OAuth server refused its refresh token) is
+  healed by the next proof of authority it sends: an administrator opening the app (the frame
+  POST's REFRESH_ID) or a lifecycle event carrying an administrator's tokens; the refresh token is
+  exchanged at the OAuth server, which must name the same portal.
 """
 from __future__ import annotations
 
@@ -119,12 +123,35 @@ class Verifier:
         if not MEMBER_ID.fullmatch(member_id) or len(token) > 256:
             raise CallRejected("некорректный member_id или application_token")
         if self.store.application_token_matches(member_id=member_id, application_token=token):
+            self._heal_from_event(member_id, event, auth)
             return member_id
         if event in LIFECYCLE_WITH_NEW_TOKEN and self._new_token_proven(member_id, auth):
             self.store.set_application_token(member_id=member_id, application_token=token,
                                              app_version=_version(payload) if event == "ONAPPUPDATE" else None)
+            self._heal_from_event(member_id, event, auth)
             return member_id
         raise CallRejected("application_token не совпадает с сохранённым для портала", member_id)
+
+    def _heal_from_event(self, member_id: str, event: str | None, auth: Mapping[str, Any]) -> None:
+        """A verified lifecycle event of an administrator restores a broken token pair."""
+        installation = self._active(member_id)
+        if event not in LIFECYCLE_WITH_NEW_TOKEN or installation is None or installation.tokens_broken_at is None:
+            return
+        access, refresh = auth.get("access_token"), auth.get("refresh_token")
+        if _text(access) and _text(refresh):
+            answers = self._ask(installation, access, {"admin": ("user.admin", {})})
+            if answers is not None and answers.get("admin") is True:
+                self._restore(installation, refresh)
+
+    def _restore(self, installation: Installation, refresh_token: str) -> None:
+        try:
+            grant = self.oauth.refresh(refresh_token)
+        except B24Error as exc:
+            log.warning("restoring the tokens of %s failed: %s", installation.domain, type(exc).__name__)
+            return
+        if grant.member_id == installation.member_id:
+            self.store.restore_tokens(member_id=installation.member_id, tokens=grant.tokens)
+            log.info("portal %s: token pair restored by an administrator", installation.domain)
 
     def _new_token_proven(self, member_id: str, auth: Mapping[str, Any]) -> bool:
         installation = self._active(member_id)
@@ -168,9 +195,12 @@ class Verifier:
         if installation is None:
             return None
         viewer = self._prove_viewer(installation, auth_id)
-        if viewer is not None:
-            with self._lock:
-                self._viewers[key] = (viewer, time.monotonic() + _token_life(form))
+        if viewer is None:
+            return None
+        with self._lock:
+            self._viewers[key] = (viewer, time.monotonic() + _token_life(form))
+        if viewer.is_admin and installation.tokens_broken_at is not None and _text(form.get("REFRESH_ID")):
+            self._restore(installation, form["REFRESH_ID"])
         return viewer
 
     def _prove_viewer(self, installation: Installation, auth_id: str) -> Viewer | None:

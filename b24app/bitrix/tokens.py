@@ -24,7 +24,7 @@ from b24app.store import Installation, InstallationStore, TokenSet
 
 log = logging.getLogger(__name__)
 
-REFRESH_LEASE_S = 120.0  # well above the OAuth call's own timeouts
+REFRESH_LEASE_S = 20.0  # above the OAuth call's own timeouts; a dead holder blocks the others this long at most
 WAIT_STEP_S = 0.02
 EXPIRY_MARGIN_S = 60.0  # a token this close to its expiry is refreshed before it is used
 
@@ -46,7 +46,7 @@ class OAuthServer:
     token_url: str
     client_id: str
     client_secret: str
-    timeout: tuple[float, float] = (5.0, 30.0)
+    timeout: tuple[float, float] = (5.0, 10.0)
 
     def refresh(self, refresh_token: str) -> TokenGrant:
         """Exchange a refresh token for a new pair (the old refresh token is consumed).
@@ -138,7 +138,13 @@ class PortalTokens:
             if installation.access_token != stale_token:
                 return installation.access_token or ""
             generation = installation.token_generation
-            new = self.oauth.refresh(installation.refresh_token).tokens
+            try:
+                new = self.oauth.refresh(installation.refresh_token).tokens
+            except B24AuthFatal:
+                self.store.mark_tokens_broken(member_id=self.member_id)
+                log.error("portal %s: the OAuth server refused the stored refresh token; an administrator "
+                          "opening the app restores it", self.member_id)
+                raise
             return new.access_token
         finally:
             self.store.release_refresh_lease(member_id=self.member_id, holder=self.holder, tokens=new,

@@ -8,7 +8,9 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from b24app.bitrix.tokens import EXPIRY_MARGIN_S
+from b24app.bitrix.errors import B24AuthFatal
+from b24app.bitrix.tokens import EXPIRY_MARGIN_S, REFRESH_LEASE_S
+from b24app import inbox
 from b24app.db import get_db
 from b24app.models import PortalInstallation, utcnow
 from b24app.portal import client_for, get_store
@@ -213,3 +215,59 @@ def test_app_update_with_another_apps_admin_token_does_not_take_the_event_channe
     followup = {**forged, "event": "ONUSERADD", "data[FIELDS][ID]": "5"}
     assert requests.post(f"{setup.public_url}/b24/events", data=followup, timeout=10).status_code == 401
     assert get_store(setup.app).find(member_id=setup.member_id).app_version == 1
+
+
+def _lose_the_pair(setup: EmulatedInstall) -> None:
+    """What a process killed right after the OAuth server rotated the pair leaves: a consumed refresh token."""
+    stored = get_store(setup.app).find(member_id=setup.member_id)
+    answer = requests.post(setup.oauth_url, data={
+        "grant_type": "refresh_token", "client_id": setup.client_id, "client_secret": setup.client_secret,
+        "refresh_token": stored.refresh_token}, timeout=10)
+    assert answer.status_code == 200
+    setup.hook("tokens/expire", {})
+
+
+def _open_app(setup: EmulatedInstall, user_id: int) -> requests.Response:
+    viewer = setup.hook("tokens", {"client_id": setup.client_id, "user_id": user_id})
+    return requests.post(f"{setup.public_url}/b24/app", data={
+        "member_id": setup.member_id, "AUTH_ID": viewer["access_token"], "REFRESH_ID": viewer["refresh_token"],
+        "PLACEMENT": "DEFAULT"}, timeout=10)
+
+
+def test_a_lost_token_pair_is_restored_by_an_admin_opening_the_app(setup: EmulatedInstall) -> None:
+    setup.install()
+    setup.drain()
+    _lose_the_pair(setup)
+    with pytest.raises(B24AuthFatal):
+        client_for(setup.app).call("profile", {})
+    assert get_store(setup.app).find(member_id=setup.member_id).tokens_broken_at is not None
+    employee = setup.hook("users", {"NAME": "Иван", "LAST_NAME": "Сотрудников", "EMAIL": "i@example.ru"})["ID"]
+    for user_id, healed in ((employee, False), (1, True)):
+        assert _open_app(setup, user_id).status_code == 200
+        assert (get_store(setup.app).find(member_id=setup.member_id).tokens_broken_at is None) is healed
+    assert str(client_for(setup.app).call("profile", {}).result["ID"]) == "1"
+
+
+def test_work_waiting_on_a_lost_token_pair_goes_on_once_it_is_restored(setup: EmulatedInstall) -> None:
+    setup.install()
+    setup.drain()
+    _lose_the_pair(setup)
+    setup.hook(f"apps/{setup.client_id}/update", {"version": 2})
+    setup.hook("events/flush")
+    setup.worker.run_once()  # re-registering the handlers fails: the stored pair is dead
+    failing = [i for i in inbox.list_items(get_db(setup.app)) if i.name == "ONAPPUPDATE"]
+    assert failing[0].status == "pending" and "B24AuthFatal" in failing[0].last_error
+    _open_app(setup, 1)
+    setup.drain()
+    events = {b["event"].upper() for b in client_for(setup.app).call("event.get", {}).result}
+    assert {"ONAPPUPDATE", "ONAPPUNINSTALL"} <= events
+
+
+def test_a_dead_refresh_lease_holds_the_others_only_until_it_runs_out(setup: EmulatedInstall) -> None:
+    setup.install()
+    setup.drain()
+    store = get_store(setup.app)
+    assert store.try_acquire_refresh_lease(member_id=setup.member_id, holder="dead-process", seconds=1)
+    setup.hook("tokens/expire", {})
+    assert str(client_for(setup.app).call("profile", {}).result["ID"]) == "1"
+    assert REFRESH_LEASE_S <= 30  # what a dead holder costs the other processes at most
