@@ -25,13 +25,8 @@ from onec.retry import RetryPolicy
 
 MODES = ("odata", "soap")
 
-DEFAULT_REQUEST_DOCUMENTS = {
-    "vacation": "Document_ЗаявкаНаОтпуск",
-    "business_trip": "Document_ЗаявкаНаКомандировку",
-    "certificate_2ndfl": "Document_ЗапросСправки2НДФЛСотрудником",
-    "certificate": "Document_ЗапросСправкиСотрудником",
-    "absence": "Document_СообщениеОбОтсутствии",
-}
+DEFAULT_REQUEST_DOCUMENTS: dict[str, str] = {}
+"""Overrides of onec.targets.TARGETS (request kind -> entity set), for a ZUP whose objects are renamed."""
 
 STATUS_FIELD = "Статус"
 """Enum СтатусыЗаявокСотрудников (Рассматривается, Согласовано, Отклонено, ...)."""

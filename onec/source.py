@@ -26,8 +26,10 @@ from onec.models import (
     Person,
     Position,
     Record,
+    EmployeeRequest,
     RequestDocument,
     RequestRef,
+    Timesheet,
     RequestStatus,
     VacationBalance,
 )
@@ -94,7 +96,15 @@ class ZupSource(Protocol):
 
     def vacation_balance(self, employee_ref: str, on_date: dt.date) -> VacationBalance: ...
 
-    def create_request(self, kind: str, fields: Mapping[str, Any]) -> RequestRef: ...
+    def write_document(self, kind: str, entity_set: str, fields: Mapping[str, Any], key: str) -> RequestRef:
+        """An unposted document with the given real attributes; the unmarked one whose Комментарий
+        already holds ``key`` is returned instead of writing a second (resending is safe)."""
+
+    def submit_request(self, request: EmployeeRequest) -> RequestRef:
+        """The request written as the ZUP object HR expects (onec.targets), keyed by its link."""
+
+    def push_timesheet(self, timesheet: Timesheet) -> RequestRef:
+        """The month's Document.ТабельУчетаРабочегоВремени, once per ``timesheet.key``."""
 
     def request_status(self, request: RequestRef) -> RequestStatus: ...
 
