@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from onec.errors import OneCError
+from onec.vacation_schedule import ApprovedSchedule
 from onec.models import (
     Department,
     Employee,
@@ -105,6 +106,9 @@ class ZupSource(Protocol):
 
     def push_timesheet(self, timesheet: Timesheet) -> RequestRef:
         """The month's Document.ТабельУчетаРабочегоВремени, once per ``timesheet.key``."""
+
+    def submit_vacation_schedule(self, schedule: ApprovedSchedule, department_name: str = "") -> RequestRef:
+        """The department's approved schedule as Document.ГрафикОтпусков, once per ``schedule.key``."""
 
     def request_status(self, request: RequestRef) -> RequestStatus: ...
 

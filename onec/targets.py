@@ -19,6 +19,7 @@ from typing import Any
 
 from onec.errors import OneCConfigError
 from onec.models import EmployeeRequest, RequestRef, Timesheet
+from onec.vacation_schedule import SCHEDULE_PREFIX, ApprovedSchedule, schedule_fields
 
 COMMENT_FIELD = "Комментарий"
 LINK_PREFIX = "Заявка Битрикс24: "
@@ -226,6 +227,10 @@ class DocumentWrites:
     def push_timesheet(self, timesheet: Timesheet) -> RequestRef:
         return self.write_document("timesheet", TIMESHEET_SET, timesheet_fields(timesheet),
                                    TIMESHEET_PREFIX + timesheet.key)
+
+    def submit_vacation_schedule(self, schedule: ApprovedSchedule, department_name: str = "") -> RequestRef:
+        return self.write_document("vacation_schedule", SCHEDULE_SET, schedule_fields(schedule, department_name),
+                                   SCHEDULE_PREFIX + schedule.key)
 
 
 def written_sets(overrides: Mapping[str, str] | None = None) -> list[str]:

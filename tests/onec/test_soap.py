@@ -13,7 +13,7 @@ from zeep.transports import Transport
 
 from onec.cli import run_check
 from onec.config import ConnectionConfig
-from onec.errors import OneCAuthError, SoapFault
+from onec.errors import OneCAuthError
 from onec.odata import utf8_basic_auth
 from onec.soap import WSDL_PATH
 from onec.source import KINDS, ZupSource
