@@ -13,6 +13,7 @@ has no target here: ``target_for`` raises a clear error instead of writing a sta
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -112,7 +113,7 @@ def business_trip(request: EmployeeRequest) -> Fields:
 
 
 def child_tax_deduction(request: EmployeeRequest) -> Fields:
-    year = int(_value(request, "year"))
+    year = _year(request)
     return {"ФизическоеЛицо_Key": request.person_ref, "Организация_Key": request.organization_ref,
             "МесяцРегистрации": f"{year:04d}-01-01T00:00:00",
             COMMENT_FIELD: comment(request, f"детей: {request.values.get('children_count') or ''}")}
@@ -134,7 +135,15 @@ def work_book(request: EmployeeRequest) -> Fields:
 
 def certificate_2ndfl(request: EmployeeRequest) -> Fields:
     return {"Организация_Key": request.organization_ref, "ФизическоеЛицо_Key": request.person_ref,
-            "НалоговыйПериод": float(int(_value(request, "year"))), COMMENT_FIELD: comment(request)}
+            "НалоговыйПериод": float(_year(request)), COMMENT_FIELD: comment(request)}
+
+
+def _year(request: EmployeeRequest) -> int:
+    """The four-digit year in the request's ``year`` value («2026», «за 2026 год»)."""
+    found = re.search(r"\b(19|20)\d{2}\b", str(_value(request, "year")))
+    if found is None:
+        raise OneCConfigError(f"в заявлении не указан год: «{request.values['year']}»")
+    return int(found.group())
 
 
 def certificate_182n(request: EmployeeRequest) -> Fields:

@@ -20,11 +20,14 @@ SAMPLE_BY_TYPE: dict[str, Any] = {"S": "Тестовое значение", "N":
                                   "F": ["scan.txt", base64.b64encode(b"scan").decode()]}
 
 
+SAMPLE_OVERRIDES = {"certificate": {"PERIOD": "2026"}, "child_tax_deduction": {"YEAR": 2027}}  # a year in 1C
+
+
 def sample_values(process: Process, employee: int) -> dict[str, Any]:
     """A valid value for every required field of the process's list."""
-    values = {}
+    values: dict[str, Any] = dict(SAMPLE_OVERRIDES.get(process.code, {}))
     for field in process.list_fields():
-        if not field.get("required"):
+        if not field.get("required") or field["code"] in values:
             continue
         if field["type"] == "L":
             values[field["code"]] = next(iter(field["options"]))
