@@ -6,7 +6,7 @@ Example::
      "url": "https://hr1c.local/zup/odata/standard.odata/",
      "login": "Обмен", "password_env": "ONEC_ZUP_MAIN_PASSWORD",
      "timeouts": {"connect": 10, "read": 120, "operation": 300},
-     "request_documents": {"vacation": "Document_ЗаявкаНаОтпуск"}}
+     "request_documents": {"vacation": "Document_Отпуск"}}
 
 Entity-set and field names the reference marks as uncertain live in ``sets`` and
 ``request_documents`` so an administrator can adapt them to a concrete ZUP release.
