@@ -2,16 +2,29 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 
+from flask import Flask
 from gunicorn.app.base import BaseApplication
+
+WORKER_TIMEOUT_S = 30  # a worker silent this long (stuck) is killed and replaced
+GRACEFUL_TIMEOUT_S = 20  # on shutdown, requests in flight get this long to finish
+
+
+def _service() -> Flask:
+    from service import create_app
+
+    return create_app()
 
 
 class GunicornApp(BaseApplication):
-    """Gunicorn with ``create_app()`` built in each worker process."""
+    """Gunicorn with the app built by ``factory`` in each worker process (the service by default)."""
 
-    def __init__(self, *, bind: str, workers: int, threads: int = 1) -> None:
-        self.options = {"bind": bind, "workers": workers, "threads": threads,
-                        "worker_class": "gthread", "accesslog": None, "timeout": 60}
+    def __init__(self, *, bind: str, workers: int, threads: int = 1,
+                 factory: Callable[[], Flask] = _service) -> None:
+        self.options = {"bind": bind, "workers": workers, "threads": threads, "worker_class": "gthread",
+                        "accesslog": None, "timeout": WORKER_TIMEOUT_S, "graceful_timeout": GRACEFUL_TIMEOUT_S}
+        self.factory = factory
         super().__init__()
 
     def load_config(self) -> None:
@@ -19,8 +32,6 @@ class GunicornApp(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):  # type: ignore[no-untyped-def]
-        from service import create_app
-
-        app = create_app()
+        app = self.factory()
         gc.freeze()  # the app's long-lived objects leave the collector's scans: shorter GC pauses per request
         return app
