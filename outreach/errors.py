@@ -12,6 +12,9 @@ OutreachError
     └── GatewayUnusable          fatal for the whole channel (credentials, balance, sender name not
                                  approved, blocked IP): later messages go to the next channel
 ```
+``OutreachConfigError`` (a ValueError) is apart from the tree: the ``outreach:`` section of app.yaml
+is invalid, and its message says "outreach.<key>: что ожидается".
+
 Every message carries a Russian ``reason`` for the provider manager; none carries a full phone number.
 """
 from __future__ import annotations
@@ -44,3 +47,7 @@ class MessageRejected(ChannelError):
 
 class GatewayUnusable(ChannelError):
     """The channel refuses everything until an operator acts (credentials, balance, sender name)."""
+
+
+class OutreachConfigError(ValueError):
+    """The ``outreach:`` section is invalid: "outreach.<key>: что ожидается"."""
