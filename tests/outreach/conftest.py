@@ -75,3 +75,44 @@ def smtp_server(request, tmp_path) -> Iterator[SmtpServer]:  # type: ignore[no-u
     server = SmtpServer(request.param, tmp_path)
     yield server
     server.stop()
+
+
+def migrate(url: str) -> None:
+    """Core and outreach revisions (the feature's folder beside the core's versions)."""
+    from pathlib import Path
+
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    root = Path(__file__).resolve().parents[2]
+    core = root / "b24app" / "migrations"
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(core))
+    cfg.set_main_option("path_separator", "space")
+    cfg.set_main_option("version_locations", f"{core / 'versions'} {root / 'outreach' / 'migrations'}")
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    command.upgrade(cfg, "heads")
+
+
+@pytest.fixture
+def db(tmp_path):  # type: ignore[no-untyped-def]
+    from b24app.db import Database
+
+    url = f"sqlite:///{tmp_path / 'outreach.sqlite3'}"
+    migrate(url)
+    database = Database(url)
+    yield database
+    database.dispose()
+
+
+class ManualClock:
+    def __init__(self, now) -> None:  # type: ignore[no-untyped-def]
+        self.current = now
+
+    def now(self):  # type: ignore[no-untyped-def]
+        return self.current
+
+    def advance(self, **delta) -> None:  # type: ignore[no-untyped-def]
+        from datetime import timedelta
+
+        self.current += timedelta(**delta)
