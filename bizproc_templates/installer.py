@@ -4,12 +4,13 @@ Every object gets a content hash (what we would send for it); the hash and the p
 per portal in ``bizproc_installed_objects``. ``plan()`` compares the table (and, for objects the table
 does not know, the portal) with the sources; ``install()`` writes only what the plan says changed, so a
 second install sends no write at all, and changing one template updates only that template. Only
-templates the app created are ever updated: Bitrix24 refuses updates of others (b24-app.md §5.3). A
+templates the app created are ever updated: Bitrix24 refuses updates of others
+(Bitrix24 REST docs: api-reference/bizproc/template/bizproc-workflow-template-update.md). A
 template missing from the table is adopted only when the portal says this app owns it (an earlier
 add whose answer was lost), never another template of the same name.
 
 App activities are checked on the portal on every run (``bizproc.activity.list``): an app update wipes
-them (§2.5, §12.5); the install step at the bottom re-registers them on ONAPPINSTALL and ONAPPUPDATE.
+them (api-reference/common/events/on-app-update.md); the install step at the bottom re-registers them on ONAPPINSTALL and ONAPPUPDATE.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from sqlalchemy import select
 from b24app.bitrix import B24Client
 from b24app.bitrix.errors import B24APIError
 from b24app.db import Database
-from b24app.install_steps import InstallContext, RestCaller, Undo, install_step
+from b24app.install_steps import InstallContext, RestCaller, Undo
 from b24app.models import utcnow
 from bizproc_templates.catalog import AppActivity, load_app_activities, rest_activity_types
 from bizproc_templates.compiler import (IBLOCK_TYPE_ID, compile_bpt, iblock_code, list_definition,
@@ -296,7 +297,7 @@ class Installer:
                                     {**fields, "DOCUMENT_TYPE": document_type}).result)
 
     def own_template(self, document_type: list[str], name: str) -> str | None:
-        """The id of a template this app already added to the list under ``name`` (b24-app.md §5.4)."""
+        """The id of a template this app already added to the list under ``name``."""
         rows = self.client.call("bizproc.workflow.template.list", {
             "SELECT": ["ID", "NAME", "DOCUMENT_TYPE", "SYSTEM_CODE"], "FILTER": {"NAME": name}}).result or []
         return next((str(row["ID"]) for row in rows if list(row.get("DOCUMENT_TYPE") or []) == document_type
@@ -317,7 +318,6 @@ def writes_of(changes: Iterable[Change]) -> list[Change]:
     return [change for change in changes if change.writes]
 
 
-@install_step
 def register_app_activities(ctx: InstallContext) -> list[Undo]:
     """bizproc.activity.add every app activity the portal lacks (after install and after every update)."""
     on_portal = {str(code).lower() for code in ctx.client.call("bizproc.activity.list", {}).result or []}

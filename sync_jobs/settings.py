@@ -10,7 +10,7 @@ sync:
   onboard:                        # who gets invited: "all" or a list of refs
     legal_entities: all
     departments: all
-  extranet_site_id: co            # b24-app.md §7.3: a group is extranet when bound to this site
+  extranet_site_id: co            # a group is extranet when bound to this site (sonet_group.create SITE_ID)
   intranet_site_id: s1
   grace_days: 7                   # days after the dismissal date before ACTIVE=N
   max_deactivate_percent: 5
@@ -24,7 +24,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from b24app.config import Config
+from flask import Flask
+
+from b24app.portal import get_config
 
 
 class SyncConfigError(ValueError):
@@ -123,9 +125,12 @@ KNOWN_KEYS = {"onec_connection", "owner_id", "managers", "onboard", "extranet_si
               "grace_days", "max_deactivate_percent", "today"}
 
 
-def load_settings(config: Config) -> SyncSettings:
-    """Read and validate ``config.section("sync")``; raise SyncConfigError naming the bad key."""
-    raw = config.section("sync")
+def sync_settings(app: Flask) -> SyncSettings:
+    return get_config(app).settings("sync")
+
+
+def load_settings(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -> SyncSettings:
+    """Read and validate the ``sync:`` section of app.yaml; raise SyncConfigError naming the bad key."""
     unknown = set(raw) - KNOWN_KEYS
     if unknown:
         raise SyncConfigError(f"sync: неизвестные ключи {sorted(unknown)}")

@@ -6,7 +6,7 @@ desired state needs of a record (``keep``: memory). Its bookmark is the pairs (k
 digest) of the kept records (64-bit integers in an ``array``: 16 bytes a record, and no 1C data in
 clear) of what it saw in the last successful run: the next run reports how many records changed
 per stream, and the bookmark is only promoted after the run succeeded (singer's progress-marker
-rule, aesthetics §7 rule 13).
+rule).
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from onec.models import Department, EmploymentState, LegalEntity, Person, Position
-from onec.source import Bookmark as FeedBookmark
+from onec.source import SourcePosition
 from onec.source import ChangeSet, ZupSource
 
 from sync_jobs.desired import EmployeeNumber, keep_employee, keep_employment, keep_person
@@ -130,8 +130,8 @@ def _collect_with(sources: queue.SimpleQueue[ZupSource], stream: Stream) -> list
         sources.put(source)
 
 
-def read_changes(source: ZupSource, kept: dict[str, dict[str, Any]], feed: FeedBookmark,
-                 streams: Iterable[Stream] = STREAMS, *, acknowledge: bool = True) -> FeedBookmark:
+def read_changes(source: ZupSource, kept: dict[str, dict[str, Any]], feed: SourcePosition,
+                 streams: Iterable[Stream] = STREAMS, *, acknowledge: bool = True) -> SourcePosition:
     """Apply every change after ``feed`` to ``kept`` (stream -> key -> record); the new position.
 
     Only the stored position is acknowledged (and only with ``acknowledge``): the later packages of
