@@ -14,7 +14,6 @@ from outreach.models import OutreachBounce, OutreachMessage, OutreachOptOut
 from outreach.phones import mask, try_e164
 from outreach.planner import REASONS, by_unit
 from outreach.service import Proposal, clock_of, propose, send, sender_of
-from outreach.sources import SourcesMissing
 
 
 @click.group("outreach")
@@ -25,7 +24,7 @@ def group() -> None:
 def _proposal() -> Proposal:
     try:
         return propose(current_app._get_current_object())  # type: ignore[attr-defined]
-    except SourcesMissing as exc:
+    except LookupError as exc:  # no installed portal to read the users from
         raise click.ClickException(str(exc)) from None
 
 

@@ -1,7 +1,6 @@
 """Outreach inside the app: settings, channels, the sender, and the plan — what the CLI and jobs call."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -14,7 +13,7 @@ from outreach.gateways import build_gateway
 from outreach.mail import SmtpChannel
 from outreach.outbox import Channels, Clock, Draft, Sender, enqueue
 from outreach.planner import Target, plan
-from outreach.settings import OutreachSettings, load_settings
+from outreach.settings import OutreachSettings
 from outreach.sources import sources_of
 
 
@@ -24,10 +23,7 @@ class SystemClock:
 
 
 def settings_of(app: Flask) -> OutreachSettings:
-    cached = app.extensions.get("outreach.settings")
-    if cached is None:
-        cached = app.extensions["outreach.settings"] = load_settings(get_config(app).section("outreach"), os.environ)
-    return cached
+    return get_config(app).settings("outreach")
 
 
 def clock_of(app: Flask) -> Clock:
@@ -69,3 +65,8 @@ def send(app: Flask, proposal: Proposal) -> int:
     """Write the drafts into the outbox and send what is due; returns the rows handled."""
     enqueue(get_db(app), proposal.drafts, clock_of(app).now())
     return sender_of(app).run_until_idle()
+
+
+def send_job(app: Flask) -> None:
+    """Scheduled: send what is due in the outbox and resolve interrupted sends."""
+    sender_of(app).run_until_idle()

@@ -1,7 +1,7 @@
 """outreach: outbox, opt-outs, bounces
 
 Revision ID: 0101_outreach
-Revises: 0004_sync_replica
+Revises: 0001_core
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from alembic import op
 import b24app.db
 
 revision = "0101_outreach"
-down_revision = "0004_sync_replica"
+down_revision = "0001_core"
 branch_labels = None
 depends_on = None
 

@@ -77,30 +77,12 @@ def smtp_server(request, tmp_path) -> Iterator[SmtpServer]:  # type: ignore[no-u
     server.stop()
 
 
-def migrate(url: str) -> None:
-    """Core and outreach revisions (the feature's folder beside the core's versions)."""
-    from pathlib import Path
-
-    from alembic import command
-    from alembic.config import Config as AlembicConfig
-
-    root = Path(__file__).resolve().parents[2]
-    core = root / "b24app" / "migrations"
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(core))
-    cfg.set_main_option("path_separator", "space")
-    cfg.set_main_option("version_locations", f"{core / 'versions'} {root / 'outreach' / 'migrations'}")
-    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(cfg, "heads")
-
-
 @pytest.fixture
-def db(tmp_path):  # type: ignore[no-untyped-def]
+def db(database_url: str):  # type: ignore[no-untyped-def]
+    """The migrated database of the service (every feature's revisions), SQLite or PostgreSQL."""
     from b24app.db import Database
 
-    url = f"sqlite:///{tmp_path / 'outreach.sqlite3'}"
-    migrate(url)
-    database = Database(url)
+    database = Database(database_url)
     yield database
     database.dispose()
 

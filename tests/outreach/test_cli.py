@@ -6,12 +6,12 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from b24app import create_app
+from service import create_app
 from emulators.sms import RunningGateways
 from outreach.cli import group
 from outreach.models import OutreachMessage
 from outreach.planner import Employee, PortalAccount
-from tests.outreach.conftest import ManualClock, SmtpServer, hook, migrate
+from tests.outreach.conftest import ManualClock, SmtpServer, hook
 from tests.support import write_config
 
 NOON = datetime(2026, 12, 31, 9, 0, tzinfo=timezone.utc)
@@ -32,15 +32,13 @@ class Staff:
 
 
 @pytest.fixture
-def app(tmp_path, gateways: RunningGateways, monkeypatch):  # type: ignore[no-untyped-def]
+def app(tmp_path, database_url: str, gateways: RunningGateways, monkeypatch):  # type: ignore[no-untyped-def]
     server = SmtpServer("starttls", tmp_path)
-    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
-    migrate(url)
-    monkeypatch.setenv("SMSC_LOGIN", "test")
-    monkeypatch.setenv("SMSC_PASSWORD", "secret")
-    monkeypatch.setenv("SMTP_USER", "hr@example.ru")
-    monkeypatch.setenv("SMTP_PASSWORD", "mail-secret")
-    config, _env = write_config(tmp_path, public_url="http://127.0.0.1:5000", database_url=url, extra={
+    url = database_url
+    secrets = {"SMSC_LOGIN": "test", "SMSC_PASSWORD": "secret", "SMTP_USER": "hr@example.ru",
+               "SMTP_PASSWORD": "mail-secret"}
+    config, _env = write_config(tmp_path, public_url="http://127.0.0.1:5000", database_url=url, env=secrets,
+                                extra={
         "outreach": {"company": "ООО «Альфа»", "portal_url": "https://alfa.bitrix24.ru",
                      "email": {"host": "127.0.0.1", "port": server.port, "from": "hr@example.ru",
                                "user_env": "SMTP_USER", "password_env": "SMTP_PASSWORD"},
