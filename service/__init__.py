@@ -12,6 +12,7 @@ from typing import Any
 from flask import Flask
 
 import bizproc_templates
+import outreach
 import sync_jobs
 from b24app import app as core
 from b24app import config as core_config
@@ -19,7 +20,7 @@ from b24app import db
 from b24app.config import Config
 from service.onec_feature import ONEC
 
-FEATURES = (ONEC, sync_jobs.FEATURE, bizproc_templates.FEATURE)
+FEATURES = (ONEC, sync_jobs.FEATURE, bizproc_templates.FEATURE, outreach.FEATURE)
 
 
 def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None,
