@@ -1,6 +1,6 @@
 """Where the planner's inputs come from: 1C people through ``sync_jobs.directory`` (who works where,
-their Bitrix24 user) and the portal's users (user.get: LAST_LOGIN, CONFIRM_CODE while invited,
-EMAIL, PERSONAL_MOBILE, TIME_ZONE).
+their Bitrix24 user, their e-mail and mobile phone from 1C) and the portal's users (user.get:
+LAST_LOGIN, CONFIRM_CODE while invited, TIME_ZONE).
 
 A test or another assembly may put any object with ``employees()`` and ``accounts()`` into
 ``app.extensions["outreach.sources"]``; otherwise :class:`DirectorySources` is used.
@@ -15,7 +15,7 @@ from flask import Flask
 
 from outreach.planner import Employee, PortalAccount
 
-USER_FIELDS = ["ID", "ACTIVE", "LAST_LOGIN", "CONFIRM_CODE", "EMAIL", "PERSONAL_MOBILE", "TIME_ZONE"]
+USER_FIELDS = ["ID", "ACTIVE", "LAST_LOGIN", "CONFIRM_CODE", "TIME_ZONE"]
 
 
 class Sources(Protocol):
@@ -37,12 +37,8 @@ def accounts_from_users(users: Iterable[Mapping[str, Any]]) -> dict[int, PortalA
 
 
 class DirectorySources:
-    """People from the directory, their accounts and contacts from the portal's user.get.
-
-    The directory keeps no contacts (only whether 1C has an e-mail), so the e-mail and mobile phone
-    are the ones the sync wrote into the portal user; a person the sync could not invite (no e-mail)
-    has no portal user and therefore no phone here yet — listed with «нет ни e-mail, ни телефона».
-    """
+    """People and their contacts from the directory (also those the sync could not invite: no e-mail,
+    but a mobile phone in 1C), their accounts from the portal's user.get."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
@@ -61,18 +57,20 @@ class DirectorySources:
         from sync_jobs.directory import directory
 
         book = directory(self.app)
-        sites = {site.department_ref: site for site in book.sites()}
-        employees = {}
-        for ref, site in sites.items():
-            for person in book.people_of_site(ref):
-                if person.person_ref in employees:
-                    continue
-                user = self.users().get(person.user_id or 0, {})
-                employees[person.person_ref] = Employee(
-                    person.person_ref, person.name, _first_names(person.name),
-                    (user.get("EMAIL") or None) if person.email_known else None, user.get("PERSONAL_MOBILE"),
-                    site.department_name, site.legal_entity_name, user.get("TIME_ZONE") or None, person.user_id)
-        return list(employees.values())
+        placed = {}
+        for site in book.sites():
+            for person in book.people_of_site(site.department_ref):
+                placed.setdefault(person.person_ref, (person, site))
+        contacts = book.contacts(placed)
+        employees = []
+        for ref, (person, site) in placed.items():
+            user = self.users().get(person.user_id or 0, {})
+            reach = contacts.get(ref)
+            employees.append(Employee(
+                ref, person.name, _first_names(person.name), (reach.email or None) if reach else None,
+                (reach.mobile or None) if reach else None, site.department_name, site.legal_entity_name,
+                user.get("TIME_ZONE") or None, person.user_id))
+        return employees
 
     def accounts(self) -> dict[int, PortalAccount]:
         return accounts_from_users(self.users().values())
