@@ -83,6 +83,7 @@ class PortalApp:
         route = REST_PATH.match(request.path)
         name = route.group("method").lower() if route else ""
         with self.portal.lock:
+            self.portal.clock.request_arrived()
             self.portal.counters.requests += 1
         fault = self.portal.faults.pick(name)
         if fault is not None and fault.kind == "slow":

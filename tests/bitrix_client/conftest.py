@@ -101,7 +101,7 @@ def limits() -> RateLimits:
 
 @pytest.fixture
 def hook_client(portal: Portal, limits: RateLimits) -> Iterator[B24Client]:
-    with B24Client(portal.webhook_url(), webhook=True, plan_limits=limits, timeout=(2, 2)) as client:
+    with B24Client(portal.webhook_url(), webhook=True, plan_limits=limits) as client:
         yield client
 
 
@@ -112,5 +112,5 @@ def tokens(portal: Portal) -> MemoryTokens:
 
 @pytest.fixture
 def app_client(portal: Portal, tokens: MemoryTokens, limits: RateLimits) -> Iterator[B24Client]:
-    with B24Client(f"{portal.url}/rest/", tokens=tokens, plan_limits=limits, timeout=(2, 2)) as client:
+    with B24Client(f"{portal.url}/rest/", tokens=tokens, plan_limits=limits) as client:
         yield client
