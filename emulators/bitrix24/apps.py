@@ -51,7 +51,7 @@ def install_request(portal: PortalState, app: App, user_id: int) -> tuple[str, d
              "LANG": "ru", "APP_SID": secrets.token_hex(16)}
     separator = "&" if "?" in app.install_url else "?"
     form = {"AUTH_ID": token["access_token"], "AUTH_EXPIRES": token["expires_in"],
-            "REFRESH_ID": token["refresh_token"], "SERVER_ENDPOINT": portal.rest_url,
+            "REFRESH_ID": token["refresh_token"], "SERVER_ENDPOINT": portal.server_endpoint,
             "APPLICATION_TOKEN": app.application_token, "APPLICATION_SCOPE": ",".join(app.scopes),
             "member_id": portal.member_id, "status": app.status, "PLACEMENT": "DEFAULT", "PLACEMENT_OPTIONS": "{}"}
     return f"{app.install_url}{separator}{urlencode(query)}", form
@@ -123,7 +123,7 @@ def _existing(portal: PortalState, client_id: str) -> App:
     return app
 
 
-# -- OAuth server (/oauth/token/) -------------------------------------------------------------------
+# -- OAuth server (/oauth/token/ on its own port, see server.OAuthApp) ------------------------------
 
 def grant_token(portal: PortalState, params: dict[str, Any]) -> dict[str, Any]:
     """refresh_token and authorization_code grants; the refresh token rotates (b24-app.md §3)."""
@@ -149,5 +149,5 @@ def authorize_redirect(portal: PortalState, params: dict[str, Any]) -> str:
     code = portal.tokens.issue_code(app.client_id, user_id)
     target = str(params.get("redirect_uri") or app.handler_url)
     query = {"code": code, "state": params.get("state", ""), "domain": portal.domain,
-             "member_id": portal.member_id, "scope": ",".join(app.scopes), "server_domain": portal.domain}
+             "member_id": portal.member_id, "scope": ",".join(app.scopes), "server_domain": portal.oauth_domain}  # settings/oauth/index.md
     return f"{target}{'&' if '?' in target else '?'}{urlencode(query)}"

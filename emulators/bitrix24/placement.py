@@ -42,9 +42,10 @@ def placement_bind(call: Call) -> bool:
 
 @method("placement.get", scope="placement", app_only=True, server_time_s=0.01)
 def placement_get(call: Call) -> list[dict[str, Any]]:
-    """Handlers this app bound."""
-    return [{"placement": row["PLACEMENT"], "handler": row["HANDLER"], "title": row["TITLE"],
-             "description": row["DESCRIPTION"], "options": row["OPTIONS"], "langAll": row["LANG_ALL"]}
+    """Handlers this app bound, in the shape of b24restdocs api-reference/widgets/placement-get.md."""
+    return [{"placement": row["PLACEMENT"], "userId": int(row.get("USER_ID") or 0), "handler": row["HANDLER"],
+             "options": row["OPTIONS"] or [], "title": row["TITLE"], "description": row["DESCRIPTION"],
+             "langAll": row["LANG_ALL"] or []}
             for row in _bindings(call).values() if row["CLIENT_ID"] == call.client_id]
 
 

@@ -1,4 +1,6 @@
-"""The portal as a WSGI application: ``/rest/``, ``/oauth/``, file downloads and ``/_emulator/`` hooks."""
+"""The portal as a WSGI application (``/rest/``, ``/oauth/authorize/``, file downloads, ``/_emulator/`` hooks)
+and the OAuth server as another (``/oauth/token/``), each on its own port like portal.bitrix24.com and
+oauth.bitrix.info (b24restdocs settings/oauth/index.md)."""
 from __future__ import annotations
 
 import importlib
@@ -64,8 +66,6 @@ class PortalApp:
         path = request.path
         if path.startswith("/rest/"):
             return self.rest(request)
-        if path.rstrip("/") == "/oauth/token":
-            return self.oauth_token(request)
         if path.rstrip("/") == "/oauth/authorize":
             return self.oauth_authorize(request)
         if path.startswith("/_emulator/"):
@@ -135,15 +135,7 @@ class PortalApp:
         error = RestError("INTERNAL_SERVER_ERROR", "Internal server error", fault.status)
         return json_response(error_body(error), fault.status)
 
-    # -- OAuth server -----------------------------------------------------------------------------
-
-    def oauth_token(self, request: Request) -> Response:
-        params = request_params(request)
-        with self.portal.lock:
-            try:
-                return json_response(grant_token(self.portal, params))
-            except OAuthError as error:
-                return json_response({"error": error.code, "error_description": error.description}, error.status)
+    # -- the portal's side of OAuth ---------------------------------------------------------------
 
     def oauth_authorize(self, request: Request) -> Response:
         with self.portal.lock:
@@ -167,6 +159,30 @@ class PortalApp:
         name, content = found
         return Response(content, 200, content_type="application/octet-stream",
                         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
+
+
+class OAuthApp:
+    """The OAuth server: every exchange with the client secret happens here, never on the portal
+    (b24restdocs settings/oauth/index.md, "Application Authorization")."""
+
+    def __init__(self, portal: PortalState) -> None:
+        self.portal = portal
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        if request.path.rstrip("/") != "/oauth/token":
+            response = json_response({"error": "NOT_FOUND", "error_description": "Not found"}, 404)
+        else:
+            response = self.token(request)
+        return response(environ, start_response)
+
+    def token(self, request: Request) -> Response:
+        params = request_params(request)
+        with self.portal.lock:
+            try:
+                return json_response(grant_token(self.portal, params))
+            except OAuthError as error:
+                return json_response({"error": error.code, "error_description": error.description}, error.status)
 
 
 def _gateway_page(status: int) -> Response:

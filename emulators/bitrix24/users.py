@@ -18,6 +18,14 @@ WRITABLE = ("ACTIVE", "EMAIL", "NAME", "LAST_NAME", "SECOND_NAME", "PERSONAL_GEN
             "UF_SKYPE", "UF_DISTRICT", "UF_PHONE_INNER", "XML_ID")
 READ_ONLY = ("ID", "LAST_LOGIN", "DATE_REGISTER", "IS_ONLINE", "USER_TYPE")
 LIST_PARAMS = {"SORT", "ORDER", "FILTER", "ADMIN_MODE", "START", "IMAGE_RESIZE", "FIND"}
+# b24restdocs api-reference/user/user-get.md: FILTER takes the user.add fields plus UF_DEPARTMENT, UF_PHONE_INNER,
+# IS_ONLINE, NAME_SEARCH, USER_TYPE, ACTIVE; user/index.md lists the readable fields. Other keys never reach the
+# query: a filter on an unknown key selects every user, as on a portal, instead of nobody.
+FILTERABLE = frozenset((*WRITABLE, *READ_ONLY, "NAME_SEARCH", "TITLE", "TIME_ZONE", "TIMESTAMP_X",
+                        "LAST_ACTIVITY_DATE", "PERSONAL_MAILBOX", "PERSONAL_NOTES", "WORK_DEPARTMENT", "WORK_WWW",
+                        "WORK_FAX", "WORK_PAGER", "WORK_STREET", "WORK_MAILBOX", "WORK_CITY", "WORK_STATE",
+                        "WORK_ZIP", "WORK_COUNTRY", "WORK_PROFILE", "WORK_NOTES", "UF_EMPLOYMENT_DATE",
+                        "UF_TIMEMAN", "UF_SKYPE_LINK", "UF_ZOOM"))
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DUPLICATE_EMAIL = "User with this email already exists"  # b24-app.md §7.1
 
@@ -30,9 +38,11 @@ def custom_fields(portal: PortalState) -> dict[str, dict[str, Any]]:
 
 
 def public_user(portal: PortalState, user: dict[str, Any]) -> dict[str, Any]:
-    """A user as ``user.get`` shows it: string ID, boolean ACTIVE, integer department ids."""
-    shown = {key: user.get(key) for key in (*READ_ONLY, *WRITABLE) if key in user}
-    shown.update({name: user.get(name) for name in custom_fields(portal)})
+    """A user as ``user.get`` shows it: string ID, boolean ACTIVE, integer department ids; unset (NULL) fields
+    are left out, as the second user of the user-get.md example has no SECOND_NAME or LAST_LOGIN-less users
+    have no LAST_LOGIN (b24restdocs api-reference/user/user-get.md)."""
+    shown = {key: user.get(key) for key in (*READ_ONLY, *WRITABLE) if user.get(key) is not None}
+    shown.update({name: user.get(name) for name in custom_fields(portal) if user.get(name) is not None})
     shown["ID"] = str(user["ID"])
     shown["UF_DEPARTMENT"] = [int(item) for item in user.get("UF_DEPARTMENT") or []]
     return shown
@@ -260,6 +270,8 @@ def select_users(portal: PortalState, caller_id: int, params: dict[str, Any],
     """The user.get engine: index-narrowed candidates, filter, visibility, order, page."""
     params = upper_keys(params)
     query = _list_query(params)
+    known = FILTERABLE.union(custom_fields(portal))
+    query.conditions = [condition for condition in query.conditions if condition.field in known]
     caller = portal.user(caller_id) or {"ID": caller_id}
     visible = _visible(portal, caller, str(params.get("ADMIN_MODE", "")).upper() in ("Y", "TRUE", "1"))
     tests = [visible, *(extra or [])]

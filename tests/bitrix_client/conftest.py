@@ -54,7 +54,7 @@ class MemoryTokens:
     """The TokenProvider seam, kept in memory; refreshes against the emulator's OAuth server."""
 
     def __init__(self, portal: Portal, app: dict[str, Any]) -> None:
-        self._oauth_url = f"{portal.url}/oauth/token/"
+        self._oauth_url = f"{portal.running.oauth_url}/oauth/token/"
         self._app = app
         issued = portal.hook("tokens", {"client_id": app["client_id"], "user_id": 1})
         self._access, self._refresh = issued["access_token"], issued["refresh_token"]

@@ -146,7 +146,7 @@ def test_event_bind_validation(portal: RunningBitrix24, app_endpoint: AppEndpoin
                  handler=f"{app_endpoint.url}/e").json()["result"] == {"count": 1}
     webhook = requests.post(portal.webhook_url + "event.bind", json={"event": "ONUSERADD", "handler": "http://x.y/"},
                             timeout=10)
-    assert webhook.json()["error"] == "ACCESS_DENIED"
+    assert webhook.json()["error"] == "WRONG_AUTH_TYPE"  # event-get.md: application context only
 
 
 def test_offline_events_dedupe_and_processing(portal: RunningBitrix24, app_endpoint: AppEndpoint) -> None:

@@ -93,10 +93,13 @@ def test_auth_errors(portal: RunningBitrix24) -> None:
 def test_scope_and_app_context_enforced(portal: RunningBitrix24) -> None:
     limited = hook(portal, "webhooks", {"user_id": 1, "scopes": ["department"]})["url"]
     denied = requests.post(limited + "user.get", timeout=10)
-    assert (denied.status_code, denied.json()["error"]) == (403, "insufficient_scope")
+    assert denied.status_code == 401 and denied.json() == {  # b24restdocs _includes/system-errors.md
+        "error": "insufficient_scope",
+        "error_description": "The request requires higher privileges than provided by the webhook token"}
     app_only = call(portal, "app.info")
     assert app_only.status_code == 403
-    assert app_only.json() == {"error": "ACCESS_DENIED", "error_description": "Access denied! Application context required"}
+    assert app_only.json() == {"error": "WRONG_AUTH_TYPE",
+                               "error_description": "Current authorization type is denied for this method"}
 
 
 def test_malformed_input_is_a_clear_error_not_500(portal: RunningBitrix24) -> None:
