@@ -96,10 +96,9 @@ def test_scope_and_app_context_enforced(portal: RunningBitrix24) -> None:
     assert denied.status_code == 401 and denied.json() == {  # b24restdocs _includes/system-errors.md
         "error": "insufficient_scope",
         "error_description": "The request requires higher privileges than provided by the webhook token"}
-    app_only = call(portal, "app.info")
-    assert app_only.status_code == 403
-    assert app_only.json() == {"error": "WRONG_AUTH_TYPE",
-                               "error_description": "Current authorization type is denied for this method"}
+    app_only = call(portal, "app.info")  # b24restdocs api-reference/common/system/app-info.md
+    assert app_only.status_code == 400
+    assert app_only.json() == {"error": "ACCESS_DENIED", "error_description": "Access denied! Application context required"}
 
 
 def test_malformed_input_is_a_clear_error_not_500(portal: RunningBitrix24) -> None:
