@@ -6,7 +6,9 @@ from typing import Any
 from .registry import Call, RestError, method
 from .state import PortalState
 
-KNOWN_PLACEMENTS = ("DEFAULT", "REST_APP_URI", "SONET_GROUP_DETAIL_TAB", "PAGE_BACKGROUND_WORKER",
+# b24restdocs api-reference/widgets: left-menu.md (LEFT_MENU), universal/app-url.md (REST_APP_URI),
+# workgroups/detail-tab.md (SONET_GROUP_DETAIL_TAB), universal/background-worker.md
+KNOWN_PLACEMENTS = ("DEFAULT", "REST_APP_URI", "LEFT_MENU", "SONET_GROUP_DETAIL_TAB", "PAGE_BACKGROUND_WORKER",
                     "USER_PROFILE_MENU", "USER_PROFILE_TOOLBAR", "TASK_VIEW_TAB", "CRM_LEAD_DETAIL_TAB",
                     "CRM_DEAL_DETAIL_TAB", "CRM_CONTACT_DETAIL_TAB", "CRM_COMPANY_DETAIL_TAB", "IM_NAVIGATION")
 

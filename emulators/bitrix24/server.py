@@ -13,7 +13,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from . import hooks
+from . import hooks, portal_pages
 from .apps import authorize_redirect, grant_token
 from .bx24js import SHIM_PATH, shim_source
 from .disk import file_bytes
@@ -66,6 +66,8 @@ class PortalApp:
         path = request.path
         if path.startswith("/rest/"):
             return self.rest(request)
+        if portal_pages.is_page(path):
+            return portal_pages.handle(self.portal, request)
         if path.rstrip("/") == "/oauth/authorize":
             return self.oauth_authorize(request)
         if path.startswith("/_emulator/"):
