@@ -18,7 +18,7 @@ import time
 from datetime import datetime
 from typing import Any, Callable
 
-from . import bp_expressions, im, lists
+from . import bp_expressions, im, lists, messageservice
 from .bp_activities import walk
 from .bp_common import as_int, now_iso, user_id_of
 from .bp_state import (COMPLETED, FAILED, RUNNING, TERMINATED, AppActivity, BizprocState, Subscription,
@@ -150,7 +150,7 @@ class Runner:
             "SetFieldActivity": self.set_field, "SetVariableActivity": self.set_variable,
             "SetStateTitleActivity": self.set_state_title, "SocNetMessageActivity": self.message,
             "IMNotifyActivity": self.message, "DelayActivity": self.delay,
-            "TerminateActivity": self.terminate, "LogActivity": self.log_text,
+            "TerminateActivity": self.terminate, "LogActivity": self.log_text, "SmsActivity": self.send_sms,
         }
 
     # ------------------------------------------------------------ lifecycle
@@ -356,6 +356,26 @@ class Runner:
         with portal_guard(self.portal):
             im.notify(self.portal, user_id, text, kind="personal", from_user_id=sender or None)
         self.write_log(activity_name, "notify", f"Message to user {user_id}")
+
+    def send_sms(self, node: dict) -> None:
+        """SmsActivity: the message goes to the app provider's HANDLER with the workflow context
+        (b24restdocs messageservice-sender-add.md: module_id bizproc, workflow_id, document_id, document_type).
+        [INF] activity type and property names (ProviderId = the provider CODE, PhoneNumber, MessageText)."""
+        properties = self.properties(node)
+        code = str(self.resolve(properties.get("ProviderId")) or "").rsplit("|", 1)[-1]
+        phone = self.printable(self.resolve(properties.get("PhoneNumber")))
+        text = self.printable(self.resolve(properties.get("MessageText")))
+        context = {"module_id": "bizproc", "workflow_id": self.workflow.id,
+                   "document_id": list(self.workflow.document_id), "document_type": list(self.workflow.document_type)}
+        try:
+            with portal_guard(self.portal):
+                message_id = messageservice.send(self.portal, code, phone, text, self.workflow.started_by,
+                                                 context=context)
+        except messageservice.SmsError as error:
+            self.write_log(node.get("Name"), "SmsActivity", f"SMS not sent: {error}")
+            return
+        self.set_result(node, {"MessageId": message_id})
+        self.write_log(node.get("Name"), "SmsActivity", f"SMS {message_id} sent through {code}")
 
     # ------------------------------------------------------------ tasks
 

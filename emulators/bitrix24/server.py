@@ -24,7 +24,7 @@ from .state import PortalState
 from .transport import (Executor, authenticate_oauth, authenticate_webhook, error_body, request_params, run_batch,
                         success_body)
 
-CORE_MODULES = ("events", "users", "departments", "sonet", "im", "disk", "placement", "system")
+CORE_MODULES = ("events", "users", "departments", "sonet", "im", "disk", "placement", "system", "messageservice")
 FEATURE_MODULES = ("bizproc", "lists", "runtime")  # written in parallel; loaded when present
 REST_PATH = re.compile(r"^/rest/(?:(?P<user>\d+)/(?P<code>[^/]+)/)?(?P<method>[^/]+?)(?:\.(?:json|xml))?/?$")
 GATEWAY_PAGE = "<html><head><title>{status} {title}</title></head><body><center><h1>{status} {title}</h1>" \
