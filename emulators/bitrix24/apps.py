@@ -52,12 +52,13 @@ PLAIN_FRAME_PLACEMENTS = ("LEFT_MENU", "REST_APP_URI")
 
 
 def frame_request(portal: PortalState, app: App, user_id: int, handler: str, placement: str,
-                  options: dict[str, Any] | None, domain: str | None = None) -> tuple[str, dict[str, Any]]:
+                  options: dict[str, Any] | None, domain: str | None = None,
+                  secure: bool | None = None) -> tuple[str, dict[str, Any]]:
     """URL and form of the frame POST that opens ``handler``: DOMAIN, PROTOCOL, LANG, APP_SID in the query, the
     rest in the body, PLACEMENT_OPTIONS a JSON string (b24restdocs api-reference/widgets/_includes/widget_data.md,
     workgroups/detail-tab.md); fresh tokens of ``user_id`` for ``app``."""
     token = portal.issue_token(app.client_id, user_id)
-    https = (domain is None and portal.base_url.startswith("https"))
+    https = portal.base_url.startswith("https") if secure is None else secure
     query = {"DOMAIN": domain or portal.domain, "PROTOCOL": 1 if https else 0, "LANG": "ru",
              "APP_SID": secrets.token_hex(16)}
     separator = "&" if "?" in handler else "?"

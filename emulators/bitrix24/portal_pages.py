@@ -42,7 +42,7 @@ def handle(portal: PortalState, request: Request) -> Response:
                 return _html(index_page(portal, request.host))
         if request.path.rstrip("/") == OPEN_PATH:
             with portal.lock:
-                return _html(open_page(portal, request.args, request.host))
+                return _html(open_page(portal, request.args, request.host, request.scheme == "https"))
         frame_id, _, action = request.path[len(FRAMES_PREFIX):].strip("/").partition("/")
         body = json.loads(request.get_data(as_text=True) or "{}")
         return _json(frame_action(portal, frame_id, action, body if isinstance(body, dict) else {}))
@@ -95,15 +95,15 @@ def _options(placement: str, raw: str | None) -> dict[str, Any]:
 
 
 def _open_frame(portal: PortalState, app: App, user_id: int, handler: str, placement: str,
-                options: dict[str, Any], host: str) -> dict[str, Any]:
+                options: dict[str, Any], host: str, secure: bool) -> dict[str, Any]:
     """Issue tokens for ``user_id`` and ``app``, remember the frame, return what the page needs."""
-    url, form = apps.frame_request(portal, app, user_id, handler, placement, options, domain=host)
+    url, form = apps.frame_request(portal, app, user_id, handler, placement, options, domain=host, secure=secure)
     frame_id = secrets.token_hex(12)
-    _frames(portal)[frame_id] = {"client_id": app.client_id, "user_id": user_id, "host": host,
+    _frames(portal)[frame_id] = {"client_id": app.client_id, "user_id": user_id, "host": host, "secure": secure,
                                  "handler": handler, "placement": placement}
     user = portal.user(user_id) or {}
     init = {"AUTH_ID": form["AUTH_ID"], "REFRESH_ID": form["REFRESH_ID"], "AUTH_EXPIRES": str(form["AUTH_EXPIRES"]),
-            "DOMAIN": host, "PROTOCOL": "0", "PATH": "/rest", "LANG": "ru", "MEMBER_ID": portal.member_id,
+            "DOMAIN": host, "PROTOCOL": "1" if secure else "0", "PATH": "/rest", "LANG": "ru", "MEMBER_ID": portal.member_id,
             "IS_ADMIN": bool(user.get("ADMIN")), "APP_OPTIONS": app.options, "USER_OPTIONS": {},
             "PLACEMENT": placement, "PLACEMENT_OPTIONS": options, "INSTALL": not app.installed, "FIRST_RUN": False}
     app_sid = dict(parse_qsl(urlsplit(url).query))["APP_SID"]
@@ -135,14 +135,15 @@ def frame_action(portal: PortalState, frame_id: str, action: str, body: dict[str
             return {"installed": apps.finish_install(portal, app.client_id, frame["user_id"]).installed}
         if action == "open-application":  # open-application.md: the slider POSTs to the app's own handler
             options = body.get("options") if isinstance(body.get("options"), dict) else {}
-            opened = _open_frame(portal, app, frame["user_id"], app.handler_url, "DEFAULT", options, frame["host"])
+            opened = _open_frame(portal, app, frame["user_id"], app.handler_url, "DEFAULT", options, frame["host"],
+                                 frame["secure"])
             return {key: opened[key] for key in ("frame_id", "url", "form", "init", "app_sid", "app_origin")}
     raise PageError(f"unknown action {action!r}", 404)
 
 
 # -- pages --------------------------------------------------------------------------------------------
 
-def open_page(portal: PortalState, args: Any, host: str) -> str:
+def open_page(portal: PortalState, args: Any, host: str, secure: bool) -> str:
     client_id = str(args.get("client_id") or "")
     app = portal.app(client_id) if client_id else next(iter(portal.apps.values()), None)
     if app is None:
@@ -153,7 +154,8 @@ def open_page(portal: PortalState, args: Any, host: str) -> str:
         raise PageError(f"нет активного пользователя {raw_user!r}", 404)
     placement = str(args.get("placement") or "DEFAULT").upper()
     handler = _handler(portal, app, placement, user["ID"], args.get("handler_id"))
-    opened = _open_frame(portal, app, user["ID"], handler, placement, _options(placement, args.get("options")), host)
+    opened = _open_frame(portal, app, user["ID"], handler, placement, _options(placement, args.get("options")), host,
+                         secure)
     title = _app_title(portal, app, placement)
     return _page(title, _frame_html(opened, title), menu=_menu(portal, app, user["ID"]), user=user, host=host,
                  script=PARENT_SCRIPT % {"config": _script_json({key: opened[key] for key in (

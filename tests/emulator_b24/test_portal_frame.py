@@ -18,6 +18,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from emulators.bitrix24 import RunningBitrix24
+from tests.emulator_b24.bp_fixtures import wait_for
 from tests.emulator_b24.conftest import hook
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -163,3 +164,31 @@ def test_open_page_refuses_what_a_portal_would_not_show(portal: RunningBitrix24,
     assert no_tab.status_code == 404
     index = requests.get(portal.url + "/", timeout=10)
     assert index.status_code == 200 and app["client_id"] in index.text and "/_emulator/open?" in index.text
+
+
+INSTALL_AND_SLIDER_PAGE = """<!doctype html><html><head><meta charset="utf-8"><script src="%(shim)s"></script></head>
+<body><pre id="out"></pre><script>
+BX24.init(function () {
+  var info = BX24.placement.info();
+  if (info.options.action === "settings") { document.getElementById("out").textContent = "slider"; return; }
+  BX24.installFinish();
+  BX24.openApplication({action: "settings"}, function () {});
+  document.getElementById("out").textContent = "main";
+});
+</script></body></html>"""
+
+
+def test_install_finish_and_slider_from_the_frame(portal: RunningBitrix24, app_site: AppSite, chromium: Any) -> None:
+    app = hook(portal, "apps", {"handler_url": f"{app_site.url}/app", "install_url": f"{app_site.url}/install"})
+    app_site.page = INSTALL_AND_SLIDER_PAGE % {
+        "shim": f"{portal.url.replace('127.0.0.1', 'localhost')}/bitrix/js/rest/bx24.js"}
+    page = chromium.new_page()
+    page.goto(_portal_page(portal, client_id=app["client_id"], user_id=1))  # an admin sees it before install
+    page.frame_locator("#slider-frame").locator("#out").filter(has_text="slider").wait_for()
+    installed = lambda: [row["installed"] for row in hook(portal, "apps", http_method="GET")]  # noqa: E731
+    assert wait_for(lambda: installed() == [True])  # setInstallFinish reached the portal
+    slider_post = app_site.posts[-1]
+    assert json.loads(slider_post["form"]["PLACEMENT_OPTIONS"]) == {"action": "settings"}
+    assert slider_post["form"]["PLACEMENT"] == "DEFAULT"
+    commands = [message["command"] for message in page.evaluate("window.portalMessages")]
+    assert "setInstallFinish" in commands and "openApplication" in commands
