@@ -43,6 +43,8 @@ def handle(portal: PortalState, request: Request) -> Response:
         if request.path.rstrip("/") == OPEN_PATH:
             with portal.lock:
                 return _html(open_page(portal, request.args, request.host, request.scheme == "https"))
+        if request.method != "POST":
+            raise PageError("POST only", 405)
         frame_id, _, action = request.path[len(FRAMES_PREFIX):].strip("/").partition("/")
         body = json.loads(request.get_data(as_text=True) or "{}")
         return _json(frame_action(portal, frame_id, action, body if isinstance(body, dict) else {}))
@@ -299,7 +301,7 @@ PARENT_SCRIPT = """<script>
     if (raw) { try { params = JSON.parse(raw); } catch (error) { params = raw; } }
     return {command: parts[0], params: params, callback: parts[parts.length - 2], appSid: parts[parts.length - 1]};
   }
-  function submit(form, target, opened) {
+  function submit(target, opened) {
     var element = document.createElement("form");
     element.method = "post"; element.action = opened.url; element.target = target; element.hidden = true;
     Object.keys(opened.form).forEach(function (key) {
@@ -342,7 +344,7 @@ PARENT_SCRIPT = """<script>
         .then(function (opened) {
           frames[opened.app_sid] = {config: opened, target: function () { return sliderFrame.contentWindow; }};
           slider.hidden = false;
-          submit(null, sliderFrame.name, opened);
+          submit(sliderFrame.name, opened);
           return new Promise(function (resolve) { sliderClosed = function () { resolve({}); }; });
         });
     },
