@@ -76,8 +76,9 @@ class RunningBitrix24:
 
 def serve(port: int = 0, plan: str = "standard", time_scale: float = 1.0, state_file: str | None = None,
           seed: int = 1, *, clock: Clock | None = None, https: bool = False, host: str = "127.0.0.1",
-          **options: Any) -> RunningBitrix24:
-    """Start a portal; ``options`` set ``state.Options`` fields (rate_limit, operating_limit_s, ...)."""
+          oauth_port: int = 0, **options: Any) -> RunningBitrix24:
+    """Start a portal and its OAuth server (``oauth_port``, any free one by default); ``options`` set
+    ``state.Options`` fields (rate_limit, operating_limit_s, ...)."""
     known = {item.name for item in fields(Options)}
     unknown = set(options) - known
     if unknown:
@@ -93,7 +94,7 @@ def serve(port: int = 0, plan: str = "standard", time_scale: float = 1.0, state_
     if https:
         context, ca_file = self_signed_context()
         servers.append(make_server(host, 0, app, threaded=True, ssl_context=context))
-    oauth_server = make_server(host, 0, OAuthApp(state), threaded=True)
+    oauth_server = make_server(host, oauth_port, OAuthApp(state), threaded=True)
     state.base_url = f"http://{host}:{servers[0].server_port}"
     state.oauth_base_url = f"http://{host}:{oauth_server.server_port}"
     return RunningBitrix24(state, servers, oauth_server, state_file, ca_file)
