@@ -54,3 +54,20 @@ def test_department_get_filters_only_its_fields(portal: RunningBitrix24) -> None
 def test_app_only_methods_refuse_webhooks_with_wrong_auth_type(portal: RunningBitrix24) -> None:
     refused = call(portal, "placement.get")
     assert refused.status_code == 403 and refused.json()["error"] == "WRONG_AUTH_TYPE"
+
+
+def test_placement_list_and_bind_follow_the_app_scopes(portal: RunningBitrix24) -> None:
+    app = hook(portal, "apps", {"handler_url": "http://127.0.0.1:9/app", "install_url": "http://127.0.0.1:9/i",
+                                "scopes": ["placement", "user"]})
+    token = hook(portal, "tokens", {"client_id": app["client_id"], "user_id": 1})["access_token"]
+
+    def rest(method: str, **params: object) -> dict:
+        return requests.post(f"{portal.url}/rest/{method}", json={"auth": token, **params}, timeout=10).json()
+
+    mine = rest("placement.list")["result"]
+    assert "REST_APP_URI" in mine and "LEFT_MENU" in mine and "SONET_GROUP_DETAIL_TAB" not in mine
+    assert rest("placement.list", SCOPE="sonet_group")["result"] == ["SONET_GROUP_DETAIL_TAB"]
+    assert "SONET_GROUP_DETAIL_TAB" in rest("placement.list", FULL=True)["result"]
+    refused = rest("placement.bind", PLACEMENT="SONET_GROUP_DETAIL_TAB", HANDLER="http://127.0.0.1:9/tab")
+    assert refused["error"] == "ERROR_PLACEMENT_NOT_FOUND"  # the app has no sonet_group scope
+    assert rest("placement.bind", PLACEMENT="LEFT_MENU", HANDLER="http://127.0.0.1:9/menu", TITLE="Кабинет")["result"]
