@@ -109,8 +109,11 @@ def _open_frame(portal: PortalState, app: App, user_id: int, handler: str, place
             "IS_ADMIN": bool(user.get("ADMIN")), "APP_OPTIONS": app.options, "USER_OPTIONS": {},
             "PLACEMENT": placement, "PLACEMENT_OPTIONS": options, "INSTALL": not app.installed, "FIRST_RUN": False}
     app_sid = dict(parse_qsl(urlsplit(url).query))["APP_SID"]
+    # the frame's window.name is "DOMAIN|PROTOCOL|APP_SID": @bitrix24/b24jssdk reads its parent from it
+    # (packages/jssdk/src/loader-b24frame.ts, parseFrameQueryParams)
+    name = f"{host}|{1 if secure else 0}|{app_sid}"
     return {"frame_id": frame_id, "url": url, "form": form, "init": init, "app_sid": app_sid,
-            "app_origin": _origin(handler)}
+            "app_origin": _origin(handler), "name": name}
 
 
 def _origin(url: str) -> str:
@@ -139,7 +142,7 @@ def frame_action(portal: PortalState, frame_id: str, action: str, body: dict[str
             options = body.get("options") if isinstance(body.get("options"), dict) else {}
             opened = _open_frame(portal, app, frame["user_id"], app.handler_url, "DEFAULT", options, frame["host"],
                                  frame["secure"])
-            return {key: opened[key] for key in ("frame_id", "url", "form", "init", "app_sid", "app_origin")}
+            return {key: opened[key] for key in ("frame_id", "url", "form", "init", "app_sid", "app_origin", "name")}
     raise PageError(f"unknown action {action!r}", 404)
 
 
@@ -172,7 +175,7 @@ def _app_title(portal: PortalState, app: App, placement: str) -> str:
 
 
 def _frame_html(opened: dict[str, Any], title: str) -> str:
-    name = f"app-frame-{opened['frame_id']}"
+    name = opened["name"]
     inputs = "".join(f"<input type='hidden' name='{html.escape(key)}' value='{html.escape(str(value))}'>"
                      for key, value in opened["form"].items())
     return (f"<h1 id='app-title'>{html.escape(title)}</h1>"
@@ -180,7 +183,7 @@ def _frame_html(opened: dict[str, Any], title: str) -> str:
             f"sandbox='{FRAME_SANDBOX}' allow='{FRAME_ALLOW}'></iframe>"
             f"<form id='app-form' method='post' target='{name}' action='{html.escape(opened['url'])}'>{inputs}</form>"
             "<section id='slider' hidden><button id='slider-close' type='button'>Закрыть</button>"
-            f"<iframe id='slider-frame' name='slider-{opened['frame_id']}' src='about:blank' sandbox='{FRAME_SANDBOX}' "
+            f"<iframe id='slider-frame' name='slider' src='about:blank' sandbox='{FRAME_SANDBOX}' "
             f"allow='{FRAME_ALLOW}'></iframe></section>"
             "<details><summary>Сообщения приложения</summary><ol id='portal-log'></ol></details>")
 
@@ -342,9 +345,13 @@ PARENT_SCRIPT = """<script>
     openApplication: function (params, entry) {
       return post("/_emulator/frames/" + entry.config.frame_id + "/open-application", {options: params})
         .then(function (opened) {
-          frames[opened.app_sid] = {config: opened, target: function () { return sliderFrame.contentWindow; }};
+          var fresh = sliderFrame.cloneNode(false);  // a new frame: its window.name carries the slider's APP_SID
+          fresh.name = opened.name;
+          sliderFrame.replaceWith(fresh);
+          sliderFrame = fresh;
+          frames[opened.app_sid] = {config: opened, target: function () { return fresh.contentWindow; }};
           slider.hidden = false;
-          submit(sliderFrame.name, opened);
+          submit(opened.name, opened);
           return new Promise(function (resolve) { sliderClosed = function () { resolve({}); }; });
         });
     },

@@ -82,6 +82,8 @@ class PortalApp:
     # -- REST -------------------------------------------------------------------------------------
 
     def rest(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return _preflight(request)
         route = REST_PATH.match(request.path)
         name = route.group("method").lower() if route else ""
         with self.portal.lock:
@@ -185,6 +187,15 @@ class OAuthApp:
                 return json_response(grant_token(self.portal, params))
             except OAuthError as error:
                 return json_response({"error": error.code, "error_description": error.description}, error.status)
+
+
+def _preflight(request: Request) -> Response:
+    """A browser's CORS preflight before a JSON POST from an app frame (b24jssdk's axios calls /rest/ that way):
+    answered without touching limits or auth. [INF] the exact headers a portal sends."""
+    requested = request.headers.get("Access-Control-Request-Headers", "Content-Type")
+    return Response(b"", 204, headers={"Access-Control-Allow-Origin": "*",
+                                       "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+                                       "Access-Control-Allow-Headers": requested, "Access-Control-Max-Age": "600"})
 
 
 def _gateway_page(status: int) -> Response:

@@ -40,18 +40,26 @@ BX24.init(function () {
 });
 </script></body></html>"""
 
-# What @bitrix24/b24jssdk's MessageManager sends: "getInitData:<callback>:<APP_SID>" to PROTOCOL://DOMAIN,
-# and reads "<callback>:<JSON>" back from that origin only (packages/jssdk/src/frame/message/controller.ts).
+# What @bitrix24/b24jssdk does: DOMAIN|PROTOCOL|APP_SID from window.name (src/loader-b24frame.ts), then
+# "getInitData:<callback>:<APP_SID>" to PROTOCOL://DOMAIN, reading "<callback>:<JSON>" back from that origin only
+# (src/frame/message/controller.ts), then REST as a JSON POST, which a browser preflights (axios).
 SDK_PAGE = """<!doctype html><html><head><meta charset="utf-8"></head><body><pre id="out"></pre><script>
-var query = new URLSearchParams(location.search);
-var origin = (query.get("PROTOCOL") === "1" ? "https://" : "http://") + query.get("DOMAIN");
+var parts = window.name.split("|");
+var origin = (parts[1] === "1" ? "https://" : "http://") + parts[0];
 window.addEventListener("message", function (event) {
   if (event.origin !== origin) { return; }
   var at = event.data.indexOf(":");
   if (event.data.slice(0, at) !== "sdk1") { return; }
-  document.getElementById("out").textContent = event.data.slice(at + 1);
+  var init = JSON.parse(event.data.slice(at + 1));
+  fetch(origin + init.PATH + "/user.current", {method: "POST", headers: {"Content-Type": "application/json"},
+                                               body: JSON.stringify({auth: init.AUTH_ID})})
+    .then(function (response) { return response.json(); })
+    .then(function (answer) {
+      init.me = answer.result.ID;
+      document.getElementById("out").textContent = JSON.stringify(init);
+    });
 });
-parent.postMessage("getInitData:sdk1:" + query.get("APP_SID"), origin);
+parent.postMessage("getInitData:sdk1:" + parts[2], origin);
 </script></body></html>"""
 
 
@@ -145,13 +153,12 @@ def test_b24jssdk_init_data_over_the_wire(portal: RunningBitrix24, app_site: App
     page.goto(_portal_page(portal, client_id=app["client_id"], user_id=1))
     out = page.frame_locator("#app-frame").locator("#out")
     page.wait_for_function("() => window.portalMessages.length > 0")
-    out.filter(has_text="AUTH_ID").wait_for()
+    out.filter(has_text='"me"').wait_for()
     init = json.loads(out.text_content() or "{}")
     assert {"AUTH_ID", "REFRESH_ID", "AUTH_EXPIRES", "DOMAIN", "PROTOCOL", "PATH", "LANG", "MEMBER_ID", "IS_ADMIN",
             "APP_OPTIONS", "USER_OPTIONS", "PLACEMENT", "PLACEMENT_OPTIONS", "INSTALL", "FIRST_RUN"} <= set(init)
     assert (init["PLACEMENT"], init["IS_ADMIN"], init["MEMBER_ID"]) == ("DEFAULT", True, portal.member_id)
-    me = requests.post(f"{portal.url}/rest/user.current", json={"auth": init["AUTH_ID"]}, timeout=10).json()
-    assert me["result"]["ID"] == "1"
+    assert init["me"] == "1"  # the JSON POST from the frame passed the CORS preflight
 
 
 def test_open_page_refuses_what_a_portal_would_not_show(portal: RunningBitrix24, app_site: AppSite) -> None:
