@@ -2,7 +2,8 @@
 
 Inside a portal frame (``/_emulator/open`` in ``portal_pages.py``) it talks to the parent page over
 ``postMessage`` like the real library and @bitrix24/b24jssdk do: the frame sends
-``"<command>:<JSON params>:<callback id>:<APP_SID>"`` to ``PROTOCOL://DOMAIN`` (from the frame URL's query)
+``"<command>:<JSON params>:<callback id>:<APP_SID>"`` to ``PROTOCOL://DOMAIN`` (from the frame's
+``window.name`` ``DOMAIN|PROTOCOL|APP_SID``, else the frame URL's query)
 and the parent answers ``"<callback id>:<JSON>"``; ``BX24.init`` asks for ``getInitData``. Outside a frame
 (an install page fetched by ``/_emulator/apps/<client_id>/install`` and opened by hand) it falls back to the
 last install form the emulator posted to that app (``?client_id=`` picks the app), as before.
@@ -24,6 +25,8 @@ SHIM = """(function (fallback) {
   location.search.replace(/^\\?/, "").split("&").forEach(function (pair) {
     if (pair) { var parts = pair.split("="); query[decodeURIComponent(parts[0])] = decodeURIComponent(parts[1] || ""); }
   });
+  var named = (window.name || "").split("|");  // the portal names the frame DOMAIN|PROTOCOL|APP_SID
+  if (named.length === 3 && named[2]) { query.DOMAIN = named[0]; query.PROTOCOL = named[1]; query.APP_SID = named[2]; }
   var framed = window.parent !== window && !!query.APP_SID;
   var origin = (query.PROTOCOL === "1" ? "https://" : "http://") + query.DOMAIN;
   var state = null, callbacks = {}, sequence = 0;
