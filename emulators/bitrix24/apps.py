@@ -170,5 +170,6 @@ def authorize_redirect(portal: PortalState, params: dict[str, Any]) -> str:
     code = portal.tokens.issue_code(app.client_id, user_id)
     target = str(params.get("redirect_uri") or app.handler_url)
     query = {"code": code, "state": params.get("state", ""), "domain": portal.domain,
-             "member_id": portal.member_id, "scope": ",".join(app.scopes), "server_domain": portal.oauth_domain}  # settings/oauth/index.md
+             "member_id": portal.member_id, "scope": ",".join(app.scopes),
+             "server_domain": portal.oauth_domain}  # b24restdocs settings/oauth/index.md
     return f"{target}{'&' if '?' in target else '?'}{urlencode(query)}"

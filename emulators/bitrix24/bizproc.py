@@ -634,7 +634,8 @@ def _delegation_error(call: Call, task: Task | None, from_user: int, to_user: in
     task, and only to whom its DelegationType allows ([INF] 0 subordinates, 1 all employees, 2 nobody)."""
     if task is None or from_user != call.user_id or not task.waiting_for(from_user) or to_user in task.user_statuses:
         return "User is not responsible for the task"
-    if task.delegation_type == 2 or (task.delegation_type == 0 and to_user not in _subordinates(call.portal, from_user)):
+    subordinate = to_user in _subordinates(call.portal, from_user)
+    if task.delegation_type == 2 or (task.delegation_type == 0 and not subordinate):
         return "Task delegation is not allowed for this user"  # [INF] text
     return ""
 

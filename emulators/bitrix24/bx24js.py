@@ -125,7 +125,9 @@ SHIM = """(function (fallback) {
     isAdmin: function () { return !!(state && state.is_admin); },
     getLang: function () { return state ? state.lang : "ru"; },
     getDomain: function () { return state ? state.domain : ""; },
-    resizeWindow: function (width, height, callback) { send("resizeWindow", {width: width, height: height}, callback); },
+    resizeWindow: function (width, height, callback) {
+      send("resizeWindow", {width: width, height: height}, callback);
+    },
     fitWindow: function (callback) {
       var height = Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0);
       send("resizeWindow", {width: "100%%", height: height}, callback);

@@ -105,7 +105,8 @@ def _open_frame(portal: PortalState, app: App, user_id: int, handler: str, place
                                  "handler": handler, "placement": placement}
     user = portal.user(user_id) or {}
     init = {"AUTH_ID": form["AUTH_ID"], "REFRESH_ID": form["REFRESH_ID"], "AUTH_EXPIRES": str(form["AUTH_EXPIRES"]),
-            "DOMAIN": host, "PROTOCOL": "1" if secure else "0", "PATH": "/rest", "LANG": "ru", "MEMBER_ID": portal.member_id,
+            "DOMAIN": host, "PROTOCOL": "1" if secure else "0", "PATH": "/rest", "LANG": "ru",
+            "MEMBER_ID": portal.member_id,
             "IS_ADMIN": bool(user.get("ADMIN")), "APP_OPTIONS": app.options, "USER_OPTIONS": {},
             "PLACEMENT": placement, "PLACEMENT_OPTIONS": options, "INSTALL": not app.installed, "FIRST_RUN": False}
     app_sid = dict(parse_qsl(urlsplit(url).query))["APP_SID"]
@@ -314,6 +315,7 @@ PARENT_SCRIPT = """<script>
     document.body.appendChild(element);
     element.submit();
   }
+  function size(value) { return /^\\d+$/.test(String(value)) ? value + "px" : String(value); }
   function closeSlider() {
     slider.hidden = true; sliderFrame.src = "about:blank";
     if (sliderClosed) { var done = sliderClosed; sliderClosed = null; done(); }
@@ -332,8 +334,8 @@ PARENT_SCRIPT = """<script>
     },
     setInstall: function () { return Promise.resolve({}); },
     resizeWindow: function (params) {
-      if (params && params.height) { frame.style.height = /^\\d+$/.test(String(params.height)) ? params.height + "px" : params.height; }
-      if (params && params.width) { frame.style.width = /^\\d+$/.test(String(params.width)) ? params.width + "px" : params.width; }
+      if (params && params.height) { frame.style.height = size(params.height); }
+      if (params && params.width) { frame.style.width = size(params.width); }
       return Promise.resolve({});
     },
     setTitle: function (params) {
