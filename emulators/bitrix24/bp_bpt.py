@@ -34,7 +34,8 @@ def unpack(raw: bytes) -> dict:
     [not in the docs: core modules/bizproc/lib/workflow/template/packer/bpt.php]."""
     for candidate in _candidates(raw):
         try:
-            # without object_hook phpserialize rejects objects, as allowed_classes=false does (core packer/bpt.php)
+            # without object_hook phpserialize rejects objects, as allowed_classes=false does
+            # [not in the docs: core modules/bizproc/lib/workflow/template/packer/bpt.php]
             data = phpserialize.loads(candidate, decode_strings=True)
         except (ValueError, TypeError, IndexError, KeyError):
             continue

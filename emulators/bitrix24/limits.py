@@ -105,7 +105,7 @@ class OperatingLimiter:
 
     def commit(self, charges: RequestCharges) -> None:
         """Persist the request's per-method totals; totals up to 0.1 s are not persisted
-        [not in the docs: core loadlimiter.php]."""
+        [not in the docs: core modules/rest/lib/engine/access/loadlimiter.php]."""
         now = self._clock.now()
         index = int(now // self.bucket_s)
         for key, seconds in charges.pending.items():

@@ -19,7 +19,7 @@ from .registry import ListPage
 PAGE_SIZE = 50  # fixed (REST docs: settings/how-to-call-rest-api/list-methods-pecularities.md)
 OPERATORS = ("!=%", "!%=", ">=", "<=", "!=", "!@", "!%", "=%", "%=", ">", "<", "=", "!", "@", "%")  # longest first
 # bizproc.workflow.template.list: '' ! < <= > >= only [not in the docs: core modules/bizproc/lib/restservice.php;
-# REST docs bizproc/template/bizproc-workflow-template-list.md also lists = and !=]
+# REST docs: api-reference/bizproc/template/bizproc-workflow-template-list.md also lists = and !=]
 TEMPLATE_OPERATORS = (">=", "<=", ">", "<", "!")
 TRUE_WORDS = {"Y", "1", "TRUE_BOOL"}
 FALSE_WORDS = {"N", "0", "", "FALSE_BOOL"}
@@ -100,8 +100,8 @@ def _equal(actual: Any, expected: Any) -> bool:
 
 
 def _ordered(actual: Any, expected: Any) -> tuple[Any, Any]:
-    """Numbers when both look numeric, else strings without case: REST docs user/user-get.md names only the
-    prefixes; [inferred] the portal's MySQL ``*_ci`` collations compare this way, ``<``/``>`` included."""
+    """Numbers when both look numeric, else strings without case: REST docs: api-reference/user/user-get.md
+    names only the prefixes; [inferred] the portal's MySQL ``*_ci`` collations compare this way, ``<``/``>`` included."""
     left, right = _number(actual), _number(expected)
     if left is not None and right is not None:
         return left, right

@@ -60,7 +60,7 @@ class Call:
 
     def param(self, name: str, default: Any = None) -> Any:
         """Case-insensitive parameter lookup
-        [not in the docs: core ``array_change_key_case`` in the handlers]."""
+        [not in the docs: core modules/bizproc/lib/restservice.php and other handlers]."""
         if name in self.params:
             return self.params[name]
         lowered = name.lower()

@@ -64,7 +64,8 @@ def body_params(request: Request) -> dict[str, Any]:
         try:
             body = json.loads(request.get_data(as_text=True) or "null")
         except ValueError:
-            return {}  # broken JSON: no parameters [not in the docs: core rest_util.php getRequestData]
+            # broken JSON: no parameters [not in the docs: core modules/rest/classes/general/rest_util.php]
+            return {}
         if isinstance(body, list):
             return {str(index): item for index, item in enumerate(body)}
         return body if isinstance(body, dict) else {}
@@ -263,7 +264,7 @@ def substitute(value: Any, sections: dict[str, dict[Any, Any]]) -> Any:
 
 def _resolve(match: re.Match[str], sections: dict[str, dict[Any, Any]]) -> Any:
     """Walk the path; a missing step stops at the deepest existing level
-    [not in the docs: core rest_util.php processBatchElement]."""
+    [not in the docs: core modules/rest/classes/general/rest_util.php]."""
     node: Any = sections[_SECTION[match.group(1).lower()]]
     for step in re.findall(r"\[([^\]]+)\]", match.group(2)):
         found, node = _step(node, step)

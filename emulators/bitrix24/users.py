@@ -196,7 +196,7 @@ def _validate_groups(portal: PortalState, params: dict[str, Any]) -> list[int]:
             raise RestError("", "no_sonet_group_for_extranet")
         raise RestError("ERROR_GROUPID", "Group code not specified")
     if any(group_id not in portal.tables["groups"] for group_id in groups):
-        # [inferred] text; REST docs user/user-add.md has "Group specified incorrectly"
+        # [inferred] text; REST docs: api-reference/user/user-add.md has "Group specified incorrectly"
         raise RestError("ERROR_NO_GROUP", "Group not found")
     return groups
 
