@@ -1,4 +1,5 @@
-"""``disk.*``: storages per app/group/user, folders and base64 uploads (b24-app.md §9.2)."""
+"""``disk.*``: storages per app/group/user, folders and base64 uploads
+(REST docs: api-reference/disk/storage/, api-reference/disk/folder/disk-folder-upload-file.md)."""
 from __future__ import annotations
 
 import base64
@@ -73,7 +74,7 @@ def _free_name(portal: PortalState, parent_id: int, name: str, unique: bool) -> 
     if name.lower() not in taken:
         return name
     if not unique:
-        raise RestError("DISK_OBJ_22000", "File or folder with the same name already exists")  # [INF] code
+        raise RestError("DISK_OBJ_22000", "File or folder with the same name already exists")  # [inferred] code
     stem, dot, extension = name.rpartition(".") if "." in name else (name, "", "")
     counter = 1
     while f"{stem} ({counter}){dot}{extension}".lower() in taken:

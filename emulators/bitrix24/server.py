@@ -191,7 +191,7 @@ class OAuthApp:
 
 def _preflight(request: Request) -> Response:
     """A browser's CORS preflight before a JSON POST from an app frame (b24jssdk's axios calls /rest/ that way):
-    answered without touching limits or auth. [INF] the exact headers a portal sends."""
+    answered without touching limits or auth. [inferred] the exact headers a portal sends."""
     requested = request.headers.get("Access-Control-Request-Headers", "Content-Type")
     return Response(b"", 204, headers={"Access-Control-Allow-Origin": "*",
                                        "Access-Control-Allow-Methods": "GET, POST, OPTIONS",

@@ -1,4 +1,4 @@
-"""department.*, sonet_group.*, im.notify.*, disk.*, placement.*, app.option.* (b24-app.md §2.6, §7–9)."""
+"""department.*, sonet_group.*, im.notify.*, disk.*, placement.*, app.option.* (REST docs: api-reference/)."""
 from __future__ import annotations
 
 import base64
