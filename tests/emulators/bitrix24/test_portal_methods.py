@@ -85,6 +85,25 @@ def test_disk_upload_and_download(portal: RunningBitrix24) -> None:
     assert bad["error"] == "ERROR_ARGUMENT"
 
 
+def test_folder_shared_to_a_user(portal: RunningBitrix24) -> None:
+    token = _app_token(portal, ["disk"])
+    root = _rest(portal, token, "disk.storage.getforapp").json()["result"]["ROOT_OBJECT_ID"]
+    folder = _rest(portal, token, "disk.folder.addsubfolder", id=root, data={"NAME": "Справки"}).json()["result"]
+    employee = hook(portal, "users", {"NAME": "Ира", "EMAIL": "ira@example.com"})["ID"]
+    shared = _rest(portal, token, "disk.folder.shareToUser", id=folder["ID"], userId=employee,
+                   taskName="disk_access_read").json()
+    assert shared["result"] is True
+    [row] = [r for r in hook(portal, "state", http_method="GET")["tables"]["disk_objects"].values()
+             if str(r["ID"]) == folder["ID"]]
+    assert row["SHARED_WITH"] == {str(employee): "disk_access_read"}
+    assert _rest(portal, token, "disk.folder.shareToUser", id=folder["ID"], userId=employee,
+                 taskName="disk_access_owner").json()["error"] == "ACCESS_DENIED"
+    assert _rest(portal, token, "disk.folder.shareToUser", id=folder["ID"],
+                 taskName="disk_access_read").json()["error"] == "ERROR_ARGUMENT"
+    assert _rest(portal, token, "disk.folder.shareToUser", id=999999, userId=employee,
+                 taskName="disk_access_read").json()["error"] == "ERROR_NOT_FOUND"
+
+
 def test_group_storage_listed(portal: RunningBitrix24) -> None:
     group_id = result(portal, "sonet_group.create", NAME="Объект")
     storages = result(portal, "disk.storage.getlist", filter={"ENTITY_TYPE": "group", "ENTITY_ID": group_id})
