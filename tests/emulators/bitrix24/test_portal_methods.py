@@ -79,7 +79,12 @@ def test_disk_upload_and_download(portal: RunningBitrix24) -> None:
     assert clash["NAME"] == "d (1).txt"
     children = _rest(portal, token, "disk.folder.getchildren", id=folder["ID"]).json()
     assert children["total"] == 2
-    assert requests.get(uploaded["DOWNLOAD_URL"], timeout=10).content == "Договор №1".encode()
+    download = requests.get(uploaded["DOWNLOAD_URL"], timeout=10)
+    assert download.content == "Договор №1".encode()
+    cyrillic = _rest(portal, token, "disk.folder.uploadfile", id=folder["ID"], data={"NAME": "Справка 1.pdf"},
+                     fileContent=["Справка 1.pdf", content]).json()["result"]
+    disposition = requests.get(cyrillic["DOWNLOAD_URL"], timeout=10).headers["Content-Disposition"]
+    assert disposition == "attachment; filename*=UTF-8''%D0%A1%D0%BF%D1%80%D0%B0%D0%B2%D0%BA%D0%B0%201.pdf"
     assert _rest(portal, token, "disk.file.get", id=uploaded["ID"]).json()["result"]["NAME"] == "d.txt"
     bad = _rest(portal, token, "disk.folder.uploadfile", id=folder["ID"], fileContent=["x", "@@@"]).json()
     assert bad["error"] == "ERROR_ARGUMENT"
