@@ -212,6 +212,14 @@ class ODataSource(DocumentWrites):
         return vacation_balance(_guid(employee_ref), on_date, state, rows["vacation_remains"],
                                 rows["vacations_taken"], kinds)
 
+    def main_vacation_kind(self) -> str:
+        """The kind marked ОсновнойОтпуск in Catalog_ВидыОтпусков (the standard interface fills nothing)."""
+        kinds = vacation_kinds(self.client.page(self.queries["vacation_kinds"]))
+        main = sorted(kind.ref for kind in kinds.values() if kind.main)
+        if not main:
+            raise OneCConfigError("в справочнике «Виды отпусков» 1С:ЗУП нет основного отпуска")
+        return main[0]
+
     def write_document(self, kind: str, entity_set: str, fields: Mapping[str, Any], key: str) -> RequestRef:
         """POST once, after looking for the document an earlier attempt wrote (its Комментарий holds ``key``)."""
         found = self.client.page(EntityQuery(entity_set, ("Ref_Key", "Number"), "Ref_Key", filter=(

@@ -238,8 +238,14 @@ class DocumentWrites:
                                    TIMESHEET_PREFIX + timesheet.key)
 
     def submit_vacation_schedule(self, schedule: ApprovedSchedule, department_name: str = "") -> RequestRef:
-        return self.write_document("vacation_schedule", SCHEDULE_SET, schedule_fields(schedule, department_name),
+        kind = schedule.vacation_kind_ref or self.main_vacation_kind()
+        return self.write_document("vacation_schedule", SCHEDULE_SET, schedule_fields(schedule, department_name, kind),
                                    SCHEDULE_PREFIX + schedule.key)
+
+    def main_vacation_kind(self) -> str:
+        """The Catalog.ВидыОтпусков item of the main annual vacation, for rows that name none; "" when
+        1C fills it on write (the B24Sync extension, docs/onec-extension.md §6)."""
+        return ""
 
 
 def written_sets(overrides: Mapping[str, str] | None = None) -> list[str]:

@@ -177,6 +177,7 @@ class B24Sync:
             raise SoapFault("Параметр Fields должен быть объектом JSON, а Комментарий — содержать Key")
         existing = find_by_key(self.store, set_name, key)
         if existing is None:
+            values = fill_rows(self.store, set_name, values)
             existing = self.store.insert(set_name, {"Number": self.store.next_number(set_name, "00-"),
                                                     "Date": self.store.now(), **values})
             self.store.client_documents.append((set_name, existing[0]))
@@ -211,6 +212,22 @@ class B24Sync:
                 if row is not None:
                     return set_name, row
         raise SoapFault(f"Заявка не найдена: {ref}")
+
+
+ROW_FILLS = {  # what the extension fills in a row that names none, as the document's form does for a new row
+    ("Document_ГрафикОтпусков", "Сотрудники"): {"ВидОтпуска_Key": ("Catalog_ВидыОтпусков", "Основной")},
+}
+
+
+def fill_rows(store: Store, set_name: str, values: dict[str, Any]) -> dict[str, Any]:
+    """b24sync.ЗаписатьДокумент: empty row attributes of ROW_FILLS get their predefined item
+    (docs/onec-extension.md §6, the vacation schedule's main vacation kind)."""
+    filled = dict(values)
+    for (owner, part), wanted in ROW_FILLS.items():
+        if owner == set_name and isinstance(filled.get(part), list):
+            defaults = store.predefined_values(wanted)
+            filled[part] = [{**defaults, **row} if isinstance(row, dict) else row for row in filled[part]]
+    return filled
 
 
 def find_by_key(store: Store, set_name: str, key: str) -> tuple | None:

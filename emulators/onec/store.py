@@ -211,8 +211,12 @@ class Store:
 
     def fill_values(self, set_name: str) -> dict[str, str]:
         """FillValue of attributes (a new object gets them unless written): predefined catalog items."""
+        return self.predefined_values(FILL_VALUES.get(set_name, {}))
+
+    def predefined_values(self, wanted: dict[str, tuple[str, str]]) -> dict[str, str]:
+        """{attribute: (catalog set, PredefinedDataName)} -> {attribute: ref of that predefined item}."""
         filled = {}
-        for attribute, (catalog, predefined) in FILL_VALUES.get(set_name, {}).items():
+        for attribute, (catalog, predefined) in wanted.items():
             column = self.tables[catalog].definition.index("PredefinedDataName")
             filled.update({attribute: key for key, row in self.tables[catalog].rows.items() if row[column] == predefined})
         return filled
