@@ -239,13 +239,18 @@ def find_by_key(store: Store, set_name: str, key: str) -> tuple | None:
 
 def request_status(store: Store, set_name: str, row: tuple) -> tuple[str, str]:
     """Статус of a request document; certificate requests report ЗапросОбработан instead; HR documents
-    are under review until HR posts them (Согласовано) or marks them for deletion (Отклонено)."""
+    are under review until HR posts them (Согласовано) or marks them for deletion (Отклонено); a statement
+    that is never posted is agreed once HR marks it Выполнена."""
     definition = SETS[set_name]
     if "Статус" not in definition.position and "ЗапросОбработан" not in definition.position:
         text = row[definition.index("Комментарий")]
+        if not definition.postable:  # a Кабинет сотрудника statement: HR executes it and answers in ОтветПоЗаявке
+            answer = row[definition.index("ОтветПоЗаявке")]
+            text = f"{text}\n{answer}".strip() if answer else text
         if row[definition.index("DeletionMark")]:
             return "Отклонено", text
-        return ("Согласовано" if row[definition.index("Posted")] else "Рассматривается"), text
+        accepted = row[definition.index("Posted" if definition.postable else "Выполнена")]
+        return ("Согласовано" if accepted else "Рассматривается"), text
     meta = store.request_meta.get(row[0], {})
     comment = meta.get("comment", "")
     if not comment and "Комментарий" in definition.position:

@@ -27,9 +27,11 @@ FINISHED_OUTSIDE_ZUP = {"cash_advance": "Оформлено в бухгалте�
 
 
 def sample_overrides(code: str, year: int) -> dict[str, Any]:
-    """Values the 1C side reads: a year, vacation periods of the next year (the infobase's clock)."""
+    """Values the 1C side reads: a year, vacation periods of the next year (the infobase's clock), bank
+    details of the right length."""
     return {"certificate": {"PERIOD": str(year)}, "child_tax_deduction": {"YEAR": year + 1},
-            "vacation_schedule": {"YEAR": year + 1, "PERIODS": [f"01.07.{year + 1} — 14.07.{year + 1}"]}}.get(code, {})
+            "vacation_schedule": {"YEAR": year + 1, "PERIODS": [f"01.07.{year + 1} — 14.07.{year + 1}"]},
+            "bank_details": {"BIK": "044525225", "ACCOUNT": "40817810000000000001"}}.get(code, {})
 
 
 def sample_values(process: Process, employee: int, year: int) -> dict[str, Any]:
@@ -85,9 +87,9 @@ def test_main_path_of_every_process(stack: Stack, code: str) -> None:
     elif registers:
         [document] = documents
         assert document["set"] in {target.entity_set for target in TARGETS.values()}
-        assert stack.people.person_ref in (document["fields"].get("ФизическоеЛицо_Key"),
-                                           *(r.get("ФизическоеЛицо_Key") for r in document["fields"].get("Сотрудники", ())))\
-            or document["fields"].get("Сотрудник_Key") == stack.people.employee_ref
+        fields = document["fields"]  # the person or the employee, as the object names them (a deduction's
+        named = {fields.get("ФизическоеЛицо_Key"), fields.get("Сотрудник_Key")}  # «Сотрудник» is the person)
+        assert {stack.people.person_ref, stack.people.employee_ref} & named
         assert f"/element/0/{element_id}/" in document["fields"]["Комментарий"]
         assert element["PROPERTY_STATUS"] == "Передано в 1С"
         assert element["PROPERTY_ZUP_NUMBER"] == document["number"]
