@@ -47,6 +47,7 @@ REQUEST_VALUES: dict[str, dict[str, str]] = {  # list field CODE -> EmployeeRequ
     "bank_details": {"BANK_NAME": "bank_name", "BIK": "bik", "ACCOUNT": "account"},
     "work_book": {"DELIVERY": "delivery", "ADDRESS": "address"},
     "certificate_2ndfl": {"PERIOD": "year"},
+    "certificate_182n": {"PERIOD": "year"},
 }
 DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%Y-%m-%dT%H:%M:%S", "%d.%m.%Y %H:%M:%S")
 

@@ -165,7 +165,11 @@ def _year(request: EmployeeRequest) -> int:
 
 
 def certificate_182n(request: EmployeeRequest) -> Fields:
-    return {**_employee(request), "ФизическоеЛицо_Key": request.person_ref, COMMENT_FIELD: comment(request)}
+    """The two calendar years before the request's year and that year (ГодС, ГодПо are ShowError); HR fills
+    the person's name and СНИЛС from the employee («Заполнить») before posting."""
+    year = _year(request)
+    return {**_employee(request), "ФизическоеЛицо_Key": request.person_ref, "ГодС": float(year - 2),
+            "ГодПо": float(year), COMMENT_FIELD: comment(request)}
 
 
 TARGETS: dict[str, Target] = {target.kind: target for target in (

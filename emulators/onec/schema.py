@@ -215,8 +215,10 @@ REQUEST_TARGETS = (
     document("Document_ЗаявлениеВПроизвольнойФормеКабинетСотрудника", *STATEMENT_HEAD, s("ТекстЗаявления"),
              *STATEMENT_TAIL, g("ШаблонДокумента_Key", ""), postable=False),
     document("Document_СправкаНДФЛ", ORGANIZATION, req(PERSON), req(n("НалоговыйПериод")), RESPONSIBLE, COMMENT),
-    document("Document_ИсходящаяСправкаОЗаработкеДляРасчетаПособий", ORGANIZATION, EMPLOYEE, PERSON, RESPONSIBLE,
-             COMMENT),
+    # Documents/ИсходящаяСправкаОЗаработкеДляРасчетаПособий.xml: ГодС, ГодПо, Фамилия, Имя are ShowError there;
+    # HR fills the name from the employee with «Заполнить», so only the years are required of a client here
+    document("Document_ИсходящаяСправкаОЗаработкеДляРасчетаПособий", ORGANIZATION, EMPLOYEE, PERSON,
+             req(n("ГодС")), req(n("ГодПо")), s("Фамилия"), s("Имя"), s("Отчество"), RESPONSIBLE, COMMENT),
     document("Document_ГрафикОтпусков", ORGANIZATION, s("КраткийСоставДокумента"), d("ДатаСобытия"),
              g("Руководитель_Key", PERSONS), RESPONSIBLE, COMMENT, g("СборГрафиковОтпусков_Key", ""),
              tab("Сотрудники", req(g("Сотрудник_Key", EMPLOYEES)), PERSON, req(g("ВидОтпуска_Key", VACATION_KINDS)),

@@ -28,7 +28,7 @@ VALUES: dict[str, dict[str, Any]] = {
     "bank_details": {"bank_name": "Банк", "bik": "044525225", "account": "40817810000000000001"},
     "work_book": {"delivery": "post", "address": "Москва, ул. Ленина, 1"},
     "certificate_2ndfl": {"year": 2026},
-    "certificate_182n": {},
+    "certificate_182n": {"year": 2026},
 }
 MODES = ("odata", "soap")
 
