@@ -226,7 +226,7 @@ class Store:
         definition, row = SETS[set_name], self.tables[set_name].rows.get(key)
         if row is None:
             raise StoreError("9", "Экземпляр сущности не найден")
-        if not definition.postable:  # Posting = Deny in the document's metadata [INF] wording of 1C's refusal
+        if not definition.postable:  # Posting = Deny in the document's metadata; the wording of 1C's refusal is not documented
             raise StoreError("-1", "Не удалось провести документ: документы этого вида не проводятся")
         missing = [prop.name.removesuffix("_Key") for prop in definition.props
                    if prop.required and row[definition.index(prop.name)] == prop.empty()]
