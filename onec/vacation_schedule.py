@@ -114,7 +114,8 @@ def _usable(year: int, members: set[str], wishes: list[Wish]) -> tuple[list[Wish
     return kept, problems
 
 
-def approve(consolidation: Consolidation, key: str, approved_by: str, *, vacation_kind_ref: str = "") -> ApprovedSchedule:
+def approve(consolidation: Consolidation, key: str, approved_by: str, *,
+            vacation_kind_ref: str = "") -> ApprovedSchedule:
     """The approved schedule; refused while conflicts or unusable wishes remain."""
     if not consolidation.ready:
         reasons = [f"{c.day:%d.%m.%Y}: отсутствуют {len(c.away)} при допустимых {c.limit}"

@@ -218,7 +218,8 @@ class Store:
         filled = {}
         for attribute, (catalog, predefined) in wanted.items():
             column = self.tables[catalog].definition.index("PredefinedDataName")
-            filled.update({attribute: key for key, row in self.tables[catalog].rows.items() if row[column] == predefined})
+            rows = self.tables[catalog].rows.items()
+            filled.update({attribute: key for key, row in rows if row[column] == predefined})
         return filled
 
     def post_document(self, set_name: str, key: Key) -> Row:
@@ -226,7 +227,7 @@ class Store:
         definition, row = SETS[set_name], self.tables[set_name].rows.get(key)
         if row is None:
             raise StoreError("9", "Экземпляр сущности не найден")
-        if not definition.postable:  # Posting = Deny in the document's metadata; the wording of 1C's refusal is not documented
+        if not definition.postable:  # Posting = Deny; the wording of 1C's refusal is not documented
             raise StoreError("-1", "Не удалось провести документ: документы этого вида не проводятся")
         missing = [prop.name.removesuffix("_Key") for prop in definition.props
                    if prop.required and row[definition.index(prop.name)] == prop.empty()]
