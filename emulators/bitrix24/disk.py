@@ -144,6 +144,28 @@ def folder_uploadfile(call: Call) -> dict[str, Any]:
     return public_object(row)
 
 
+SHARE_TASKS = ("disk_access_read", "disk_access_add", "disk_access_edit", "disk_access_full")
+
+
+@method("disk.folder.sharetouser", scope="disk", server_time_s=0.03)
+def folder_sharetouser(call: Call) -> bool:
+    """Grant a user a level on a folder (api-reference/disk/folder/disk-folder-share-to-user.md): ``id``,
+    ``userId`` and ``taskName`` are required (ERROR_ARGUMENT), an unknown folder is ERROR_NOT_FOUND and an
+    unknown ``taskName`` ACCESS_DENIED; the grant is kept in the folder's ``SHARED_WITH`` (state only)."""
+    for name in ("id", "userId", "taskName"):
+        if call.param(name) in (None, ""):
+            raise RestError("ERROR_ARGUMENT", "Invalid value of parameter {Parameter #1}", argument=name)
+    folder = _object(call, "folder")
+    user = portal_state(call).user(call.param("userId"))
+    if user is None:
+        raise RestError("ERROR_ARGUMENT", "Invalid value of parameter {Parameter #1}", argument="userId")
+    task = str(call.param("taskName"))
+    if task not in SHARE_TASKS:
+        raise RestError("ACCESS_DENIED", "Access denied")
+    folder.setdefault("SHARED_WITH", {})[str(user["ID"])] = task
+    return True
+
+
 @method("disk.file.get", scope="disk", server_time_s=0.01)
 def file_get(call: Call) -> dict[str, Any]:
     return public_object(_object(call, "file"))

@@ -10,6 +10,7 @@ import socket
 import struct
 import time
 from typing import Any
+from urllib.parse import quote
 
 from werkzeug.wrappers import Request, Response
 
@@ -162,7 +163,7 @@ class PortalApp:
             return json_response({"error": "NOT_FOUND", "error_description": "File not found"}, 404)
         name, content = found
         return Response(content, 200, content_type="application/octet-stream",
-                        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
+                        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})  # RFC 5987
 
 
 class OAuthApp:

@@ -286,11 +286,14 @@ class OneCEmulator:
             return report
 
     def hr_decides(self, ref: str, posts: bool, comment: str) -> dict[str, str]:
-        """HR in 1C: posts the document (fill checks apply), or marks it for deletion with a comment
-        written under the request's own lines in Комментарий."""
+        """HR in 1C: posts the document (fill checks apply) — or, for a statement that is never posted
+        (Posting = Deny), marks it Выполнена — or marks it for deletion with a comment written under the
+        request's own lines in Комментарий."""
         with self.lock:
             set_name = self.document_set(ref)
-            if posts:
+            if posts and not SETS[set_name].postable:
+                row = self.store.update(set_name, ref, {"Выполнена": True, "ДатаИсполнения": self.store.now()})
+            elif posts:
                 row = self.store.post_document(set_name, ref)
             else:
                 text = self.store.get(set_name, ref)[SETS[set_name].index("Комментарий")]

@@ -55,6 +55,7 @@ class EntitySet:
     auto_order: tuple[str, ...] = ()
     tracked: str = ""  # GetChanges item type when writes to the set are tracked
     periodic: bool = False
+    postable: bool = True  # a document with Posting = Deny is never posted (its state lives in attributes)
     columns: tuple[str, ...] = field(init=False)
     by_name: dict[str, Prop] = field(init=False)
     hash_order: tuple[str, ...] = field(init=False)
@@ -161,8 +162,8 @@ def catalog(name: str, *props: Prop, code: bool = True, tracked: str = "",
     return EntitySet(name, "catalog", tuple(head) + props + CATALOG_TAIL, ("Ref_Key",), order, tracked)
 
 
-def document(name: str, *props: Prop) -> EntitySet:
-    return EntitySet(name, "document", DOCUMENT_HEAD + props, ("Ref_Key",), ("Date", "Number"))
+def document(name: str, *props: Prop, postable: bool = True) -> EntitySet:
+    return EntitySet(name, "document", DOCUMENT_HEAD + props, ("Ref_Key",), ("Date", "Number"), postable=postable)
 
 
 def recordtype(name: str, dims: tuple[Prop, ...], *props: Prop, periodic: bool = True) -> EntitySet:
@@ -186,6 +187,10 @@ EMPLOYEE = req(g("Сотрудник_Key", EMPLOYEES))
 PERSON = g("ФизическоеЛицо_Key", PERSONS)
 COMMENT = s("Комментарий")
 RESPONSIBLE = g("Ответственный_Key", "")
+STATEMENT_HEAD = (s("ИдентификаторЗаявки"), d("ДатаСоздания"), e("ТипЗаявки"), s("ОтветПоЗаявке"),
+                  g("Организация_Key", ORGS), g("Сотрудник_Key", EMPLOYEES), PERSON, s("КомментарийСотрудника"))
+STATEMENT_TAIL = (d("СрокИсполнения"), e("РезультатВыполнения"), b("Выполнена"), d("ДатаИсполнения"),
+                  g("Исполнитель_Key", ""), COMMENT)
 # The documents employee requests become, named as in ZUP 3.1's Configuration.xml (docs/onec-extension.md §6).
 REQUEST_TARGETS = (
     document("Document_ПереносОтпуска", ORGANIZATION, EMPLOYEE, PERSON, req(g("ВидОтпуска_Key", VACATION_KINDS)),
@@ -198,15 +203,22 @@ REQUEST_TARGETS = (
              g("ОснованиеУвольнения_Key", ""), b("КомпенсироватьОтпуск"), RESPONSIBLE, COMMENT),
     document("Document_Командировка", ORGANIZATION, EMPLOYEE, PERSON, req(d("ДатаНачала")), req(d("ДатаОкончания")),
              RESPONSIBLE, COMMENT),
-    document("Document_ЗаявлениеНаПредоставлениеСтандартныхВычетовПоНДФЛ", req(PERSON), g("Организация_Key", ORGS),
-             req(d("МесяцРегистрации")), RESPONSIBLE, COMMENT),
-    document("Document_ЗаявлениеОСпособеВыплатыЗарплатыКабинетСотрудника", req(PERSON), g("Организация_Key", ORGS),
-             RESPONSIBLE, COMMENT),
-    document("Document_ЗаявлениеВПроизвольнойФормеКабинетСотрудника", req(PERSON), g("Организация_Key", ORGS),
-             RESPONSIBLE, COMMENT),
+    # Documents/ЗаявлениеНаПредоставлениеСтандартныхВычетовПоНДФЛ.xml: the person is its «Сотрудник»
+    # (CatalogRef.ФизическиеЛица), the month of registration its «Месяц»
+    document("Document_ЗаявлениеНаПредоставлениеСтандартныхВычетовПоНДФЛ", req(d("Месяц")), ORGANIZATION,
+             req(g("Сотрудник_Key", PERSONS)), g("КодВычетаЛичный_Key", ""), b("ИзменитьВычетыНаДетей"),
+             b("ИзменитьЛичныйВычет"), RESPONSIBLE, COMMENT, s("ДокументПодтверждающийПравоНаЛичныйВычет")),
+    # Documents/Заявление…КабинетСотрудника.xml: Posting = Deny; HR executes them (Выполнена) and answers in
+    # ОтветПоЗаявке
+    document("Document_ЗаявлениеОСпособеВыплатыЗарплатыКабинетСотрудника", *STATEMENT_HEAD, s("НаименованиеБанка"),
+             s("БИК"), s("НомерСчета"), g("БанковскийСчет_Key", ""), *STATEMENT_TAIL, postable=False),
+    document("Document_ЗаявлениеВПроизвольнойФормеКабинетСотрудника", *STATEMENT_HEAD, s("ТекстЗаявления"),
+             *STATEMENT_TAIL, g("ШаблонДокумента_Key", ""), postable=False),
     document("Document_СправкаНДФЛ", ORGANIZATION, req(PERSON), req(n("НалоговыйПериод")), RESPONSIBLE, COMMENT),
-    document("Document_ИсходящаяСправкаОЗаработкеДляРасчетаПособий", ORGANIZATION, EMPLOYEE, PERSON, RESPONSIBLE,
-             COMMENT),
+    # Documents/ИсходящаяСправкаОЗаработкеДляРасчетаПособий.xml: ГодС, ГодПо, Фамилия, Имя are ShowError there;
+    # HR fills the name from the employee with «Заполнить», so only the years are required of a client here
+    document("Document_ИсходящаяСправкаОЗаработкеДляРасчетаПособий", ORGANIZATION, EMPLOYEE, PERSON,
+             req(n("ГодС")), req(n("ГодПо")), s("Фамилия"), s("Имя"), s("Отчество"), RESPONSIBLE, COMMENT),
     document("Document_ГрафикОтпусков", ORGANIZATION, s("КраткийСоставДокумента"), d("ДатаСобытия"),
              g("Руководитель_Key", PERSONS), RESPONSIBLE, COMMENT, g("СборГрафиковОтпусков_Key", ""),
              tab("Сотрудники", req(g("Сотрудник_Key", EMPLOYEES)), PERSON, req(g("ВидОтпуска_Key", VACATION_KINDS)),

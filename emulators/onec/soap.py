@@ -177,6 +177,7 @@ class B24Sync:
             raise SoapFault("Параметр Fields должен быть объектом JSON, а Комментарий — содержать Key")
         existing = find_by_key(self.store, set_name, key)
         if existing is None:
+            values = fill_rows(self.store, set_name, values)
             existing = self.store.insert(set_name, {"Number": self.store.next_number(set_name, "00-"),
                                                     "Date": self.store.now(), **values})
             self.store.client_documents.append((set_name, existing[0]))
@@ -213,6 +214,22 @@ class B24Sync:
         raise SoapFault(f"Заявка не найдена: {ref}")
 
 
+ROW_FILLS = {  # what the extension fills in a row that names none, as the document's form does for a new row
+    ("Document_ГрафикОтпусков", "Сотрудники"): {"ВидОтпуска_Key": ("Catalog_ВидыОтпусков", "Основной")},
+}
+
+
+def fill_rows(store: Store, set_name: str, values: dict[str, Any]) -> dict[str, Any]:
+    """b24sync.ЗаписатьДокумент: empty row attributes of ROW_FILLS get their predefined item
+    (docs/onec-extension.md §6, the vacation schedule's main vacation kind)."""
+    filled = dict(values)
+    for (owner, part), wanted in ROW_FILLS.items():
+        if owner == set_name and isinstance(filled.get(part), list):
+            defaults = store.predefined_values(wanted)
+            filled[part] = [{**defaults, **row} if isinstance(row, dict) else row for row in filled[part]]
+    return filled
+
+
 def find_by_key(store: Store, set_name: str, key: str) -> tuple | None:
     """The unmarked document of a set whose Комментарий holds `key`."""
     definition = SETS[set_name]
@@ -222,13 +239,18 @@ def find_by_key(store: Store, set_name: str, key: str) -> tuple | None:
 
 def request_status(store: Store, set_name: str, row: tuple) -> tuple[str, str]:
     """Статус of a request document; certificate requests report ЗапросОбработан instead; HR documents
-    are under review until HR posts them (Согласовано) or marks them for deletion (Отклонено)."""
+    are under review until HR posts them (Согласовано) or marks them for deletion (Отклонено); a statement
+    that is never posted is agreed once HR marks it Выполнена."""
     definition = SETS[set_name]
     if "Статус" not in definition.position and "ЗапросОбработан" not in definition.position:
         text = row[definition.index("Комментарий")]
+        if not definition.postable:  # a Кабинет сотрудника statement: HR executes it and answers in ОтветПоЗаявке
+            answer = row[definition.index("ОтветПоЗаявке")]
+            text = f"{text}\n{answer}".strip() if answer else text
         if row[definition.index("DeletionMark")]:
             return "Отклонено", text
-        return ("Согласовано" if row[definition.index("Posted")] else "Рассматривается"), text
+        accepted = row[definition.index("Posted" if definition.postable else "Выполнена")]
+        return ("Согласовано" if accepted else "Рассматривается"), text
     meta = store.request_meta.get(row[0], {})
     comment = meta.get("comment", "")
     if not comment and "Комментарий" in definition.position:

@@ -211,10 +211,15 @@ class Store:
 
     def fill_values(self, set_name: str) -> dict[str, str]:
         """FillValue of attributes (a new object gets them unless written): predefined catalog items."""
+        return self.predefined_values(FILL_VALUES.get(set_name, {}))
+
+    def predefined_values(self, wanted: dict[str, tuple[str, str]]) -> dict[str, str]:
+        """{attribute: (catalog set, PredefinedDataName)} -> {attribute: ref of that predefined item}."""
         filled = {}
-        for attribute, (catalog, predefined) in FILL_VALUES.get(set_name, {}).items():
+        for attribute, (catalog, predefined) in wanted.items():
             column = self.tables[catalog].definition.index("PredefinedDataName")
-            filled.update({attribute: key for key, row in self.tables[catalog].rows.items() if row[column] == predefined})
+            rows = self.tables[catalog].rows.items()
+            filled.update({attribute: key for key, row in rows if row[column] == predefined})
         return filled
 
     def post_document(self, set_name: str, key: Key) -> Row:
@@ -222,6 +227,8 @@ class Store:
         definition, row = SETS[set_name], self.tables[set_name].rows.get(key)
         if row is None:
             raise StoreError("9", "Экземпляр сущности не найден")
+        if not definition.postable:  # Posting = Deny; the wording of 1C's refusal is not documented
+            raise StoreError("-1", "Не удалось провести документ: документы этого вида не проводятся")
         missing = [prop.name.removesuffix("_Key") for prop in definition.props
                    if prop.required and row[definition.index(prop.name)] == prop.empty()]
         for prop in definition.props:
