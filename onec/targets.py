@@ -4,7 +4,8 @@ Every request becomes the object HR would otherwise fill in by hand: an HR docum
 unposted (HR checks, completes and posts it) or, where ZUP keeps the employee's own statement
 as a document of 1C:Кабинет сотрудника and no HR document exists, that statement. The request's
 Bitrix24 link goes into ``Комментарий`` (the first line, ``LINK_PREFIX``); HR's answer is what
-HR adds below it. The mapping, with the source of every name, is docs/onec-extension.md §6.
+HR adds below it. The mapping, with the source of every name, is docs/onec-extension.md,
+section 6.
 
 A request whose object lives outside payroll (the cash advance belongs to the accounting system)
 has no target here: ``target_for`` raises a clear error instead of writing a stand-in.
@@ -277,7 +278,7 @@ class DocumentWrites:
 
     def main_vacation_kind(self) -> str:
         """The Catalog.ВидыОтпусков item of the main annual vacation, for rows that name none; "" when
-        1C fills it on write (the B24Sync extension, docs/onec-extension.md §6)."""
+        1C fills it on write (the B24Sync extension, docs/onec-extension.md, section 6)."""
         return ""
 
 

@@ -1,4 +1,6 @@
-"""Entity sets of the emulated ZUP 3.1 standard OData interface (onec-zup.md §2, §7.2).
+"""Entity sets of the emulated ZUP 3.1 standard OData interface: objects and attributes named as
+in the ZUP dumps (emulators/onec/zup31.py, docs/onec-extension.md), properties as 1C DG «Data
+presentation» publishes them (sources: emulators/onec/__init__.py).
 
 Each set is declared once; the store, the query engine, the JSON/Atom renderers and
 `$metadata` all read these declarations.
@@ -9,8 +11,9 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import date
 
-EMPTY_GUID = "00000000-0000-0000-0000-000000000000"  # onec-zup.md §1.4 empty reference
-EMPTY_DATE = "0001-01-01T00:00:00"  # onec-zup.md §1.4 empty date
+# [not in the docs: the empty reference and the empty date as the captured replies carry them]
+EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
+EMPTY_DATE = "0001-01-01T00:00:00"
 AS_OF = date(2026, 11, 1)  # the emulated infobase's "today": generated data never reads the wall clock
 
 GUID, STRING, DATE, BOOL, INT64, INT32, DOUBLE = (
@@ -67,7 +70,8 @@ class EntitySet:
         object.__setattr__(self, "by_name", {p.name: p for p in self.props})
         object.__setattr__(self, "position", {p.name: i for i, p in enumerate(self.props)})
         object.__setattr__(self, "defaults", tuple(p.empty() for p in self.props))
-        # onec-zup.md §1.5: property order is not guaranteed (captures are hash-ordered)
+        # [not in the docs: property order is not guaranteed; single entities in the captured
+        # replies are hash-ordered]
         order = sorted(self.columns, key=lambda n: zlib.crc32(f"{self.name}.{n}".encode()))
         object.__setattr__(self, "hash_order", tuple(order))
 
@@ -147,7 +151,8 @@ CONTACT_ROWS = (
 
 def catalog(name: str, *props: Prop, code: bool = True, tracked: str = "",
             owner: str = "", folders: bool = False, hierarchy: bool = False) -> EntitySet:
-    """A catalog set; `code=False` models CodeLength 0 (no Code property, §2)."""
+    """A catalog set; `code=False` models CodeLength 0 (as Catalogs/Должности.xml of
+    scriperirkth/zup-structure declares), published without a Code property [inferred]."""
     head = list(CATALOG_HEAD)
     if owner:
         head.append(g("Owner_Key", owner))
@@ -167,7 +172,8 @@ def document(name: str, *props: Prop, postable: bool = True) -> EntitySet:
 
 
 def recordtype(name: str, dims: tuple[Prop, ...], *props: Prop, periodic: bool = True) -> EntitySet:
-    """Flat rows of a recorder-subordinate register (`<Register>_RecordType`, §1.2)."""
+    """Flat rows of a recorder-subordinate register (`<Register>_RecordType`, 1C DG «Resource name
+    generation rules»)."""
     head = (s("Recorder"), s("Recorder_Type")) + ((d("Period"),) if periodic else ()) + (
         Prop("LineNumber", INT64), b("Active"))
     return EntitySet(name, "recordtype", head + dims + props, ("Recorder", "LineNumber"),
@@ -191,7 +197,8 @@ STATEMENT_HEAD = (s("ИдентификаторЗаявки"), d("ДатаСоз
                   g("Организация_Key", ORGS), g("Сотрудник_Key", EMPLOYEES), PERSON, s("КомментарийСотрудника"))
 STATEMENT_TAIL = (d("СрокИсполнения"), e("РезультатВыполнения"), b("Выполнена"), d("ДатаИсполнения"),
                   g("Исполнитель_Key", ""), COMMENT)
-# The documents employee requests become, named as in ZUP 3.1's Configuration.xml (docs/onec-extension.md §6).
+# The documents employee requests become, named as in ZUP 3.1's Configuration.xml
+# (docs/onec-extension.md, section 6).
 REQUEST_TARGETS = (
     document("Document_ПереносОтпуска", ORGANIZATION, EMPLOYEE, PERSON, req(g("ВидОтпуска_Key", VACATION_KINDS)),
              req(d("ИсходнаяДатаНачала")), b("ПереносПоИнициативеСотрудника"), s("ПричинаПереноса"),
@@ -320,7 +327,8 @@ def build_sets() -> dict[str, EntitySet]:
 
 SETS = build_sets()
 TABULAR_SETS = {CONTACTS_TABLE: (PERSONS, "КонтактнаяИнформация")}
-# Tabular parts of every published object are also addressable as `<Set>_<Part>` (§1.2).
+# Tabular parts of every published object are also addressable as `<Set>_<Part>` (1C DG
+# «Resource name generation rules»).
 for _set in list(SETS.values()):
     for _prop in _set.props:
         if _prop.is_table:

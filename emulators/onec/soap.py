@@ -1,4 +1,5 @@
-"""SOAP service «B24Sync» of the b24sync configuration extension (docs/architecture.md, §4.2)."""
+"""SOAP service «B24Sync» of the b24sync configuration extension (docs/architecture.md «SOAP
+contract», docs/onec-extension.md)."""
 from __future__ import annotations
 
 import base64
@@ -162,7 +163,8 @@ class B24Sync:
 
     def WriteDocument(self, Object: str, Fields: str, Key: str) -> str:  # noqa: N802,N803
         """An unposted document of a published kind; the one already carrying `Key` in Комментарий
-        is returned instead of a second (b24sync.ЗаписатьДокумент, docs/onec-extension.md §3)."""
+        is returned instead of a second (b24sync.ЗаписатьДокумент, docs/onec-extension.md,
+        section 2)."""
         set_name = Object.strip()
         if set_name not in SETS or SETS[set_name].kind != "document" or "Комментарий" not in SETS[set_name].by_name:
             raise SoapFault(f"Документ «{Object}» не поддерживается операцией WriteDocument")
@@ -221,7 +223,7 @@ ROW_FILLS = {  # what the extension fills in a row that names none, as the docum
 
 def fill_rows(store: Store, set_name: str, values: dict[str, Any]) -> dict[str, Any]:
     """b24sync.ЗаписатьДокумент: empty row attributes of ROW_FILLS get their predefined item
-    (docs/onec-extension.md §6, the vacation schedule's main vacation kind)."""
+    (docs/onec-extension.md, section 6: the vacation schedule's main vacation kind)."""
     filled = dict(values)
     for (owner, part), wanted in ROW_FILLS.items():
         if owner == set_name and isinstance(filled.get(part), list):
@@ -322,7 +324,8 @@ def response(envelope_ns: str, operation: str, result: Any) -> bytes:
 
 
 def fault(envelope_ns: str, message: str) -> bytes:
-    """SOAP Fault with the Russian 1C exception text; 1.2 uses soap:Receiver + xml:lang="ru" (§4.2)."""
+    """SOAP Fault with the Russian 1C exception text; 1.2 uses soap:Receiver + xml:lang="ru" (the
+    forms of W3C SOAP 1.2 Part 1, «SOAP Fault») [not in the docs: which form 1C sends]."""
     if envelope_ns == SOAP12:
         detail = (f"<soap:Code><soap:Value>soap:Receiver</soap:Value></soap:Code><soap:Reason>"
                   f'<soap:Text xml:lang="ru">{escape(message)}</soap:Text></soap:Reason>')
