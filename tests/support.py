@@ -1,6 +1,7 @@
 """Test support shared by every test package: ports, config files, a live app server."""
 from __future__ import annotations
 
+import os
 import socket
 from typing import Any
 import threading
@@ -12,6 +13,12 @@ from werkzeug.serving import make_server
 
 from b24app.config import Config, generate_token_key
 from service import load_config
+
+
+def python_path(*first: str) -> str:
+    """PYTHONPATH for a child process: ``first`` before what this process was given (CI's faketime
+    run puts its sitecustomize there)."""
+    return os.pathsep.join([*first, *filter(None, [os.environ.get("PYTHONPATH")])])
 
 
 def free_port() -> int:
