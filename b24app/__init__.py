@@ -27,13 +27,14 @@ def create_app(config: Config | None = None) -> Flask:
                       DATABASE_URL=config.database_url)
     _configure_logging(app)
 
-    from b24app import db, pages, portal, worker
+    from b24app import db, frames, pages, portal, worker
     import handlers
 
     db.init_app(app)
     portal.init_app(app, config)
     worker.init_app(app, config.section("worker"))
     handlers.init_app(app)
+    frames.init_app(app)
     app.register_blueprint(pages.bp)
     return app
 

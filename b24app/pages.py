@@ -1,15 +1,21 @@
-"""Pages shown inside the portal's iframe (placement DEFAULT and REST_APP_URI)."""
+"""The app's page inside the portal's iframe (every placement: DEFAULT, REST_APP_URI, tabs).
+
+The frame POST is proven by :mod:`b24app.frames`; the page itself is the one a feature set as the
+frame home (the cabinet), or this module's status page when no feature did.
+"""
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, Flask, current_app, make_response, render_template, request
+from flask.typing import ResponseReturnValue
 
-from b24app.portal import get_store, viewer_token_works
-from b24app.store import Installation
-from handlers.formparse import MalformedBody, parse_body
+from b24app.frames import FrameRefused, FrameSession, frame_response, get_sessions
+from b24app.portal import get_store
 
 bp = Blueprint("pages", __name__, url_prefix="/b24")
+
+HOME_KEY = "b24app.frame_home"
 
 STATUS_TEXT = {
     "installing": "установка не завершена (откройте приложение администратором)",
@@ -17,38 +23,29 @@ STATUS_TEXT = {
     "uninstalled": "удалено",
 }
 
+FrameHome = Callable[[FrameSession], ResponseReturnValue]
+
+
+def set_frame_home(app: Flask, home: FrameHome) -> None:
+    """The view that renders the app's page for a proven frame session (one per app)."""
+    app.extensions[HOME_KEY] = home
+
 
 @bp.route("/app", methods=["GET", "POST"])
 def app_page():  # type: ignore[no-untyped-def]
     """The app's main page; Bitrix24 opens it with a POST carrying the viewer's tokens."""
+    form = {**request.form.to_dict(), **{k: v for k, v in request.args.items() if k in ("DOMAIN", "LANG")}}
     try:
-        form = parse_body(request.get_data(cache=False), request.content_type) if request.method == "POST" else {}
-    except MalformedBody:
-        form = {}
-    installation = _verified_installation(form)
-    if installation is None:
-        return render_template("app.html", installation=None,
-                               message="Откройте приложение из меню Битрикс24."), 401
+        session = get_sessions(current_app).open(form)
+    except FrameRefused as exc:
+        page = render_template("app.html", installation=None, message=f"Откройте приложение из меню Битрикс24. {exc}")
+        return frame_response(make_response(page, 401), None)
+    home = current_app.extensions.get(HOME_KEY)
+    response = make_response(home(session) if home else _status_page(session))
+    return frame_response(response, session.viewer.member_id)
+
+
+def _status_page(session: FrameSession) -> str:
+    installation = get_store(current_app).find(member_id=session.viewer.member_id)
     return render_template("app.html", installation=installation,
-                           status_text=STATUS_TEXT.get(installation.status, installation.status))
-
-
-def _verified_installation(form: dict[str, Any]) -> Installation | None:
-    """The installation the frame POST belongs to, if it proves it (b24-app.md §2.3, §4.4).
-
-    Newer portals send APPLICATION_TOKEN; older ones only the viewer's AUTH_ID, which must then
-    work on the portal we stored for that member_id.
-    """
-    member_id = form.get("member_id")
-    if not isinstance(member_id, str) or not member_id:
-        return None
-    store = get_store(current_app)
-    installation = store.find(member_id=member_id)
-    if installation is None or installation.status == "uninstalled":
-        return None
-    token, auth_id = form.get("APPLICATION_TOKEN"), form.get("AUTH_ID")
-    if isinstance(token, str) and token:
-        return installation if store.application_token_matches(member_id=member_id, application_token=token) else None
-    if isinstance(auth_id, str) and auth_id and viewer_token_works(installation.client_endpoint, auth_id):
-        return installation
-    return None
+                           status_text=STATUS_TEXT.get(installation.status, installation.status) if installation else "")

@@ -83,11 +83,6 @@ def token_works_on_portal(client_endpoint: str, access_token: str) -> bool:
     return bool(_ask_portal(client_endpoint, access_token, "user.admin"))
 
 
-def viewer_token_works(client_endpoint: str, access_token: str) -> bool:
-    """True when the token belongs to some user of our app on that portal."""
-    return isinstance(_ask_portal(client_endpoint, access_token, "profile"), dict)
-
-
 def init_app(app: Flask, config: Config) -> None:
     app.extensions["b24app.config"] = config
     app.extensions["b24app.store"] = InstallationStore(get_db(app), TokenCipher(config.token_keys))

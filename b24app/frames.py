@@ -1,0 +1,293 @@
+"""Frame sessions: who is looking at the app's page inside the portal's iframe.
+
+The portal opens the app with a POST into an iframe (AUTH_ID, REFRESH_ID, member_id, DOMAIN,
+PLACEMENT, PLACEMENT_OPTIONS — b24restdocs `local-integrations/serverside-local-app-with-ui.md`).
+Nothing in that form is trusted as such: the viewer is proven by the portal we stored for
+``member_id`` answering ``user.current`` and ``user.admin`` with the viewer's AUTH_ID (and
+``app.info`` naming our application), never by DOMAIN or a user id from the browser. The proof is
+cached for the token's life (a bounded LRU; failures are never cached).
+
+The page then carries a short-lived signed session token (not a cookie: browsers block cookies in
+third-party iframes) and sends it back as ``Authorization: Bearer <token>``; before it runs out the
+page posts a fresh AUTH_ID from ``BX24.getAuth()``/``refreshAuth()`` to ``/b24/frame/renew``.
+Header-only authentication makes the API CSRF-safe by construction: a cross-site form or image
+cannot set the header, and no cookie is ever read. Frame pages allow only the portal's origin as
+``frame-ancestors``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from b24app.bitrix import B24Client
+from b24app.bitrix.errors import B24Error
+from b24app.portal import StaticToken, get_config, get_store
+
+SESSION_TTL_S = 600  # the page renews its token well before this
+MAX_PROOF_TTL_S = 3600  # a portal access token lives one hour (b24-app.md §3.2)
+PROOF_CACHE_SIZE = 4096
+SESSION_SALT = "b24app.frame-session"
+EXTRA_ANCESTORS_KEY = "B24APP_FRAME_ANCESTORS"  # more origins allowed to frame the pages (the emulator's)
+
+bp = Blueprint("frames", __name__, url_prefix="/b24/frame")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """A proven portal user looking at the app."""
+
+    member_id: str
+    user_id: int
+    is_admin: bool
+    name: str = ""
+
+
+class FrameRefused(Exception):
+    """The frame POST or session token does not prove a viewer; the message is shown to the user."""
+
+
+ViewerProof = Callable[[Mapping[str, Any]], Viewer]
+"""``prove(form) -> Viewer`` from a frame form (member_id, AUTH_ID); raises FrameRefused."""
+
+
+@dataclass(frozen=True)
+class FrameSession:
+    """What a proven frame POST gives the page."""
+
+    viewer: Viewer
+    token: str
+    expires_in: int
+    placement: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+class ProofCache:
+    """Proven viewers by (member_id, AUTH_ID) digest until the token expires; bounded LRU."""
+
+    def __init__(self, size: int = PROOF_CACHE_SIZE, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.size = size
+        self.clock = clock
+        self._entries: OrderedDict[str, tuple[float, Viewer]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(member_id: str, auth_id: str) -> str:
+        return hashlib.sha256(f"{member_id}\0{auth_id}".encode()).hexdigest()
+
+    def get(self, key: str) -> Viewer | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if entry[0] <= self.clock():
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: str, viewer: Viewer, ttl_s: float) -> None:
+        with self._lock:
+            self._entries[key] = (self.clock() + ttl_s, viewer)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class FrameSessions:
+    """Proves frame POSTs (through ``prove`` and the cache) and issues/reads session tokens."""
+
+    def __init__(self, secret_key: str, prove: ViewerProof, *, clock: Callable[[], float] = time.time,
+                 cache: ProofCache | None = None, session_ttl_s: int = SESSION_TTL_S) -> None:
+        self.prove = prove
+        self.clock = clock
+        self.cache = cache if cache is not None else ProofCache()
+        self.session_ttl_s = session_ttl_s
+        self._signer = URLSafeSerializer(secret_key, salt=SESSION_SALT)
+
+    def viewer_of(self, form: Mapping[str, Any]) -> Viewer:
+        """The proven viewer of a frame form; cached for the token's life, failures never cached."""
+        member_id, auth_id = _text(form, "member_id"), _text(form, "AUTH_ID")
+        if not member_id or not auth_id:
+            raise FrameRefused("Откройте приложение из Битрикс24: нет данных авторизации портала.")
+        key = ProofCache.key(member_id, auth_id)
+        viewer = self.cache.get(key)
+        if viewer is None:
+            viewer = self.prove(form)
+            self.cache.put(key, viewer, _token_life(form))
+        return viewer
+
+    def open(self, form: Mapping[str, Any]) -> FrameSession:
+        """A session for a frame POST: the proven viewer, a token, the placement and its options."""
+        viewer = self.viewer_of(form)
+        return FrameSession(viewer, self.issue(viewer), self.session_ttl_s,
+                            _text(form, "PLACEMENT") or "DEFAULT", placement_options(form.get("PLACEMENT_OPTIONS")))
+
+    def issue(self, viewer: Viewer) -> str:
+        payload = {"m": viewer.member_id, "u": viewer.user_id, "a": viewer.is_admin, "n": viewer.name,
+                   "e": int(self.clock()) + self.session_ttl_s}
+        return self._signer.dumps(payload)
+
+    def read(self, token: str) -> Viewer | None:
+        """The viewer of a valid, unexpired token; None otherwise."""
+        try:
+            payload = self._signer.loads(token)
+        except BadSignature:
+            return None
+        if not isinstance(payload, dict) or not isinstance(payload.get("e"), int) or payload["e"] <= self.clock():
+            return None
+        return Viewer(str(payload["m"]), int(payload["u"]), bool(payload["a"]), str(payload.get("n", "")))
+
+
+def _text(form: Mapping[str, Any], key: str) -> str:
+    value = form.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _token_life(form: Mapping[str, Any]) -> float:
+    """AUTH_EXPIRES as sent (seconds), never beyond a portal token's hour."""
+    try:
+        stated = float(_text(form, "AUTH_EXPIRES") or MAX_PROOF_TTL_S)
+    except ValueError:
+        stated = MAX_PROOF_TTL_S
+    return max(0.0, min(stated, MAX_PROOF_TTL_S))
+
+
+def placement_options(raw: Any) -> dict[str, Any]:
+    """PLACEMENT_OPTIONS is a JSON string that may be garbage in some places (b24-app.md §2.3)."""
+    if isinstance(raw, Mapping):
+        return dict(raw)
+    try:
+        value = json.loads(raw) if isinstance(raw, str) and raw.strip() else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+# -- the proof against the stored portal ----------------------------------------------------------
+
+def portal_proof(app: Flask) -> ViewerProof:
+    """Ask the portal stored for member_id who the AUTH_ID belongs to (one batch request)."""
+
+    def prove(form: Mapping[str, Any]) -> Viewer:
+        member_id, auth_id = _text(form, "member_id"), _text(form, "AUTH_ID")
+        installation = get_store(app).find(member_id=member_id)
+        if installation is None or installation.status == "uninstalled":
+            raise FrameRefused("Приложение не установлено на этом портале.")
+        client = B24Client(installation.client_endpoint, tokens=StaticToken(auth_id), max_attempts=2,
+                           timeout=(5, 15))
+        try:
+            answer = client.batch({"user": ("user.current", {}), "admin": ("user.admin", {}),
+                                   "app": ("app.info", {})})
+        except B24Error as exc:
+            raise FrameRefused("Портал не подтвердил вход. Откройте приложение ещё раз.") from exc
+        finally:
+            client.close()
+        return _viewer_from(member_id, answer.results, get_config(app).client_id)
+
+    return prove
+
+
+def _viewer_from(member_id: str, results: Mapping[str, Any], client_id: str) -> Viewer:
+    user, app_info = results.get("user"), results.get("app")
+    if not isinstance(app_info, Mapping) or app_info.get("CODE") != client_id:
+        raise FrameRefused("Ключ авторизации выдан другому приложению.")
+    if not isinstance(user, Mapping) or not str(user.get("ID", "")).isdigit():
+        raise FrameRefused("Портал не подтвердил вход. Откройте приложение ещё раз.")
+    name = " ".join(part for part in (str(user.get("NAME") or ""), str(user.get("LAST_NAME") or "")) if part)
+    return Viewer(member_id, int(user["ID"]), results.get("admin") is True, name)
+
+
+# -- using sessions in views ----------------------------------------------------------------------
+
+def get_sessions(app: Flask) -> FrameSessions:
+    return app.extensions["b24app.frames"]
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def viewer_required(view: F) -> F:
+    """A JSON view for the frame page: 401 unless the request carries a valid session token."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        viewer = _bearer_viewer()
+        if viewer is None:
+            return _json_error(401, "session_expired", "Сессия истекла: обновите страницу приложения.")
+        g.frame_viewer = viewer
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def current_viewer() -> Viewer:
+    """The viewer of the current request (inside a ``viewer_required`` view)."""
+    return g.frame_viewer
+
+
+def _bearer_viewer() -> Viewer | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return get_sessions(current_app).read(token.strip())
+
+
+def _json_error(status: int, code: str, message: str) -> Response:
+    response = jsonify({"error": code, "message": message})
+    response.status_code = status
+    return response
+
+
+def frame_ancestors(member_id: str | None) -> str:
+    """``frame-ancestors`` allowing the stored portal's origin only (plus configured extra origins)."""
+    sources = list(current_app.config.get(EXTRA_ANCESTORS_KEY) or ())
+    installation = get_store(current_app).find(member_id=member_id) if member_id else None
+    if installation is not None:
+        sources[:0] = [f"https://{installation.domain}", f"http://{installation.domain}"]
+    return "frame-ancestors " + (" ".join(dict.fromkeys(sources)) or "'none'")
+
+
+def frame_response(response: Response, member_id: str | None) -> Response:
+    """Headers of a page shown in the portal's frame: CSP frame-ancestors, no caching."""
+    response.headers["Content-Security-Policy"] = frame_ancestors(member_id)
+    response.headers.pop("X-Frame-Options", None)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.post("/renew")
+def renew():  # type: ignore[no-untyped-def]
+    """A fresh session token for a fresh AUTH_ID the page got from BX24 (getAuth/refreshAuth)."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _json_error(400, "bad_request", "Ожидается JSON {member_id, auth_id}.")
+    form = {"member_id": body.get("member_id"), "AUTH_ID": body.get("auth_id"),
+            "AUTH_EXPIRES": str(body.get("expires_in_s") or "")}
+    try:
+        viewer = get_sessions(current_app).viewer_of(form)
+    except FrameRefused as exc:
+        return _json_error(401, "not_proven", str(exc))
+    sessions = get_sessions(current_app)
+    response = jsonify({"token": sessions.issue(viewer), "expires_in": sessions.session_ttl_s})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def init_app(app: Flask, prove: ViewerProof | None = None) -> None:
+    """Frame sessions signed with SECRET_KEY; the proof defaults to asking the stored portal."""
+    app.extensions["b24app.frames"] = FrameSessions(app.config["SECRET_KEY"], prove or portal_proof(app))
+    app.register_blueprint(bp)
