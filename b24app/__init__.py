@@ -35,6 +35,9 @@ def create_app(config: Config | None = None) -> Flask:
     worker.init_app(app, config.section("worker"))
     handlers.init_app(app)
     frames.init_app(app)
+    import cabinet  # until the feature list of «One house» lands in service/
+
+    cabinet.init_app(app)
     app.register_blueprint(pages.bp)
     return app
 

@@ -1,0 +1,209 @@
+"""The cabinet's JSON API for the frame page: one endpoint per page part, each checking its role.
+
+Every view runs with a proven frame session (``viewer_required``) and asks :class:`~cabinet.roles.Roles`
+before reading anything: data outside the viewer's roles is refused with 403 and a body that says
+only that. Parts read from the portal or 1C (requests, approvals, vacation balance) are their own
+endpoints, so a slow system delays one card, not the page.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, jsonify
+
+from b24app.bitrix.errors import B24Error
+from b24app.frames import current_viewer, viewer_required
+from b24app.portal import client_for
+from cabinet import data
+from cabinet.roles import Roles
+from cabinet.sources import Person, Site
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("cabinet_api", __name__, url_prefix="/cabinet/api")
+
+REFUSED = {"error": "forbidden", "message": "Нет доступа."}
+
+
+@bp.after_request
+def no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.errorhandler(403)
+def forbidden(_error: Exception) -> tuple[Response, int]:
+    return jsonify(REFUSED), 403
+
+
+def _roles() -> Roles:
+    return data.roles(current_app, current_viewer())
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        abort(403)
+
+
+@bp.get("/me")
+@viewer_required
+def me():  # type: ignore[no-untyped-def]
+    viewer, roles = current_viewer(), _roles()
+    return jsonify({"user_id": viewer.user_id, "name": viewer.name, "roles": roles.names, "pages": roles.pages})
+
+
+# -- the employee's cabinet ----------------------------------------------------------------------
+
+@bp.get("/cabinet")
+@viewer_required
+def cabinet():  # type: ignore[no-untyped-def]
+    roles = _roles()
+    _require(roles.employee is not None)
+    person = roles.employee
+    managers = data.managers_of_person(current_app, person)
+    return jsonify({"person": _person(person), "managers": managers,
+                    "request_forms": data.request_forms(current_app, current_viewer().member_id),
+                    "documents": {"available": False, "note": "Документы из 1С появятся здесь, когда 1С "
+                                                               "начнёт отдавать их список (операция B24Sync)."},
+                    "timesheets": {"available": False, "note": "Табели появятся здесь с модулем табелей."}})
+
+
+@bp.get("/cabinet/vacation")
+@viewer_required
+def vacation():  # type: ignore[no-untyped-def]
+    roles = _roles()
+    _require(roles.employee is not None)
+    balance = data.vacation_balance(current_app, roles.employee)
+    if balance is None:
+        return jsonify({"available": False, "message": "1С:ЗУП сейчас не отвечает, попробуйте позже."})
+    return jsonify({"available": True, **balance})
+
+
+@bp.get("/cabinet/requests")
+@viewer_required
+def requests_of_employee():  # type: ignore[no-untyped-def]
+    roles = _roles()
+    _require(roles.employee is not None)
+    return _from_portal(lambda client: data.requests_of(client, roles.user_id))
+
+
+# -- sites: client managers and brigade leaders --------------------------------------------------
+
+@bp.get("/sites")
+@viewer_required
+def sites():  # type: ignore[no-untyped-def]
+    roles = _roles()
+    visible = [site for site in data.directory(current_app).sites() if roles.may_see_site(site.group_id)]
+    _require(bool(visible))
+    return jsonify({"sites": [_site(site, roles) for site in visible]})
+
+
+@bp.get("/sites/<int:group_id>")
+@viewer_required
+def site(group_id: int):  # type: ignore[no-untyped-def]
+    roles = _roles()
+    _require(roles.may_see_site(group_id))
+    directory = data.directory(current_app)
+    found = next((s for s in directory.sites() if s.group_id == group_id), None)
+    _require(found is not None)
+    people = directory.people_of_site(group_id)
+    return jsonify({"site": _site(found, roles), "people": [_member(p, found) for p in people],
+                    "contacts": data.contacts(current_app, directory.managers_of_site(group_id))})
+
+
+@bp.get("/sites/<int:group_id>/approvals")
+@viewer_required
+def approvals(group_id: int):  # type: ignore[no-untyped-def]
+    roles = _roles()
+    _require(roles.may_see_site(group_id))
+    return _from_portal(lambda client: data.approvals_of(client, roles.user_id))
+
+
+# -- the provider's view ---------------------------------------------------------------------------
+
+@bp.get("/provider")
+@viewer_required
+def provider():  # type: ignore[no-untyped-def]
+    roles = _roles()
+    _require("provider" in roles.pages)
+    directory = data.directory(current_app)
+    scope = roles.provider_scope(directory.sites())
+    people = {p.ref: p for site in scope for p in directory.people_of_site(site.group_id)}
+    return jsonify({"legal_entities": _entities(scope, directory), "onboarding": _onboarding(people.values()),
+                    "last_sync": data.last_sync(current_app)})
+
+
+# -- the admin console -----------------------------------------------------------------------------
+
+@bp.get("/admin")
+@viewer_required
+def admin():  # type: ignore[no-untyped-def]
+    _require(_roles().admin)
+    return jsonify(data.admin_console(current_app, current_viewer().member_id))
+
+
+@bp.post("/admin/inbox/<int:item_id>/retry")
+@viewer_required
+def retry_inbox_item(item_id: int):  # type: ignore[no-untyped-def]
+    _require(_roles().admin)
+    return jsonify({"retried": data.retry_inbox_item(current_app, item_id)})
+
+
+# -- shapes ------------------------------------------------------------------------------------------
+
+def _from_portal(read: Any) -> Response:
+    try:
+        client = client_for(current_app, current_viewer().member_id)
+        return jsonify({"available": True, **read(client)})
+    except (B24Error, LookupError) as exc:
+        log.warning("cabinet: portal read failed: %s", getattr(exc, "code", type(exc).__name__))
+        return jsonify({"available": False, "message": "Битрикс24 сейчас не ответил, попробуйте позже."})
+
+
+def _date(value: dt.date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _person(person: Person) -> dict[str, Any]:
+    return {"name": person.name, "employments": [
+        {"legal_entity": e.legal_entity, "department": e.department, "group_id": e.group_id, "position": e.position,
+         "hired_on": _date(e.hired_on), "personnel_number": e.personnel_number} for e in person.employments]}
+
+
+def _site(site: Site, roles: Roles) -> dict[str, Any]:
+    as_role = [name for name, held in (("client_manager", site.group_id in roles.client_sites),
+                                       ("brigade_leader", site.group_id in roles.brigade_sites),
+                                       ("provider_manager", site.group_id in roles.provider_sites)) if held]
+    return {"group_id": site.group_id, "name": site.name, "legal_entity": site.legal_entity, "as": as_role}
+
+
+def _member(person: Person, site: Site) -> dict[str, Any]:
+    here = [e for e in person.employments if e.group_id == site.group_id]
+    first = here[0] if here else None
+    return {"name": person.name, "user_id": person.user_id, "position": first.position if first else "",
+            "personnel_number": ", ".join(e.personnel_number for e in here),
+            "hired_on": _date(first.hired_on) if first else None}
+
+
+def _entities(scope: list[Site], directory: Any) -> list[dict[str, Any]]:
+    entities: dict[str, dict[str, Any]] = {}
+    for site in scope:
+        entity = entities.setdefault(site.legal_entity_ref, {"name": site.legal_entity, "departments": []})
+        entity["departments"].append({"group_id": site.group_id, "name": site.name,
+                                      "people": len(directory.people_of_site(site.group_id))})
+    return sorted(entities.values(), key=lambda e: e["name"])
+
+
+def _onboarding(people: Iterable[Person]) -> dict[str, Any]:
+    people = list(people)
+    no_email = [p.name for p in people if not p.has_email]
+    not_invited = [p.name for p in people if p.user_id is None and p.has_email]
+    by_name: dict[str, int] = {}
+    for person in people:
+        by_name[person.name] = by_name.get(person.name, 0) + 1
+    return {"people": len(people), "invited": sum(1 for p in people if p.user_id is not None),
+            "no_email": sorted(no_email), "not_invited": sorted(not_invited),
+            "duplicates": sorted(name for name, count in by_name.items() if count > 1)}

@@ -1,0 +1,209 @@
+"""Where the cabinet's data comes from: the directory, the portal, 1C and the core's stores.
+
+Each function reads one thing for one page part and returns plain JSON-ready values.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from flask import Flask
+
+from b24app import inbox
+from b24app.bitrix import B24Client
+from b24app.bitrix.errors import B24Error
+from b24app.db import get_db
+from b24app.frames import Viewer
+from b24app.portal import client_for, get_config, get_store
+from cabinet.roles import Roles, roles_of
+from cabinet.settings import CabinetSettings
+from cabinet.sources import Directory, Person, SiteManagers, StaffRoles
+
+log = logging.getLogger(__name__)
+
+DIRECTORY_KEY = "cabinet.directory"
+SETTINGS_KEY = "cabinet.settings"
+CONTACT_FIELDS = ("ID", "NAME", "LAST_NAME", "WORK_POSITION", "EMAIL", "WORK_PHONE")
+REQUEST_PATH = "/bizproc/processes/{iblock_id}/element/0/0/"  # the portal's form of a new process element
+
+
+def directory(app: Flask) -> Directory:
+    return app.extensions[DIRECTORY_KEY]
+
+
+def settings(app: Flask) -> CabinetSettings:
+    return app.extensions[SETTINGS_KEY]
+
+
+def staff_roles(app: Flask) -> StaffRoles:
+    """HR and accounting user ids of the ``bizproc:`` section (its own reader, not a copy of it)."""
+    from bizproc_templates.settings import load_settings
+
+    return load_settings(get_config(app)).roles
+
+
+def roles(app: Flask, viewer: Viewer) -> Roles:
+    return roles_of(viewer, directory(app), settings(app), staff_roles(app))
+
+
+# -- people and contacts ---------------------------------------------------------------------------
+
+def contacts_by_id(app: Flask, user_ids: Iterable[int], member_id: str | None = None) -> dict[int, dict[str, Any]]:
+    """Name, position, e-mail and work phone of portal users, read with the app's token."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    try:
+        rows = client_for(app, member_id).call("user.get", {"FILTER": {"ID": ids}, "ADMIN_MODE": True}).result or []
+    except (B24Error, LookupError) as exc:
+        log.warning("cabinet: contacts not read: %s", getattr(exc, "code", type(exc).__name__))
+        return {user_id: {"id": user_id, "name": f"Пользователь {user_id}"} for user_id in ids}
+    return {int(row["ID"]): _contact(row) for row in rows if str(row.get("ID", "")).isdigit()}
+
+
+def _contact(row: dict[str, Any]) -> dict[str, Any]:
+    name = " ".join(str(row.get(k) or "") for k in ("NAME", "LAST_NAME")).strip()
+    return {"id": int(row["ID"]), "name": name, "position": row.get("WORK_POSITION") or "",
+            "email": row.get("EMAIL") or "", "phone": row.get("WORK_PHONE") or ""}
+
+
+def contacts(app: Flask, managers: SiteManagers) -> dict[str, list[dict[str, Any]]]:
+    known = contacts_by_id(app, (*managers.client, *managers.provider))
+    return {side: [known[i] for i in getattr(managers, side) if i in known] for side in ("client", "provider")}
+
+
+def managers_of_person(app: Flask, person: Person) -> dict[str, list[dict[str, Any]]]:
+    """The client's and the provider's managers of every site the person works at."""
+    found = [directory(app).managers_of_site(e.group_id) for e in person.employments if e.group_id is not None]
+    merged = SiteManagers(tuple(dict.fromkeys(i for m in found for i in m.client)),
+                          tuple(dict.fromkeys(i for m in found for i in m.provider)))
+    return contacts(app, merged)
+
+
+# -- requests ----------------------------------------------------------------------------------------
+
+def request_forms(app: Flask, member_id: str) -> list[dict[str, Any]]:
+    """A button per installed HR process: its title and the portal's form that starts it."""
+    from bizproc_templates.installer import installed_rows
+    from bizproc_templates.source import load_processes
+
+    lists = {row.code: row.b24_id for row in installed_rows(get_db(app), member_id) if row.kind == "list"}
+    return [{"code": process.code, "title": process.section("list").get("name", process.code),
+             "path": REQUEST_PATH.format(iblock_id=lists[process.code])}
+            for process in load_processes() if process.code in lists]
+
+
+def requests_of(client: B24Client, user_id: int) -> dict[str, Any]:
+    """The running processes the user started and the tasks waiting in them, plus the user's own tasks."""
+    workflows = client.call("bizproc.workflow.instance.list", {
+        "SELECT": ["ID", "STARTED", "STARTED_BY", "TEMPLATE_ID", "MODIFIED"],
+        "FILTER": {"STARTED_BY": user_id}}).result or []
+    tasks = _tasks(client, {"WORKFLOW_STARTED_BY": user_id, "STATUS": 0}) if workflows else []
+    waiting = {str(t.get("WORKFLOW_ID")): t for t in tasks}
+    mine = _tasks(client, {"USER_ID": user_id, "STATUS": 0})
+    return {"requests": [{"id": w.get("ID"), "started": w.get("STARTED"), "title": _title_of(waiting.get(str(w.get("ID")))),
+                          "status": "ждёт согласования" if str(w.get("ID")) in waiting else "в работе",
+                          "waiting_for": (waiting.get(str(w.get("ID"))) or {}).get("NAME", "")} for w in workflows],
+            "my_tasks": [_task(t) for t in mine]}
+
+
+def approvals_of(client: B24Client, user_id: int) -> dict[str, Any]:
+    """What waits for this user's decision (business-process tasks), newest first."""
+    return {"tasks": [_task(t) for t in _tasks(client, {"USER_ID": user_id, "STATUS": 0})],
+            "timesheets": {"available": False, "note": "Табели на согласование появятся здесь с модулем табелей."}}
+
+
+def _tasks(client: B24Client, conditions: dict[str, Any]) -> list[dict[str, Any]]:
+    return client.call("bizproc.task.list", {
+        "SELECT": ["ID", "NAME", "WORKFLOW_ID", "DOCUMENT_NAME", "DOCUMENT_URL", "WORKFLOW_TEMPLATE_NAME",
+                   "WORKFLOW_STARTED", "WORKFLOW_STARTED_BY", "USER_ID"],
+        "FILTER": conditions, "ORDER": {"ID": "DESC"}}).result or []
+
+
+def _title_of(task: dict[str, Any] | None) -> str:
+    return str((task or {}).get("WORKFLOW_TEMPLATE_NAME") or (task or {}).get("DOCUMENT_NAME") or "Заявление")
+
+
+def _task(task: dict[str, Any]) -> dict[str, Any]:
+    return {"id": task.get("ID"), "name": task.get("NAME") or "", "process": task.get("WORKFLOW_TEMPLATE_NAME") or "",
+            "document": task.get("DOCUMENT_NAME") or "", "url": task.get("DOCUMENT_URL") or "",
+            "started": task.get("WORKFLOW_STARTED"), "started_by": task.get("WORKFLOW_STARTED_BY")}
+
+
+# -- 1C ------------------------------------------------------------------------------------------------
+
+def vacation_balance(app: Flask, person: Person) -> dict[str, Any] | None:
+    """Today's vacation balance of the person's main employment from 1C:ZUP; None if 1C fails."""
+    from bizproc_templates.settings import load_settings
+    from bizproc_templates.zup import employee_of, open_source
+    from onec.errors import OneCError
+
+    today = dt.date.today()
+    try:
+        source = open_source(app, load_settings(get_config(app)))
+        try:
+            balance = source.vacation_balance(employee_of(source, person.ref, today).employee_ref, today)
+        finally:
+            source.close()
+    except (OneCError, LookupError) as exc:
+        log.warning("cabinet: vacation balance not read: %s", type(exc).__name__)
+        return None
+    return {"as_of": balance.as_of.isoformat(), "days": balance.days,
+            "by_kind": [{"kind": k.kind, "days": k.days} for k in balance.by_kind]}
+
+
+# -- sync and the admin console ---------------------------------------------------------------------
+
+def last_sync(app: Flask) -> dict[str, Any] | None:
+    from sync_jobs.store import recent_runs
+
+    runs = recent_runs(get_db(app), 1)
+    return _run(runs[0]) if runs else None
+
+
+def _run(run: Any) -> dict[str, Any]:
+    return {"id": run.id, "mode": run.mode, "status": run.status,
+            "started_at": run.started_at.isoformat() if run.started_at else None,
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "counts": json.loads(run.counts or "{}"), "message": run.message}
+
+
+def admin_console(app: Flask, member_id: str) -> dict[str, Any]:
+    """Portal status, 1C connections, sync runs, failed inbox items."""
+    from sync_jobs.store import recent_runs, run_records
+
+    db = get_db(app)
+    runs = recent_runs(db, 20)
+    problems = run_records(db, runs[0].id) if runs else []
+    return {"portal": _portal_status(app, member_id),
+            "onec": [{"name": c.name, "mode": c.mode, "url": c.url} for c in get_config(app).onec],
+            "sync_runs": [_run(run) for run in runs],
+            "last_run_problems": [{"kind": r.kind, "title": r.title, "reason": r.reason} for r in problems[:200]],
+            "inbox_failed": [{"id": item.id, "kind": item.kind, "name": item.name, "attempts": item.attempts,
+                              "error": item.last_error or ""}
+                             for item in inbox.list_items(db, status="failed", limit=100)]}
+
+
+def _portal_status(app: Flask, member_id: str) -> dict[str, Any]:
+    installation = get_store(app).find(member_id=member_id)
+    if installation is None:
+        return {"status": "unknown"}
+    status: dict[str, Any] = {
+        "domain": installation.domain, "status": installation.status, "app_version": installation.app_version,
+        "scopes": list(installation.scopes),
+        "token_expires_at": installation.expires_at.isoformat() if installation.expires_at else None}
+    try:
+        client = client_for(app, member_id)
+        answer = client.batch({"events": ("event.get", {}), "placements": ("placement.get", {}),
+                               "activities": ("bizproc.activity.list", {})})
+        status.update({name: answer.results.get(name) for name in ("events", "placements", "activities")})
+    except (B24Error, LookupError) as exc:
+        status["error"] = getattr(exc, "code", type(exc).__name__)
+    return status
+
+
+def retry_inbox_item(app: Flask, item_id: int) -> bool:
+    return inbox.retry(get_db(app), item_id)
