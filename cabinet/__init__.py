@@ -11,7 +11,12 @@ def init_app(app: Flask) -> None:
     from b24app.portal import get_config
     from cabinet import api, data, views
     from cabinet.interim import InterimDirectory
+    from cabinet.placements import bind_group_tab
     from cabinet.settings import load_settings
+    from b24app.install_steps import STEPS, install_step
+
+    if bind_group_tab not in STEPS:  # until Feature.install_steps of «One house»
+        install_step(bind_group_tab)
 
     app.extensions[data.SETTINGS_KEY] = load_settings(get_config(app).section("cabinet"))
     app.extensions.setdefault(data.DIRECTORY_KEY, InterimDirectory(app))

@@ -63,7 +63,7 @@ def cabinet():  # type: ignore[no-untyped-def]
     roles = _roles()
     _require(roles.employee is not None)
     person = roles.employee
-    managers = data.managers_of_person(current_app, person)
+    managers = data.managers_of_person(current_app, person, current_viewer().member_id)
     return jsonify({"person": _person(person), "managers": managers,
                     "request_forms": data.request_forms(current_app, current_viewer().member_id),
                     "documents": {"available": False, "note": "Документы из 1С появятся здесь, когда 1С "
@@ -111,7 +111,8 @@ def site(group_id: int):  # type: ignore[no-untyped-def]
     _require(found is not None)
     people = directory.people_of_site(group_id)
     return jsonify({"site": _site(found, roles), "people": [_member(p, found) for p in people],
-                    "contacts": data.contacts(current_app, directory.managers_of_site(group_id))})
+                    "contacts": data.contacts(current_app, directory.managers_of_site(group_id),
+                                              current_viewer().member_id)})
 
 
 @bp.get("/sites/<int:group_id>/approvals")

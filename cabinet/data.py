@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,6 +19,7 @@ from b24app.bitrix.errors import B24Error
 from b24app.db import get_db
 from b24app.frames import Viewer
 from b24app.portal import client_for, get_config, get_store
+from b24app.store import TtlCache
 from cabinet.roles import Roles, roles_of
 from cabinet.settings import CabinetSettings
 from cabinet.sources import Directory, Person, SiteManagers, StaffRoles
@@ -26,7 +28,7 @@ log = logging.getLogger(__name__)
 
 DIRECTORY_KEY = "cabinet.directory"
 SETTINGS_KEY = "cabinet.settings"
-CONTACT_FIELDS = ("ID", "NAME", "LAST_NAME", "WORK_POSITION", "EMAIL", "WORK_PHONE")
+CONTACTS_TTL_S = 300.0  # managers' names and contacts change rarely; a page shows them for 5 minutes at most
 REQUEST_PATH = "/bizproc/processes/{iblock_id}/element/0/0/"  # the portal's form of a new process element
 
 
@@ -51,17 +53,26 @@ def roles(app: Flask, viewer: Viewer) -> Roles:
 
 # -- people and contacts ---------------------------------------------------------------------------
 
-def contacts_by_id(app: Flask, user_ids: Iterable[int], member_id: str | None = None) -> dict[int, dict[str, Any]]:
-    """Name, position, e-mail and work phone of portal users, read with the app's token."""
+CONTACTS_KEY = "cabinet.contacts"
+
+
+def contacts_by_id(app: Flask, user_ids: Iterable[int], member_id: str) -> dict[int, dict[str, Any]]:
+    """Name, position, e-mail and work phone of portal users, read with the app's token (kept a while)."""
     ids = sorted(set(user_ids))
     if not ids:
         return {}
+    key, cache = f"{member_id}:{ids}", app.extensions.setdefault(CONTACTS_KEY, TtlCache(CONTACTS_TTL_S))
+    known = cache.get(key, now=time.monotonic())
+    if known is not None:
+        return known
     try:
         rows = client_for(app, member_id).call("user.get", {"FILTER": {"ID": ids}, "ADMIN_MODE": True}).result or []
-    except (B24Error, LookupError) as exc:
+    except (B24Error, LookupError) as exc:  # names only, not kept: the next page asks again
         log.warning("cabinet: contacts not read: %s", getattr(exc, "code", type(exc).__name__))
         return {user_id: {"id": user_id, "name": f"Пользователь {user_id}"} for user_id in ids}
-    return {int(row["ID"]): _contact(row) for row in rows if str(row.get("ID", "")).isdigit()}
+    known = {int(row["ID"]): _contact(row) for row in rows if str(row.get("ID", "")).isdigit()}
+    cache.put(key, known, now=time.monotonic())
+    return known
 
 
 def _contact(row: dict[str, Any]) -> dict[str, Any]:
@@ -70,17 +81,17 @@ def _contact(row: dict[str, Any]) -> dict[str, Any]:
             "email": row.get("EMAIL") or "", "phone": row.get("WORK_PHONE") or ""}
 
 
-def contacts(app: Flask, managers: SiteManagers) -> dict[str, list[dict[str, Any]]]:
-    known = contacts_by_id(app, (*managers.client, *managers.provider))
+def contacts(app: Flask, managers: SiteManagers, member_id: str) -> dict[str, list[dict[str, Any]]]:
+    known = contacts_by_id(app, (*managers.client, *managers.provider), member_id)
     return {side: [known[i] for i in getattr(managers, side) if i in known] for side in ("client", "provider")}
 
 
-def managers_of_person(app: Flask, person: Person) -> dict[str, list[dict[str, Any]]]:
+def managers_of_person(app: Flask, person: Person, member_id: str) -> dict[str, list[dict[str, Any]]]:
     """The client's and the provider's managers of every site the person works at."""
     found = [directory(app).managers_of_site(e.group_id) for e in person.employments if e.group_id is not None]
     merged = SiteManagers(tuple(dict.fromkeys(i for m in found for i in m.client)),
                           tuple(dict.fromkeys(i for m in found for i in m.provider)))
-    return contacts(app, merged)
+    return contacts(app, merged, member_id)
 
 
 # -- requests ----------------------------------------------------------------------------------------

@@ -137,7 +137,7 @@ def test_the_admin_console(stack: CabinetStack, portal: PortalFrame, playwright:
         frame = open_app(page, portal, stack.ids["admin"])
         frame.wait_for_selector("[data-test=portal-status]")
         settle(frame)
-        assert frame.inner_text("[data-test=portal-status]") == "installed"
+        assert frame.inner_text("[data-test=portal-status]") == "установлено"
         assert "ONAPPINSTALL" in frame.inner_text("[data-test=events]").upper()
         assert frame.locator("[data-test=sync-runs] tr").count() == 1
         shoot(page, f"admin-{'phone' if phone else 'desktop'}")
