@@ -2,10 +2,10 @@
 
 The portal opens the app with a POST into an iframe (AUTH_ID, REFRESH_ID, member_id, DOMAIN,
 PLACEMENT, PLACEMENT_OPTIONS — b24restdocs `local-integrations/serverside-local-app-with-ui.md`).
-Nothing in that form is trusted as such: the viewer is proven by the portal we stored for
-``member_id`` answering ``user.current`` and ``user.admin`` with the viewer's AUTH_ID (and
-``app.info`` naming our application), never by DOMAIN or a user id from the browser. The proof is
-cached for the token's life (a bounded LRU; failures are never cached).
+Nothing in that form is trusted as such: the
+viewer is proven by the verifier (:meth:`b24app.verify.Verifier.viewer`: the portal stored for
+``member_id`` answers ``app.info``, ``user.current`` and ``user.admin`` for the viewer's AUTH_ID;
+the proof is cached for the token's life), never by DOMAIN or a user id from the browser.
 
 The page then carries a short-lived signed session token (not a cookie: browsers block cookies in
 third-party iframes) and sends it back as ``Authorization: Bearer <token>``; before it runs out the
@@ -16,11 +16,8 @@ cannot set the header, and no cookie is ever read. Frame pages allow only the po
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import wraps
@@ -29,35 +26,22 @@ from typing import Any, TypeVar
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from b24app.bitrix import B24Client
-from b24app.bitrix.errors import B24Error
-from b24app.portal import StaticToken, get_config, get_store
+from b24app.portal import get_store
+from b24app.verify import Viewer, get_verifier
 
 SESSION_TTL_S = 600  # the page renews its token well before this
-MAX_PROOF_TTL_S = 3600  # a portal access token lives one hour (b24-app.md §3.2)
-PROOF_CACHE_SIZE = 4096
 SESSION_SALT = "b24app.frame-session"
 EXTRA_ANCESTORS_KEY = "B24APP_FRAME_ANCESTORS"  # more origins allowed to frame the pages (the emulator's)
 
 bp = Blueprint("frames", __name__, url_prefix="/b24/frame")
 
 
-@dataclass(frozen=True)
-class Viewer:
-    """A proven portal user looking at the app."""
-
-    member_id: str
-    user_id: int
-    is_admin: bool
-    name: str = ""
-
-
 class FrameRefused(Exception):
-    """The frame POST or session token does not prove a viewer; the message is shown to the user."""
+    """The frame POST does not prove a viewer; the message is shown to the user."""
 
 
-ViewerProof = Callable[[Mapping[str, Any]], Viewer]
-"""``prove(form) -> Viewer`` from a frame form (member_id, AUTH_ID); raises FrameRefused."""
+ViewerProof = Callable[[Mapping[str, Any]], "Viewer | None"]
+"""``prove(form) -> Viewer | None`` from a frame form (member_id, AUTH_ID): the verifier's ``viewer``."""
 
 
 @dataclass(frozen=True)
@@ -71,62 +55,23 @@ class FrameSession:
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
-class ProofCache:
-    """Proven viewers by (member_id, AUTH_ID) digest until the token expires; bounded LRU."""
-
-    def __init__(self, size: int = PROOF_CACHE_SIZE, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self.size = size
-        self.clock = clock
-        self._entries: OrderedDict[str, tuple[float, Viewer]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def key(member_id: str, auth_id: str) -> str:
-        return hashlib.sha256(f"{member_id}\0{auth_id}".encode()).hexdigest()
-
-    def get(self, key: str) -> Viewer | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            if entry[0] <= self.clock():
-                del self._entries[key]
-                return None
-            self._entries.move_to_end(key)
-            return entry[1]
-
-    def put(self, key: str, viewer: Viewer, ttl_s: float) -> None:
-        with self._lock:
-            self._entries[key] = (self.clock() + ttl_s, viewer)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
 class FrameSessions:
     """Proves frame POSTs (through ``prove`` and the cache) and issues/reads session tokens."""
 
     def __init__(self, secret_key: str, prove: ViewerProof, *, clock: Callable[[], float] = time.time,
-                 cache: ProofCache | None = None, session_ttl_s: int = SESSION_TTL_S) -> None:
+                 session_ttl_s: int = SESSION_TTL_S) -> None:
         self.prove = prove
         self.clock = clock
-        self.cache = cache if cache is not None else ProofCache()
         self.session_ttl_s = session_ttl_s
         self._signer = URLSafeSerializer(secret_key, salt=SESSION_SALT)
 
     def viewer_of(self, form: Mapping[str, Any]) -> Viewer:
-        """The proven viewer of a frame form; cached for the token's life, failures never cached."""
-        member_id, auth_id = _text(form, "member_id"), _text(form, "AUTH_ID")
-        if not member_id or not auth_id:
+        """The viewer the stored portal proves for the form's AUTH_ID (the verifier caches the proof)."""
+        if not _text(form, "member_id") or not _text(form, "AUTH_ID"):
             raise FrameRefused("Откройте приложение из Битрикс24: нет данных авторизации портала.")
-        key = ProofCache.key(member_id, auth_id)
-        viewer = self.cache.get(key)
+        viewer = self.prove(form)
         if viewer is None:
-            viewer = self.prove(form)
-            self.cache.put(key, viewer, _token_life(form))
+            raise FrameRefused("Портал не подтвердил вход. Откройте приложение ещё раз.")
         return viewer
 
     def open(self, form: Mapping[str, Any]) -> FrameSession:
@@ -156,15 +101,6 @@ def _text(form: Mapping[str, Any], key: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _token_life(form: Mapping[str, Any]) -> float:
-    """AUTH_EXPIRES as sent (seconds), never beyond a portal token's hour."""
-    try:
-        stated = float(_text(form, "AUTH_EXPIRES") or MAX_PROOF_TTL_S)
-    except ValueError:
-        stated = MAX_PROOF_TTL_S
-    return max(0.0, min(stated, MAX_PROOF_TTL_S))
-
-
 def placement_options(raw: Any) -> dict[str, Any]:
     """PLACEMENT_OPTIONS is a JSON string that may be garbage in some places (b24-app.md §2.3)."""
     if isinstance(raw, Mapping):
@@ -174,40 +110,6 @@ def placement_options(raw: Any) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
-
-
-# -- the proof against the stored portal ----------------------------------------------------------
-
-def portal_proof(app: Flask) -> ViewerProof:
-    """Ask the portal stored for member_id who the AUTH_ID belongs to (one batch request)."""
-
-    def prove(form: Mapping[str, Any]) -> Viewer:
-        member_id, auth_id = _text(form, "member_id"), _text(form, "AUTH_ID")
-        installation = get_store(app).find(member_id=member_id)
-        if installation is None or installation.status == "uninstalled":
-            raise FrameRefused("Приложение не установлено на этом портале.")
-        client = B24Client(installation.client_endpoint, tokens=StaticToken(auth_id), max_attempts=2,
-                           timeout=(5, 15))
-        try:
-            answer = client.batch({"user": ("user.current", {}), "admin": ("user.admin", {}),
-                                   "app": ("app.info", {})})
-        except B24Error as exc:
-            raise FrameRefused("Портал не подтвердил вход. Откройте приложение ещё раз.") from exc
-        finally:
-            client.close()
-        return _viewer_from(member_id, answer.results, get_config(app).client_id)
-
-    return prove
-
-
-def _viewer_from(member_id: str, results: Mapping[str, Any], client_id: str) -> Viewer:
-    user, app_info = results.get("user"), results.get("app")
-    if not isinstance(app_info, Mapping) or app_info.get("CODE") != client_id:
-        raise FrameRefused("Ключ авторизации выдан другому приложению.")
-    if not isinstance(user, Mapping) or not str(user.get("ID", "")).isdigit():
-        raise FrameRefused("Портал не подтвердил вход. Откройте приложение ещё раз.")
-    name = " ".join(part for part in (str(user.get("NAME") or ""), str(user.get("LAST_NAME") or "")) if part)
-    return Viewer(member_id, int(user["ID"]), results.get("admin") is True, name)
 
 
 # -- using sessions in views ----------------------------------------------------------------------
@@ -275,8 +177,7 @@ def renew():  # type: ignore[no-untyped-def]
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return _json_error(400, "bad_request", "Ожидается JSON {member_id, auth_id}.")
-    form = {"member_id": body.get("member_id"), "AUTH_ID": body.get("auth_id"),
-            "AUTH_EXPIRES": str(body.get("expires_in_s") or "")}
+    form = {"member_id": body.get("member_id"), "AUTH_ID": body.get("auth_id")}
     try:
         viewer = get_sessions(current_app).viewer_of(form)
     except FrameRefused as exc:
@@ -287,7 +188,6 @@ def renew():  # type: ignore[no-untyped-def]
     return response
 
 
-def init_app(app: Flask, prove: ViewerProof | None = None) -> None:
-    """Frame sessions signed with SECRET_KEY; the proof defaults to asking the stored portal."""
-    app.extensions["b24app.frames"] = FrameSessions(app.config["SECRET_KEY"], prove or portal_proof(app))
-    app.register_blueprint(bp)
+def init_app(app: Flask) -> None:
+    """Frame sessions signed with SECRET_KEY, viewers proven by the app's verifier."""
+    app.extensions["b24app.frames"] = FrameSessions(app.config["SECRET_KEY"], get_verifier(app).viewer)

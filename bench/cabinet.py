@@ -20,8 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from b24app import create_app
-from b24app.db import upgrade_schema
+from service import create_app, upgrade_schema
 from b24app.frames import Viewer, get_sessions
 from cabinet import data
 from cabinet.sources import Employment, Person, Site, SiteManagers

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from flask import Flask
 
+from b24app.features import ConfigSection, Feature
 from b24app.pages import set_frame_home
+from cabinet import api, data, views
+from cabinet.placements import bind_group_tab
+from cabinet.settings import load_settings
 
 
 def init_app(app: Flask) -> None:
-    from b24app.portal import get_config
-    from cabinet import api, data, views
+    """The directory the pages read, and the cabinet as the page every placement opens."""
     from cabinet.interim import InterimDirectory
-    from cabinet.placements import bind_group_tab
-    from cabinet.settings import load_settings
-    from b24app.install_steps import STEPS, install_step
 
-    if bind_group_tab not in STEPS:  # until Feature.install_steps of «One house»
-        install_step(bind_group_tab)
-
-    app.extensions[data.SETTINGS_KEY] = load_settings(get_config(app).section("cabinet"))
     app.extensions.setdefault(data.DIRECTORY_KEY, InterimDirectory(app))
-    app.register_blueprint(views.bp)
-    app.register_blueprint(api.bp)
     set_frame_home(app, views.home)
+
+
+FEATURE = Feature(
+    name="cabinet", title="Кабинет в Битрикс24", requires=("onec", "sync_jobs", "bizproc_templates"),
+    config_section=ConfigSection("cabinet", load_settings),
+    install_steps=(bind_group_tab,), blueprints=(views.bp, api.bp), init_app=init_app,
+)

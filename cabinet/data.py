@@ -20,14 +20,20 @@ from b24app.db import get_db
 from b24app.frames import Viewer
 from b24app.portal import client_for, get_config, get_store
 from b24app.store import TtlCache
+from bizproc_templates.installer import installed_rows
+from bizproc_templates.settings import bizproc_settings
+from bizproc_templates.source import load_processes
+from bizproc_templates.zup import employee_of, open_source
 from cabinet.roles import Roles, roles_of
+from onec.errors import OneCError
+from onec.factory import build_source
+from sync_jobs.store import recent_runs, run_records
 from cabinet.settings import CabinetSettings
 from cabinet.sources import Directory, Person, SiteManagers, StaffRoles
 
 log = logging.getLogger(__name__)
 
 DIRECTORY_KEY = "cabinet.directory"
-SETTINGS_KEY = "cabinet.settings"
 CONTACTS_TTL_S = 300.0  # managers' names and contacts change rarely; a page shows them for 5 minutes at most
 REQUEST_PATH = "/bizproc/processes/{iblock_id}/element/0/0/"  # the portal's form of a new process element
 
@@ -37,14 +43,12 @@ def directory(app: Flask) -> Directory:
 
 
 def settings(app: Flask) -> CabinetSettings:
-    return app.extensions[SETTINGS_KEY]
+    return get_config(app).settings("cabinet")
 
 
 def staff_roles(app: Flask) -> StaffRoles:
     """HR and accounting user ids of the ``bizproc:`` section (its own reader, not a copy of it)."""
-    from bizproc_templates.settings import load_settings
-
-    return load_settings(get_config(app)).roles
+    return bizproc_settings(app).roles
 
 
 def roles(app: Flask, viewer: Viewer) -> Roles:
@@ -98,9 +102,6 @@ def managers_of_person(app: Flask, person: Person, member_id: str) -> dict[str, 
 
 def request_forms(app: Flask, member_id: str) -> list[dict[str, Any]]:
     """A button per installed HR process: its title and the portal's form that starts it."""
-    from bizproc_templates.installer import installed_rows
-    from bizproc_templates.source import load_processes
-
     lists = {row.code: row.b24_id for row in installed_rows(get_db(app), member_id) if row.kind == "list"}
     return [{"code": process.code, "title": process.section("list").get("name", process.code),
              "path": REQUEST_PATH.format(iblock_id=lists[process.code])}
@@ -148,13 +149,9 @@ def _task(task: dict[str, Any]) -> dict[str, Any]:
 
 def vacation_balance(app: Flask, person: Person) -> dict[str, Any] | None:
     """Today's vacation balance of the person's main employment from 1C:ZUP; None if 1C fails."""
-    from bizproc_templates.settings import load_settings
-    from bizproc_templates.zup import employee_of, open_source
-    from onec.errors import OneCError
-
     today = dt.date.today()
     try:
-        source = open_source(app, load_settings(get_config(app)))
+        source = open_source(app, bizproc_settings(app))
         try:
             balance = source.vacation_balance(employee_of(source, person.ref, today).employee_ref, today)
         finally:
@@ -169,8 +166,6 @@ def vacation_balance(app: Flask, person: Person) -> dict[str, Any] | None:
 # -- sync and the admin console ---------------------------------------------------------------------
 
 def last_sync(app: Flask) -> dict[str, Any] | None:
-    from sync_jobs.store import recent_runs
-
     runs = recent_runs(get_db(app), 1)
     return _run(runs[0]) if runs else None
 
@@ -184,18 +179,29 @@ def _run(run: Any) -> dict[str, Any]:
 
 def admin_console(app: Flask, member_id: str) -> dict[str, Any]:
     """Portal status, 1C connections, sync runs, failed inbox items."""
-    from sync_jobs.store import recent_runs, run_records
-
     db = get_db(app)
     runs = recent_runs(db, 20)
     problems = run_records(db, runs[0].id) if runs else []
     return {"portal": _portal_status(app, member_id),
-            "onec": [{"name": c.name, "mode": c.mode, "url": c.url} for c in get_config(app).onec],
+            "onec": [_onec_status(connection) for connection in get_config(app).settings("onec").connections],
             "sync_runs": [_run(run) for run in runs],
             "last_run_problems": [{"kind": r.kind, "title": r.title, "reason": r.reason} for r in problems[:200]],
             "inbox_failed": [{"id": item.id, "kind": item.kind, "name": item.name, "attempts": item.attempts,
                               "error": item.last_error or ""}
                              for item in inbox.list_items(db, status="failed", limit=100)]}
+
+
+def _onec_status(connection: Any) -> dict[str, Any]:
+    """Whether the connection answers now: the sets (OData) or the service (SOAP) it needs."""
+    try:
+        source = build_source(connection)
+        try:
+            problems = {name: type(error).__name__ for name, error in source.check().items() if error is not None}
+        finally:
+            source.close()
+    except OneCError as exc:
+        problems = {"(подключение)": type(exc).__name__}
+    return {"name": connection.name, "mode": connection.mode, "ok": not problems, "problems": problems}
 
 
 def _portal_status(app: Flask, member_id: str) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """An interim :class:`~cabinet.sources.Directory` until the sync's directory read API lands.
 
-It reads 1C:ZUP once (then every ``REFRESH_S``) and the sync's mapping for the Bitrix24 ids of
-people and department workgroups; managers are the ones the sync makes moderators
-(``sync.managers``). Replaced by ``sync_jobs.directory`` when «One house» is merged.
+``sync_jobs.directory`` knows who is who (person ↔ user, department ↔ workgroup, managers) but not
+the employments the cabinet shows (legal entity, position, hire date, табельный номер): those are
+read from 1C:ZUP once and then every ``REFRESH_S`` and joined with the directory's ids. It goes
+when the directory carries employments.
 """
 from __future__ import annotations
 
@@ -14,15 +15,13 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import select
 
-from b24app.db import get_db
 from b24app.portal import get_config
 from cabinet.sources import Employment, Person, Site, SiteManagers
 from onec.errors import OneCError
-from onec.factory import configured_connection, source_for
-from sync_jobs.models import SyncMapping
-from sync_jobs.settings import load_settings as load_sync_settings
+from onec.factory import build_source
+from sync_jobs.directory import directory
+from sync_jobs.settings import sync_settings
 
 REFRESH_S = 300.0
 RETRY_S = 30.0
@@ -54,9 +53,8 @@ class InterimDirectory:
                 self._read_at = self.clock() - REFRESH_S + RETRY_S
 
     def _load(self) -> None:
-        config = get_config(self.app)
-        settings = load_sync_settings(config)
-        source = source_for(configured_connection(config, settings.onec_connection))
+        settings = sync_settings(self.app)
+        source = build_source(get_config(self.app).settings("onec").connection(settings.onec_connection))
         try:
             entities = {e.ref: e for e in source.legal_entities()}
             departments = {d.ref: d for d in source.departments()}
@@ -66,7 +64,9 @@ class InterimDirectory:
             states = [s for s in source.employments() if s.person_ref and s.is_active(settings.as_of())]
         finally:
             source.close()
-        users, groups = self._mapping()
+        who = directory(self.app)
+        groups = {site.department_ref: site.group_id for site in who.sites()}
+        users = {ref: who.user_of_person(ref) for ref in persons}
         employments: dict[str, list[Employment]] = defaultdict(list)
         self._sites = {}
         for state in states:
@@ -90,15 +90,6 @@ class InterimDirectory:
             for group_id in dict.fromkeys(e.group_id for e in person.employments if e.group_id is not None):
                 self._by_site[group_id].append(person)
         self._managers = settings.managers_of
-
-    def _mapping(self) -> tuple[dict[str, int], dict[str, int]]:
-        with get_db(self.app).read_session() as session:
-            rows = session.execute(select(SyncMapping.kind, SyncMapping.key, SyncMapping.b24_id)
-                                   .where(SyncMapping.kind.in_(("user", "group")), SyncMapping.b24_id.is_not(None)))
-            users, groups = {}, {}
-            for kind, key, b24_id in rows:
-                (users if kind == "user" else groups)[key] = int(b24_id)
-        return users, groups
 
     def person_of_user(self, user_id: int) -> Person | None:
         self._fresh()

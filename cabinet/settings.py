@@ -29,7 +29,7 @@ def _user_ids(raw: Any, key: str) -> tuple[int, ...]:
     return tuple(raw)
 
 
-def load_settings(raw: Mapping[str, Any] | None, env: Mapping[str, str] | None = None) -> CabinetSettings:
+def load_settings(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -> CabinetSettings:
     """Read and validate the ``cabinet:`` section; ValueError names the bad key."""
     raw = raw or {}
     if not isinstance(raw, Mapping):

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from b24app.db import upgrade_schema
+from service import upgrade_schema
 from tests.cabinet.stack import CabinetStack
 
 

@@ -13,7 +13,8 @@ import requests
 
 from b24app.bitrix import B24Client
 from b24app.frames import get_sessions
-from b24app.portal import StaticToken, client_for, get_config
+from b24app.portal import client_for, get_config
+from b24app.verify import OneOffToken
 from bizproc_templates.compiler import IBLOCK_TYPE_ID, iblock_code
 from bizproc_templates.demo import wait_for
 from bizproc_templates.installer import Installer
@@ -114,7 +115,7 @@ class CabinetStack:
         Installer(self.admin(), get_db(self.app), member_id=self.install.member_id, client_id=config.client_id,
                   public_url=config.public_url).install()
         process = load_process(PROCESSES_DIR / "vacation.yaml")
-        as_employee = B24Client(f"{self.install.portal.url}/rest/", tokens=StaticToken(self.auth_id(self.employee)))
+        as_employee = B24Client(f"{self.install.portal.url}/rest/", tokens=OneOffToken(self.auth_id(self.employee)))
         start = dt.date.today() + dt.timedelta(days=30)
         target = {"IBLOCK_TYPE_ID": IBLOCK_TYPE_ID, "IBLOCK_CODE": iblock_code(process)}
         fields = self.admin().call("lists.field.get", target).result

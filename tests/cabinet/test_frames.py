@@ -7,7 +7,8 @@ import pytest
 import requests
 from flask import Blueprint, jsonify
 
-from b24app.frames import FrameRefused, FrameSessions, ProofCache, Viewer, current_viewer, get_sessions, viewer_required
+from b24app.frames import FrameRefused, FrameSessions, current_viewer, get_sessions, viewer_required
+from b24app.verify import Viewer
 from tests.support import EmulatedInstall
 
 
@@ -21,42 +22,10 @@ class Clock:
 
 # -- pure logic -----------------------------------------------------------------------------------
 
-def test_proof_cache_is_a_bounded_lru_with_expiry() -> None:
-    clock = Clock()
-    cache = ProofCache(size=2, clock=clock)
-    viewers = {n: Viewer("m", n, False) for n in (1, 2, 3)}
-    cache.put("a", viewers[1], 60)
-    cache.put("b", viewers[2], 60)
-    assert cache.get("a") == viewers[1]  # a is now the most recent
-    cache.put("c", viewers[3], 60)
-    assert cache.get("b") is None and cache.get("a") == viewers[1] and len(cache) == 2
-    clock.now += 61
-    assert cache.get("a") is None and cache.get("c") is None
-
-
-def test_a_failed_proof_is_never_cached_and_a_good_one_is_until_the_token_expires() -> None:
-    calls: list[str] = []
-    outcome: dict[str, object] = {"viewer": None}
-
-    def prove(form):  # type: ignore[no-untyped-def]
-        calls.append(form["AUTH_ID"])
-        if outcome["viewer"] is None:
-            raise FrameRefused("нет")
-        return outcome["viewer"]
-
-    clock = Clock()
-    sessions = FrameSessions("secret", prove, cache=ProofCache(clock=clock))
-    form = {"member_id": "m1", "AUTH_ID": "t1", "AUTH_EXPIRES": "3600"}
-    for _ in range(2):
-        with pytest.raises(FrameRefused):
-            sessions.viewer_of(form)
-    outcome["viewer"] = Viewer("m1", 5, False)
-    assert sessions.viewer_of(form).user_id == 5
-    assert sessions.viewer_of(form).user_id == 5
-    assert calls == ["t1", "t1", "t1"]
-    clock.now += 3601
-    sessions.viewer_of(form)
-    assert calls == ["t1"] * 4
+def test_a_frame_the_verifier_does_not_prove_is_refused() -> None:
+    sessions = FrameSessions("secret", lambda form: None)
+    with pytest.raises(FrameRefused):
+        sessions.viewer_of({"member_id": "m1", "AUTH_ID": "t1"})
 
 
 @pytest.mark.parametrize("form", [{}, {"member_id": "m1"}, {"AUTH_ID": "t"}, {"member_id": "", "AUTH_ID": "t"},
