@@ -2,14 +2,15 @@
 
 The portal opens the app with a POST into an iframe (AUTH_ID, REFRESH_ID, member_id, DOMAIN,
 PLACEMENT, PLACEMENT_OPTIONS — b24restdocs `local-integrations/serverside-local-app-with-ui.md`).
-Nothing in that form is trusted as such: the
-viewer is proven by the verifier (:meth:`b24app.verify.Verifier.viewer`: the portal stored for
-``member_id`` answers ``app.info``, ``user.current`` and ``user.admin`` for the viewer's AUTH_ID;
-the proof is cached for the token's life), never by DOMAIN or a user id from the browser.
+Nothing in that form is trusted as such: the viewer is proven by the verifier
+(:meth:`b24app.verify.Verifier.viewer`: the portal stored for ``member_id`` answers ``app.info``,
+``user.current`` and ``user.admin`` for the viewer's AUTH_ID; the proof is cached for the token's
+life), never by DOMAIN or a user id from the browser.
 
 The page then carries a short-lived signed session token (not a cookie: browsers block cookies in
 third-party iframes) and sends it back as ``Authorization: Bearer <token>``; before it runs out the
-page posts a fresh AUTH_ID from ``BX24.getAuth()``/``refreshAuth()`` to ``/b24/frame/renew``.
+page posts a fresh AUTH_ID from ``BX24.getAuth()``/``refreshAuth()`` with its session token to
+``/b24/frame/renew``, which proves it again and keeps the session to the same portal user.
 Header-only authentication makes the API CSRF-safe by construction: a cross-site form or image
 cannot set the header, and no cookie is ever read. Frame pages allow only the portal's origin as
 ``frame-ancestors``.
@@ -30,6 +31,7 @@ from b24app.portal import get_store
 from b24app.verify import Viewer, get_verifier
 
 SESSION_TTL_S = 600  # the page renews its token well before this
+RENEW_GRACE_S = 12 * 3600  # a page left open overnight may still renew (as the same viewer)
 SESSION_SALT = "b24app.frame-session"
 EXTRA_ANCESTORS_KEY = "B24APP_FRAME_ANCESTORS"  # more origins allowed to frame the pages (the emulator's)
 
@@ -40,7 +42,7 @@ class FrameRefused(Exception):
     """The frame POST does not prove a viewer; the message is shown to the user."""
 
 
-ViewerProof = Callable[[Mapping[str, Any]], "Viewer | None"]
+ViewerProof = Callable[[Mapping[str, Any]], Viewer | None]
 """``prove(form) -> Viewer | None`` from a frame form (member_id, AUTH_ID): the verifier's ``viewer``."""
 
 
@@ -85,15 +87,27 @@ class FrameSessions:
                    "e": int(self.clock()) + self.session_ttl_s}
         return self._signer.dumps(payload)
 
-    def read(self, token: str) -> Viewer | None:
-        """The viewer of a valid, unexpired token; None otherwise."""
+    def read(self, token: str, *, grace_s: int = 0) -> Viewer | None:
+        """The viewer of a valid token that has not expired (or expired less than ``grace_s`` ago)."""
         try:
             payload = self._signer.loads(token)
         except BadSignature:
             return None
-        if not isinstance(payload, dict) or not isinstance(payload.get("e"), int) or payload["e"] <= self.clock():
+        if not isinstance(payload, dict) or not isinstance(payload.get("e"), int):
+            return None
+        if payload["e"] + grace_s <= self.clock():
             return None
         return Viewer(str(payload["m"]), int(payload["u"]), bool(payload["a"]), str(payload.get("n", "")))
+
+    def renew(self, session_token: str, auth_id: str) -> Viewer:
+        """The same viewer proven again with a fresh AUTH_ID; the page cannot become someone else."""
+        before = self.read(session_token, grace_s=RENEW_GRACE_S)
+        if before is None:
+            raise FrameRefused("Сессия истекла: откройте приложение заново.")
+        viewer = self.viewer_of({"member_id": before.member_id, "AUTH_ID": auth_id})
+        if (viewer.member_id, viewer.user_id) != (before.member_id, before.user_id):
+            raise FrameRefused("Ключ авторизации выдан другому пользователю.")
+        return viewer
 
 
 def _text(form: Mapping[str, Any], key: str) -> str:
@@ -173,16 +187,20 @@ def frame_response(response: Response, member_id: str | None) -> Response:
 
 @bp.post("/renew")
 def renew():  # type: ignore[no-untyped-def]
-    """A fresh session token for a fresh AUTH_ID the page got from BX24 (getAuth/refreshAuth)."""
+    """A fresh session token for a fresh AUTH_ID the page got from BX24 (getAuth/refreshAuth).
+
+    The page sends its current (possibly just expired) session token with it: the renewed session
+    belongs to the same portal user or is refused.
+    """
     body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return _json_error(400, "bad_request", "Ожидается JSON {member_id, auth_id}.")
-    form = {"member_id": body.get("member_id"), "AUTH_ID": body.get("auth_id")}
+    session, auth_id = (body.get("session"), body.get("auth_id")) if isinstance(body, dict) else (None, None)
+    if not isinstance(session, str) or not isinstance(auth_id, str) or not session or not auth_id:
+        return _json_error(400, "bad_request", "Ожидается JSON {session, auth_id}.")
+    sessions = get_sessions(current_app)
     try:
-        viewer = get_sessions(current_app).viewer_of(form)
+        viewer = sessions.renew(session, auth_id)
     except FrameRefused as exc:
         return _json_error(401, "not_proven", str(exc))
-    sessions = get_sessions(current_app)
     response = jsonify({"token": sessions.issue(viewer), "expires_in": sessions.session_ttl_s})
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -31,7 +31,7 @@ def assets() -> dict[str, Any]:
 def home(session: FrameSession) -> str:
     """Render the page for a proven frame session; it starts where the placement points."""
     roles = data.roles(current_app, session.viewer)
-    boot = {"token": session.token, "expires_in": session.expires_in, "member_id": session.viewer.member_id,
+    boot = {"token": session.token, "expires_in": session.expires_in,
             "renew_url": url_for("frames.renew"), "api": url_for("cabinet_api.me").rsplit("/", 1)[0],
             "start": start_page(roles, session.placement, dict(session.options)),
             "portal": _portal_origin(session.viewer.member_id)}

@@ -1,6 +1,7 @@
 """Frame sessions (b24app.frames): the proof of a frame POST, its cache, session tokens, renewal."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -138,15 +139,24 @@ def test_api_takes_the_session_token_from_the_header_only(setup: EmulatedInstall
         assert token not in refused.text
 
 
-def test_the_page_renews_its_session_with_a_fresh_auth_id(setup: EmulatedInstall) -> None:
+def test_the_page_renews_its_session_as_the_same_user_only(setup: EmulatedInstall) -> None:
     renew = f"{setup.public_url}/b24/frame/renew"
-    fresh = _viewer_token(setup, 1)
-    answer = requests.post(renew, json={"member_id": setup.member_id, "auth_id": fresh}, timeout=10)
+    employee = int(setup.hook("users", {"NAME": "Анна", "LAST_NAME": "Иванова", "EMAIL": "anna@example.ru"})["ID"])
+    sessions = get_sessions(setup.app)
+    started = sessions.issue(sessions.viewer_of({"member_id": setup.member_id, "AUTH_ID": _viewer_token(setup, employee)}))
+    sessions.clock = lambda: time.time() + 3600  # the page was left open: its session token has expired
+    assert sessions.read(started) is None
+    answer = requests.post(renew, json={"session": started, "auth_id": _viewer_token(setup, employee)}, timeout=10)
     assert answer.status_code == 200 and answer.json()["expires_in"] == 600
     assert "Set-Cookie" not in answer.headers
     me = requests.get(f"{setup.public_url}/probe/me", headers={"Authorization": f"Bearer {answer.json()['token']}"},
                       timeout=10)
-    assert me.json() == {"user_id": 1, "is_admin": True, "member_id": setup.member_id}
-    for body in ({"member_id": setup.member_id, "auth_id": "stolen"}, {"member_id": setup.member_id}, ["x"]):
+    assert me.json() == {"user_id": employee, "is_admin": False, "member_id": setup.member_id}
+    for body in ({"session": started, "auth_id": _viewer_token(setup, 1)},  # another user's token: no switch
+                 {"session": started, "auth_id": "stolen"}, {"session": "forged", "auth_id": _viewer_token(setup, 1)},
+                 {"auth_id": _viewer_token(setup, employee)}, ["x"]):
         refused = requests.post(renew, json=body, timeout=10)
         assert refused.status_code in (400, 401) and "token" not in refused.json()
+    sessions.clock = lambda: time.time() + 13 * 3600  # past the grace: open the app again
+    late = requests.post(renew, json={"session": started, "auth_id": _viewer_token(setup, employee)}, timeout=10)
+    assert late.status_code == 401

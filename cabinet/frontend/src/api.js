@@ -12,7 +12,7 @@ export function createApi (boot) {
       if (!auth) throw new Error('Сессия истекла: откройте приложение заново.')
       const answer = await fetch(boot.renew_url, {
         method: 'POST', headers: { 'Content-Type': 'application/json' }, credentials: 'omit',
-        body: JSON.stringify({ member_id: boot.member_id, auth_id: auth.access_token })
+        body: JSON.stringify({ session: token, auth_id: auth.access_token })
       })
       if (!answer.ok) throw new Error('Сессия истекла: откройте приложение заново.')
       const body = await answer.json()
