@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify
 
+from b24app.bitrix import B24Client
 from b24app.bitrix.errors import B24Error
 from b24app.frames import current_viewer, viewer_required
 from b24app.portal import client_for
 from cabinet import data
 from cabinet.roles import Roles
 from cabinet.sources import Person, Site
+from onec.errors import OneCError
+from sync_jobs.errors import SyncError
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +149,32 @@ def admin():  # type: ignore[no-untyped-def]
     return jsonify(data.admin_console(current_app, current_viewer().member_id))
 
 
+@bp.post("/admin/sync/plan")
+@viewer_required
+def sync_plan():  # type: ignore[no-untyped-def]
+    _require(_roles().admin)
+    try:
+        return jsonify({"available": True, **data.sync_plan(current_app)})
+    except (SyncError, OneCError) as exc:
+        return jsonify({"available": False, "message": f"План не построен: {exc}"})
+
+
+@bp.post("/admin/sync/run")
+@viewer_required
+def sync_run():  # type: ignore[no-untyped-def]
+    _require(_roles().admin)
+    data.start_sync(current_app._get_current_object())  # type: ignore[attr-defined]  # the thread outlives the request
+    return jsonify({"started": True}), 202
+
+
+@bp.post("/admin/templates")
+@viewer_required
+def templates():  # type: ignore[no-untyped-def]
+    _require(_roles().admin)
+    return _from_portal(lambda client: {"objects": data.templates_status(current_app, client,
+                                                                         current_viewer().member_id)})
+
+
 @bp.post("/admin/inbox/<int:item_id>/retry")
 @viewer_required
 def retry_inbox_item(item_id: int):  # type: ignore[no-untyped-def]
@@ -155,10 +184,10 @@ def retry_inbox_item(item_id: int):  # type: ignore[no-untyped-def]
 
 # -- shapes ------------------------------------------------------------------------------------------
 
-def _from_portal(read: Any) -> Response:
+def _from_portal(read: Callable[[B24Client], dict[str, Any]]) -> Response:
+    """One card's data read from Bitrix24 with the app's token; a portal that fails leaves the card empty."""
     try:
-        client = client_for(current_app, current_viewer().member_id)
-        return jsonify({"available": True, **read(client)})
+        return jsonify({"available": True, **read(client_for(current_app, current_viewer().member_id))})
     except (B24Error, LookupError) as exc:
         log.warning("cabinet: portal read failed: %s", getattr(exc, "code", type(exc).__name__))
         return jsonify({"available": False, "message": "Битрикс24 сейчас не ответил, попробуйте позже."})

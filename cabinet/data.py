@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -20,13 +21,15 @@ from b24app.db import get_db
 from b24app.frames import Viewer
 from b24app.portal import client_for, get_config, get_store
 from b24app.store import TtlCache
-from bizproc_templates.installer import installed_rows
+from bizproc_templates.installer import Installer, installed_rows
 from bizproc_templates.settings import bizproc_settings
 from bizproc_templates.source import load_processes
 from bizproc_templates.zup import employee_of, open_source
 from cabinet.roles import Roles, roles_of
 from onec.errors import OneCError
 from onec.factory import build_source
+from sync_jobs import run_sync
+from sync_jobs.run import preview
 from sync_jobs.store import recent_runs, run_records
 from cabinet.settings import CabinetSettings
 from cabinet.sources import Directory, Person, SiteManagers, StaffRoles
@@ -35,6 +38,7 @@ log = logging.getLogger(__name__)
 
 DIRECTORY_KEY = "cabinet.directory"
 CONTACTS_TTL_S = 300.0  # managers' names and contacts change rarely; a page shows them for 5 minutes at most
+EXAMPLES = 5
 REQUEST_PATH = "/bizproc/processes/{iblock_id}/element/0/0/"  # the portal's form of a new process element
 
 
@@ -178,17 +182,73 @@ def _run(run: Any) -> dict[str, Any]:
 
 
 def admin_console(app: Flask, member_id: str) -> dict[str, Any]:
-    """Portal status, 1C connections, sync runs, failed inbox items."""
+    """Portal status, 1C connections, sync runs, the inbox: its depth and failed items."""
     db = get_db(app)
     runs = recent_runs(db, 20)
     problems = run_records(db, runs[0].id) if runs else []
+    waiting, oldest = inbox.depth(db)
     return {"portal": _portal_status(app, member_id),
+            "inbox": {"waiting": waiting, "oldest_age_s": _age_s(oldest)},
             "onec": [_onec_status(connection) for connection in get_config(app).settings("onec").connections],
-            "sync_runs": [_run(run) for run in runs],
+            "sync_runs": [{**_run(run), "problems": len(run_records(db, run.id))} for run in runs],
             "last_run_problems": [{"kind": r.kind, "title": r.title, "reason": r.reason} for r in problems[:200]],
             "inbox_failed": [{"id": item.id, "kind": item.kind, "name": item.name, "attempts": item.attempts,
                               "error": item.last_error or ""}
                              for item in inbox.list_items(db, status="failed", limit=100)]}
+
+
+def _age_s(moment: dt.datetime | None) -> float | None:
+    if moment is None:
+        return None
+    now = dt.datetime.now(dt.timezone.utc)
+    return round((now - (moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc))).total_seconds(), 1)
+
+
+def sync_plan(app: Flask) -> dict[str, Any]:
+    """What the next incremental run would do, read without writing (``b24app sync plan``)."""
+    plan = preview(app, full=False).plan
+    examples = {"groups_create": [g.name for g in plan.group_creates], "users_create": [u.title for u in plan.user_creates],
+                "users_update": [u.user.title for u in plan.user_updates],
+                "users_deactivate": [u.title for u, _ in plan.deactivations],
+                "skipped": [f"{s.title}: {s.reason}" for s in plan.skipped]}
+    return {"counts": plan.counts(), "examples": {k: v[:EXAMPLES] for k, v in examples.items() if v}}
+
+
+def start_sync(app: Flask) -> None:
+    """An incremental run in the background; its row appears in the runs (the sync lock keeps it single)."""
+    threading.Thread(target=_run_quietly, args=(app,), name="cabinet-sync", daemon=True).start()
+
+
+def _run_quietly(app: Flask) -> None:
+    try:
+        run_sync(app, full=False)
+    except Exception as exc:  # the run's own row says what happened; a refused lock leaves no row
+        log.warning("cabinet: sync run from the console ended with %s", type(exc).__name__)
+
+
+def templates_status(app: Flask, client: B24Client, member_id: str) -> list[dict[str, Any]]:
+    """Each process (its list, fields and template) and each app activity against the source:
+    the installed version and what installing would do now (nothing, update, create)."""
+    config = get_config(app)
+    installer = Installer(client, get_db(app), member_id=member_id, client_id=config.client_id,
+                          public_url=config.public_url)
+    versions = {(row.kind, row.code): row.version for row in installed_rows(get_db(app), member_id)}
+    titles = {process.code: process.section("list").get("name", process.code) for process in installer.processes}
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for change in installer.plan():
+        kind, code = ("activity", change.code) if change.kind == "activity" else ("process", change.code.split(".")[0])
+        row = rows.setdefault((kind, code), {"kind": kind, "code": code, "title": titles.get(code, code),
+                                             "version": versions.get(("activity" if kind == "activity" else "template", code)),
+                                             "actions": set()})
+        row["actions"].add(change.action)
+    return [{key: value for key, value in row.items() if key != "actions"} | {"action": _summary(row["actions"])}
+            for row in rows.values()]
+
+
+def _summary(actions: set[str]) -> str:
+    """The one action that says the most: anything to create, else to update, else unchanged."""
+    return next((a for a in ("create", "adopt", "update") if a in actions), "unchanged" if actions <= {"unchanged"}
+                else sorted(actions)[0])
 
 
 def _onec_status(connection: Any) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bizproc_templates.demo import wait_for
 from cabinet.data import directory
 from tests.cabinet.stack import CabinetStack
 
@@ -65,11 +66,27 @@ def test_the_admin_console_shows_the_portal_and_the_sync(stack: CabinetStack) ->
         {"name": "zup", "mode": "soap", "ok": True, "problems": {}}]
 
 
+def test_the_admin_sees_the_next_plan_the_templates_and_starts_a_run(stack: CabinetStack) -> None:
+    admin = stack.ids["admin"]
+    plan = stack.api(admin, "/admin/sync/plan", "POST").json()
+    assert plan["available"] is True and plan["counts"]["users_create"] == 0  # nothing changed in 1C since the run
+    objects = stack.api(admin, "/admin/templates", "POST").json()["objects"]
+    assert {o["action"] for o in objects} == {"unchanged"} and all(o["version"] == 1 for o in objects)
+    assert {o["code"] for o in objects if o["kind"] == "process"} >= {"vacation", "sick_leave"}
+    assert next(o["title"] for o in objects if o["code"] == "vacation") == "Заявление на отпуск"
+    runs_before = len(stack.api(admin, "/admin").json()["sync_runs"])
+    assert stack.api(admin, "/admin/sync/run", "POST").status_code == 202
+    wait_for(lambda: (runs := stack.api(admin, "/admin").json()["sync_runs"]) and len(runs) > runs_before
+             and runs[0]["status"] not in ("running",) and runs, "the console's sync run")
+    assert stack.api(admin, "/admin").json()["inbox"]["waiting"] >= 0
+
+
 # Each role's own data, and who else tries it.
 def _forbidden_cases(stack: CabinetStack) -> list[tuple[str, str]]:
     a, b = stack.groups["a"], stack.groups["b"]
     everybody = ["employee", "client", "client_b", "provider", "provider_b", "brigadier", "hr", "accounting", "admin"]
-    owners = {"/cabinet": ["employee"], "/cabinet/vacation": ["employee"], "/cabinet/requests": ["employee"],
+    owners = {"/cabinet": ["employee"],
+              "/admin/sync/plan": ["admin"], "/admin/sync/run": ["admin"], "/admin/templates": ["admin"], "/cabinet/vacation": ["employee"], "/cabinet/requests": ["employee"],
               f"/sites/{a}": ["client", "brigadier", "provider", "hr", "accounting"],
               f"/sites/{a}/approvals": ["client", "brigadier", "provider", "hr", "accounting"],
               f"/sites/{b}": ["client_b", "provider_b", "hr", "accounting"],
@@ -82,7 +99,7 @@ def test_every_role_is_refused_the_others_data(stack: CabinetStack) -> None:
     assert len(cases) > 40
     secrets = [p.name for p in directory(stack.app).people_of_site(stack.groups["b"])][:3]
     for who, path in cases:
-        answer = stack.api(stack.ids[who], path)
+        answer = stack.api(stack.ids[who], path, "POST" if path.startswith("/admin/") else "GET")
         assert answer.status_code == 403, (who, path, answer.status_code)
         assert answer.json() == {"error": "forbidden", "message": "Нет доступа."}
         assert not any(name in answer.text for name in secrets)

@@ -2,21 +2,26 @@ import { inject, onMounted, reactive } from 'vue'
 import { fitFrame } from './frame.js'
 
 // Load one API path into a reactive {loading, error, data}; the frame is refitted afterwards.
+// `path` may be a function; while it returns null nothing is asked (call load() when it has one).
 export function useLoad (path) {
   const api = inject('api')
   const state = reactive({ loading: true, error: '', data: null })
-  async function load (target = path) {
+  let asked = 0
+  async function load () {
+    const target = typeof path === 'function' ? path() : path
+    if (!target) return
+    const ticket = ++asked
     state.loading = true
     try {
-      state.data = await api.get(typeof target === 'function' ? target() : target)
-      state.error = ''
+      const data = await api.get(target)
+      if (ticket === asked) { state.data = data; state.error = '' }
     } catch (e) {
-      state.error = e.message
+      if (ticket === asked) state.error = e.message
     } finally {
-      state.loading = false
+      if (ticket === asked) state.loading = false
       requestAnimationFrame(fitFrame)
     }
   }
-  onMounted(() => load())
+  onMounted(load)
   return { state, load }
 }
