@@ -28,7 +28,7 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from b24app.portal import get_store
-from b24app.verify import Viewer, get_verifier
+from b24app.verify import ProofBusy, Viewer, get_verifier
 
 SESSION_TTL_S = 600  # the page renews its token well before this
 RENEW_GRACE_S = 12 * 3600  # a page left open overnight may still renew (as the same viewer)
@@ -201,6 +201,8 @@ def renew():  # type: ignore[no-untyped-def]
         viewer = sessions.renew(session, auth_id)
     except FrameRefused as exc:
         return _json_error(401, "not_proven", str(exc))
+    except ProofBusy:
+        return _json_error(503, "busy", "Портал занят, повторите через минуту.")
     response = jsonify({"token": sessions.issue(viewer), "expires_in": sessions.session_ttl_s})
     response.headers["Cache-Control"] = "no-store"
     return response

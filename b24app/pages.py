@@ -1,7 +1,7 @@
 """The app's page inside the portal's iframe (every placement: DEFAULT, REST_APP_URI, tabs).
 
-The frame POST is proven by :mod:`b24app.frames`; the page itself is the one a feature set as the
-frame home (the cabinet), or this module's status page when no feature did.
+The frame POST is proven by :mod:`b24app.frames` (the verifier); the page itself is the one a
+feature set as the frame home (the cabinet), or this module's status page when no feature did.
 """
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from collections.abc import Callable
 from flask import Blueprint, Flask, current_app, make_response, render_template, request
 from flask.typing import ResponseReturnValue
 
+from b24app.formparse import MalformedBody, parse_request
 from b24app.frames import FrameRefused, FrameSession, frame_response, get_sessions
 from b24app.portal import get_store
+from b24app.verify import ProofBusy
 
 bp = Blueprint("pages", __name__, url_prefix="/b24")
 
@@ -34,12 +36,11 @@ def set_frame_home(app: Flask, home: FrameHome) -> None:
 @bp.route("/app", methods=["GET", "POST"])
 def app_page():  # type: ignore[no-untyped-def]
     """The app's main page; Bitrix24 opens it with a POST carrying the viewer's tokens."""
-    form = {**request.form.to_dict(), **{k: v for k, v in request.args.items() if k in ("DOMAIN", "LANG")}}
     try:
+        form = parse_request() if request.method == "POST" else {}
         session = get_sessions(current_app).open(form)
-    except FrameRefused as exc:
-        page = render_template("app.html", installation=None, message=f"Откройте приложение из меню Битрикс24. {exc}")
-        return frame_response(make_response(page, 401), None)
+    except (MalformedBody, FrameRefused):
+        return _message("Откройте приложение из меню Битрикс24.", 401)
     home = current_app.extensions.get(HOME_KEY)
     response = make_response(home(session) if home else _status_page(session))
     return frame_response(response, session.viewer.member_id)
@@ -49,3 +50,12 @@ def _status_page(session: FrameSession) -> str:
     installation = get_store(current_app).find(member_id=session.viewer.member_id)
     return render_template("app.html", installation=installation,
                            status_text=STATUS_TEXT.get(installation.status, installation.status) if installation else "")
+
+
+def _message(text: str, status: int):  # type: ignore[no-untyped-def]
+    return frame_response(make_response(render_template("app.html", installation=None, message=text), status), None)
+
+
+@bp.errorhandler(ProofBusy)
+def _busy(exc: ProofBusy):  # type: ignore[no-untyped-def]
+    return _message("Портал занят, обновите страницу через минуту.", 503)

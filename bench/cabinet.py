@@ -12,7 +12,6 @@ request to Bitrix24 and is not part of this page's server time.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import statistics
 import tempfile
@@ -21,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from service import create_app, upgrade_schema
-from b24app.frames import Viewer, get_sessions
+from b24app.frames import get_sessions
+from b24app.verify import Viewer
 from cabinet import data
 from cabinet.sources import Employment, Person, Site, SiteManagers
 from tests.support import write_config
@@ -34,22 +34,25 @@ class MemoryDirectory:
     """``--people`` people on one site, one manager on each side."""
 
     def __init__(self, people: int) -> None:
-        self.site = Site(GROUP_ID, "ООО Кадры — Склад Подольск", "dept-1", "org-1", "ООО Кадры")
+        self.site_ = Site(GROUP_ID, "ООО Кадры — Склад Подольск", "dept-1", "org-1", "ООО Кадры", "Склад Подольск")
         self.people = [Person(f"person-{n}", f"Фамилия{n:05d} Имя Отчество", 1000 + n, (Employment(
-            "org-1", "ООО Кадры", "dept-1", "Склад Подольск", GROUP_ID, "Комплектовщик", dt.date(2024, 3, 1),
-            f"КР-{n:07d}"),)) for n in range(people)]
+            "org-1", "ООО Кадры", "dept-1", "Склад Подольск", GROUP_ID, "Комплектовщик", f"КР-{n:07d}"),))
+            for n in range(people)]
 
     def person_of_user(self, user_id: int) -> Person | None:
         return None
 
     def sites(self) -> list[Site]:
-        return [self.site]
+        return [self.site_]
 
-    def people_of_site(self, group_id: int) -> list[Person]:
-        return self.people if group_id == GROUP_ID else []
+    def site(self, group_id: int) -> Site | None:
+        return self.site_ if group_id == GROUP_ID else None
 
-    def managers_of_site(self, group_id: int) -> SiteManagers:
-        return SiteManagers((MANAGER,), (8,)) if group_id == GROUP_ID else SiteManagers()
+    def people_of_site(self, site: Site) -> list[Person]:
+        return self.people if site == self.site_ else []
+
+    def managers_of(self, department_ref: str) -> SiteManagers:
+        return SiteManagers((MANAGER,), (8,)) if department_ref == self.site_.department_ref else SiteManagers()
 
 
 def timed(client: Any, path: str, token: str, count: int) -> dict[str, float]:

@@ -7,15 +7,14 @@ from flask import Flask
 from b24app.features import ConfigSection, Feature
 from b24app.pages import set_frame_home
 from cabinet import api, data, views
+from cabinet.directory import SyncDirectory
 from cabinet.placements import bind_group_tab
 from cabinet.settings import load_settings
 
 
 def init_app(app: Flask) -> None:
     """The directory the pages read, and the cabinet as the page every placement opens."""
-    from cabinet.interim import InterimDirectory
-
-    app.extensions.setdefault(data.DIRECTORY_KEY, InterimDirectory(app))
+    app.extensions.setdefault(data.DIRECTORY_KEY, SyncDirectory(app))
     set_frame_home(app, views.home)
 
 

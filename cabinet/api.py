@@ -7,7 +7,6 @@ endpoints, so a slow system delays one card, not the page.
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -74,15 +73,16 @@ def cabinet():  # type: ignore[no-untyped-def]
                     "timesheets": {"available": False, "note": "Табели появятся здесь с модулем табелей."}})
 
 
-@bp.get("/cabinet/vacation")
+@bp.get("/cabinet/onec")
 @viewer_required
-def vacation():  # type: ignore[no-untyped-def]
+def onec_card():  # type: ignore[no-untyped-def]
+    """What only 1C knows now: today's vacation balance and the hire dates."""
     roles = _roles()
     _require(roles.employee is not None)
-    balance = data.vacation_balance(current_app, roles.employee)
-    if balance is None:
+    card = data.onec_card(current_app, roles.employee)
+    if card is None:
         return jsonify({"available": False, "message": "1С:ЗУП сейчас не отвечает, попробуйте позже."})
-    return jsonify({"available": True, **balance})
+    return jsonify({"available": True, **card})
 
 
 @bp.get("/cabinet/requests")
@@ -110,11 +110,11 @@ def site(group_id: int):  # type: ignore[no-untyped-def]
     roles = _roles()
     _require(roles.may_see_site(group_id))
     directory = data.directory(current_app)
-    found = next((s for s in directory.sites() if s.group_id == group_id), None)
+    found = directory.site(group_id)
     _require(found is not None)
-    people = directory.people_of_site(group_id)
+    people = directory.people_of_site(found)
     return jsonify({"site": _site(found, roles), "people": [_member(p, found) for p in people],
-                    "contacts": data.contacts(current_app, directory.managers_of_site(group_id),
+                    "contacts": data.contacts(current_app, directory.managers_of(found.department_ref),
                                               current_viewer().member_id)})
 
 
@@ -134,9 +134,9 @@ def provider():  # type: ignore[no-untyped-def]
     roles = _roles()
     _require("provider" in roles.pages)
     directory = data.directory(current_app)
-    scope = roles.provider_scope(directory.sites())
-    people = {p.ref: p for site in scope for p in directory.people_of_site(site.group_id)}
-    return jsonify({"legal_entities": _entities(scope, directory), "onboarding": _onboarding(people.values()),
+    people = {site: directory.people_of_site(site) for site in roles.provider_scope(directory.sites())}
+    everyone = {person.ref: person for site_people in people.values() for person in site_people}
+    return jsonify({"legal_entities": _entities(people), "onboarding": _onboarding(everyone.values()),
                     "last_sync": data.last_sync(current_app)})
 
 
@@ -193,14 +193,10 @@ def _from_portal(read: Callable[[B24Client], dict[str, Any]]) -> Response:
         return jsonify({"available": False, "message": "Битрикс24 сейчас не ответил, попробуйте позже."})
 
 
-def _date(value: dt.date | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 def _person(person: Person) -> dict[str, Any]:
     return {"name": person.name, "employments": [
         {"legal_entity": e.legal_entity, "department": e.department, "group_id": e.group_id, "position": e.position,
-         "hired_on": _date(e.hired_on), "personnel_number": e.personnel_number} for e in person.employments]}
+         "department_ref": e.department_ref, "personnel_number": e.personnel_number} for e in person.employments]}
 
 
 def _site(site: Site, roles: Roles) -> dict[str, Any]:
@@ -214,16 +210,14 @@ def _member(person: Person, site: Site) -> dict[str, Any]:
     here = [e for e in person.employments if e.group_id == site.group_id]
     first = here[0] if here else None
     return {"name": person.name, "user_id": person.user_id, "position": first.position if first else "",
-            "personnel_number": ", ".join(e.personnel_number for e in here),
-            "hired_on": _date(first.hired_on) if first else None}
+            "personnel_number": first.personnel_number if first else ""}
 
 
-def _entities(scope: list[Site], directory: Any) -> list[dict[str, Any]]:
+def _entities(people: dict[Site, list[Person]]) -> list[dict[str, Any]]:
     entities: dict[str, dict[str, Any]] = {}
-    for site in scope:
+    for site, site_people in people.items():
         entity = entities.setdefault(site.legal_entity_ref, {"name": site.legal_entity, "departments": []})
-        entity["departments"].append({"group_id": site.group_id, "name": site.name,
-                                      "people": len(directory.people_of_site(site.group_id))})
+        entity["departments"].append({"group_id": site.group_id, "name": site.name, "people": len(site_people)})
     return sorted(entities.values(), key=lambda e: e["name"])
 
 

@@ -8,35 +8,35 @@ import datetime as dt
 import json
 import logging
 import threading
-import time
 from collections.abc import Iterable
 from typing import Any
 
+from cachetools import TTLCache
 from flask import Flask
 
 from b24app import inbox
 from b24app.bitrix import B24Client
 from b24app.bitrix.errors import B24Error
 from b24app.db import get_db
-from b24app.frames import Viewer
 from b24app.portal import client_for, get_config, get_store
-from b24app.store import TtlCache
+from b24app.verify import Viewer
 from bizproc_templates.installer import Installer, installed_rows
 from bizproc_templates.settings import bizproc_settings
 from bizproc_templates.source import load_processes
 from bizproc_templates.zup import employee_of, open_source
 from cabinet.roles import Roles, roles_of
+from cabinet.settings import CabinetSettings
+from cabinet.sources import Directory, Person, SiteManagers, StaffRoles
 from onec.errors import OneCError
 from onec.factory import build_source
 from sync_jobs import run_sync
 from sync_jobs.run import preview
 from sync_jobs.store import recent_runs, run_records
-from cabinet.settings import CabinetSettings
-from cabinet.sources import Directory, Person, SiteManagers, StaffRoles
 
 log = logging.getLogger(__name__)
 
 DIRECTORY_KEY = "cabinet.directory"
+CONTACTS_KEPT = 1024
 CONTACTS_TTL_S = 300.0  # managers' names and contacts change rarely; a page shows them for 5 minutes at most
 EXAMPLES = 5
 REQUEST_PATH = "/bizproc/processes/{iblock_id}/element/0/0/"  # the portal's form of a new process element
@@ -69,8 +69,11 @@ def contacts_by_id(app: Flask, user_ids: Iterable[int], member_id: str) -> dict[
     ids = sorted(set(user_ids))
     if not ids:
         return {}
-    key, cache = f"{member_id}:{ids}", app.extensions.setdefault(CONTACTS_KEY, TtlCache(CONTACTS_TTL_S))
-    known = cache.get(key, now=time.monotonic())
+    key = f"{member_id}:{ids}"
+    cache, lock = app.extensions.setdefault(CONTACTS_KEY, (TTLCache(maxsize=CONTACTS_KEPT, ttl=CONTACTS_TTL_S),
+                                                           threading.Lock()))
+    with lock:
+        known = cache.get(key)
     if known is not None:
         return known
     try:
@@ -79,7 +82,8 @@ def contacts_by_id(app: Flask, user_ids: Iterable[int], member_id: str) -> dict[
         log.warning("cabinet: contacts not read: %s", getattr(exc, "code", type(exc).__name__))
         return {user_id: {"id": user_id, "name": f"Пользователь {user_id}"} for user_id in ids}
     known = {int(row["ID"]): _contact(row) for row in rows if str(row.get("ID", "")).isdigit()}
-    cache.put(key, known, now=time.monotonic())
+    with lock:
+        cache[key] = known
     return known
 
 
@@ -96,7 +100,7 @@ def contacts(app: Flask, managers: SiteManagers, member_id: str) -> dict[str, li
 
 def managers_of_person(app: Flask, person: Person, member_id: str) -> dict[str, list[dict[str, Any]]]:
     """The client's and the provider's managers of every site the person works at."""
-    found = [directory(app).managers_of_site(e.group_id) for e in person.employments if e.group_id is not None]
+    found = [directory(app).managers_of(e.department_ref) for e in person.employments]
     merged = SiteManagers(tuple(dict.fromkeys(i for m in found for i in m.client)),
                           tuple(dict.fromkeys(i for m in found for i in m.provider)))
     return contacts(app, merged, member_id)
@@ -151,20 +155,23 @@ def _task(task: dict[str, Any]) -> dict[str, Any]:
 
 # -- 1C ------------------------------------------------------------------------------------------------
 
-def vacation_balance(app: Flask, person: Person) -> dict[str, Any] | None:
-    """Today's vacation balance of the person's main employment from 1C:ZUP; None if 1C fails."""
+def onec_card(app: Flask, person: Person) -> dict[str, Any] | None:
+    """Today's vacation balance of the person's main employment and the hire date per department,
+    read from 1C:ZUP now; None if 1C fails."""
     today = dt.date.today()
     try:
         source = open_source(app, bizproc_settings(app))
         try:
+            states = [s for s in source.employments() if s.person_ref == person.ref and s.is_active(today)]
             balance = source.vacation_balance(employee_of(source, person.ref, today).employee_ref, today)
         finally:
             source.close()
     except (OneCError, LookupError) as exc:
-        log.warning("cabinet: vacation balance not read: %s", type(exc).__name__)
+        log.warning("cabinet: 1C card not read: %s", type(exc).__name__)
         return None
-    return {"as_of": balance.as_of.isoformat(), "days": balance.days,
-            "by_kind": [{"kind": k.kind, "days": k.days} for k in balance.by_kind]}
+    return {"vacation": {"as_of": balance.as_of.isoformat(), "days": balance.days,
+                         "by_kind": [{"kind": k.kind, "days": k.days} for k in balance.by_kind]},
+            "hired_on": {s.department_ref: s.hire_date.isoformat() for s in states if s.department_ref and s.hire_date}}
 
 
 # -- sync and the admin console ---------------------------------------------------------------------

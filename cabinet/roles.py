@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from b24app.frames import Viewer
+from b24app.verify import Viewer
 from cabinet.settings import CabinetSettings
 from cabinet.sources import Directory, Person, Site, StaffRoles
 
@@ -69,7 +69,7 @@ def roles_of(viewer: Viewer, directory: Directory, settings: CabinetSettings, st
     led = settings.departments_led_by(user)
     client, provider = set(), set()
     for site in sites:
-        managers = directory.managers_of_site(site.group_id)
+        managers = directory.managers_of(site.department_ref)
         if user in managers.client:
             client.add(site.group_id)
         if user in managers.provider:

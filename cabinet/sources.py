@@ -6,7 +6,6 @@ the client sites (extranet workgroups of 1C departments), their people and manag
 """
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -14,7 +13,7 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class Employment:
-    """One employment of a person in 1C:ZUP, with the workgroup of its department."""
+    """Where a person works per 1C:ZUP: the legal entity and department (site) with its workgroup."""
 
     legal_entity_ref: str
     legal_entity: str
@@ -22,7 +21,6 @@ class Employment:
     department: str
     group_id: int | None
     position: str
-    hired_on: dt.date | None
     personnel_number: str
 
 
@@ -46,6 +44,7 @@ class Site:
     department_ref: str
     legal_entity_ref: str
     legal_entity: str
+    department: str = ""
 
 
 @dataclass(frozen=True)
@@ -59,9 +58,11 @@ class Directory(Protocol):
 
     def sites(self) -> list[Site]: ...
 
-    def people_of_site(self, group_id: int) -> list[Person]: ...
+    def site(self, group_id: int) -> Site | None: ...
 
-    def managers_of_site(self, group_id: int) -> SiteManagers: ...
+    def people_of_site(self, site: Site) -> list[Person]: ...
+
+    def managers_of(self, department_ref: str) -> SiteManagers: ...
 
 
 StaffRoles = Mapping[str, tuple[int, ...]]  # "hr" / "accounting" -> Bitrix24 user ids

@@ -105,8 +105,19 @@ class CabinetStack:
     def _group_of(self, department_ref: str) -> int:
         return next(s.group_id for s in data.directory(self.app).sites() if s.department_ref == department_ref)
 
+    def hire_date(self, user_id: int, department_ref: str) -> str:
+        """The hire date 1C holds for the user's person at that department."""
+        person = data.directory(self.app).person_of_user(user_id)
+        source = build_source(_connection(self.zup), password=ONEC_PASSWORD)
+        try:
+            return next(s.hire_date.isoformat() for s in source.employments()
+                        if s.person_ref == person.ref and s.department_ref == department_ref
+                        and s.is_active(dt.date.today()))
+        finally:
+            source.close()
+
     def _employee_of(self, group_id: int) -> int:
-        people = data.directory(self.app).people_of_site(group_id)
+        people = data.directory(self.app).people_of_site(data.directory(self.app).site(group_id))
         return next(p.user_id for p in people if p.user_id is not None and len(p.employments) == 1)
 
     def _vacation_request(self) -> dict[str, Any]:

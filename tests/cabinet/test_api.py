@@ -33,8 +33,9 @@ def test_the_employee_sees_themself_as_1c_knows_them(stack: CabinetStack) -> Non
     assert [m["id"] for m in cabinet["managers"]["provider"]] == [stack.ids["provider"]]
     assert cabinet["managers"]["client"][0]["email"] == "client@example.ru"
     assert {form["code"] for form in cabinet["request_forms"]} >= {"vacation", "sick_leave"}
-    vacation = stack.api(stack.employee, "/cabinet/vacation").json()
-    assert vacation["available"] is True and vacation["days"] >= 0
+    card = stack.api(stack.employee, "/cabinet/onec").json()
+    assert card["available"] is True and card["vacation"]["days"] >= 0
+    assert card["hired_on"] == {job["department_ref"]: stack.hire_date(stack.employee, job["department_ref"])}
     requests_ = stack.api(stack.employee, "/cabinet/requests").json()
     assert [r["status"] for r in requests_["requests"]] == ["ждёт согласования"]
 
@@ -86,7 +87,7 @@ def _forbidden_cases(stack: CabinetStack) -> list[tuple[str, str]]:
     a, b = stack.groups["a"], stack.groups["b"]
     everybody = ["employee", "client", "client_b", "provider", "provider_b", "brigadier", "hr", "accounting", "admin"]
     owners = {"/cabinet": ["employee"],
-              "/admin/sync/plan": ["admin"], "/admin/sync/run": ["admin"], "/admin/templates": ["admin"], "/cabinet/vacation": ["employee"], "/cabinet/requests": ["employee"],
+              "/admin/sync/plan": ["admin"], "/admin/sync/run": ["admin"], "/admin/templates": ["admin"], "/cabinet/onec": ["employee"], "/cabinet/requests": ["employee"],
               f"/sites/{a}": ["client", "brigadier", "provider", "hr", "accounting"],
               f"/sites/{a}/approvals": ["client", "brigadier", "provider", "hr", "accounting"],
               f"/sites/{b}": ["client_b", "provider_b", "hr", "accounting"],
@@ -97,7 +98,7 @@ def _forbidden_cases(stack: CabinetStack) -> list[tuple[str, str]]:
 def test_every_role_is_refused_the_others_data(stack: CabinetStack) -> None:
     cases = _forbidden_cases(stack)
     assert len(cases) > 40
-    secrets = [p.name for p in directory(stack.app).people_of_site(stack.groups["b"])][:3]
+    secrets = [p.name for p in directory(stack.app).people_of_site(directory(stack.app).site(stack.groups["b"]))][:3]
     for who, path in cases:
         answer = stack.api(stack.ids[who], path, "POST" if path.startswith("/admin/") else "GET")
         assert answer.status_code == 403, (who, path, answer.status_code)

@@ -96,7 +96,7 @@ def test_the_employee_cabinet(stack: CabinetStack, portal: PortalFrame, playwrig
 
 @pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
 def test_the_client_manager_view(stack: CabinetStack, portal: PortalFrame, playwright: Any, phone: bool) -> None:
-    people = directory(stack.app).people_of_site(stack.groups["a"])
+    people = directory(stack.app).people_of_site(directory(stack.app).site(stack.groups["a"]))
     with browser_context(playwright, phone=phone) as context:
         page = context.new_page()
         frame = open_app(page, portal, stack.ids["client"])
@@ -110,7 +110,7 @@ def test_the_client_manager_view(stack: CabinetStack, portal: PortalFrame, playw
 
 
 def test_the_workgroup_tab_opens_that_site(stack: CabinetStack, portal: PortalFrame, playwright: Any) -> None:
-    people = directory(stack.app).people_of_site(stack.groups["b"])
+    people = directory(stack.app).people_of_site(directory(stack.app).site(stack.groups["b"]))
     with browser_context(playwright) as context:
         page = context.new_page()
         frame = open_app(page, portal, stack.ids["client_b"], "SONET_GROUP_DETAIL_TAB", {"GROUP_ID": stack.groups["b"]})
