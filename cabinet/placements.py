@@ -1,10 +1,12 @@
 """Where people find the cabinet: a tab in every workgroup (placement SONET_GROUP_DETAIL_TAB).
 
-Bound at install and again after every update (Bitrix24 wipes an app's placements on update,
-b24restdocs `api-reference/widgets/placement-bind.md`); the handler is the app's page, which routes
-by PLACEMENT and PLACEMENT_OPTIONS (``GROUP_ID``): a client site's tab shows that site's people and
-approvals to whoever may see them. The app's menu entry (placement DEFAULT) comes from the local
-app's form, and deep links (REST_APP_URI) are bound by the core.
+Bound at install and again after every update (Bitrix24 wipes an app's placements on update); the
+handler is the app's page, which routes by PLACEMENT and PLACEMENT_OPTIONS (``{"GROUP_ID": "10"}``,
+b24restdocs `api-reference/widgets/workgroups/index.md`): a client site's tab shows that site's
+people and approvals to whoever may see them. The app's own menu item is no widget: a local app gets
+it from the «menu item name» of its form and it opens the main URL with PLACEMENT=DEFAULT
+(`api-reference/widgets/index.md`, «Application Page of Its Own»); deep links (REST_APP_URI) are
+bound by the core.
 """
 from __future__ import annotations
 
