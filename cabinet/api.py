@@ -17,7 +17,7 @@ from b24app.bitrix import B24Client
 from b24app.bitrix.errors import B24Error
 from b24app.frames import current_viewer, viewer_required
 from b24app.portal import client_for
-from cabinet import data
+from cabinet import data, slots
 from cabinet.roles import Roles
 from cabinet.sources import Person, Site
 from onec.errors import OneCError
@@ -70,7 +70,7 @@ def cabinet():  # type: ignore[no-untyped-def]
                     "request_forms": data.request_forms(current_app, current_viewer().member_id),
                     "documents": {"available": False, "note": "Документы из 1С появятся здесь, когда 1С "
                                                                "начнёт отдавать их список (операция B24Sync)."},
-                    "timesheets": {"available": False, "note": "Табели появятся здесь с модулем табелей."}})
+                    "timesheets": slots.fill(current_app, "employee_timesheets", user_id=roles.user_id)})
 
 
 @bp.get("/cabinet/onec")
@@ -123,7 +123,9 @@ def site(group_id: int):  # type: ignore[no-untyped-def]
 def approvals(group_id: int):  # type: ignore[no-untyped-def]
     roles = _roles()
     _require(roles.may_see_site(group_id))
-    return _from_portal(lambda client: data.approvals_of(client, roles.user_id))
+    return _from_portal(lambda client: {
+        **data.approvals_of(client, roles.user_id),
+        "timesheets": slots.fill(current_app, "timesheets_to_approve", user_id=roles.user_id, group_id=group_id)})
 
 
 # -- the provider's view ---------------------------------------------------------------------------
@@ -137,6 +139,7 @@ def provider():  # type: ignore[no-untyped-def]
     people = {site: directory.people_of_site(site) for site in roles.provider_scope(directory.sites())}
     everyone = {person.ref: person for site_people in people.values() for person in site_people}
     return jsonify({"legal_entities": _entities(people), "onboarding": _onboarding(everyone.values()),
+                    "outreach": slots.fill(current_app, "onboarding_outreach", person_refs=sorted(everyone)),
                     "last_sync": data.last_sync(current_app)})
 
 

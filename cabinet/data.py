@@ -132,8 +132,7 @@ def requests_of(client: B24Client, user_id: int) -> dict[str, Any]:
 
 def approvals_of(client: B24Client, user_id: int) -> dict[str, Any]:
     """What waits for this user's decision (business-process tasks), newest first."""
-    return {"tasks": [_task(t) for t in _tasks(client, {"USER_ID": user_id, "STATUS": 0})],
-            "timesheets": {"available": False, "note": "Табели на согласование появятся здесь с модулем табелей."}}
+    return {"tasks": [_task(t) for t in _tasks(client, {"USER_ID": user_id, "STATUS": 0})]}
 
 
 def _tasks(client: B24Client, conditions: dict[str, Any]) -> list[dict[str, Any]]:
