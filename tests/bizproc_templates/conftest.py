@@ -27,14 +27,6 @@ from tests.support import EmulatedInstall
 
 ONEC_PASSWORD = "пароль-1С"
 ONEC_PASSWORD_ENV = "ONEC_ZUP_PASSWORD"
-# Every request type of app_activities.yaml -> a request document of the 1C emulator.
-ONEC_REQUEST_TYPES = {
-    "vacation_transfer": "Document_ЗаявкаНаОтпуск", "vacation_schedule": "Document_ЗаявкаНаОтпуск",
-    "child_tax_deduction": "Document_СообщениеОбОтсутствии", "sick_leave": "Document_СообщениеОбОтсутствии",
-    "bank_details": "Document_СообщениеОбОтсутствии", "work_book": "Document_СообщениеОбОтсутствии",
-    "cash_advance": "Document_ЗаявкаНаКомандировку", "resignation": "Document_СообщениеОбОтсутствии",
-    "certificate_182n": "Document_ЗапросСправкиСотрудником",
-}
 @dataclass
 class People:
     employee: int
@@ -96,8 +88,9 @@ class Stack:
     def element(self, process: Process, element_id: int) -> dict[str, Any]:
         """Document view of the element: PROPERTY_<CODE> -> plain value."""
         target = {"IBLOCK_TYPE_ID": IBLOCK_TYPE_ID, "IBLOCK_CODE": iblock_code(process)}
-        row = self.admin().call("lists.element.get", {**target, "ELEMENT_ID": element_id}).result[0]
         fields = self.admin().call("lists.field.get", target).result
+        row = self.admin().call("lists.element.get", {**target, "ELEMENT_ID": element_id,
+                                                      "SELECT": ["ID", *fields]}).result[0]
         document = {}
         for field_id, spec in fields.items():
             raw = row.get(field_id)
@@ -182,8 +175,7 @@ ROLE_IDS = {"hr": [4], "accounting": [5]}
 
 @pytest.fixture
 def stack(tmp_path: Path, database_url: str) -> Iterator[Stack]:
-    zup = serve_onec(generate="employees=20,orgs=1,departments=3", seed=3, password=ONEC_PASSWORD,
-                     request_types=ONEC_REQUEST_TYPES)
+    zup = serve_onec(generate="employees=20,orgs=1,departments=3", seed=3, password=ONEC_PASSWORD)
     install = EmulatedInstall(tmp_path, database_url, extra=_config(zup, ROLE_IDS),
                               env={ONEC_PASSWORD_ENV: ONEC_PASSWORD}, plan="enterprise")
     try:

@@ -100,10 +100,10 @@ def test_the_client_manager_view(stack: CabinetStack, portal: PortalFrame, playw
     with browser_context(playwright, phone=phone) as context:
         page = context.new_page()
         frame = open_app(page, portal, stack.ids["client"])
+        frame.click(f"[data-test=site-{stack.groups['a']}]")
         frame.wait_for_selector("[data-test=approval]")
-        frame.wait_for_selector("[data-test=person]")
+        frame.wait_for_function(f"() => document.querySelectorAll('[data-test=person]').length === {len(people)}")
         settle(frame)
-        assert frame.locator("[data-test=person]").count() == len(people)
         assert stack.task["NAME"] in frame.inner_text("[data-test=approval]")
         assert frame.locator(f"[data-test=site-{stack.groups['b']}]").count() == 0
         shoot(page, f"client-manager-{'phone' if phone else 'desktop'}")
