@@ -32,10 +32,13 @@ export function fitFrame () {
   requestAnimationFrame(async () => {
     pending = false
     if (!(await initFrame())) return
-    const height = Math.ceil(document.documentElement.scrollHeight)
-    if (bx().resizeWindow) bx().resizeWindow(document.documentElement.scrollWidth, height)
-    else if (bx().fitWindow) bx().fitWindow()
+    if (bx().fitWindow) bx().fitWindow()
+    else if (bx().resizeWindow) bx().resizeWindow(document.documentElement.clientWidth, document.documentElement.scrollHeight)
   })
+}
+
+export async function setFrameTitle (title) {
+  if ((await initFrame()) && bx().setTitle) bx().setTitle(title)
 }
 
 export async function openPortalPath (portal, path) {
