@@ -1,12 +1,12 @@
 """Real Chromium for page tests: Debian's /usr/bin/chromium driven by Playwright (no browser download),
 with third-party cookies blocked the way a user blocks them (the profile setting), desktop and phone.
 
-The app is opened the way a portal opens it: a portal page on ``localhost`` POSTs the frame form
-into an iframe to the app on ``127.0.0.1`` — another site, so the app is third-party content there.
+The app is opened through the emulated portal's own page on ``localhost`` (``/_emulator/open``): it
+POSTs the frame form into an iframe to the app on ``127.0.0.1`` — another site, so the app is
+third-party content there, as in a real portal.
 """
 from __future__ import annotations
 
-import html
 import json
 import shutil
 import tempfile
@@ -15,10 +15,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Response
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "output" / "screenshots"
@@ -51,18 +50,6 @@ def browser_context(playwright: Any, *, phone: bool = False, block_third_party_c
         shutil.rmtree(folder, ignore_errors=True)
 
 
-FormFor = Callable[[dict[str, list[str]]], dict[str, str]]
-
-PORTAL_PAGE = """<!doctype html><html lang="ru"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>Битрикс24</title>
-<style>body{margin:0;font-family:Arial,sans-serif;background:#eef2f4}header{background:#2fc6f6;color:#fff;padding:10px 16px}
-iframe{display:block;width:100%%;border:0;background:#fff}</style></head><body>
-<header>Битрикс24 — приложение</header>
-<form id="open" method="post" action="%(action)s" target="app">%(fields)s</form>
-<iframe name="app" id="app" height="600"></iframe>
-<script>document.getElementById("open").submit();</script></body></html>"""
-
-
 class Served:
     """A WSGI callable served on 127.0.0.1 in a background thread."""
 
@@ -82,29 +69,3 @@ def cookie_setter(environ: dict, start_response: Callable) -> Any:
     response = Response("<p id=done>cookie sent</p>", content_type="text/html; charset=utf-8")
     response.set_cookie("probe", "1", samesite="None", secure=True)
     return response(environ, start_response)
-
-
-class PortalFrame:
-    """A portal-like page on ``localhost`` that opens the app in an iframe with the frame POST.
-
-    ``form_for(query)`` returns the frame form for the page's query (user, placement, options).
-    """
-
-    def __init__(self, app_url: str, form_for: FormFor) -> None:
-        self.app_url = app_url
-        self.form_for = form_for
-        self.served = Served(self.wsgi, host_name="localhost")
-        self.url = self.served.url
-
-    def stop(self) -> None:
-        self.served.stop()
-
-    def wsgi(self, environ: dict, start_response: Callable) -> Any:
-        request = Request(environ)
-        if request.path != "/open":
-            return Response("", status=404)(environ, start_response)
-        form = self.form_for(parse_qs(urlsplit(request.url).query))
-        fields = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-                         for k, v in form.items())
-        body = PORTAL_PAGE % {"action": html.escape(f"{self.app_url}/b24/app"), "fields": fields}
-        return Response(body, content_type="text/html; charset=utf-8")(environ, start_response)
