@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, render_template, url_for
 
 from b24app.frames import FrameSession, get_sessions
-from b24app.portal import get_config, get_store
+from b24app.portal import get_store
 from cabinet import data
 from cabinet.roles import start_page
 
@@ -35,8 +35,7 @@ def home(session: FrameSession) -> str:
             "renew_url": url_for("frames.renew"), "api": url_for("cabinet_api.me").rsplit("/", 1)[0],
             "start": start_page(roles, session.placement, dict(session.options)),
             "portal": _portal_origin(session.viewer.member_id)}
-    return render_template("cabinet/frame.html", boot=boot, assets=assets(),
-                           bx24_js_url=get_config(current_app).bx24_js_url)
+    return render_template("cabinet/frame.html", boot=boot, assets=assets())
 
 
 def _portal_origin(member_id: str) -> str:

@@ -30,6 +30,13 @@ def playwright() -> Iterator[Any]:
         yield running
 
 
+PHONE_WIDTH = 600
+FULL_WIDTH_FRAME = ("#app-frame { position: absolute !important; left: 0; top: 0; width: 100vw !important;"
+                    " z-index: 100; }")
+PHONE_VIEWPORT = ("() => { const meta = document.createElement('meta'); meta.name = 'viewport';"
+                  " meta.content = 'width=device-width, initial-scale=1'; document.head.appendChild(meta); }")
+
+
 def open_app(page: Page, portal: str, stack: CabinetStack, user_id: int, placement: str = "DEFAULT",
              options: dict | None = None) -> Frame:
     """Open the app in the portal as ``user_id``, the way the portal does; the app's frame once drawn."""
@@ -37,6 +44,9 @@ def open_app(page: Page, portal: str, stack: CabinetStack, user_id: int, placeme
                        "options": json.dumps(options or {})})
     with page.expect_event("framenavigated", predicate=lambda f: "/b24/app" in f.url) as navigated:
         page.goto(f"{portal}/_emulator/open?{query}")
+        if page.viewport_size["width"] < PHONE_WIDTH:  # the mobile app shows an app full-width, not in a desktop page
+            page.add_style_tag(content=FULL_WIDTH_FRAME)
+            page.evaluate(PHONE_VIEWPORT)
     frame = navigated.value
     frame.wait_for_selector("[data-test=title]")
     return frame
@@ -55,15 +65,20 @@ def settle(frame: Frame) -> None:
                                  " - height) <= 2", arg=height)
 
 
-def shoot(page: Page, name: str) -> None:
-    """The whole portal page: the viewport grows to it first, since Chromium paints a cross-site
-    frame only inside the viewport (a full-page capture beyond it comes out blank)."""
+def shoot(page: Page, name: str, *, phone: bool) -> None:
+    """The portal page on a desktop; on a phone the app's frame alone, as the Bitrix24 mobile app shows
+    an app full-screen. The viewport grows to the page first: Chromium paints a cross-site frame only
+    inside the viewport (a capture beyond it comes out blank)."""
     height = page.evaluate("() => document.documentElement.scrollHeight")
     page.set_viewport_size({"width": page.viewport_size["width"], "height": height})
     page.evaluate(NEXT_PAINT)
     next(f for f in page.frames if "/b24/app" in f.url).wait_for_function(NEXT_PAINT)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    path = str(SCREENSHOTS / f"{name}-{'phone' if phone else 'desktop'}.png")
+    if phone:
+        page.locator("#app-frame").screenshot(path=path)
+    else:
+        page.screenshot(path=path)
 
 
 @pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
@@ -85,7 +100,7 @@ def test_the_employee_cabinet(stack: CabinetStack, portal: str, playwright: Any,
         assert "ждёт согласования" in frame.inner_text("[data-test=request]")
         assert frame.locator("[data-test=not-yet]").count() >= 2  # documents and timesheets: labelled, not faked
         assert context.cookies() == []
-        shoot(page, f"employee-{'phone' if phone else 'desktop'}")
+        shoot(page, "employee", phone=phone)
 
 
 @pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
@@ -100,7 +115,7 @@ def test_the_client_manager_view(stack: CabinetStack, portal: str, playwright: A
         settle(frame)
         assert stack.task["NAME"] in frame.inner_text("[data-test=approval]")
         assert frame.locator(f"[data-test=site-{stack.groups['b']}]").count() == 0
-        shoot(page, f"client-manager-{'phone' if phone else 'desktop'}")
+        shoot(page, "client-manager", phone=phone)
 
 
 def test_the_workgroup_tab_opens_that_site(stack: CabinetStack, portal: str, playwright: Any) -> None:
@@ -127,7 +142,7 @@ def test_the_provider_manager_view(stack: CabinetStack, portal: str, playwright:
         settle(frame)
         assert frame.locator("[data-test=department]").count() == len(sites)
         assert frame.locator("[data-test=legal-entity]").count() == 1
-        shoot(page, f"provider-manager-{'phone' if phone else 'desktop'}")
+        shoot(page, "provider-manager", phone=phone)
 
 
 @pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
@@ -147,7 +162,7 @@ def test_the_admin_console(stack: CabinetStack, portal: str, playwright: Any, ph
         assert "ONAPPINSTALL" in frame.inner_text("[data-test=events]").upper()
         assert frame.locator("[data-test=sync-runs] tr").count() == len(stack.api(stack.ids["admin"], "/admin")
                                                                         .json()["sync_runs"])
-        shoot(page, f"admin-{'phone' if phone else 'desktop'}")
+        shoot(page, "admin", phone=phone)
 
 
 def test_a_role_without_pages_sees_a_message_not_someone_elses_data(stack: CabinetStack, portal: str,

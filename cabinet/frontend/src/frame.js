@@ -1,28 +1,24 @@
-// The one adapter between the page and the portal around it: BX24.js, which the portal serves
-// (getAuth/refreshAuth for renewing the session, fitWindow/resizeWindow to fit the frame, openPath
-// to open the portal's own forms). Outside a portal frame every call degrades to a no-op.
-const bx = () => (typeof window !== 'undefined' ? window.BX24 : undefined)
+// The one adapter between the page and the portal around it: Bitrix24's JS SDK (@bitrix24/b24jssdk),
+// which talks to the portal's parent window (postMessage): fresh AUTH_IDs for renewing the session
+// (getAuthData/refreshAuth), fitting the frame to the content (fitWindow), the slider title
+// (setTitle) and the portal's own forms (openPath). Outside a portal frame every call is a no-op.
+// The SDK is its own chunk, loaded after the page is drawn: the first paint does not wait for it.
 let ready = null
 
 export function initFrame () {
-  ready = ready || new Promise((resolve) => {
-    try {
-      if (!bx()) return resolve(false)
-      bx().init(() => resolve(true))
-    } catch (e) {
-      resolve(false)
-    }
-  })
+  ready = ready || import('@bitrix24/b24jssdk')
+    .then(({ initializeB24Frame }) => initializeB24Frame())
+    .catch(() => null)
   return ready
 }
 
 export async function freshAuth () {
-  if (!(await initFrame())) return null
-  const current = bx().getAuth && bx().getAuth()
-  // getAuth().expires_in is a millisecond epoch; refresh when less than a minute is left
-  if (current && current.access_token && Number(current.expires_in) - Date.now() > 60000) return current
-  if (!bx().refreshAuth) return current || null
-  return new Promise((resolve) => bx().refreshAuth((auth) => resolve(auth || null)))
+  const b24 = await initFrame()
+  if (!b24) return null
+  const current = b24.auth.getAuthData()
+  // expires is in seconds; ask the portal for a fresh token when less than a minute is left
+  if (current && current.expires * 1000 - Date.now() > 60000) return current
+  return b24.auth.refreshAuth().catch(() => null)
 }
 
 let pending = false
@@ -31,17 +27,18 @@ export function fitFrame () {
   pending = true
   requestAnimationFrame(async () => {
     pending = false
-    if (!(await initFrame())) return
-    if (bx().fitWindow) bx().fitWindow()
-    else if (bx().resizeWindow) bx().resizeWindow(document.documentElement.clientWidth, document.documentElement.scrollHeight)
+    const b24 = await initFrame()
+    if (b24) b24.parent.fitWindow()
   })
 }
 
 export async function setFrameTitle (title) {
-  if ((await initFrame()) && bx().setTitle) bx().setTitle(title)
+  const b24 = await initFrame()
+  if (b24) b24.parent.setTitle(title)
 }
 
 export async function openPortalPath (portal, path) {
-  if ((await initFrame()) && bx().openPath) return bx().openPath(path)
+  const b24 = await initFrame()
+  if (b24) return b24.slider.openPath(b24.slider.getUrl(path).toString())
   window.open(portal + path, '_top')
 }
