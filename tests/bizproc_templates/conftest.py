@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -173,11 +174,13 @@ def _config(zup: Any, people_ids: dict[str, list[int]]) -> dict[str, Any]:
 ROLE_IDS = {"hr": [4], "accounting": [5]}
 
 
-@pytest.fixture
-def stack(tmp_path: Path, database_url: str) -> Iterator[Stack]:
+@contextmanager
+def built_stack(tmp_path: Path, database_url: str, extra: dict[str, Any] | None = None,
+                **emulator_options: Any) -> Iterator[Stack]:
+    """The stack with more app.yaml sections (``extra``) and emulator options (e.g. a ManualClock)."""
     zup = serve_onec(generate="employees=20,orgs=1,departments=3", seed=3, password=ONEC_PASSWORD)
-    install = EmulatedInstall(tmp_path, database_url, extra=_config(zup, ROLE_IDS),
-                              env={ONEC_PASSWORD_ENV: ONEC_PASSWORD}, plan="enterprise")
+    install = EmulatedInstall(tmp_path, database_url, extra={**_config(zup, ROLE_IDS), **(extra or {})},
+                              env={ONEC_PASSWORD_ENV: ONEC_PASSWORD}, **{"plan": "enterprise", **emulator_options})
     try:
         person_ref, employee_ref = _active_employee(install)
         people = _seed_people(install, person_ref, employee_ref)
@@ -192,3 +195,9 @@ def stack(tmp_path: Path, database_url: str) -> Iterator[Stack]:
     finally:
         install.stop()
         zup.stop()
+
+
+@pytest.fixture
+def stack(tmp_path: Path, database_url: str) -> Iterator[Stack]:
+    with built_stack(tmp_path, database_url) as built:
+        yield built
