@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from b24app.inbox import InboxMessage
 
 Handler = Callable[["HandlerContext", Session], None]
-HandlerKey = tuple[str, str]  # (kind, name): ("event", "ONAPPUPDATE"), ("activity", "zup_vacation_balance"), ("message", "sms")
+# (kind, name): ("event", "ONAPPUPDATE"), ("activity", "zup_vacation_balance") or ("message", "sms")
+HandlerKey = tuple[str, str]
 
 
 class FatalHandlerError(Exception):

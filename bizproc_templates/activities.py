@@ -159,7 +159,7 @@ def resolve_approvers(call: ActivityCall) -> Answer:
     values: dict[str, Any] = {slot: [f"user_{i}" for i in ids] for slot, ids in resolution.users.items()}
     found = "; ".join(f"{ROLE_LABELS[slot]}: {', '.join(map(str, ids))}" for slot, ids in resolution.users.items())
     if replaced:
-        found += "; замещают отсутствующих: " + ", ".join(f"{new} вместо {old}" for old, new in sorted(replaced.items()))
+        found += "; замещают отсутствующих: " + ", ".join(f"{by} вместо {away}" for away, by in sorted(replaced.items()))
     if not resolution.unresolved:
         return Answer(values, f"Согласующие определены ({found})")
     missing = ", ".join(ROLE_LABELS[slot] for slot in resolution.unresolved)

@@ -131,7 +131,8 @@ def _print_status(app) -> None:  # type: ignore[no-untyped-def]
 @with_appcontext
 def approvals_command() -> None:
     """Проверить заявления и задачи согласования сейчас: уведомления, напоминания, эскалация."""
-    click.echo(f"Уведомлений отправлено: {approvals_job(current_app._get_current_object())}.")  # type: ignore[attr-defined]
+    sent = approvals_job(current_app._get_current_object())  # type: ignore[attr-defined]
+    click.echo(f"Уведомлений отправлено: {sent}.")
 
 
 @group.group("absence")
@@ -174,8 +175,9 @@ def absence_list_command(show_all: bool) -> None:
     found = absences(get_db(app), since=None if show_all else today(app))
     for absence in found:
         substitute = f"замещает {absence.substitute_id}" if absence.substitute_id else "без замещающего"
+        source = f"{absence.source}; {absence.note}" if absence.note else absence.source
         click.echo(f"{absence.id}: пользователь {absence.user_id}, {absence.date_from:%d.%m.%Y}–"
-                   f"{absence.date_to:%d.%m.%Y}, {substitute} ({absence.source}{'; ' + absence.note if absence.note else ''})")
+                   f"{absence.date_to:%d.%m.%Y}, {substitute} ({source})")
     click.echo(f"Всего: {len(found)}")
 
 

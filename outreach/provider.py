@@ -32,7 +32,7 @@ from b24app.bitrix.errors import B24APIError, B24Error
 from b24app.db import Database, get_db
 from b24app.dispatch import FatalHandlerError, HandlerContext, message
 from b24app.install_steps import InstallContext, RestCaller, Undo
-from b24app.portal import client_for
+from b24app.portal import client_for, get_store
 from outreach.models import FAILED, PENDING, OutreachMessage
 from outreach.outbox import Draft, enqueue
 from outreach.phones import try_e164
@@ -140,21 +140,20 @@ def _property(payload: dict, name: str) -> str:
 def report_to_portal(app: Flask, only: Collection[int] | None = None) -> int:
     """messageservice.message.status.update for every portal message whose status the portal does not
     know yet; returns how many were reported. A refused report is retried at the next run."""
-    rows = _unreported(get_db(app), only)
+    installed = [i.member_id for i in get_store(app).all() if i.status == "installed"]
+    rows = _unreported(get_db(app), installed, only)
     reported = 0
     for member_id in sorted({row.member_id for row in rows if row.member_id}):
-        try:
-            with client_for(app, member_id) as client:
-                reported += sum(_report(get_db(app), client, row) for row in rows if row.member_id == member_id)
-        except LookupError as exc:  # the portal uninstalled the app: nobody to tell
-            log.warning("outreach: statuses of portal %s not reported: %s", member_id, exc)
+        with client_for(app, member_id) as client:
+            reported += sum(_report(get_db(app), client, row) for row in rows if row.member_id == member_id)
     return reported
 
 
-def _unreported(db: Database, only: Collection[int] | None) -> list[OutreachMessage]:
+def _unreported(db: Database, portals: list[str], only: Collection[int] | None) -> list[OutreachMessage]:
+    """Portal messages of installed portals whose last status the portal has not heard."""
     with db.read_session() as session:
         query = select(OutreachMessage).where(
-            OutreachMessage.portal_message_id.is_not(None), OutreachMessage.member_id.is_not(None),
+            OutreachMessage.portal_message_id.is_not(None), OutreachMessage.member_id.in_(portals),
             OutreachMessage.status.in_(list(PORTAL_STATUSES)),
             or_(OutreachMessage.portal_status.is_(None), OutreachMessage.portal_status != OutreachMessage.status))
         if only is not None:

@@ -306,7 +306,8 @@ def _approvals(raw: Mapping[str, Any], default_zone: str) -> ApprovalSettings:
                                             f"{prefix}.processes.{code}", default)
                  for code, value in _mapping(raw.get("processes"), f"{prefix}.processes").items()}
     notify = _mapping(raw.get("notify"), f"{prefix}.notify")
-    return ApprovalSettings(start, end, zone, default, processes, _user_ids(raw.get("escalate_to"), f"{prefix}.escalate_to"),
+    return ApprovalSettings(start, end, zone, default, processes,
+                            _user_ids(raw.get("escalate_to"), f"{prefix}.escalate_to"),
                             _flag(notify, "new_tasks", f"{prefix}.notify"),
                             _flag(notify, "status_changes", f"{prefix}.notify"),
                             _codes(raw.get("absence_processes", ["vacation", "business_trip"]),
@@ -321,7 +322,8 @@ def _approval_rules(raw: Mapping[str, Any], prefix: str, defaults: ApprovalRules
             raise OutreachConfigError(f"{prefix}.{name}: число рабочих часов ≥ 0 (0 — не нужно)")
         values[name] = float(value)
     rules = ApprovalRules(**values)
-    if rules.remind_after_hours and rules.escalate_after_hours and rules.escalate_after_hours <= rules.remind_after_hours:
+    late = rules.escalate_after_hours and rules.escalate_after_hours <= rules.remind_after_hours
+    if rules.remind_after_hours and late:
         raise OutreachConfigError(f"{prefix}.escalate_after_hours: больше, чем remind_after_hours")
     return rules
 
