@@ -14,7 +14,6 @@ from sqlalchemy import select
 
 from b24app.db import get_db
 from b24app.portal import client_for, get_store
-from bizproc_templates.demo import wait_for
 from bizproc_templates.source import PROCESSES_DIR, load_process
 from emulators.bitrix24 import ManualClock
 from outreach.absences import absences, set_absence
@@ -22,7 +21,7 @@ from outreach.approvals import declare_absence, working_hours
 from outreach.cli import group
 from outreach.jobs import approvals_job
 from outreach.models import OutreachApprovalTask
-from outreach.service import settings_of
+from outreach.service import settings_of, today
 from tests.bizproc_templates.conftest import Stack, built_stack
 
 VACATION = load_process(PROCESSES_DIR / "vacation.yaml")
@@ -73,8 +72,6 @@ def _notices(stack: Stack, user_id: int) -> list[str]:
 
 
 def _today(stack: Stack) -> dt.date:
-    from outreach.service import today
-
     return today(stack.app)
 
 
@@ -133,7 +130,7 @@ def test_an_absent_approver_is_substituted_reminded_and_escalated(stack: Stack, 
 
 
 def test_an_open_task_of_an_approver_who_goes_away(stack: Stack) -> None:
-    people, boss = stack.people, stack.people.client_manager
+    boss = stack.people.client_manager
     stranger, subordinate = _user(stack, "Семён"), _user(stack, "Ольга")
     _department(stack, "Офис", boss, [subordinate])
     element_id = stack.submit(VACATION, REQUEST)
@@ -141,8 +138,8 @@ def test_an_open_task_of_an_approver_who_goes_away(stack: Stack) -> None:
     approvals_job(stack.app)
     day = _today(stack)
     member_id = stack.install.member_id
-    set_absence(get_db(stack.app), member_id=member_id, user_id=boss, date_from=day, date_to=day + dt.timedelta(days=5),
-                substitute_id=stranger, now=dt.datetime.now(dt.timezone.utc))
+    set_absence(get_db(stack.app), member_id=member_id, user_id=boss, date_from=day,
+                date_to=day + dt.timedelta(days=5), substitute_id=stranger, now=dt.datetime.now(dt.timezone.utc))
     approvals_job(stack.app)
     approvals_job(stack.app)
     [told] = _notices(stack, stranger)  # the app holds no token of the approver: it cannot delegate
@@ -162,7 +159,6 @@ def test_an_open_task_of_an_approver_who_goes_away(stack: Stack) -> None:
     approvals_job(stack.app)
     assert len(_notices(stack, subordinate)) == 1  # her "new task" was that notice
     assert client_for(stack.app).call("bizproc.task.list", {"FILTER": {"USER_ID": boss, "STATUS": 0}}).result == []
-    del people
 
 
 def test_request_statuses_reach_the_employee_once_and_a_vacation_makes_its_author_absent(stack: Stack) -> None:

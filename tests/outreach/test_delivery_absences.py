@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from emulators.sms import RunningGateways
-from outreach.absences import AbsenceError, absence_on, absences, remove_absence, remove_by_source, set_absence, \
-    substitute_on
+from outreach.absences import (AbsenceError, absence_on, absences, remove_absence, remove_by_source, set_absence,
+                               substitute_on)
 from outreach.delivery import poll_deliveries
 from outreach.models import OutreachOptOut
 from outreach.outbox import Channels, enqueue
