@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, render_template, url_for
 
-from b24app.frames import FrameSession, get_sessions
+from b24app.frames import FrameSession
 from b24app.portal import get_store
 from cabinet import data
 from cabinet.roles import start_page
