@@ -1,0 +1,76 @@
+"""The Russian production calendar: non-working holidays, transferred days off, shortened days.
+
+- Non-working holidays are the fixed list of art. 112 of the Labour Code of the Russian Federation
+  (Трудовой кодекс РФ, ст. 112): 1–6 and 8 January, 7 January, 23 February, 8 March, 1 May, 9 May,
+  12 June, 4 November.
+- Days off moved by the Government's yearly decrees (e.g. Постановление Правительства РФ от 10.08.2023
+  № 1335 for 2024, от 04.10.2024 № 1335 for 2025) and holidays falling on a weekend moved to the next
+  working day (art. 112 part 2) come from the maintained ``holidays`` package (its Russia calendar
+  lists each year's decree as the source of its transfers), including the Saturdays made working days.
+- The working day immediately before a non-working holiday is one hour shorter (art. 95 part 1).
+  Days the operator's calendar shortens beyond that rule are listed in ``timesheets.calendar``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import holidays
+
+ART_112_HOLIDAYS = frozenset({(1, 1), (1, 2), (1, 3), (1, 4), (1, 5), (1, 6), (1, 8), (1, 7), (2, 23), (3, 8),
+                              (5, 1), (5, 9), (6, 12), (11, 4)})
+SHORTENED_BY_MINUTES = 60  # art. 95 part 1
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    """One date as the production calendar sees it."""
+
+    date: dt.date
+    working: bool
+    holiday: bool  # a non-working holiday of art. 112
+    shortened: bool  # a working day one hour shorter (art. 95)
+    name: str = ""  # the holiday's or the transfer's name, Russian
+
+
+@lru_cache(maxsize=16)
+def _package_year(year: int) -> holidays.HolidayBase:
+    return holidays.country_holidays("RU", years=year, language="ru")
+
+
+def is_holiday(date: dt.date) -> bool:
+    """A non-working holiday of art. 112 (not a transferred day off)."""
+    return (date.month, date.day) in ART_112_HOLIDAYS
+
+
+class ProductionCalendar:
+    """Working days and their norms for a five-day week; ``extra_shortened`` from app.yaml."""
+
+    def __init__(self, extra_shortened: Iterable[dt.date] = ()) -> None:
+        self.extra_shortened = frozenset(extra_shortened)
+
+    def is_working(self, date: dt.date) -> bool:
+        return _package_year(date.year).is_working_day(date)
+
+    def day(self, date: dt.date) -> CalendarDay:
+        working = self.is_working(date)
+        following = date + dt.timedelta(days=1)
+        shortened = working and (is_holiday(following) or date in self.extra_shortened)
+        return CalendarDay(date, working, is_holiday(date), shortened, _package_year(date.year).get(date, ""))
+
+    def month(self, period_start: dt.date) -> list[CalendarDay]:
+        return [self.day(date) for date in month_dates(period_start)]
+
+    def norm_minutes(self, period_start: dt.date, day_minutes: int = 480) -> int:
+        """The month's norm of a five-day week with ``day_minutes`` a day (8 h -> 40-hour week)."""
+        return sum(day_minutes - (SHORTENED_BY_MINUTES if day.shortened else 0)
+                   for day in self.month(period_start) if day.working)
+
+
+def month_dates(period_start: dt.date) -> list[dt.date]:
+    """Every date of the month that starts on ``period_start``."""
+    first = period_start.replace(day=1)
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    return [first + dt.timedelta(days=offset) for offset in range((following - first).days)]
