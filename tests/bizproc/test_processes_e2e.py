@@ -10,7 +10,10 @@ from bizproc_templates.source import Process, load_processes
 from bizproc_templates.demo import wait_for
 from tests.bizproc.conftest import Stack
 
-PROCESSES = {process.code: process for process in load_processes()}
+# Processes an employee starts by adding a list element; the timesheet approval is started by the app
+# (bizproc.workflow.start) and runs end to end in tests/timesheets.
+PROCESSES = {process.code: process for process in load_processes()
+             if process.section("template").get("auto_execute", 1)}
 TASK_DONE = {"ApproveActivity": 1, "ReviewActivity": 3, "RequestInformationActivity": 3}
 SAMPLE_BY_TYPE: dict[str, Any] = {"S": "Тестовое значение", "N": 2, "S:Date": "2027-03-01",
                                   "S:DateTime": "2027-03-01 10:00:00", "S:HTML": "текст", "S:DiskFile": "1",
