@@ -22,6 +22,8 @@ import holidays
 ART_112_HOLIDAYS = frozenset({(1, 1), (1, 2), (1, 3), (1, 4), (1, 5), (1, 6), (1, 8), (1, 7), (2, 23), (3, 8),
                               (5, 1), (5, 9), (6, 12), (11, 4)})
 SHORTENED_BY_MINUTES = 60  # art. 95 part 1
+MONTHS = ("январь", "февраль", "март", "апрель", "май", "июнь", "июль", "август", "сентябрь", "октябрь",
+          "ноябрь", "декабрь")
 
 
 @dataclass(frozen=True)
@@ -74,3 +76,8 @@ def month_dates(period_start: dt.date) -> list[dt.date]:
     first = period_start.replace(day=1)
     following = (first + dt.timedelta(days=32)).replace(day=1)
     return [first + dt.timedelta(days=offset) for offset in range((following - first).days)]
+
+
+def month_title(period_start: dt.date) -> str:
+    """"декабрь 2026"."""
+    return f"{MONTHS[period_start.month - 1]} {period_start.year}"

@@ -31,8 +31,10 @@ class Timesheet(Base):
     employee_ref: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[int | None] = mapped_column(Integer)  # the employee's Bitrix24 user
     department_ref: Mapped[str] = mapped_column(String(64))
+    site_name: Mapped[str] = mapped_column(String(255), default="")
     group_id: Mapped[int | None] = mapped_column(Integer)  # the client site's workgroup
     legal_entity_ref: Mapped[str] = mapped_column(String(64))
+    legal_entity_name: Mapped[str] = mapped_column(String(255), default="")
     client_key: Mapped[str] = mapped_column(String(64))  # who is invoiced for the site (timesheets.clients)
     employee_name: Mapped[str] = mapped_column(String(255))
     personnel_number: Mapped[str] = mapped_column(String(32), default="")

@@ -102,6 +102,8 @@ class Assignment:
     employee_name: str
     personnel_number: str = ""
     position: str = ""
+    site_name: str = ""
+    legal_entity_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -189,7 +191,7 @@ def _require_editable(timesheet: Timesheet) -> None:
                           "изменять его нельзя")
 
 
-def _locked_timesheets(session: Session, ids: Iterable[int]) -> dict[int, Timesheet]:
+def locked_timesheets(session: Session, ids: Iterable[int]) -> dict[int, Timesheet]:
     wanted = sorted(set(ids))
     rows = session.scalars(select(Timesheet).where(Timesheet.id.in_(wanted)).order_by(Timesheet.id)
                            .with_for_update()).all()
@@ -202,7 +204,7 @@ def _locked_timesheets(session: Session, ids: Iterable[int]) -> dict[int, Timesh
 
 def edit_cells(session: Session, edits: Sequence[CellEdit], actor: int | None, now: dt.datetime) -> list[CellState]:
     """Apply every edit or none: a conflict, a non-editable timesheet or a bad value refuses them all."""
-    timesheets = _locked_timesheets(session, (edit.timesheet_id for edit in edits))
+    timesheets = locked_timesheets(session, (edit.timesheet_id for edit in edits))
     for timesheet in timesheets.values():
         _require_editable(timesheet)
     states = [_edit_cell(session, timesheets[edit.timesheet_id], edit, actor, now) for edit in edits]

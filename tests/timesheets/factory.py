@@ -17,7 +17,8 @@ def assignment(number: int = 1, *, department: str = "dep-1", group_id: int = 10
     return Assignment(person_ref=f"person-{number}", employee_ref=f"employee-{number}",
                       user_id=user_id if user_id is not None else 100 + number, department_ref=department,
                       group_id=group_id, legal_entity_ref=legal_entity, employee_name=f"Сотрудник {number}",
-                      personnel_number=f"{number:05d}", position=position)
+                      personnel_number=f"{number:05d}", position=position, site_name=f"Склад {department}",
+                      legal_entity_name="ООО «Кадры»")
 
 
 def opened(session: Session, now: dt.datetime, period: dt.date = dt.date(2026, 12, 1), number: int = 1,
