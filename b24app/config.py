@@ -2,12 +2,14 @@
 
 ``load_config()`` returns a typed :class:`Config` or raises :class:`ConfigError` carrying every
 problem found, each naming the file, the key and what is expected. ``b24app config check``
-prints them; the app refuses to start with the same messages.
+prints them; the app refuses to start with the same messages. The core reads its own keys
+(``mode``, ``app``, ``bitrix24``, ``worker``, ``schedules``, ``features``); each feature's section
+is read by the reader the feature declares (:class:`b24app.features.ConfigSection`).
 """
 from __future__ import annotations
 
-import importlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -15,6 +17,8 @@ from urllib.parse import urlparse
 
 import yaml
 from cryptography.fernet import Fernet
+
+from b24app.features import Feature, enabled_features
 
 ENV_FILE = ".env (окружение)"
 
@@ -52,18 +56,6 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
-class OneCConnection:
-    """One 1C:ZUP infobase; the password comes from the env variable ``password_env``."""
-
-    name: str
-    mode: str
-    url: str
-    login: str
-    password: str
-    options: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class Config:
     """Everything the service needs, validated."""
 
@@ -81,15 +73,20 @@ class Config:
     database_url: str
     webhook_url: str
     secret_key: str
-    onec: tuple[OneCConnection, ...]
     plan: str  # the portal's tariff: "standard" (2 req/s, burst 50) or "enterprise" (5 req/s, burst 250)
     time_scale: float  # > 1 only against an emulated portal whose clock runs faster
-    sections: Mapping[str, Any]  # raw sections owned by other packages (sync, bizproc, schedules)
+    sections: Mapping[str, Any]  # raw sections (the core's worker and schedules)
     source_file: str
+    features: tuple[str, ...] = ()  # the enabled features, in the assembly's order
+    feature_settings: Mapping[str, Any] = field(default_factory=dict)  # section name -> typed settings
 
     def section(self, name: str) -> Mapping[str, Any]:
-        """A raw ``app.yaml`` section owned by another package (empty if absent)."""
+        """A raw ``app.yaml`` section (empty if absent)."""
         return self.sections.get(name) or {}
+
+    def settings(self, section: str) -> Any:
+        """The typed settings a feature's reader made of its section (KeyError if it is not enabled)."""
+        return self.feature_settings[section]
 
 
 class _Reader:
@@ -170,40 +167,15 @@ def _token_keys(env: Mapping[str, str], problems: list[ConfigProblem]) -> tuple[
     return keys
 
 
-def _onec_connections(reader: _Reader, env: Mapping[str, str]) -> tuple[OneCConnection, ...]:
-    raw = reader.get("onec.connections", [])
-    if not isinstance(raw, list):
-        reader.problem("onec.connections", "список подключений")
-        return ()
-    connections = []
-    for index, item in enumerate(raw):
-        key = f"onec.connections[{index}]"
-        if not isinstance(item, Mapping):
-            reader.problem(key, "словарь с ключами name, mode, url, login, password_env")
-            continue
-        sub = _Reader(item, reader.file)
-        name = sub.string("name")
-        mode = sub.string("mode", "odata")
-        if mode and mode not in ("odata", "soap"):
-            sub.problem("mode", "odata или soap")
-        url = sub.url("url")
-        login = sub.string("login")
-        password_env = sub.string("password_env", expected="имя переменной окружения с паролем")
-        password = env.get(password_env, "") if password_env else ""
-        if password_env and not password:
-            reader.problems.append(ConfigProblem(ENV_FILE, password_env, f"пароль 1С для {key}"))
-        reader.problems.extend(ConfigProblem(p.file, f"{key}.{p.key}", p.expected) for p in sub.problems)
-        options = {k: v for k, v in item.items() if k not in ("name", "mode", "url", "login", "password_env")}
-        connections.append(OneCConnection(name, mode, url, login, password, options))
-    return tuple(connections)
-
-
 def load_config(
     path: str | os.PathLike[str] = "app.yaml",
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    *,
+    features: Sequence[Feature] = (),
 ) -> Config:
-    """Read ``app.yaml`` and the environment; raise ConfigError listing every problem."""
+    """Read ``app.yaml`` and the environment with the sections of ``features``; raise ConfigError
+    listing every problem."""
     env = os.environ if env is None else env
     file = Path(path)
     data, problems = _read_yaml(file)
@@ -224,7 +196,7 @@ def load_config(
     allowed_domains = reader.string_list("app.allowed_domains", ())
     oauth_url = reader.url("app.oauth_token_url", "https://oauth.bitrix.info/oauth/token/")
     bx24_js = reader.string("app.bx24_js_url", "//api.bitrix24.com/api/v1/")
-    onec = _onec_connections(reader, env)
+    enabled = _enabled(reader, features)
     plan = reader.string("bitrix24.plan", "standard")
     if plan and plan not in ("standard", "enterprise"):
         reader.problem("bitrix24.plan", "standard или enterprise")
@@ -247,39 +219,70 @@ def load_config(
     secret_key = _env(env, "SECRET_KEY", problems, "случайная строка для подписи сессий")
     database_url = env.get("DATABASE_URL", "").strip()
 
+    settings = _feature_settings(data, env, enabled, str(file), problems)
     if problems:
         raise ConfigError(problems)
-    known = {"mode", "app", "onec", "bitrix24"}
-    config = Config(
+    known = {"mode", "app", "bitrix24", "features"} | {f.config_section.name for f in features if f.config_section}
+    return Config(
         mode=mode, public_url=public_url.rstrip("/"), app_version=version, scopes=scopes,
         events=events, allowed_domains=allowed_domains, oauth_token_url=oauth_url,
         bx24_js_url=bx24_js, client_id=client_id, client_secret=client_secret,
         token_keys=token_keys, database_url=database_url, webhook_url=webhook_url,
-        secret_key=secret_key, onec=onec, plan=plan, time_scale=float(time_scale),
+        secret_key=secret_key, plan=plan, time_scale=float(time_scale),
         sections={k: v for k, v in data.items() if k not in known}, source_file=str(file),
+        features=tuple(f.name for f in enabled), feature_settings=settings,
     )
-    section_problems = _section_problems(config)
-    if section_problems:
-        raise ConfigError(section_problems)
-    return config
 
 
-# Sections owned by other packages, validated by their own readers: (section, "module:function").
-SECTION_READERS = (("sync", "sync_jobs.settings:load_settings"),
-                   ("bizproc", "bizproc_templates.settings:load_settings"))
+def _enabled(reader: _Reader, features: Sequence[Feature]) -> tuple[Feature, ...]:
+    """``features: {name: true|false}``: every feature is on unless switched off; required ones stay on."""
+    switches = reader.get("features", {}) or {}
+    if not isinstance(switches, Mapping):
+        reader.problem("features", "словарь «имя функции: true/false»")
+        return tuple(features)
+    names = {f.name for f in features}
+    for name, value in switches.items():
+        if name not in names:
+            reader.problem(f"features.{name}", "одна из функций: " + ", ".join(sorted(names)))
+        elif not isinstance(value, bool):
+            reader.problem(f"features.{name}", "true или false")
+    enabled = enabled_features(features, {k: v for k, v in switches.items() if isinstance(v, bool)})
+    on = {f.name for f in enabled}
+    for feature in enabled:
+        for needed in feature.requires:
+            if needed not in on:
+                reader.problem(f"features.{needed}", f"включено: без него не работает «{feature.title}»")
+    return enabled
 
 
-def _section_problems(config: Config) -> list[ConfigProblem]:
-    """Run each package's reader of its section; a ValueError names the key and what is expected."""
-    problems = []
-    for _section, reader in SECTION_READERS:
-        module, function = reader.split(":")
+def _feature_settings(data: Mapping[str, Any], env: Mapping[str, str], features: Sequence[Feature],
+                      file: str, problems: list[ConfigProblem]) -> dict[str, Any]:
+    """Run each enabled feature's reader of its section; every ValueError names the key."""
+    settings: dict[str, Any] = {}
+    for feature in features:
+        section = feature.config_section
+        if section is None:
+            continue
+        raw = data.get(section.name) or {}
+        if not isinstance(raw, Mapping):
+            problems.append(ConfigProblem(file, section.name, "словарь настроек"))
+            continue
         try:
-            getattr(importlib.import_module(module), function)(config)
-        except ValueError as exc:
-            key, _, expected = str(exc).partition(": ")
-            problems.append(ConfigProblem(config.source_file, key, expected or str(exc)))
-    return problems
+            settings[section.name] = section.reader(raw, env)
+        except* ValueError as group:
+            problems.extend(_problem(file, exc) for exc in _leaves(group))
+    return settings
+
+
+def _leaves(error: BaseException) -> list[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
+    return [error]
+
+
+def _problem(file: str, error: BaseException) -> ConfigProblem:
+    key, _, expected = str(error).partition(": ")
+    return ConfigProblem(file, key, expected or str(error))
 
 
 def _deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:

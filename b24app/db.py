@@ -1,6 +1,7 @@
 """Database: engine and sessions per app, SQLite (WAL) by default, PostgreSQL via DATABASE_URL.
 
-The schema is managed by Alembic (``b24app db upgrade``); ``upgrade_schema`` runs it from code.
+The schema is managed by Alembic (``b24app db upgrade``); ``upgrade_schema`` runs it from code
+over the core's and the features' revision folders.
 """
 from __future__ import annotations
 
@@ -8,15 +9,11 @@ import threading
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from flask import Flask, current_app
 from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-
-# Modules whose models Alembic must see; packages append theirs here.
-MODEL_MODULES = ["b24app.models", "sync_jobs.models", "bizproc_templates.models"]
-
 
 class Base(DeclarativeBase):
     """Declarative base of every table."""
@@ -104,13 +101,15 @@ def get_db(app: Flask | None = None) -> Database:
     return (app or current_app).extensions["b24app.db"]
 
 
-def upgrade_schema(url: str, revision: str = "heads") -> None:
-    """Run the Alembic migrations up to ``revision`` against ``url``."""
+def upgrade_schema(url: str, version_folders: Sequence[str], revision: str = "heads") -> None:
+    """Run the Alembic migrations found in ``version_folders`` up to ``revision`` against ``url``."""
     from alembic import command
     from alembic.config import Config as AlembicConfig
 
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg.set_main_option("version_locations", " ".join(version_folders))
+    cfg.set_main_option("path_separator", "space")
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     command.upgrade(cfg, revision)
 

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from b24app.db import Database, get_db
 from b24app.models import InboxItem, utcnow
 from b24app.portal import get_config
-from b24app.scheduling import scheduled_job
 
 MAX_ATTEMPTS = 6
 MAX_BACKOFF_S = 300.0
@@ -143,7 +142,6 @@ def purge(db: Database, *, older_than_days: float) -> int:
         return result.rowcount
 
 
-@scheduled_job("inbox_purge", "15 3 * * *")
 def purge_job(app: Flask) -> None:
     """Nightly: forget processed calls after ``worker.keep_done_days`` (default 7)."""
     days = float(get_config(app).section("worker").get("keep_done_days", 7))

@@ -3,13 +3,14 @@
 Bitrix24 wipes an app's event handlers, activities and placements on update (b24-app.md §2.5,
 §12.5), so every step is idempotent: it registers only what is missing. A step returns an undo
 callable for what it created; a failed install undoes the steps that ran, newest first, so
-nothing half-registered is left behind.
+nothing half-registered is left behind. The core's steps (events, the deep-link placement) run
+first, then each enabled feature's ``Feature.install_steps`` in the order of the features.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Callable, Protocol, Sequence
 
 from b24app.bitrix.errors import B24Error
 from b24app.config import Config
@@ -31,20 +32,12 @@ class InstallContext:
 
 InstallStep = Callable[[InstallContext], list[Undo]]
 
-STEPS: list[InstallStep] = []
 
-
-def install_step(step: InstallStep) -> InstallStep:
-    """Register a step (packages add theirs, e.g. bizproc activities)."""
-    STEPS.append(step)
-    return step
-
-
-def run_install_steps(ctx: InstallContext) -> None:
+def run_install_steps(ctx: InstallContext, steps: Sequence[InstallStep]) -> None:
     """Run every step; on failure undo what was done and re-raise."""
     undos: list[Undo] = []
     try:
-        for step in STEPS:
+        for step in steps:
             undos.extend(step(ctx))
     except Exception:
         for undo in reversed(undos):
@@ -59,7 +52,6 @@ def events_handler_url(config: Config) -> str:
     return f"{config.public_url}/b24/events"
 
 
-@install_step
 def bind_events(ctx: InstallContext) -> list[Undo]:
     """event.bind every configured event (ONAPPINSTALL included) to /b24/events."""
     handler = events_handler_url(ctx.config)
@@ -78,7 +70,6 @@ def _unbind(client: RestCaller, event: str, handler: str) -> Undo:
     return lambda: client.call("event.unbind", {"event": event, "handler": handler})
 
 
-@install_step
 def bind_placements(ctx: InstallContext) -> list[Undo]:
     """placement.bind REST_APP_URI so notifications can deep-link into the app page."""
     handler = f"{ctx.config.public_url}/b24/app"

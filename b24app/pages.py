@@ -5,9 +5,10 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
 
-from b24app.portal import get_store, viewer_token_works
+from b24app.formparse import MalformedBody, parse_body
+from b24app.portal import get_store
 from b24app.store import Installation
-from handlers.formparse import MalformedBody, parse_body
+from b24app.verify import get_verifier
 
 bp = Blueprint("pages", __name__, url_prefix="/b24")
 
@@ -34,10 +35,10 @@ def app_page():  # type: ignore[no-untyped-def]
 
 
 def _verified_installation(form: dict[str, Any]) -> Installation | None:
-    """The installation the frame POST belongs to, if it proves it (b24-app.md §2.3, §4.4).
+    """The installation the frame POST belongs to, if it proves it.
 
-    Newer portals send APPLICATION_TOKEN; older ones only the viewer's AUTH_ID, which must then
-    work on the portal we stored for that member_id.
+    Newer portals send APPLICATION_TOKEN; older ones only the viewer's AUTH_ID, which the verifier
+    proves on the portal we stored for that member_id.
     """
     member_id = form.get("member_id")
     if not isinstance(member_id, str) or not member_id:
@@ -49,6 +50,6 @@ def _verified_installation(form: dict[str, Any]) -> Installation | None:
     token, auth_id = form.get("APPLICATION_TOKEN"), form.get("AUTH_ID")
     if isinstance(token, str) and token:
         return installation if store.application_token_matches(member_id=member_id, application_token=token) else None
-    if isinstance(auth_id, str) and auth_id and viewer_token_works(installation.client_endpoint, auth_id):
+    if isinstance(auth_id, str) and auth_id and get_verifier(current_app).viewer(form) is not None:
         return installation
     return None

@@ -1,32 +1,15 @@
 """How the service reaches a portal: the store, the OAuth server and REST clients per portal."""
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 
+from b24app import verify
 from b24app.bitrix import B24Client, RateLimits
-from b24app.bitrix.errors import B24AuthFatal, B24Error
 from b24app.bitrix.tokens import OAuthServer, PortalTokens
 from b24app.config import Config
 from b24app.crypto import TokenCipher
 from b24app.db import get_db
 from b24app.store import InstallationStore
-
-log = logging.getLogger(__name__)
-
-
-class StaticToken:
-    """A TokenProvider for a one-off token that must not be refreshed (event/install tokens)."""
-
-    def __init__(self, token: str) -> None:
-        self.token = token
-
-    def current(self) -> str:
-        return self.token
-
-    def refresh(self, stale_token: str) -> str:
-        raise B24AuthFatal("expired_token", "the one-off token has expired")
 
 
 def get_config(app: Flask) -> Config:
@@ -68,26 +51,7 @@ def client_for(app: Flask, member_id: str | None = None) -> B24Client:
                      plan_limits=plan_limits(config))
 
 
-def _ask_portal(client_endpoint: str, access_token: str, method: str) -> object:
-    """Call ``method`` with a one-off token; None when the portal refuses it."""
-    client = B24Client(client_endpoint, tokens=StaticToken(access_token))
-    try:
-        return client.call(method, {}).result
-    except B24Error as exc:
-        log.warning("token check on %s failed: %s", client_endpoint, exc.code)
-        return None
-
-
-def token_works_on_portal(client_endpoint: str, access_token: str) -> bool:
-    """True when the token is an admin's token of our app on that portal."""
-    return bool(_ask_portal(client_endpoint, access_token, "user.admin"))
-
-
-def viewer_token_works(client_endpoint: str, access_token: str) -> bool:
-    """True when the token belongs to some user of our app on that portal."""
-    return isinstance(_ask_portal(client_endpoint, access_token, "profile"), dict)
-
-
 def init_app(app: Flask, config: Config) -> None:
     app.extensions["b24app.config"] = config
     app.extensions["b24app.store"] = InstallationStore(get_db(app), TokenCipher(config.token_keys))
+    verify.init_app(app, get_store(app), oauth_server(app), config)

@@ -2,8 +2,8 @@
 
 A job never overlaps itself, also with two schedulers on two machines: each run takes a
 :class:`~b24app.models.JobLock` lease in the database first and skips when another holds it.
-Packages register jobs with ``@scheduled_job(name, default_cron)``; ``schedules.<name>`` in
-app.yaml overrides the cron expression (``off`` disables the job).
+Features declare their :class:`ScheduledJob` objects (``Feature.scheduled_jobs``);
+``schedules.<name>`` in app.yaml overrides the cron expression (``off`` disables the job).
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from b24app.db import Database, get_db
+from b24app.features import get_features
 from b24app.models import JobLock, utcnow
 from b24app.portal import get_config
 
@@ -32,23 +33,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ScheduledJob:
+    """``func(app)`` run on ``default_cron`` (or ``schedules.<name>``), at most one run at a time."""
+
     name: str
     default_cron: str
     func: Callable[[Flask], None]
-    lease_s: float
-
-
-JOBS: dict[str, ScheduledJob] = {}
-
-
-def scheduled_job(name: str, default_cron: str, *, lease_s: float = 6 * 3600):
-    """Register ``func(app)`` to run on a cron schedule."""
-
-    def register(func: Callable[[Flask], None]) -> Callable[[Flask], None]:
-        JOBS[name] = ScheduledJob(name, default_cron, func, lease_s)
-        return func
-
-    return register
+    lease_s: float = 6 * 3600
 
 
 def acquire_lock(db: Database, name: str, holder: str, lease_s: float) -> bool:
@@ -94,9 +84,9 @@ def cron_of(app: Flask, job: ScheduledJob) -> str:
 
 
 def build_scheduler(app: Flask, *, blocking: bool) -> BaseScheduler:
-    """A scheduler with every registered job whose schedule is not ``off``."""
+    """A scheduler with every enabled feature's job whose schedule is not ``off``."""
     scheduler: BaseScheduler = BlockingScheduler() if blocking else BackgroundScheduler(daemon=True)
-    for job in JOBS.values():
+    for job in get_features(app).scheduled_jobs:
         cron = cron_of(app, job)
         if cron.strip().lower() == "off":
             continue

@@ -16,7 +16,8 @@ from flask import Flask
 
 from b24app import inbox
 from b24app.db import get_db
-from handlers.registry import HandlerContext, FatalHandlerError, find_handler
+from b24app.dispatch import FatalHandlerError, HandlerContext, handler_key
+from b24app.features import get_features
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class PollingWorker:
     def process(self, message: inbox.InboxMessage) -> None:
         """Run the handler and mark the item done in the handler's own transaction."""
         db = get_db(self.app)
-        handler = find_handler(message.kind, message.name)
+        handler = get_features(self.app).handler(handler_key(message.kind, message.name))
         try:
             with self.app.app_context(), db.session() as session:
                 # The handler runs first: it makes its external calls before writing with the

@@ -31,9 +31,10 @@ APP_TOKEN = "benchapplicationtoken000000000000"
 
 def _prepare(workdir: Path) -> tuple[Path, dict[str, str]]:
     """Write app.yaml + env and store one installed portal."""
-    from b24app import create_app
-    from b24app.config import generate_token_key, load_config
-    from b24app.db import get_db, upgrade_schema
+    from b24app.app import upgrade
+    from b24app.db import get_db
+    from b24app.config import generate_token_key
+    from service import create_app, load_config
     from b24app.models import utcnow
     from b24app.portal import get_store
     from b24app.store import NewInstallation, TokenSet
@@ -43,7 +44,7 @@ def _prepare(workdir: Path) -> tuple[Path, dict[str, str]]:
     env = {"B24_CLIENT_ID": "local.bench.1", "B24_CLIENT_SECRET": "s", "B24APP_TOKEN_KEY": generate_token_key(),
            "SECRET_KEY": "bench", "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}"}
     app = create_app(load_config(path, env=env))
-    upgrade_schema(get_db(app).url)
+    upgrade(app)
     get_store(app).save(NewInstallation(
         member_id=MEMBER_ID, domain="bench.bitrix24.ru", client_endpoint="https://bench.bitrix24.ru/rest/",
         server_endpoint=None, tokens=TokenSet("a", "r", utcnow() + timedelta(hours=1)),
@@ -163,7 +164,7 @@ def main() -> None:
         config_path, env = _prepare(Path(tmp))
         port = _free_port()
         server = subprocess.Popen(
-            [sys.executable, "-m", "b24app.cli", "web", "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
+            [sys.executable, "-m", "service.cli", "web", "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
              "--threads", str(args.server_threads)],
             env={**os.environ, **env, "B24APP_CONFIG": str(config_path), "B24APP_LOG_LEVEL": "WARNING"},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -28,10 +28,10 @@ from typing import Any, TypeVar
 import requests
 import yaml
 
-from b24app import create_app
 from b24app.bitrix import RateLimits
-from b24app.config import generate_token_key, load_config
-from b24app.db import get_db, upgrade_schema
+from b24app.config import generate_token_key
+from b24app.db import get_db
+from service import create_app, load_config, upgrade_schema
 
 T = TypeVar("T")
 MARKERS = {"odata": "odata", "soap": "wsdl"}  # what the 1C emulator prints before each URL

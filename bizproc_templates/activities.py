@@ -17,9 +17,8 @@ import requests
 from flask import Flask
 
 from b24app.bitrix.errors import B24APIError, B24Error, B24RefusedError, B24TransportError
-from b24app.db import get_db
 from b24app.install_steps import RestCaller
-from b24app.portal import get_config, get_store
+from b24app.portal import get_store
 from bizproc_templates.approvers import PortalDirectory, SyncDirectory, resolve_slots
 from bizproc_templates.catalog import load_app_activities
 from bizproc_templates.compiler import IBLOCK_TYPE_ID
@@ -28,7 +27,7 @@ from bizproc_templates.zup import UnknownEmployee, employee_of, open_source, per
 from onec.errors import OneCError, OneCTransportError, Transient
 from onec.models import RequestRef
 from onec.source import ZupSource
-from sync_jobs.settings import load_settings as load_sync_settings
+from sync_jobs.directory import directory as sync_directory
 
 ROLE_LABELS = {"client_manager": "менеджер клиента", "provider_manager": "менеджер провайдера",
                "hr": "кадровая служба", "accounting": "бухгалтерия"}
@@ -151,8 +150,7 @@ def resolve_approvers(call: ActivityCall) -> Answer:
     if not process or not slots:
         raise BadInput("не указаны процесс или роли согласующих")
     portal = PortalDirectory(call.client)
-    directory = SyncDirectory(get_db(call.app), load_sync_settings(get_config(call.app)).managers,
-                              portal)
+    directory = SyncDirectory(sync_directory(call.app), portal)
     resolution = resolve_slots(process, slots, directory.workplace(call.user("employee")), call.settings,
                                _fallback(call))
     values: dict[str, Any] = {slot: [f"user_{i}" for i in ids] for slot, ids in resolution.users.items()}

@@ -1,26 +1,21 @@
 """Who approves an employee's request: client and provider managers of their workgroups, HR, accounting.
 
 One small interface, :class:`WorkplaceDirectory`: ``workplace(user_id)`` -> the managers of the groups
-the employee works in. :class:`SyncDirectory` reads the sync's mapping (user -> 1C departments ->
+the employee works in. :class:`SyncDirectory` reads the sync's directory (user -> 1C departments ->
 ``sync.managers`` or the department group's owner/moderators); :class:`PortalDirectory` reads the
-groups straight from Bitrix24 (used when the mapping does not know the user, e.g. before the first
+groups straight from Bitrix24 (used when the directory does not know the user, e.g. before the first
 sync). In both, a group's owner is the provider manager (the sync makes the provider manager the
 owner of every group) and its moderators are the client managers.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import select
-
-from b24app.db import Database
 from b24app.install_steps import RestCaller
 from bizproc_templates.settings import BizprocSettings, RoleSource
-from sync_jobs.models import SyncMapping
-from sync_jobs.settings import Managers
+from sync_jobs.directory import Directory
 
 OWNER_ROLE = "A"
 MODERATOR_ROLE = "E"
@@ -76,33 +71,24 @@ class PortalDirectory:
 
 
 class SyncDirectory:
-    """The sync's mapping first (configured managers, else the group's moderators), the portal otherwise."""
+    """The sync's directory first (configured managers, else the group's moderators), the portal otherwise."""
 
-    def __init__(self, db: Database, managers: Mapping[str, Managers], portal: PortalDirectory) -> None:
-        self.db = db
-        self.configured = managers
+    def __init__(self, directory: Directory, portal: PortalDirectory) -> None:
+        self.directory = directory
         self.portal = portal
 
     def workplace(self, user_id: int) -> Workplace:
-        departments = self.departments_of(user_id)
+        departments = self.directory.departments_of_user(user_id)
         if not departments:
             return self.portal.workplace(user_id)
         return merged(self.department_managers(ref) for ref in departments)
 
-    def departments_of(self, user_id: int) -> list[str]:
-        with self.db.read_session() as session:
-            state = session.scalar(select(SyncMapping.state).where(
-                SyncMapping.kind == "user", SyncMapping.b24_id == user_id))
-        return list(json.loads(state or "{}").get("groups", []))
-
     def department_managers(self, department_ref: str) -> Workplace:
-        configured = self.configured.get(department_ref) or self.configured.get("default")
-        if configured is not None and (configured.client or configured.provider):
+        configured = self.directory.managers_of_department(department_ref)
+        if configured.client or configured.provider:
             return Workplace(configured.client, configured.provider)
-        with self.db.read_session() as session:
-            group_id = session.scalar(select(SyncMapping.b24_id).where(
-                SyncMapping.kind == "group", SyncMapping.key == department_ref))
-        return self.portal.group_managers(group_id) if group_id else Workplace()
+        site = self.directory.site_of_department(department_ref)
+        return self.portal.group_managers(site.group_id) if site else Workplace()
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,14 @@ from flask import Flask
 
 from b24app.bitrix import B24Client
 from b24app.db import get_db
-from b24app.portal import StaticToken, client_for, get_config, get_store
+from b24app.portal import client_for, get_config, get_store
+from b24app.verify import OneOffToken
 from bizproc_templates.compiler import IBLOCK_TYPE_ID, iblock_code
 from bizproc_templates.installer import Installer, writes_of
-from bizproc_templates.settings import load_settings
+from bizproc_templates.settings import bizproc_settings
+from sync_jobs.keys import user_xml_id
 from bizproc_templates.source import PROCESSES_DIR, load_process
-from bizproc_templates.zup import USER_XML_PREFIX, open_source
+from bizproc_templates.zup import open_source
 
 Echo = Callable[[str], None]
 APPROVE = 1
@@ -66,7 +68,7 @@ def seed_cast(app: Flask, portal: _Hooks, admin: B24Client, echo: Echo) -> Cast:
                                          **extra})["ID"])
               for role, name, last, extra in (
                   ("client", "Клара", "Клиентова", {}), ("provider", "Пётр", "Провайдеров", {}),
-                  ("employee", "Иван", "Сотрудников", {"EXTRANET": True, "XML_ID": USER_XML_PREFIX + person_ref}))}
+                  ("employee", "Иван", "Сотрудников", {"EXTRANET": True, "XML_ID": user_xml_id(person_ref)}))}
     group = portal("groups", {"NAME": "ООО Клиент — склад (демо)", "OWNER_ID": people["provider"], "EXTRANET": True})
     admin.call("sonet_group.user.add", {"GROUP_ID": group["ID"], "USER_ID": [people["client"], people["employee"]]})
     admin.call("sonet_group.user.update", {"GROUP_ID": group["ID"], "USER_ID": [people["client"]], "ROLE": "E"})
@@ -110,7 +112,7 @@ def chapter_business_processes(app: Flask, portal_url: str, onec_url: str, echo:
 
 
 def _some_person(app: Flask) -> str:
-    source = open_source(app, load_settings(get_config(app)))
+    source = open_source(app, bizproc_settings(app))
     try:
         return next(str(s.person_ref) for s in source.employments() if s.person_ref and s.is_active(dt.date.today()))
     finally:
@@ -120,7 +122,7 @@ def _some_person(app: Flask) -> str:
 def _acting(portal: _Hooks, client_id: str, portal_url: str) -> Callable[[int], B24Client]:
     def as_user(user_id: int) -> B24Client:
         token = portal("tokens", {"client_id": client_id, "user_id": user_id})
-        return B24Client(f"{portal_url}/rest/", tokens=StaticToken(token["access_token"]))
+        return B24Client(f"{portal_url}/rest/", tokens=OneOffToken(token["access_token"]))
     return as_user
 
 

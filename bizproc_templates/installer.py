@@ -25,7 +25,7 @@ from sqlalchemy import select
 from b24app.bitrix import B24Client
 from b24app.bitrix.errors import B24APIError
 from b24app.db import Database
-from b24app.install_steps import InstallContext, RestCaller, Undo, install_step
+from b24app.install_steps import InstallContext, RestCaller, Undo
 from b24app.models import utcnow
 from bizproc_templates.catalog import AppActivity, load_app_activities, rest_activity_types
 from bizproc_templates.compiler import (IBLOCK_TYPE_ID, compile_bpt, iblock_code, list_definition,
@@ -317,7 +317,6 @@ def writes_of(changes: Iterable[Change]) -> list[Change]:
     return [change for change in changes if change.writes]
 
 
-@install_step
 def register_app_activities(ctx: InstallContext) -> list[Undo]:
     """bizproc.activity.add every app activity the portal lacks (after install and after every update)."""
     on_portal = {str(code).lower() for code in ctx.client.call("bizproc.activity.list", {}).result or []}

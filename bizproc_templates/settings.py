@@ -20,7 +20,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from b24app.config import Config
+from flask import Flask
+
+from b24app.portal import get_config
 
 ROLE_NAMES = ("client_manager", "provider_manager", "hr", "accounting")
 CONFIGURED_ROLES = ("hr", "accounting", "fallback")
@@ -95,9 +97,12 @@ def _retry_attempts(raw: Any) -> int:
     return raw
 
 
-def load_settings(config: Config) -> BizprocSettings:
-    """Read and validate ``config.section("bizproc")``."""
-    raw = config.section("bizproc")
+def bizproc_settings(app: Flask) -> BizprocSettings:
+    return get_config(app).settings("bizproc")
+
+
+def load_settings(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -> BizprocSettings:
+    """Read and validate the ``bizproc:`` section of app.yaml."""
     unknown = set(raw) - KNOWN_KEYS
     if unknown:
         raise BizprocConfigError(f"bizproc: неизвестные ключи {sorted(unknown)}")

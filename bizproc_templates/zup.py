@@ -5,19 +5,16 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask import Flask
-from sqlalchemy import select
 
-from b24app.db import get_db
 from b24app.install_steps import RestCaller
 from b24app.portal import get_config
 from bizproc_templates.settings import BizprocConfigError, BizprocSettings
 from onec.errors import OneCConfigError
-from onec.factory import configured_connection, source_for
+from onec.factory import build_source
 from onec.models import EmploymentState, EmploymentType
 from onec.source import ZupSource
-from sync_jobs.models import SyncMapping
-
-USER_XML_PREFIX = "zup:"  # the sync's natural key of a user: XML_ID = zup:<person ref>
+from sync_jobs.directory import directory
+from sync_jobs.keys import person_of_xml_id
 
 
 class UnknownEmployee(LookupError):
@@ -27,7 +24,7 @@ class UnknownEmployee(LookupError):
 def open_source(app: Flask, settings: BizprocSettings) -> ZupSource:
     """The configured 1C:ZUP source (``bizproc.onec_connection`` or the first connection)."""
     try:
-        return source_for(configured_connection(get_config(app), settings.onec_connection))
+        return build_source(get_config(app).settings("onec").connection(settings.onec_connection))
     except OneCConfigError as exc:
         raise BizprocConfigError(f"bizproc.onec_connection: {exc}") from exc
 
@@ -42,16 +39,15 @@ class ZupEmployee:
 
 
 def person_ref_of(app: Flask, client: RestCaller, user_id: int) -> str:
-    """From the sync's mapping, else from the user's XML_ID (the sync's natural key)."""
-    with get_db(app).read_session() as session:
-        key = session.scalar(select(SyncMapping.key).where(SyncMapping.kind == "user", SyncMapping.b24_id == user_id))
-    if key:
-        return key
+    """From the sync's directory, else from the user's XML_ID (the sync's natural key)."""
+    known = directory(app).person_of_user(user_id)
+    if known:
+        return known
     users = client.call("user.get", {"ID": user_id, "ADMIN_MODE": "Y"}).result or []
-    xml_id = str(users[0].get("XML_ID") or "") if users else ""
-    if not xml_id.startswith(USER_XML_PREFIX):
+    person_ref = person_of_xml_id(users[0].get("XML_ID")) if users else None
+    if person_ref is None:
         raise UnknownEmployee(f"пользователь {user_id} не связан с сотрудником 1С:ЗУП")
-    return xml_id.removeprefix(USER_XML_PREFIX)
+    return person_ref
 
 
 def employee_of(source: ZupSource, person_ref: str, on_date: dt.date) -> ZupEmployee:

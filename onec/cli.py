@@ -1,19 +1,24 @@
-"""``b24app onec ...``: check what the 1C administrator must publish, count what we can read."""
+"""``b24app onec ...``: check what the 1C administrator must publish, count what we can read.
+
+The package imports nothing of the service: the assembly builds the group with
+``make_group(settings)``, ``settings`` returning the connections of app.yaml (or raising
+``click.ClickException`` when the configuration is invalid).
+"""
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import click
 
-from onec.config import ConnectionConfig
+from onec.config import ConnectionConfig, OneCSettings
 from onec.errors import ODataSetNotPublished, OneCConfigError
-from b24app.config import ConfigError, load_config
-from onec.factory import build_source, configured_connection, source_for
+from onec.factory import build_source
 from onec.source import ZupSource
+
+SettingsLoader = Callable[[], OneCSettings]
 
 
 def _config(url: str, login: str, password_env: str, mode: str) -> ConnectionConfig:
@@ -32,24 +37,21 @@ connection_options = [
 ]
 
 
-def _configs(name: str | None, url: str | None, login: str | None, password_env: str | None,
-             mode: str) -> list[ConnectionConfig | ZupSource]:
+def _configs(settings: SettingsLoader, name: str | None, url: str | None, login: str | None,
+             password_env: str | None, mode: str) -> list[ConnectionConfig]:
     """The connections to use: given on the command line, or those of app.yaml."""
     if url:
         if not login or not password_env:
             raise click.UsageError("с --url укажите также --login и --password-env")
         return [_config(url, login, password_env, mode)]
+    configured = settings()
     try:
-        config = load_config(os.environ.get("B24APP_CONFIG", "app.yaml"))
-    except ConfigError as exc:
-        raise click.ClickException("конфигурация содержит ошибки:\n" + str(exc)) from None
-    try:
-        chosen = [configured_connection(config, name)] if name else list(config.onec)
+        chosen = [configured.connection(name)] if name else list(configured.connections)
     except OneCConfigError as exc:
         raise click.ClickException(str(exc)) from None
     if not chosen:
         raise click.ClickException("onec.connections: не настроено ни одного подключения к 1С")
-    return [source_for(connection) for connection in chosen]
+    return chosen
 
 
 def with_connection(command: Any) -> Any:
@@ -59,16 +61,28 @@ def with_connection(command: Any) -> Any:
     return command
 
 
-@click.group(name="onec")
-def group() -> None:
-    """1C:ZUP connections."""
+def make_group(settings: SettingsLoader) -> click.Group:
+    """The ``onec`` command group reading app.yaml's connections through ``settings``."""
 
+    @click.group(name="onec")
+    def group() -> None:
+        """1C:ZUP connections."""
 
-@group.command()
-@with_connection
-def check(name: str | None, url: str | None, login: str | None, password_env: str | None, mode: str) -> None:
-    """Check that every object the connector reads is published."""
-    sys.exit(max(run_check(config) for config in _configs(name, url, login, password_env, mode)))
+    @group.command()
+    @with_connection
+    def check(name: str | None, url: str | None, login: str | None, password_env: str | None, mode: str) -> None:
+        """Check that every object the connector reads is published."""
+        sys.exit(max(run_check(config) for config in _configs(settings, name, url, login, password_env, mode)))
+
+    @group.command()
+    @with_connection
+    def read(name: str | None, url: str | None, login: str | None, password_env: str | None, mode: str) -> None:
+        """Full read: print the number of records per entity."""
+        for config in _configs(settings, name, url, login, password_env, mode):
+            for kind, count in run_read(config).items():
+                click.echo(f"{kind}: {count}")
+
+    return group
 
 
 def run_check(config: ConnectionConfig | ZupSource) -> int:
@@ -87,15 +101,6 @@ def run_check(config: ConnectionConfig | ZupSource) -> int:
         for name in missing:
             click.echo(f"  - {name}")
     return 0 if all(error is None for error in results.values()) else 1
-
-
-@group.command()
-@with_connection
-def read(name: str | None, url: str | None, login: str | None, password_env: str | None, mode: str) -> None:
-    """Full read: print the number of records per entity."""
-    for config in _configs(name, url, login, password_env, mode):
-        for kind, count in run_read(config).items():
-            click.echo(f"{kind}: {count}")
 
 
 def run_read(config: ConnectionConfig | Mapping[str, Any] | ZupSource) -> dict[str, int]:

@@ -19,6 +19,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlparse
 
 from onec.errors import OneCConfigError
 from onec.retry import RetryPolicy
@@ -108,7 +109,7 @@ class ConnectionConfig:
     request_comment_fields: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_COMMENT_FIELDS))
 
     resolved_password: str | None = field(default=None, repr=False, compare=False)
-    """Set by ``onec.factory.build_source(..., password=...)`` when the app already read the secret."""
+    """Read from the environment by ``load_settings`` (or passed to ``build_source(..., password=...)``)."""
 
     def status_field(self, kind: str) -> str:
         """Attribute holding a request's state: the ``Статус`` enum or a boolean flag."""
@@ -176,3 +177,63 @@ def _section(section: type, key: str, value: Any) -> Any:
         except (TypeError, ValueError):
             raise OneCConfigError(f"1C connection config: '{key}.{name}' must be {expected.__name__}") from None
     return section(**converted)
+
+
+@dataclass(frozen=True)
+class OneCSettings:
+    """The ``onec:`` section of app.yaml: every configured 1C:ZUP connection, passwords resolved."""
+
+    connections: tuple[ConnectionConfig, ...] = ()
+
+    def connection(self, name: str | None = None) -> ConnectionConfig:
+        """The connection called ``name`` (the first one when None)."""
+        for connection in self.connections:
+            if name in (None, connection.name):
+                return connection
+        if name:
+            raise OneCConfigError(f"подключения к 1С «{name}» нет в onec.connections")
+        raise OneCConfigError("onec.connections: не настроено ни одного подключения к 1С")
+
+
+_REQUIRED_TEXT = {"name": "непустая строка", "login": "непустая строка",
+                  "password_env": "имя переменной окружения с паролем"}
+
+
+def load_settings(section: Mapping[str, Any], env: Mapping[str, str]) -> OneCSettings:
+    """Read ``onec.connections`` of app.yaml; every problem is a ValueError «key: что ожидается»."""
+    raw = section.get("connections", [])
+    if not isinstance(raw, list):
+        raise OneCConfigError("onec.connections: список подключений")
+    problems: list[OneCConfigError] = []
+    connections = []
+    for index, item in enumerate(raw):
+        key = f"onec.connections[{index}]"
+        found = _connection_problems(key, item, env)
+        if not found:
+            try:
+                config = ConnectionConfig.from_dict({"mode": "odata", **item})
+            except OneCConfigError as exc:
+                found = [OneCConfigError(f"{key}: {exc}")]
+            else:
+                connections.append(dataclasses.replace(config, resolved_password=env[config.password_env]))
+        problems.extend(found)
+    if problems:
+        raise ExceptionGroup("onec", problems)
+    return OneCSettings(tuple(connections))
+
+
+def _connection_problems(key: str, item: Any, env: Mapping[str, str]) -> list[OneCConfigError]:
+    """The problems of one connection's required keys, in the words of ``b24app config check``."""
+    if not isinstance(item, Mapping):
+        return [OneCConfigError(f"{key}: словарь с ключами name, mode, url, login, password_env")]
+    problems = [OneCConfigError(f"{key}.{name}: {expected}") for name, expected in _REQUIRED_TEXT.items()
+                if not isinstance(item.get(name), str) or not item[name].strip()]
+    if item.get("mode", "odata") not in MODES:
+        problems.append(OneCConfigError(f"{key}.mode: odata или soap"))
+    url = item.get("url")
+    if not isinstance(url, str) or urlparse(url).scheme not in ("http", "https") or not urlparse(url).netloc:
+        problems.append(OneCConfigError(f"{key}.url: адрес http(s)"))
+    password_env = item.get("password_env")
+    if isinstance(password_env, str) and password_env.strip() and not env.get(password_env, "").strip():
+        problems.append(OneCConfigError(f"{password_env}: пароль 1С для {key} (переменная окружения)"))
+    return problems

@@ -33,7 +33,7 @@ from onec.models import (
     VacationBalance,
 )
 from onec.odata import EntityQuery, ODataClient, Row
-from onec.source import Bookmark, ChangeSet
+from onec.source import SourcePosition, ChangeSet
 from onec.vacation import vacation_balance, vacation_kinds
 
 VERSIONED = ("Ref_Key", "DataVersion", "DeletionMark")
@@ -156,8 +156,8 @@ class ODataSource:
 
     # -- changes ---------------------------------------------------------------------------
 
-    def snapshot(self) -> Bookmark:
-        """Bookmark of the current state from cheap scans, without reading the objects.
+    def snapshot(self) -> SourcePosition:
+        """SourcePosition of the current state from cheap scans, without reading the objects.
 
         Take it before a full read: whatever changes during the read is reported again by the
         next ``changes`` (at-least-once), nothing is missed.
@@ -167,7 +167,7 @@ class ODataSource:
         versions["legal_entities"] = {entity.ref: object_hash(entity) for entity in self.legal_entities()}
         return {"odata": versions}
 
-    def changes(self, bookmark: Bookmark, *, acknowledge: bool = True) -> ChangeSet:
+    def changes(self, bookmark: SourcePosition, *, acknowledge: bool = True) -> ChangeSet:
         """Everything changed since ``bookmark`` (``{}``: everything); never partial. Scans keep no
         state in 1C, so there is nothing to acknowledge."""
         last = bookmark.get("odata", {})

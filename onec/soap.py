@@ -50,7 +50,7 @@ from onec.models import (
     VacationKindBalance,
 )
 from onec.odata import utf8_basic_auth
-from onec.source import Bookmark, ChangeSet
+from onec.source import SourcePosition, ChangeSet
 
 WSDL_PATH = Path(__file__).with_name("wsdl") / "b24sync.wsdl"
 NAMESPACE = "http://b24app.org/zup/b24sync"
@@ -171,7 +171,7 @@ class SoapSource:
 
     # -- change feed -----------------------------------------------------------------------
 
-    def changes(self, bookmark: Bookmark, *, acknowledge: bool = True) -> ChangeSet:
+    def changes(self, bookmark: SourcePosition, *, acknowledge: bool = True) -> ChangeSet:
         """One package after ``bookmark``; acknowledges ``bookmark`` unless told it is not persisted.
 
         Raises OneCFeedPositionUnknown when 1C refuses the acknowledgement: its feed is behind the
@@ -199,8 +199,8 @@ class SoapSource:
             complete=not package.get("more", False),
         )
 
-    def snapshot(self) -> Bookmark:
-        """Bookmark at the end of the feed; the walk is kept, so a full read after it is that very state
+    def snapshot(self) -> SourcePosition:
+        """SourcePosition at the end of the feed; the walk is kept, so a full read after it is that very state
         (and costs no second walk). Acknowledges nothing."""
         return {"soap": {"version": self._walked()}}
 

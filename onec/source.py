@@ -1,7 +1,7 @@
 """The one domain interface to 1C:ZUP that the sync and the business processes use.
 
 ``ODataSource`` (onec.odata_source) and ``SoapSource`` (onec.soap) implement it; build one
-with ``onec.factory.build_source(config_dict)``.
+with ``onec.factory.build_source(config)``.
 
 Full reads are generators that stream page by page: a read is complete only when the iterator
 is exhausted without an exception. A failure mid-read (HTTP 500, timeout after retries, rows
@@ -35,7 +35,7 @@ from onec.models import (
 KINDS = ("legal_entities", "departments", "positions", "persons", "employees", "employments")
 """Kinds of records in a ChangeSet; the key of an employment is its ``employee_ref``."""
 
-Bookmark = dict[str, Any]
+SourcePosition = dict[str, Any]
 """Opaque, JSON-serialisable position of a change feed; ``{}`` means "from scratch"."""
 
 
@@ -47,7 +47,7 @@ class ChangeSet:
     this set, persist ``bookmark`` and call ``changes(bookmark)`` again.
     """
 
-    bookmark: Bookmark
+    bookmark: SourcePosition
     upserts: Mapping[str, tuple[Record, ...]] = field(default_factory=dict)
     deletions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     complete: bool = True
@@ -86,9 +86,9 @@ class ZupSource(Protocol):
 
     def employments(self) -> Iterator[EmploymentState]: ...
 
-    def snapshot(self) -> Bookmark: ...
+    def snapshot(self) -> SourcePosition: ...
 
-    def changes(self, bookmark: Bookmark, *, acknowledge: bool = True) -> ChangeSet:
+    def changes(self, bookmark: SourcePosition, *, acknowledge: bool = True) -> ChangeSet:
         """Changes after ``bookmark``; ``acknowledge``: the caller has persisted ``bookmark``, so a
         feed may forget what came before it (False for the second and later package of one run)."""
 

@@ -3,20 +3,20 @@ from __future__ import annotations
 
 from flask import Flask
 
-from b24app.config import OneCConnection
 from b24app.portal import get_config
-from onec.factory import configured_connection, source_for
+from onec.config import ConnectionConfig
+from onec.factory import build_source
 from onec.source import ZupSource
 
 from sync_jobs.settings import SyncSettings
 
 
-def _connection(app: Flask, settings: SyncSettings) -> OneCConnection:
-    return configured_connection(get_config(app), settings.onec_connection)
+def _connection(app: Flask, settings: SyncSettings) -> ConnectionConfig:
+    return get_config(app).settings("onec").connection(settings.onec_connection)
 
 
 def open_source(app: Flask, settings: SyncSettings) -> ZupSource:
-    return source_for(_connection(app, settings))
+    return build_source(_connection(app, settings))
 
 
 def source_identity(app: Flask, settings: SyncSettings) -> str:

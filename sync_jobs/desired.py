@@ -13,6 +13,7 @@ from typing import Any
 
 from onec.models import Department, Employee, EmploymentState, EmploymentType, LegalEntity, Person, Position
 
+from sync_jobs.keys import group_marker
 from sync_jobs.settings import SyncSettings
 
 UF_PERSONNEL_NUMBER = "UF_USR_ZUP_PERSONNEL_NO"
@@ -21,16 +22,6 @@ UF_DEPARTMENT = "UF_USR_ZUP_DEPARTMENT"
 USER_FIELDS = {UF_PERSONNEL_NUMBER: "Табельный номер (1С:ЗУП)", UF_LEGAL_ENTITY: "Организация (1С:ЗУП)",
                UF_DEPARTMENT: "Подразделение (1С:ЗУП)"}
 NO_EMAIL = "нет e-mail"
-
-
-def xml_id(person_ref: str) -> str:
-    """The stable natural key of a user: found again by ``user.get FILTER XML_ID`` after a crash."""
-    return f"zup:{person_ref}"
-
-
-def group_marker(department_ref: str) -> str:
-    """The stable natural key of a group, kept in its KEYWORDS."""
-    return f"zup-{department_ref}"
 
 
 def state_hash(fields: Mapping[str, Any]) -> str:

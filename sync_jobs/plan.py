@@ -75,11 +75,6 @@ class SyncPlan:
                 "memberships_remove": sum(map(len, self.membership_removes.values())),
                 "skipped": len(self.skipped)}
 
-    def is_empty(self) -> bool:
-        counts = self.counts()
-        counts.pop("skipped")
-        return not any(counts.values())
-
 
 def plan_sync(desired: DesiredState, mapping: PushedState) -> SyncPlan:
     plan = SyncPlan(active_users=sum(1 for user in mapping.users.values() if user.active))

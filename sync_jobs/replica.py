@@ -24,7 +24,7 @@ from sqlalchemy import delete, select
 
 from b24app.crypto import TokenCipher
 from b24app.db import Database
-from onec.source import Bookmark as FeedBookmark
+from onec.source import SourcePosition
 
 from sync_jobs.models import SyncReplica
 
@@ -91,7 +91,7 @@ class ReplicaStore:
         self.db = db
         self.cipher = cipher
 
-    def feed(self, source: str) -> FeedBookmark | None:
+    def feed(self, source: str) -> SourcePosition | None:
         """The change-feed position stored for ``source`` (``source_identity``); None before the first
         successful run and after the sync was pointed at another 1C."""
         data = self._payload(FEED)
@@ -114,7 +114,7 @@ class ReplicaStore:
             log.warning("sync replica %s unusable (%s): reading 1C in full", stream, error)
             return None
 
-    def save(self, encoded: Mapping[str, bytes], feed: FeedBookmark | None, source: str) -> None:
+    def save(self, encoded: Mapping[str, bytes], feed: SourcePosition | None, source: str) -> None:
         """Replace every stream's records and the feed position in one transaction; with no feed
         (a source without one) keep nothing: there would be nothing to apply the records to."""
         with self.db.session() as session:

@@ -15,18 +15,20 @@ from tqdm import tqdm
 
 from b24app.bitrix.errors import B24Error
 from b24app.db import Database, get_db
-from b24app.portal import client_for, get_config, get_store
+from b24app.portal import client_for, get_store
 from onec.errors import OneCError, OneCFeedPositionUnknown
-from onec.source import Bookmark as FeedBookmark
+from onec.source import SourcePosition
 from onec.source import ZupSource
 
 from sync_jobs import store as runs
 from sync_jobs.desired import NO_EMAIL, DesiredState, DesiredStateBuilder, Skipped, SourceRecords
 from sync_jobs.errors import SourceReadFailed, SyncFatal, SyncRefused, classify
-from sync_jobs.execute import Executor, Report
+from sync_jobs.execute import PlanWriter
 from sync_jobs.lock import Lease, sync_lock
 from sync_jobs.plan import SyncPlan, deactivation_refusal, plan_sync
-from sync_jobs.settings import SyncSettings, load_settings
+from sync_jobs.reconcile import Reconciler
+from sync_jobs.sender import Report, Sender
+from sync_jobs.settings import SyncSettings, sync_settings
 from sync_jobs.connections import open_source, source_identity
 from sync_jobs.store import MappingStore
 from sync_jobs.replica import RecordCodec, ReplicaStore
@@ -83,7 +85,7 @@ class SourceRead:
     records: SourceRecords
     bookmarks: dict[str, Bookmark]
     replica: dict[str, bytes]  # the kept records per stream, encoded (sync_jobs.replica)
-    feed: FeedBookmark | None  # the change-feed position of those records (or older); None: no feed
+    feed: SourcePosition | None  # the change-feed position of those records (or older); None: no feed
     source: str  # which 1C they come from (sync_jobs.connections.source_identity)
     via_feed: bool  # True: the last run's records plus 1C's changes; False: a full read
 
@@ -126,7 +128,7 @@ def read_source(app: Flask, settings: SyncSettings, replicas: ReplicaStore, *, f
 
 
 def _feed_applied(source: ZupSource, replicas: ReplicaStore, origin: str,
-                  acknowledge: bool) -> tuple[dict[str, list[Any]], FeedBookmark] | None:
+                  acknowledge: bool) -> tuple[dict[str, list[Any]], SourcePosition] | None:
     """The last run's records with 1C's changes applied, and the new feed position; None when nothing
     usable is stored or 1C no longer knows the stored position (a full read follows)."""
     stored = replicas.feed(origin)
@@ -179,7 +181,7 @@ def changed_since_last_run(db: Database, bookmarks: dict[str, Bookmark]) -> dict
 
 def preview(app: Flask, *, full: bool = False) -> Prepared:
     """The plan the next run would carry out, without writing anything anywhere (``b24app sync plan``)."""
-    settings = load_settings(get_config(app))
+    settings = sync_settings(app)
     return prepare(app, settings, MappingStore(get_db(app)), full=full, acknowledge=False)
 
 
@@ -197,17 +199,18 @@ class SyncRunner:
         store = MappingStore(self.db)
         client = client_for(self.app)
         bar = tqdm(total=0, unit="cmd", desc="Битрикс24", disable=not self.progress, leave=False)
-        executor = Executor(client, store, self.report, owner_id=self.settings.owner_id,
-                            on_outcome=lambda: self._tick(bar))
+        sender = Sender(client, store, self.report, on_outcome=lambda: self._tick(bar))
+        reconciler = Reconciler(sender)
+        writer = PlanWriter(sender, reconciler, owner_id=self.settings.owner_id)
         try:
             prepared = prepare(self.app, self.settings, store, full=full,
-                               before_plan=lambda desired: self._reconcile(executor, desired, full))
+                               before_plan=lambda desired: self._reconcile(reconciler, desired, full))
             self._check_safety(prepared.plan, force)
             bar.total = _planned_writes(prepared.plan)
             started = time.monotonic()
-            executor.run_groups(prepared.plan)
-            executor.run_users(prepared.plan)
-            executor.run_memberships(prepared.plan)
+            writer.run_groups(prepared.plan)
+            writer.run_users(prepared.plan)
+            writer.run_memberships(prepared.plan)
             self.write_s = time.monotonic() - started
         finally:
             bar.close()
@@ -222,13 +225,13 @@ class SyncRunner:
         bar.update(1)
         self.lease.renew()
 
-    def _reconcile(self, executor: Executor, desired: DesiredState, full: bool) -> None:
+    def _reconcile(self, reconciler: Reconciler, desired: DesiredState, full: bool) -> None:
         """Before planning: finish what a dead run left pending; nightly, also repair drift."""
-        if full or not executor.user_fields_known():
-            executor.ensure_user_fields()
-        executor.reconcile_pending()
+        if full or not reconciler.user_fields_known():
+            reconciler.ensure_user_fields()
+        reconciler.reconcile_pending()
         if full:
-            executor.observe_portal(desired)
+            reconciler.observe_portal(desired)
 
     def _check_safety(self, plan: SyncPlan, force: bool) -> None:
         refusal = deactivation_refusal(plan, self.settings.max_deactivate_percent)
@@ -255,7 +258,7 @@ def _planned_writes(plan: SyncPlan) -> int:
 
 def run_sync(app: Flask, *, full: bool, force: bool = False, progress: bool = False) -> SyncRunSummary:
     """One sync run under the sync lock; failures and refusals come back as the summary's status."""
-    settings = load_settings(get_config(app))
+    settings = sync_settings(app)
     db = get_db(app)
     mode = "full" if full else "incremental"
     with sync_lock(db) as lease:

@@ -5,7 +5,7 @@ import logging
 
 from flask import Flask
 
-from b24app.scheduling import scheduled_job
+from b24app.scheduling import ScheduledJob
 from sync_jobs.errors import SyncBusy
 from sync_jobs.run import run_sync
 
@@ -21,11 +21,13 @@ def _run(app: Flask, *, full: bool) -> None:
     log.info("%s", summary.render())
 
 
-@scheduled_job("sync_incremental", "*/15 * * * *")
 def sync_incremental(app: Flask) -> None:
     _run(app, full=False)
 
 
-@scheduled_job("sync_full", "30 2 * * *")
 def sync_full(app: Flask) -> None:
     _run(app, full=True)
+
+
+JOBS = (ScheduledJob("sync_incremental", "*/15 * * * *", sync_incremental),
+        ScheduledJob("sync_full", "30 2 * * *", sync_full))

@@ -24,7 +24,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from b24app.config import Config
+from flask import Flask
+
+from b24app.portal import get_config
 
 
 class SyncConfigError(ValueError):
@@ -123,9 +125,12 @@ KNOWN_KEYS = {"onec_connection", "owner_id", "managers", "onboard", "extranet_si
               "grace_days", "max_deactivate_percent", "today"}
 
 
-def load_settings(config: Config) -> SyncSettings:
-    """Read and validate ``config.section("sync")``; raise SyncConfigError naming the bad key."""
-    raw = config.section("sync")
+def sync_settings(app: Flask) -> SyncSettings:
+    return get_config(app).settings("sync")
+
+
+def load_settings(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -> SyncSettings:
+    """Read and validate the ``sync:`` section of app.yaml; raise SyncConfigError naming the bad key."""
     unknown = set(raw) - KNOWN_KEYS
     if unknown:
         raise SyncConfigError(f"sync: неизвестные ключи {sorted(unknown)}")

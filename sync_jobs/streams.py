@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from onec.models import Department, EmploymentState, LegalEntity, Person, Position
-from onec.source import Bookmark as FeedBookmark
+from onec.source import SourcePosition
 from onec.source import ChangeSet, ZupSource
 
 from sync_jobs.desired import EmployeeNumber, keep_employee, keep_employment, keep_person
@@ -130,8 +130,8 @@ def _collect_with(sources: queue.SimpleQueue[ZupSource], stream: Stream) -> list
         sources.put(source)
 
 
-def read_changes(source: ZupSource, kept: dict[str, dict[str, Any]], feed: FeedBookmark,
-                 streams: Iterable[Stream] = STREAMS, *, acknowledge: bool = True) -> FeedBookmark:
+def read_changes(source: ZupSource, kept: dict[str, dict[str, Any]], feed: SourcePosition,
+                 streams: Iterable[Stream] = STREAMS, *, acknowledge: bool = True) -> SourcePosition:
     """Apply every change after ``feed`` to ``kept`` (stream -> key -> record); the new position.
 
     Only the stored position is acknowledged (and only with ``acknowledge``): the later packages of

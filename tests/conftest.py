@@ -11,9 +11,8 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from b24app import create_app
 from b24app.config import Config
-from b24app.db import upgrade_schema
+from service import create_app, upgrade_schema
 from tests.support import write_config
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")

@@ -9,7 +9,8 @@ import yaml
 from flask import Flask
 from werkzeug.serving import make_server
 
-from b24app.config import Config, generate_token_key, load_config
+from b24app.config import Config, generate_token_key
+from service import load_config
 
 
 def free_port() -> int:
@@ -58,7 +59,7 @@ class EmulatedInstall:
                  **emulator_options) -> None:
         from emulators.bitrix24 import serve
 
-        from b24app import create_app
+        from service import create_app
         from b24app.worker import get_executor
 
         self.portal = serve(port=0, **emulator_options)

@@ -1,18 +1,15 @@
-"""Alembic environment: the URL comes from the caller (b24app.db.upgrade_schema)."""
-from __future__ import annotations
+"""Alembic environment: the URL and the revision folders come from the caller (b24app.db.upgrade_schema).
 
-import importlib
+Revisions are written by hand; each feature keeps its own in its ``migrations`` folder, branching
+from the core's first revision.
+"""
+from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from b24app.db import MODEL_MODULES, Base
-
-for module in MODEL_MODULES:
-    importlib.import_module(module)
-
 config = context.config
-target_metadata = Base.metadata
+target_metadata = None
 
 
 def run_migrations_offline() -> None:

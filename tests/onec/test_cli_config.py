@@ -8,7 +8,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from b24app.cli import cli
+from service.cli import cli
 from b24app.config import generate_token_key
 
 

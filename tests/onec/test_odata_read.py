@@ -11,7 +11,8 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from onec.cli import group
+from onec.cli import make_group
+from onec.config import OneCSettings
 from onec.errors import (
     ODataServerError,
     ODataSetNotPublished,
@@ -74,7 +75,7 @@ def test_unpublished_set_names_the_set(make_source: Callable[..., ZupSource], ho
 def test_check_lists_every_set_to_publish(connection: dict[str, Any], hooks: Any,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     hooks("POST", "unpublish", {"sets": ["Catalog_Должности", "InformationRegister_ТекущиеКадровыеДанныеСотрудников"]})
-    result = CliRunner().invoke(group, ["check", "--url", connection["url"], "--login", connection["login"],
+    result = CliRunner().invoke(make_group(OneCSettings), ["check", "--url", connection["url"], "--login", connection["login"],
                                         "--password-env", connection["password_env"]])
     assert result.exit_code == 1
     lines = result.output.splitlines()
@@ -139,7 +140,7 @@ def test_bad_employee_ref_is_a_clear_error(make_source: Callable[..., ZupSource]
 
 
 def test_read_command_counts_every_kind(connection: dict[str, Any]) -> None:
-    result = CliRunner().invoke(group, ["read", "--url", connection["url"], "--login", connection["login"],
+    result = CliRunner().invoke(make_group(OneCSettings), ["read", "--url", connection["url"], "--login", connection["login"],
                                        "--password-env", connection["password_env"]])
     assert result.exit_code == 0, result.output
     counts = dict(line.split(": ") for line in result.output.splitlines())

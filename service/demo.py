@@ -1,0 +1,176 @@
+"""``b24app demo``: the product's story on emulated systems, one chapter per capability.
+
+1. The Bitrix24 portal emulator registers the app and installs it the way a portal does
+   (install POST → installFinish → ONAPPINSTALL).
+2. The 1C:ZUP emulator generates a staffing company (3 legal entities, 40 client sites,
+   2,000 employees) and the first sync brings it into the portal as extranet workgroups and users.
+3. The twelve business processes are installed and one vacation request runs end to end.
+Then the app is served at http://127.0.0.1:<port> until Ctrl-C. Everything lives in
+``instance/demo`` and is recreated on every run. The emulated portal keeps Bitrix24's limits but
+runs its clock ``PORTAL_TIME_SCALE`` times faster, so the story takes a minute, not an hour.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+import requests
+import yaml
+from flask import Flask
+from werkzeug.serving import make_server
+
+from b24app.app import upgrade
+from b24app.config import generate_token_key
+from b24app.db import get_db
+from b24app.portal import client_for, get_store
+from service import create_app, load_config
+from sync_jobs.keys import person_of_xml_id
+from b24app.worker import get_executor
+
+DEMO_DIR = Path("instance") / "demo"
+PORTAL_TIME_SCALE = 50
+COMPANY = "employees=2000,orgs=3,departments=40"
+ONEC_PASSWORD_ENV = "ONEC_ZUP_PASSWORD"
+
+
+def step(text: str) -> None:
+    click.echo(click.style("▸ ", fg="green") + text)
+
+
+class DemoPortal:
+    """The emulated Bitrix24 portal, driven through its test hooks."""
+
+    def __init__(self) -> None:
+        from emulators.bitrix24 import serve
+
+        self.emulator = serve(port=0, time_scale=PORTAL_TIME_SCALE)
+        self.url = self.emulator.url
+
+    def hook(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = requests.post(f"{self.url}/_emulator/{path}", json=body or {}, timeout=60)
+        response.raise_for_status()
+        return response.json()
+
+    def stop(self) -> None:
+        self.emulator.stop()
+
+
+def _write_config(public_url: str, portal: DemoPortal, zup: Any, registered: dict[str, str],
+                  managers: dict[str, int]):  # type: ignore[no-untyped-def]
+    DEMO_DIR.mkdir(parents=True, exist_ok=True)
+    data = {"mode": "app",
+            "app": {"public_url": public_url, "version": 1, "oauth_token_url": f"{portal.url}/oauth/token/",
+                    "bx24_js_url": f"{portal.url}/bitrix/js/rest/bx24.js"},
+            "bitrix24": {"plan": "standard", "time_scale": PORTAL_TIME_SCALE},
+            "onec": {"connections": [{"name": "zup", "mode": "soap", "url": zup.wsdl_url, "login": zup.login,
+                                      "password_env": ONEC_PASSWORD_ENV}]},
+            "sync": {"owner_id": managers["provider"],
+                     "managers": {"default": {"client": [managers["client"]], "provider": [managers["provider"]]}}},
+            "worker": {"poll_interval_s": 0.2}}
+    path = DEMO_DIR / "app.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    env = {"B24_CLIENT_ID": registered["client_id"], "B24_CLIENT_SECRET": registered["client_secret"],
+           "B24APP_TOKEN_KEY": generate_token_key(), "SECRET_KEY": generate_token_key(),
+           ONEC_PASSWORD_ENV: zup.password,
+           "DATABASE_URL": f"sqlite:///{(DEMO_DIR / 'demo.sqlite3').resolve()}"}
+    return load_config(path, env=env)
+
+
+def _serve(app: Flask, port: int) -> Any:
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _wait_installed(app: Flask, timeout_s: float = 20.0) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        installed = [i for i in get_store(app).all() if i.status == "installed"]
+        if installed:
+            return installed[0].member_id
+        time.sleep(0.1)
+    raise click.ClickException("портал не прислал ONAPPINSTALL — установка не завершена")
+
+
+def chapter_install(app: Flask, portal: DemoPortal, client_id: str) -> str:
+    """Install the app into the emulated portal exactly as a portal admin would."""
+    answer = portal.hook(f"apps/{client_id}/install", {"user_id": 1})
+    step(f"Портал открыл страницу установки: HTTP {answer.get('status')}, "
+         f"installFinish {'вызван' if answer.get('installed') else 'не вызван'}")
+    portal.hook("events/flush")
+    member_id = _wait_installed(app)
+    bound = client_for(app, member_id).call("event.get", {}).result
+    step(f"ONAPPINSTALL получен и проверен; привязано событий: {len(bound)} "
+         f"({', '.join(sorted(str(b.get('event')) for b in bound))})")
+    return member_id
+
+
+def chapter_sync(app: Flask) -> None:
+    """The first sync 1C:ZUP → Bitrix24, with its progress bar and summary."""
+    from sync_jobs import run_sync
+
+    summary = run_sync(app, full=True, progress=True)
+    click.echo(summary.render())
+    if summary.status not in ("ok", "partial"):  # partial: some records refused, each listed with its reason
+        raise click.ClickException(f"синхронизация завершилась со статусом {summary.status}")
+
+
+def synced_employee(app: Flask, portal: DemoPortal) -> int:
+    """An extranet user the sync invited; they accept the invitation to take part in the story."""
+    users = client_for(app).call("user.get", {"FILTER": {"USER_TYPE": "extranet", "ACTIVE": True},
+                                              "ADMIN_MODE": True}).result
+    employee = next(u for u in users if person_of_xml_id(u.get("XML_ID")) and u.get("EMAIL"))
+    portal.hook(f"users/{employee['ID']}/accept-invite")
+    step(f"Сотрудник {employee['LAST_NAME']} {employee['NAME']}: приглашение принято, вход в кабинет выполнен")
+    return int(employee["ID"])
+
+
+def run_demo(*, once: bool, port: int) -> None:
+    from bizproc_templates.demo import Cast, chapter_business_processes
+    from emulators.onec import serve as serve_onec
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the story, not the access log
+    shutil.rmtree(DEMO_DIR, ignore_errors=True)
+    portal = DemoPortal()
+    step(f"Эмулятор портала Битрикс24: {portal.url} (лимиты тарифа, часы ускорены в {PORTAL_TIME_SCALE} раз)")
+    zup = serve_onec(port=0, generate=COMPANY, seed=1)
+    step(f"Эмулятор 1С:ЗУП: {zup.odata_url} — сгенерирована кадровая компания ({COMPANY})")
+    public_url = f"http://127.0.0.1:{port}"
+    registered = portal.hook("apps", {"handler_url": f"{public_url}/b24/app",
+                                      "install_url": f"{public_url}/b24/install",
+                                      "scopes": ["bizproc", "lists", "user", "department", "sonet_group", "im",
+                                                 "disk", "placement"]})
+    step(f"Локальное приложение зарегистрировано: client_id {registered['client_id']}")
+    managers = {role: int(portal.hook("users", {"NAME": name, "LAST_NAME": last, "EMAIL": f"{role}@demo.example"})["ID"])
+                for role, name, last in (("client", "Клара", "Клиентова"), ("provider", "Пётр", "Провайдеров"))}
+    step("Менеджеры: Клара Клиентова (со стороны клиента), Пётр Провайдеров (со стороны провайдера)")
+    config = _write_config(public_url, portal, zup, registered, managers)
+    app = create_app(config)
+    logging.getLogger().setLevel(logging.WARNING)  # the story speaks for itself
+    upgrade(app)
+    get_executor(app).start_thread()
+    server = _serve(app, port)
+    step(f"Приложение слушает {public_url} (база {get_db(app).url})")
+    try:
+        member_id = chapter_install(app, portal, registered["client_id"])
+        step(f"Установлено на портале member_id={member_id}")
+        chapter_sync(app)
+        cast = Cast(client=managers["client"], provider=managers["provider"], employee=synced_employee(app, portal))
+        chapter_business_processes(app, portal.url, zup.url, step, cast)
+        if once:
+            return
+        click.echo(f"\nОткройте {public_url}/b24/app или эмулятор {portal.url}. Ctrl-C — выход.")
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
+        get_executor(app).stop()
+        portal.stop()
+        zup.stop()

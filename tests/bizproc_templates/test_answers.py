@@ -1,0 +1,66 @@
+"""At most one answer per event_token; approver resolution from the sync mapping or the portal."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from sqlalchemy import select
+
+from b24app import inbox
+from b24app.db import get_db
+from b24app.models import InboxItem
+from bizproc_templates.approvers import Workplace, resolve_slots
+from bizproc_templates.models import ActivityAnswer
+from bizproc_templates.settings import BizprocSettings
+from b24app.dispatch import HandlerContext
+from sync_jobs.settings import load_settings as load_sync_settings
+from bizproc_templates.answers import answer_activity
+from bizproc_templates.activities import WORK
+from sync_jobs.models import SyncMapping
+from tests.bizproc_templates.test_vacation_e2e import REQUEST, VACATION
+from tests.bizproc_templates.conftest import Stack
+
+
+def balance_message(stack: Stack) -> inbox.InboxMessage:
+    with get_db(stack.app).read_session() as session:
+        row = session.scalar(select(InboxItem).where(InboxItem.name == "zup_vacation_balance"))
+        return inbox.InboxMessage(row.id, row.member_id, row.kind, row.name, json.loads(row.payload), 1,
+                                  row.received_at)
+
+
+def test_a_handled_call_is_never_answered_again(stack: Stack) -> None:
+    element_id = stack.submit(VACATION, REQUEST)
+    stack.open_task(element_id, stack.people.client_manager)
+    stack.install.hook("counters/reset")
+    stack.onec("counters/reset")
+
+    message = balance_message(stack)  # as if the worker restarted and took the item again
+    with get_db(stack.app).session() as session:
+        answer_activity(HandlerContext(stack.app, message), session, WORK["zup_vacation_balance"])
+
+    assert "bizproc.event.send" not in stack.install.hook("counters", method="GET")["by_method"]
+    assert stack.onec("counters", method="GET")["requests"] == 0
+    with get_db(stack.app).read_session() as session:
+        answers = list(session.scalars(select(ActivityAnswer).where(ActivityAnswer.code == "zup_vacation_balance")))
+    assert [(a.status, a.outcome) for a in answers] == [("sent", "ok")]
+
+
+def test_approvers_come_from_the_sync_mapping_when_it_knows_the_employee(stack: Stack) -> None:
+    people = stack.people
+    with get_db(stack.app).session() as session:  # what the sync writes: the user in a department
+        session.add(SyncMapping(kind="user", key=people.person_ref, b24_id=people.employee,
+                                state=json.dumps({"groups": ["dept-1"]})))
+    config = stack.app.extensions["b24app.config"]
+    managers = load_sync_settings({"managers": {"dept-1": {"client": [people.hr], "provider": [people.accounting]}}})
+    stack.app.extensions["b24app.config"] = replace(config, feature_settings={**config.feature_settings,
+                                                                              "sync": managers})
+    element_id = stack.submit(VACATION, REQUEST)
+    stack.decide(element_id, people.hr, 1)  # the configured client manager of the department
+    stack.open_task(element_id, people.accounting)
+
+
+def test_routing_overrides_a_slot_and_an_empty_slot_falls_back() -> None:
+    settings = BizprocSettings(roles={"hr": (7,)}, routing={"vacation": {"provider_manager": ("hr", 9)}})
+    resolution = resolve_slots("vacation", ["client_manager", "provider_manager"], Workplace((), (3,)), settings, (1,))
+    assert resolution.users == {"client_manager": (1,), "provider_manager": (7, 9)}
+    assert resolution.unresolved == ("client_manager",)

@@ -1,0 +1,107 @@
+"""Faults: Bitrix24 503s, timeouts and an expired token; 1C failing mid-read; SIGKILL at random points."""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+from flask import Flask
+from sqlalchemy import delete
+
+from sync_jobs import run_sync
+from sync_jobs.models import SyncMapping, SyncRun
+from b24app.db import get_db
+from tests.sync_jobs.conftest import Hooks, sync_config_data, sync_env
+from tests.sync_jobs.portal_view import PortalView, write_calls
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _converged(portal: Hooks, app: Flask) -> dict[str, Any]:
+    """The portal after a clean rerun; that rerun must find nothing left to write."""
+    portal("POST", "counters/reset")
+    summary = run_sync(app, full=True)
+    assert summary.status == "ok", summary.render()
+    return PortalView.read(portal).state()
+
+
+def test_bitrix_503s_and_timeouts_lose_and_duplicate_nothing(sync_app: Flask, make_app: Any,
+                                                                   portal: Hooks) -> None:
+    portal("POST", "faults", {"rate": 0.05, "status": 503, "kind": "error"})
+    portal("POST", "faults", {"rate": 0.05, "kind": "timeout", "delay_s": 0.3})
+    portal("POST", "faults", {"rate": 0.03, "kind": "timeout", "delay_s": 0.3, "after": True})
+    summary = run_sync(sync_app, full=False)
+    portal("DELETE", "faults")
+    assert summary.status in ("ok", "partial"), summary.render()
+    faulty = PortalView.read(portal).state()
+    clean = _converged(portal, sync_app)
+    assert faulty["users"].keys() == clean["users"].keys()
+    portal("POST", "reset")
+    reference_app = make_app()
+    with get_db(reference_app).session() as session:
+        session.execute(delete(SyncMapping))
+    run_sync(reference_app, full=False)
+    assert PortalView.read(portal).state() == clean
+
+
+def test_1c_failing_mid_read_fails_cleanly_without_deactivation(sync_app: Flask, portal: Hooks,
+                                                                zup: Hooks) -> None:
+    run_sync(sync_app, full=False)
+    before = PortalView.read(portal).state()
+    zup("POST", "faults", {"kind": "500", "set": "InformationRegister_ТекущиеКадровыеДанныеСотрудников",
+                           "rate": 1.0})
+    portal("POST", "counters/reset")
+    summary = run_sync(sync_app, full=True)
+    assert summary.status == "failed" and "1С" in (summary.message or "")
+    assert write_calls(portal("GET", "counters")) == 0
+    assert PortalView.read(portal).state() == before
+    with get_db(sync_app).session() as session:
+        assert session.query(SyncRun).order_by(SyncRun.id.desc()).first().status == "failed"
+
+
+def _cli(tmp_path: Path, portal_server: Any, zup_server: Any, database_url: str) -> tuple[list[str], dict[str, str]]:
+    config = tmp_path / "cli.yaml"
+    data = {"app": {"public_url": "http://127.0.0.1:5000"}, **sync_config_data(zup_server)}
+    config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    env = {**os.environ, **sync_env(portal_server, zup_server), "B24APP_CONFIG": str(config),
+           "DATABASE_URL": database_url, "SECRET_KEY": "test", "B24APP_TOKEN_KEY": _key(),
+           "PYTHONPATH": str(REPO)}
+    return [sys.executable, "-m", "service.cli", "sync", "run"], env
+
+
+def _key() -> str:
+    from b24app.config import generate_token_key
+    return generate_token_key()
+
+
+def test_sigkill_at_random_points_converges_without_duplicates(
+        tmp_path: Path, sync_app: Flask, portal: Hooks, zup: Hooks, portal_server: Any, zup_server: Any,
+        database_url: str) -> None:
+    command, env = _cli(tmp_path, portal_server, zup_server, database_url)
+    rng = random.Random(5)
+    portal("POST", "faults", {"rate": 1.0, "kind": "slow", "delay_s": 0.05})  # stretch the run to be killable
+    for round_number in range(10):
+        if round_number == 5:
+            zup("POST", "mutate", {"percent": 5, "seed": round_number})
+        process = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.5, 3.0))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        PortalView.read(portal).zup_users()  # no duplicates at any point
+        PortalView.read(portal).zup_groups()
+    portal("DELETE", "faults")
+    finished = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    killed = _converged(portal, sync_app)
+    portal("POST", "reset")
+    with get_db(sync_app).session() as session:
+        session.execute(delete(SyncMapping))
+    run_sync(sync_app, full=False, force=True)
+    assert PortalView.read(portal).state() == killed
