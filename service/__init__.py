@@ -13,13 +13,14 @@ from flask import Flask
 
 import bizproc_templates
 import sync_jobs
+import timesheets
 from b24app import app as core
 from b24app import config as core_config
 from b24app import db
 from b24app.config import Config
 from service.onec_feature import ONEC
 
-FEATURES = (ONEC, sync_jobs.FEATURE, bizproc_templates.FEATURE)
+FEATURES = (ONEC, sync_jobs.FEATURE, bizproc_templates.FEATURE, timesheets.FEATURE)
 
 
 def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None,

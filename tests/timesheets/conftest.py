@@ -1,41 +1,17 @@
-"""Timesheet tests: the core schema plus the timesheets revisions, and an injected clock."""
+"""Timesheet tests: the migrated database of the shared fixtures and an injected clock."""
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.config import Config as AlembicConfig
 
-import b24app.db
-import timesheets
 from b24app.db import Database
 
-CORE_MIGRATIONS = Path(b24app.db.__file__).parent / "migrations"
-TIMESHEET_MIGRATIONS = Path(timesheets.__file__).parent / "migrations"
-
-
-def upgrade_with_timesheets(url: str) -> None:
-    """Until the Feature API brings feature migrations: the core's and ours, upgraded to every head."""
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(CORE_MIGRATIONS))
-    cfg.set_main_option("path_separator", "os")
-    cfg.set_main_option("version_locations", f"{CORE_MIGRATIONS / 'versions'}:{TIMESHEET_MIGRATIONS}")
-    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(cfg, "heads")
-
 
 @pytest.fixture
-def ts_database_url(database_url: str) -> str:
-    upgrade_with_timesheets(database_url)
-    return database_url
-
-
-@pytest.fixture
-def db(ts_database_url: str) -> Iterator[Database]:
-    database = Database(ts_database_url)
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
     yield database
     database.dispose()
 

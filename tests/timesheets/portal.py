@@ -6,7 +6,8 @@ from pathlib import Path
 
 from b24app.bitrix import B24Client
 from b24app.db import get_db
-from b24app.portal import StaticToken, client_for, get_config
+from b24app.portal import client_for, get_config
+from b24app.verify import OneOffToken
 from bizproc_templates.installer import Installer
 from bizproc_templates.source import PROCESSES_DIR, load_process
 from tests.support import EmulatedInstall
@@ -29,7 +30,7 @@ class Portal:
 
     def as_user(self, user_id: int) -> B24Client:
         token = self.install.hook("tokens", {"client_id": self.install.client_id, "user_id": user_id})
-        return B24Client(f"{self.install.portal.url}/rest/", tokens=StaticToken(token["access_token"]))
+        return B24Client(f"{self.install.portal.url}/rest/", tokens=OneOffToken(token["access_token"]))
 
     def target(self) -> ProcessList:
         return process_list(self.admin(), self.db, self.install.member_id)

@@ -19,8 +19,8 @@ from timesheets.notices import send_notices
 
 
 @pytest.fixture
-def portal(tmp_path: Path, ts_database_url: str) -> Iterator[Portal]:
-    started = start_portal(tmp_path, ts_database_url)
+def portal(tmp_path: Path, database_url: str) -> Iterator[Portal]:
+    started = start_portal(tmp_path, database_url)
     yield started
     started.install.stop()
 
