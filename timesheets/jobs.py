@@ -79,7 +79,7 @@ def reminders(app: Flask) -> None:
 def plan_reminders(db: Database, settings: TimesheetSettings, now: dt.datetime, approvers_of: ApproversOf,
                    leader_of: Callable[[str], int | None] | None = None) -> int:
     """Notices for drafts of a month that closes in one of ``remind_days_before`` days: to each author
-    (the employee and the brigade leader) and a digest per site to its managers. Returns how many."""
+    (the employee and the brigade leader) and a digest per site to its managers. Returns the drafts reminded of."""
     leader_of = leader_of or settings.brigade_leaders.get
     today = now.date()
     added = 0

@@ -20,6 +20,7 @@ from onec.source import ZupSource
 from sync_jobs.directory import Directory, directory
 from timesheets.approval import Approvers
 from timesheets.calendar import month_dates
+from timesheets.codes import DayValue
 from timesheets.models import Timesheet
 from timesheets.prefill import Absence, AbsenceSource, no_absences, prefill_month
 from timesheets.settings import TimesheetSettings
@@ -58,7 +59,8 @@ def site_roster(source: ZupSource, people: Directory, department_refs: Iterable[
             employee_name=name or state.employee_ref, personnel_number=employee.personnel_number if employee else "",
             position=positions.get(state.position_ref or "", ""),
             site_name=site.name if site and site.name else departments.get(state.department_ref or "", ""),
-            legal_entity_name=entities.get(state.organization_ref or "", "")))
+            legal_entity_name=entities.get(state.organization_ref or "", ""),
+            hire_date=state.hire_date, dismissal_date=state.dismissal_date))
     return sorted(assignments, key=lambda a: (a.employee_name, a.employee_ref))
 
 
@@ -97,8 +99,9 @@ def prefill_site(db: Database, settings: TimesheetSettings, assignments: Sequenc
     report = PrefillReport()
     with db.session() as session:
         for assignment in assignments:
-            values = prefill_month(period_start, settings.schedule_for(assignment.department_ref), calendar,
-                                   by_person.get(assignment.person_ref, ()))
+            planned = prefill_month(period_start, settings.schedule_for(assignment.department_ref), calendar,
+                                    by_person.get(assignment.person_ref, ()))
+            values = [value if assignment.employed_on(date) else DayValue() for date, value in zip(dates, planned)]
             existing = find_timesheet(session, assignment, period_start)
             if existing is None:
                 client = settings.client_of(assignment.department_ref, assignment.site_name)

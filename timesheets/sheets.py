@@ -104,6 +104,16 @@ class Assignment:
     position: str = ""
     site_name: str = ""
     legal_entity_name: str = ""
+    hire_date: dt.date | None = None  # days before it and after the dismissal stay empty
+    dismissal_date: dt.date | None = None
+
+    def employed_on(self, date: dt.date) -> bool:
+        return (self.hire_date is None or self.hire_date <= date) and (
+            self.dismissal_date is None or date <= self.dismissal_date)
+
+    def columns(self) -> dict[str, object]:
+        """What a Timesheet row keeps of the assignment."""
+        return {key: value for key, value in vars(self).items() if key not in ("hire_date", "dismissal_date")}
 
 
 @dataclass(frozen=True)
@@ -151,7 +161,7 @@ def open_timesheet(session: Session, assignment: Assignment, period_start: dt.da
     if len(values) != len(dates):
         raise ValueError(f"{len(values)} values for a month of {len(dates)} days")
     timesheet = Timesheet(period_start=period_start, client_key=client_key, status="draft", revision=0,
-                          created_at=now, updated_at=now, **vars(assignment))
+                          created_at=now, updated_at=now, **assignment.columns())
     for date, value in zip(dates, values):
         code, minutes, code2, minutes2 = value.as_columns()
         timesheet.days.append(TimesheetDay(day=date.day, code=code, minutes=minutes, code2=code2,

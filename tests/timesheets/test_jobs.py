@@ -1,0 +1,55 @@
+"""Reminders before a month closes and locking of closed months, on the injected clock."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from b24app.db import Database
+from tests.timesheets.conftest import FixedClock
+from tests.timesheets.factory import opened
+from timesheets.approval import Approvers
+from timesheets.jobs import lock_closed_months, plan_reminders
+from timesheets.models import Timesheet, TimesheetNotice
+from timesheets.settings import load_settings
+from timesheets.sheets import transition
+
+SETTINGS = load_settings({"close_day": 5, "remind_days_before": [3, 1], "brigade_leaders": {"dep-1": 41}})
+APPROVERS = lambda timesheet: Approvers((7,), (8,))  # noqa: E731
+
+
+def at(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(9), dt.timezone.utc)
+
+
+def notices(db: Database) -> list[tuple[int, str]]:
+    with db.read_session() as session:
+        return sorted((n.user_id, n.message) for n in session.scalars(select(TimesheetNotice)))
+
+
+def test_reminders_three_and_one_day_before_the_close(db: Database, clock: FixedClock) -> None:
+    with db.session() as session:
+        draft = opened(session, clock(), number=1)
+        done = opened(session, clock(), number=2)
+        transition(session, done, "submit", 1, clock())
+    assert plan_reminders(db, SETTINGS, at(dt.date(2027, 1, 1)), APPROVERS) == 0    # 4 days left
+    assert plan_reminders(db, SETTINGS, at(dt.date(2027, 1, 2)), APPROVERS) == 1    # 3 days left
+    sent = notices(db)
+    assert [user for user, _ in sent] == [7, 8, 41, draft.user_id]
+    assert all("декабрь 2026 осталось 3 дн. (05.01.2027)" in text for _, text in sent)
+    assert "Сотрудник 1" in sent[-1][1] and "не отправлено табелей: 1" in sent[0][1]
+    plan_reminders(db, SETTINGS, at(dt.date(2027, 1, 2)), APPROVERS)               # the same day again: no repeats
+    assert len(notices(db)) == 4
+    plan_reminders(db, SETTINGS, at(dt.date(2027, 1, 4)), APPROVERS)               # 1 day left
+    assert len(notices(db)) == 8
+
+
+def test_approved_timesheets_lock_when_their_month_closes(db: Database, clock: FixedClock) -> None:
+    with db.session() as session:
+        timesheet = opened(session, clock(), number=1)
+        for action in ("submit", "approve_client", "approve_provider"):
+            transition(session, timesheet, action, 1, clock())
+    assert lock_closed_months(db, SETTINGS, at(dt.date(2027, 1, 4))) == []
+    assert lock_closed_months(db, SETTINGS, at(dt.date(2027, 1, 5))) == [timesheet.id]
+    with db.read_session() as session:
+        assert session.get(Timesheet, timesheet.id).status == "locked"
