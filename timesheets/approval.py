@@ -201,11 +201,15 @@ def _pending_starts(db: Database) -> list[Timesheet]:
 
 def element_values(timesheet: Timesheet, link: str) -> dict[str, Any]:
     totals = code_totals(day_value(row) for row in timesheet.days)
-    return {"NAME": f"{timesheet.employee_name}, {month_title(timesheet.period_start)}",
-            "EMPLOYEE": timesheet.user_id, "PERIOD": month_title(timesheet.period_start),
-            "SITE": timesheet.site_name, "HOURS": format_hours(worked_minutes(totals)).replace(",", ".") or "0",
-            "SUMMARY": summary_text(totals), "TIMESHEET_ID": timesheet.id, "REVISION": timesheet.revision,
-            "LINK": link, "STATUS": "submitted"}
+    values: dict[str, Any] = {
+        "NAME": f"{timesheet.employee_name}, {month_title(timesheet.period_start)}",
+        "EMPLOYEE_NAME": timesheet.employee_name, "PERIOD": month_title(timesheet.period_start),
+        "SITE": timesheet.site_name, "HOURS": format_hours(worked_minutes(totals)).replace(",", ".") or "0",
+        "SUMMARY": summary_text(totals), "TIMESHEET_ID": timesheet.id, "REVISION": timesheet.revision,
+        "LINK": link, "STATUS": "submitted"}
+    if timesheet.user_id:
+        values["EMPLOYEE"] = timesheet.user_id
+    return values
 
 
 def _add_elements(client: B24Client, db: Database, target: ProcessList, timesheets: list[Timesheet],
@@ -220,7 +224,8 @@ def _add_elements(client: B24Client, db: Database, target: ProcessList, timeshee
         timesheet: Timesheet = outcome.command.ref
         if outcome.status == "ok":
             fresh.add(timesheet.id)
-        element_id = int(outcome.result) if outcome.status == "ok" else _element_by_code(client, target, timesheet)
+        element_id = int(outcome.result) if outcome.status == "ok" else (
+            _element_by_code(client, target, timesheet) if _may_exist(outcome) else None)
         if element_id:
             created[timesheet.id] = element_id
             timesheet.element_id = element_id
@@ -231,6 +236,11 @@ def _add_elements(client: B24Client, db: Database, target: ProcessList, timeshee
             for row in session.scalars(select(Timesheet).where(Timesheet.id.in_(list(created)))):
                 row.element_id = created[row.id]
     return fresh
+
+
+def _may_exist(outcome: CommandOutcome) -> bool:
+    """An add whose answer was lost, or refused because the code is taken: the element may be there."""
+    return outcome.status == "unknown" or getattr(outcome.error, "code", "") == "ERROR_ELEMENT_ALREADY_EXISTS"
 
 
 def _element_by_code(client: B24Client, target: ProcessList, timesheet: Timesheet) -> int | None:
