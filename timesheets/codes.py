@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import yaml
@@ -65,7 +65,7 @@ class DayValue:
 
     marks: tuple[Mark, ...] = ()
 
-    @property
+    @cached_property
     def text(self) -> str:
         """The canonical form: ``Я 8``, ``Я/Н 8/2``, ``ОТ``, or empty."""
         if not self.marks:
@@ -84,12 +84,14 @@ class DayValue:
         second = self.marks[1] if len(self.marks) > 1 else None
         return first.code, first.minutes, second.code if second else None, second.minutes if second else None
 
-    @classmethod
-    def from_columns(cls, code: str, minutes: int | None, code2: str | None, minutes2: int | None) -> DayValue:
+    @staticmethod
+    @lru_cache(maxsize=4096)
+    def from_columns(code: str, minutes: int | None, code2: str | None, minutes2: int | None) -> DayValue:
+        """A cell's value; shared between equal cells (a month of a big site holds few distinct ones)."""
         marks = [Mark(code, minutes)] if code else []
         if code2:
             marks.append(Mark(code2, minutes2))
-        return cls(tuple(marks))
+        return DayValue(tuple(marks))
 
 
 def format_hours(minutes: int | None) -> str:

@@ -19,7 +19,7 @@ from timesheets.calendar import month_title
 from timesheets.codes import DayValue, all_codes, format_hours
 from timesheets.models import Timesheet, TimesheetDay
 from timesheets.sheets import STATUS_TITLES, first_of_month
-from timesheets.totals import CodeTotal, code_totals, merge, worked_minutes
+from timesheets.totals import CodeTotal, code_totals, in_form_order, merge, worked_minutes
 
 
 @dataclass
@@ -85,7 +85,7 @@ def load_summary(session: Session, title: str, period_start: dt.date, department
         person.totals = code_totals(person.values)
         merge(summary.totals, person.totals)
     summary.people = list(people.values())
-    summary.totals = dict(sorted(summary.totals.items(), key=lambda item: list(all_codes()).index(item[0])))
+    summary.totals = in_form_order(summary.totals)
     return summary
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from timesheets.codes import DayValue, all_codes, format_hours
 
@@ -27,8 +28,18 @@ def code_totals(values: Iterable[DayValue]) -> dict[str, CodeTotal]:
             total = totals.setdefault(mark.code, CodeTotal())
             total.days += 1
             total.minutes += mark.minutes or 0
-    order = list(all_codes())
-    return dict(sorted(totals.items(), key=lambda item: order.index(item[0])))
+    return in_form_order(totals)
+
+
+def in_form_order(totals: dict[str, CodeTotal]) -> dict[str, CodeTotal]:
+    """Codes in the order of the unified list."""
+    order = _form_order()
+    return dict(sorted(totals.items(), key=lambda item: order[item[0]]))
+
+
+@lru_cache(maxsize=1)
+def _form_order() -> dict[str, int]:
+    return {letter: index for index, letter in enumerate(all_codes())}
 
 
 def merge(into: dict[str, CodeTotal], totals: dict[str, CodeTotal]) -> None:
