@@ -431,8 +431,3 @@ def _reconcile_completions(assignee: B24Client, task_ids: list[int], report: Com
         else:
             report.done.append(task_id)
 
-
-def planned_differences(timesheet: Timesheet) -> list[int]:
-    """Days whose value differs from the schedule's plan (highlighted in the approval view)."""
-    return [row.day for row in timesheet.days if day_value(row).text != row.planned]
-
