@@ -40,8 +40,10 @@ def portals_list() -> None:
     if not installations:
         click.echo("Нет установленных порталов.")
     for item in installations:
+        keys = "ключи в порядке" if item.tokens_broken_at is None else (
+            f"ключи не работают с {item.tokens_broken_at:%Y-%m-%d %H:%M}: откройте приложение администратором")
         click.echo(f"{item.member_id}  {item.domain:30}  {item.status:12}  v{item.app_version}  "
-                   f"установлено {item.installed_at:%Y-%m-%d %H:%M}")
+                   f"установлено {item.installed_at:%Y-%m-%d %H:%M}  {keys}")
 
 
 @click.group("inbox")

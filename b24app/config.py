@@ -25,7 +25,8 @@ ENV_FILE = ".env (окружение)"
 DEFAULT_SCOPES = ("bizproc", "lists", "user", "department", "sonet_group", "im", "disk", "placement")
 DEFAULT_EVENTS = ("ONAPPUPDATE", "ONAPPUNINSTALL")  # add user events once a handler needs them
 
-# Features that only work when the service runs as an installed local app (b24-app.md §1.1, §12.1).
+# Features that only work when the service runs as an installed local app, not through a webhook
+# (Bitrix24 REST docs: local-integrations/local-webhooks.md, local-integrations/local-apps.md).
 APP_ONLY_FEATURES = (
     "установка бизнес-процессов (bizproc.workflow.template.*)",
     "действия приложения в бизнес-процессах (bizproc.activity.*)",

@@ -19,7 +19,7 @@ from flask import Blueprint, current_app, render_template, request
 from b24app.bitrix import B24Client
 from b24app.bitrix.errors import B24Error
 from b24app.features import get_features
-from b24app.formparse import MalformedBody, parse_body
+from b24app.formparse import MalformedBody, parse_request
 from b24app.install_steps import InstallContext, run_install_steps
 from b24app.portal import get_config, get_store, oauth_server
 from b24app.store import NewInstallation, TokenSet
@@ -63,7 +63,7 @@ def install():  # type: ignore[no-untyped-def]
 
 def _install_form() -> dict[str, Any]:
     try:
-        form = parse_body(request.get_data(cache=False), request.content_type)
+        form = parse_request()
     except MalformedBody as exc:
         raise InstallRefused(f"Некорректный запрос установки: {exc}") from exc
     form.update({k: v for k, v in request.args.items() if k in ("DOMAIN", "PROTOCOL", "LANG", "APP_SID")})

@@ -1,7 +1,7 @@
 """Server-side installation steps, run at install and again after every app update.
 
-Bitrix24 wipes an app's event handlers, activities and placements on update (b24-app.md §2.5,
-§12.5), so every step is idempotent: it registers only what is missing. A step returns an undo
+Bitrix24 wipes an app's event handlers, activities and placements on update (Bitrix24 REST docs:
+api-reference/common/events/on-app-update.md), so every step is idempotent: it registers only what is missing. A step returns an undo
 callable for what it created; a failed install undoes the steps that ran, newest first, so
 nothing half-registered is left behind. The core's steps (events, the deep-link placement) run
 first, then each enabled feature's ``Feature.install_steps`` in the order of the features.

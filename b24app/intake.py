@@ -9,13 +9,13 @@ import json
 import logging
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 from werkzeug.exceptions import HTTPException
 
 from b24app import inbox
 from b24app.db import get_db
-from b24app.formparse import MalformedBody, parse_body
-from b24app.verify import CallRejected, get_verifier
+from b24app.formparse import MalformedBody, parse_request
+from b24app.verify import CallRejected, ProofBusy, get_verifier
 from b24app.worker import get_executor
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def activity(code: str):  # type: ignore[no-untyped-def]
 
 def _read_payload() -> dict[str, Any]:
     try:
-        return parse_body(request.get_data(cache=False), request.content_type)
+        return parse_request()
     except MalformedBody as exc:
         raise BadCall(str(exc)) from exc
 
@@ -92,6 +92,13 @@ def _bad_call(exc: BadCall):  # type: ignore[no-untyped-def]
 def _rejected(exc: CallRejected):  # type: ignore[no-untyped-def]
     log.warning("rejected call from member_id=%s: %s", exc.member_id or "-", exc.reason)
     return jsonify(error="invalid_application_token", error_description=exc.reason), 401
+
+
+@bp.errorhandler(ProofBusy)
+def _busy(exc: ProofBusy):  # type: ignore[no-untyped-def]
+    response = jsonify(error="too_many_requests", error_description="проверка ключей портала занята, повторите позже")
+    response.headers["Retry-After"] = "5"
+    return response, 429
 
 
 @bp.errorhandler(HTTPException)

@@ -29,6 +29,7 @@ class PortalInstallation(Base):
     token_generation: Mapped[int] = mapped_column(Integer, default=0)
     refresh_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     refresh_lease_holder: Mapped[str | None] = mapped_column(String(64))
+    tokens_broken_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the pair stopped working
     application_token_digest: Mapped[str | None] = mapped_column(String(64))
     scopes: Mapped[str] = mapped_column(Text, default="")
     admin_user_id: Mapped[int | None] = mapped_column(Integer)

@@ -5,10 +5,10 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
 
-from b24app.formparse import MalformedBody, parse_body
+from b24app.formparse import MalformedBody, parse_request
 from b24app.portal import get_store
 from b24app.store import Installation
-from b24app.verify import get_verifier
+from b24app.verify import ProofBusy, get_verifier
 
 bp = Blueprint("pages", __name__, url_prefix="/b24")
 
@@ -23,7 +23,7 @@ STATUS_TEXT = {
 def app_page():  # type: ignore[no-untyped-def]
     """The app's main page; Bitrix24 opens it with a POST carrying the viewer's tokens."""
     try:
-        form = parse_body(request.get_data(cache=False), request.content_type) if request.method == "POST" else {}
+        form = parse_request() if request.method == "POST" else {}
     except MalformedBody:
         form = {}
     installation = _verified_installation(form)
@@ -35,21 +35,11 @@ def app_page():  # type: ignore[no-untyped-def]
 
 
 def _verified_installation(form: dict[str, Any]) -> Installation | None:
-    """The installation the frame POST belongs to, if it proves it.
+    """The installation whose user opened the page, proven by the viewer's AUTH_ID (the verifier)."""
+    viewer = get_verifier(current_app).viewer(form)
+    return None if viewer is None else get_store(current_app).find(member_id=viewer.member_id)
 
-    Newer portals send APPLICATION_TOKEN; older ones only the viewer's AUTH_ID, which the verifier
-    proves on the portal we stored for that member_id.
-    """
-    member_id = form.get("member_id")
-    if not isinstance(member_id, str) or not member_id:
-        return None
-    store = get_store(current_app)
-    installation = store.find(member_id=member_id)
-    if installation is None or installation.status == "uninstalled":
-        return None
-    token, auth_id = form.get("APPLICATION_TOKEN"), form.get("AUTH_ID")
-    if isinstance(token, str) and token:
-        return installation if store.application_token_matches(member_id=member_id, application_token=token) else None
-    if isinstance(auth_id, str) and auth_id and get_verifier(current_app).viewer(form) is not None:
-        return installation
-    return None
+
+@bp.errorhandler(ProofBusy)
+def _busy(exc: ProofBusy):  # type: ignore[no-untyped-def]
+    return render_template("app.html", installation=None, message="Портал занят, обновите страницу через минуту."), 503

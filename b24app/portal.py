@@ -5,7 +5,7 @@ from flask import Flask
 
 from b24app import verify
 from b24app.bitrix import B24Client, RateLimits
-from b24app.bitrix.tokens import OAuthServer, PortalTokens
+from b24app.bitrix.tokens import EXPIRY_MARGIN_S, OAuthServer, PortalTokens
 from b24app.config import Config
 from b24app.crypto import TokenCipher
 from b24app.db import get_db
@@ -29,7 +29,7 @@ PLANS = {"standard": RateLimits(), "enterprise": RateLimits(requests_per_s=5.0, 
 
 
 def plan_limits(config: Config) -> RateLimits:
-    """The request-rate and operating-time limits of the portal's plan (b24-transport.md §5)."""
+    """The request-rate and operating-time limits of the portal's plan (Bitrix24 REST docs: settings/performance/limits.md)."""
     return PLANS[config.plan].scaled(config.time_scale)
 
 
@@ -47,8 +47,8 @@ def client_for(app: Flask, member_id: str | None = None) -> B24Client:
     installation = store.find(member_id=member_id)
     if installation is None or installation.status == "uninstalled":
         raise LookupError(f"приложение не установлено на портале {member_id}")
-    return B24Client(installation.client_endpoint, tokens=PortalTokens(store, member_id, oauth_server(app)),
-                     plan_limits=plan_limits(config))
+    tokens = PortalTokens(store, member_id, oauth_server(app), expiry_margin_s=EXPIRY_MARGIN_S / config.time_scale)
+    return B24Client(installation.client_endpoint, tokens=tokens, plan_limits=plan_limits(config))
 
 
 def init_app(app: Flask, config: Config) -> None:

@@ -6,12 +6,12 @@ only as a digest, since we never send it, only compare it.
 from __future__ import annotations
 
 import threading
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterator
+from typing import Iterator
 
+from cachetools import TTLCache
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
@@ -21,28 +21,7 @@ from b24app.models import InboxItem, PortalInstallation, utcnow
 
 
 DIGEST_CACHE_S = 2.0
-
-
-class TtlCache:
-    """A tiny thread-safe cache whose entries expire after ``ttl_s`` seconds."""
-
-    def __init__(self, ttl_s: float) -> None:
-        self.ttl_s = ttl_s
-        self._entries: dict[str, tuple[float, Any]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: str, *, now: float) -> Any:
-        with self._lock:
-            entry = self._entries.get(key)
-        return entry[1] if entry and entry[0] > now else None
-
-    def put(self, key: str, value: Any, *, now: float) -> None:
-        with self._lock:
-            self._entries[key] = (now + self.ttl_s, value)
-
-    def drop(self, key: str) -> None:
-        with self._lock:
-            self._entries.pop(key, None)
+DIGEST_CACHE_SIZE = 1024  # portals; keyed by a value the request names, so bounded
 
 
 @dataclass(frozen=True)
@@ -81,6 +60,7 @@ class Installation:
     app_version: int
     status: str
     installed_at: datetime
+    tokens_broken_at: datetime | None = None  # the OAuth server refused the stored pair; an admin restores it
 
     def __repr__(self) -> str:
         return (f"Installation(member_id={self.member_id!r}, domain={self.domain!r}, "
@@ -108,7 +88,8 @@ class InstallationStore:
     def __init__(self, db: Database, cipher: TokenCipher) -> None:
         self.db = db
         self.cipher = cipher
-        self._digests = TtlCache(DIGEST_CACHE_S)
+        self._digests: TTLCache = TTLCache(maxsize=DIGEST_CACHE_SIZE, ttl=DIGEST_CACHE_S)
+        self._digests_lock = threading.Lock()
 
     @contextmanager
     def _use(self, session: Session | None) -> Iterator[Session]:
@@ -131,7 +112,7 @@ class InstallationStore:
 
     def save(self, new: NewInstallation, *, status: str = "installed") -> Installation:
         """Insert or replace the installation of ``new.member_id`` (a reinstall replaces)."""
-        self._digests.drop(new.member_id)
+        self._forget_digest(new.member_id)
         with self.db.session() as session:
             row = session.scalar(select(PortalInstallation).where(PortalInstallation.member_id == new.member_id))
             if row is None:
@@ -158,7 +139,7 @@ class InstallationStore:
 
     def set_application_token(self, *, member_id: str, application_token: str,
                               app_version: int | None = None) -> None:
-        self._digests.drop(member_id)
+        self._forget_digest(member_id)
         values: dict = {"application_token_digest": secret_digest(application_token)}
         if app_version is not None:
             values["app_version"] = app_version
@@ -169,14 +150,23 @@ class InstallationStore:
     def application_token_matches(self, *, member_id: str, application_token: str) -> bool:
         """True when the presented token is the stored one of an active installation.
 
-        Every call from Bitrix24 asks this, so it reads through a short per-process cache; a
-        mismatch is re-read from the database before it counts (a token may just have rotated).
+        Every call from Bitrix24 asks this, so it reads through a short, bounded per-process cache of
+        installed portals' digests (an unknown member_id is never cached); a mismatch is re-read from
+        the database before it counts (a token may just have rotated).
         """
-        if digest_matches(application_token, self._digests.get(member_id, now=time.monotonic())):
+        with self._digests_lock:
+            cached = self._digests.get(member_id)
+        if digest_matches(application_token, cached):
             return True
         digest = self._read_digest(member_id)
-        self._digests.put(member_id, digest, now=time.monotonic())
+        if digest is not None:
+            with self._digests_lock:
+                self._digests[member_id] = digest
         return digest_matches(application_token, digest)
+
+    def _forget_digest(self, member_id: str) -> None:
+        with self._digests_lock:
+            self._digests.pop(member_id, None)
 
     def _read_digest(self, member_id: str) -> str | None:
         statement = select(PortalInstallation.application_token_digest).where(
@@ -186,7 +176,7 @@ class InstallationStore:
 
     def uninstall(self, *, member_id: str, clean: bool, session: Session | None = None) -> None:
         """Forget the tokens; with ``clean`` also delete the portal's data."""
-        self._digests.drop(member_id)
+        self._forget_digest(member_id)
         with self._use(session) as session:
             if clean:
                 # in-flight items (this very uninstall event among them) are left to finish
@@ -230,6 +220,23 @@ class InstallationStore:
                 row.refresh_lease_until = None
                 row.refresh_lease_holder = None
 
+    def mark_tokens_broken(self, *, member_id: str) -> None:
+        """The OAuth server refused the stored refresh token (rotated by a process that died, or an
+        answer lost on the way): calls fail until an administrator's token restores the pair."""
+        with self.db.session() as session:
+            session.execute(update(PortalInstallation).where(PortalInstallation.member_id == member_id,
+                                                             PortalInstallation.tokens_broken_at.is_(None))
+                            .values(tokens_broken_at=utcnow()))
+
+    def restore_tokens(self, *, member_id: str, tokens: TokenSet) -> None:
+        """Store a pair an administrator's own token proved (the frame POST or a lifecycle event)."""
+        with self.db.session() as session:
+            row = session.scalar(select(PortalInstallation).where(PortalInstallation.member_id == member_id))
+            if row is not None:
+                self._set_tokens(row, tokens)
+                row.tokens_broken_at = None
+                row.refresh_lease_until = row.refresh_lease_holder = None
+
     def _set_tokens(self, row: PortalInstallation, tokens: TokenSet) -> None:
         row.access_token_enc = self.cipher.encrypt(tokens.access_token)
         row.refresh_token_enc = self.cipher.encrypt(tokens.refresh_token)
@@ -246,5 +253,5 @@ class InstallationStore:
             expires_at=row.expires_at, token_generation=row.token_generation or 0,
             scopes=tuple(s for s in (row.scopes or "").split(",") if s),
             admin_user_id=row.admin_user_id, app_version=row.app_version, status=row.status,
-            installed_at=row.installed_at,
+            installed_at=row.installed_at, tokens_broken_at=row.tokens_broken_at,
         )

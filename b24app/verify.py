@@ -16,6 +16,10 @@ Rules:
 - A frame POST (the app page, a placement) is proven by calling the stored portal with the viewer's
   AUTH_ID: ``app.info`` (our app), ``user.current`` (who) and ``user.admin``; the proof is cached
   for the token's life in a bounded cache that never keeps a failure.
+- A portal whose stored token pair stopped working (the OAuth server refused its refresh token) is
+  healed by the next proof of authority it sends: an administrator opening the app (the frame
+  POST's REFRESH_ID) or a lifecycle event carrying an administrator's tokens; the refresh token is
+  exchanged at the OAuth server, which must name the same portal.
 """
 from __future__ import annotations
 
@@ -42,6 +46,9 @@ LIFECYCLE_WITH_NEW_TOKEN = ("ONAPPINSTALL", "ONAPPUPDATE")
 PORTAL_HOST = re.compile(r"[A-Za-z0-9.-]+(:\d{1,5})?")  # a host[:port], nothing a URL parser could bend
 VIEWER_CACHE_SIZE = 4096
 VIEWER_PROOF_MAX_S = 3600.0  # Bitrix24 access tokens live one hour
+PROOFS_IN_FLIGHT = 4  # per portal: calls to the portal made to prove a token nobody has proven yet
+PROOF_TIMEOUT = (3.0, 10.0)  # connect, read: a proof never holds a web worker for long
+MEMBER_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 class CallRejected(Exception):
@@ -55,6 +62,10 @@ class CallRejected(Exception):
 
 class InstallRefused(Exception):
     """The install POST cannot be trusted; the message is shown to the admin."""
+
+
+class ProofBusy(Exception):
+    """Too many unproven tokens of one portal are being checked at once; try again shortly (HTTP 429)."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +108,7 @@ class Verifier:
         self.config = config
         self._viewers: TLRUCache = TLRUCache(maxsize=VIEWER_CACHE_SIZE, ttu=_proof_expiry)
         self._lock = threading.Lock()
+        self._proofs: dict[str, threading.BoundedSemaphore] = {}  # per installed portal
 
     # -- events and app-activity callbacks ------------------------------------------------------
 
@@ -108,13 +120,38 @@ class Verifier:
         member_id, token = auth.get("member_id"), auth.get("application_token")
         if not _text(member_id) or not _text(token):
             raise CallRejected("нет member_id или application_token", member_id if _text(member_id) else None)
+        if not MEMBER_ID.fullmatch(member_id) or len(token) > 256:
+            raise CallRejected("некорректный member_id или application_token")
         if self.store.application_token_matches(member_id=member_id, application_token=token):
+            self._heal_from_event(member_id, event, auth)
             return member_id
         if event in LIFECYCLE_WITH_NEW_TOKEN and self._new_token_proven(member_id, auth):
             self.store.set_application_token(member_id=member_id, application_token=token,
                                              app_version=_version(payload) if event == "ONAPPUPDATE" else None)
+            self._heal_from_event(member_id, event, auth)
             return member_id
         raise CallRejected("application_token не совпадает с сохранённым для портала", member_id)
+
+    def _heal_from_event(self, member_id: str, event: str | None, auth: Mapping[str, Any]) -> None:
+        """A verified lifecycle event of an administrator restores a broken token pair."""
+        installation = self._active(member_id)
+        if event not in LIFECYCLE_WITH_NEW_TOKEN or installation is None or installation.tokens_broken_at is None:
+            return
+        access, refresh = auth.get("access_token"), auth.get("refresh_token")
+        if _text(access) and _text(refresh):
+            answers = self._ask(installation, access, {"admin": ("user.admin", {})})
+            if answers is not None and answers.get("admin") is True:
+                self._restore(installation, refresh)
+
+    def _restore(self, installation: Installation, refresh_token: str) -> None:
+        try:
+            grant = self.oauth.refresh(refresh_token)
+        except B24Error as exc:
+            log.warning("restoring the tokens of %s failed: %s", installation.domain, type(exc).__name__)
+            return
+        if grant.member_id == installation.member_id:
+            self.store.restore_tokens(member_id=installation.member_id, tokens=grant.tokens)
+            log.info("portal %s: token pair restored by an administrator", installation.domain)
 
     def _new_token_proven(self, member_id: str, auth: Mapping[str, Any]) -> bool:
         installation = self._active(member_id)
@@ -147,7 +184,7 @@ class Verifier:
     def viewer(self, form: Mapping[str, Any]) -> Viewer | None:
         """The portal user whose AUTH_ID opened the page, or None when it cannot be proven."""
         member_id, auth_id = form.get("member_id"), form.get("AUTH_ID")
-        if not _text(member_id) or not _text(auth_id):
+        if not _text(member_id) or not _text(auth_id) or not MEMBER_ID.fullmatch(member_id) or len(auth_id) > 512:
             return None
         key = (member_id, hashlib.sha256(auth_id.encode()).hexdigest())
         with self._lock:
@@ -158,9 +195,12 @@ class Verifier:
         if installation is None:
             return None
         viewer = self._prove_viewer(installation, auth_id)
-        if viewer is not None:
-            with self._lock:
-                self._viewers[key] = (viewer, time.monotonic() + _token_life(form))
+        if viewer is None:
+            return None
+        with self._lock:
+            self._viewers[key] = (viewer, time.monotonic() + _token_life(form))
+        if viewer.is_admin and installation.tokens_broken_at is not None and _text(form.get("REFRESH_ID")):
+            self._restore(installation, form["REFRESH_ID"])
         return viewer
 
     def _prove_viewer(self, installation: Installation, auth_id: str) -> Viewer | None:
@@ -184,18 +224,31 @@ class Verifier:
         """``app.info`` answered for our application (its CODE is our client_id)."""
         return isinstance(app_info, Mapping) and str(app_info.get("CODE", "")) == self.config.client_id
 
-    @staticmethod
-    def _ask(installation: Installation, token: str, commands: Mapping[str, tuple[str, dict]]) -> dict | None:
-        """Run ``commands`` on the stored portal with a one-off token; None when the portal refuses it."""
-        with B24Client(installation.client_endpoint, tokens=OneOffToken(token), max_attempts=2) as client:
-            try:
+    def _ask(self, installation: Installation, token: str, commands: Mapping[str, tuple[str, dict]]) -> dict | None:
+        """Run ``commands`` on the stored portal with a one-off token; None when the portal refuses it.
+
+        At most ``PROOFS_IN_FLIGHT`` run per portal: a flood of forged tokens gets ProofBusy at once
+        instead of tying up web workers with calls to the portal.
+        """
+        slots = self._slots(installation.member_id)
+        if not slots.acquire(blocking=False):
+            raise ProofBusy(installation.member_id)
+        try:
+            with B24Client(installation.client_endpoint, tokens=OneOffToken(token), max_attempts=1,
+                           timeout=PROOF_TIMEOUT) as client:
                 outcome = client.batch(commands)
-            except B24Error as exc:
-                log.warning("token proof on %s failed: %s", installation.domain, type(exc).__name__)
-                return None
+        except B24Error as exc:
+            log.warning("token proof on %s failed: %s", installation.domain, type(exc).__name__)
+            return None
+        finally:
+            slots.release()
         if outcome.errors or outcome.unknown:
             return None
         return outcome.results
+
+    def _slots(self, member_id: str) -> threading.BoundedSemaphore:
+        with self._lock:
+            return self._proofs.setdefault(member_id, threading.BoundedSemaphore(PROOFS_IN_FLIGHT))
 
 
 def _text(value: Any) -> bool:

@@ -30,7 +30,7 @@ def bound_s(calls: dict[str, int], limits: RateLimits, time_scale: float) -> dic
     Request bound: ceil(n/50) requests, the first `burst` at once, then `requests_per_s`.
     Operating bound of a method: a window of `window_s` never holds more than `operating_budget_s` of
     its server time, so n*t seconds of work need ceil(n*t/L) windows; the last one starts after
-    (ceil(n*t/L) - 1) * W ("step" bound). The fluid bound (n*t - L) * W / L of b24-transport §5.4 is
+    (ceil(n*t/L) - 1) * W ("step" bound). The fluid bound (n*t - L) * W / L is
     printed too; it is lower because it lets the budget drain continuously.
     """
     requests_needed = math.ceil(sum(calls.values()) / 50)

@@ -52,7 +52,7 @@ def bound_s(calls: dict[str, int], time_scale: float, per_request: int = BATCH) 
 
     `bound_s` = max(request bound, each method's step bound): a method's budget frees one window at a
     time, so n*t seconds of its work cannot finish before (ceil(n*t/L) - 1) * W. `fluid_bound_s`
-    lets the budget drain continuously ((n*t - L) * W / L, b24-transport §5.4); it is lower.
+    lets the budget drain continuously ((n*t - L) * W / L); it is lower.
     """
     limits = RateLimits().scaled(time_scale)
     times = server_times()
@@ -183,7 +183,7 @@ class NaiveScript:
     """A hand-written script: fast-bitrix24, ``call()`` once per record and method, no batching.
 
     fast-bitrix24's operating-time throttle adds up the *cumulative* ``time.operating`` of every answer
-    as if it were that call's duration and times it on a real 600 s window (b24-transport §5.3): it
+    as if it were that call's duration and times it on a real 600 s window (settings/performance/limits.md): it
     believes the budget is spent after ~sqrt(2·480/t) calls (490 user.add at time scale 100, checked)
     and then sleeps ten real minutes: the "hang" of samples of 600–1000 records. It is switched off
     (a limit it never reaches; ``respect_velocity_policy=False`` crashes with a KeyError); the portal's

@@ -1,19 +1,22 @@
-"""Worker-side handlers of our app activities: do the work, answer with bizproc.event.send, at most once.
+"""Worker-side handlers of our app activities: do the work once, deliver its answer until the portal has it.
 
 Retries: a call that 1C cannot answer yet (``NotReady``) goes back to the inbox, which retries it with
 its backoff (2, 4, 8… s) while the next attempt still fits in the activity's timeout (the callback's
 ``timeout_duration`` counted from when the call was received) and ``bizproc.retry_attempts`` allows;
 then the activity gets ``error`` and a Russian LOG_MESSAGE.
 
-At most once: before bizproc.event.send a marker for the event_token is committed in its own
-transaction; a call whose marker exists is never answered again, also after a restart. A crash
-between the marker and the send leaves the activity unanswered: the template's TimeoutDuration
-(``app_activities.yaml`` ``timeout``) then closes it with IsTimeout = 1. We prefer that to a second
-send, which could deliver a different answer than the first.
+Exactly one answer, delivered at least once: the answer is committed with a marker for the
+event_token (status ``sending``) before bizproc.event.send, in its own transaction. A run that finds
+the marker never works again (no second 1C write) and sends the *stored* answer; a send that fails
+on the way (timeout, 5xx, the portal's limits) raises, so the inbox retries it, and a worker killed
+between the marker and the send leaves the item to be taken over when its lease runs out. Repeating
+the send is safe: it carries the same answer, and the portal ignores an answer to an activity that
+no longer waits (Bitrix24 REST docs: api-reference/bizproc/bizproc-robot/bizproc-event-send.md).
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from datetime import timedelta
 
@@ -22,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from b24app import inbox
-from b24app.bitrix.errors import B24Error
+from b24app.bitrix.errors import B24APIError, B24AuthError, B24RefusedError, is_ambiguous
 from b24app.db import Database, get_db
 from b24app.dispatch import FatalHandlerError, Handler, HandlerContext, HandlerKey, activity
 from b24app.install_steps import RestCaller
@@ -40,23 +43,35 @@ def token_digest(event_token: str) -> str:
     return hashlib.sha256(event_token.encode()).hexdigest()
 
 
-def already_answered(db: Database, member_id: str, digest: str) -> bool:
+def stored_answer(db: Database, member_id: str, digest: str) -> ActivityAnswer | None:
     with db.read_session() as session:
-        return session.scalar(select(ActivityAnswer.id).where(
-            ActivityAnswer.member_id == member_id, ActivityAnswer.token_digest == digest)) is not None
+        return session.scalar(select(ActivityAnswer).where(
+            ActivityAnswer.member_id == member_id, ActivityAnswer.token_digest == digest))
 
 
-def claim_answer(db: Database, ctx: HandlerContext, digest: str, answer: Answer) -> bool:
-    """Commit the marker; False when another run already holds it."""
+def claim_answer(db: Database, ctx: HandlerContext, digest: str, answer: Answer) -> ActivityAnswer:
+    """Commit the answer with its marker; the one stored first wins when two runs race."""
     payload = ctx.message.payload
     try:
         with db.session() as session:
             session.add(ActivityAnswer(member_id=ctx.message.member_id, token_digest=digest, code=ctx.message.name,
                                        workflow_id=str(payload.get("workflow_id", ""))[:64], status="sending",
-                                       outcome="ok" if answer.ok else "error"))
+                                       outcome="ok" if answer.ok else "error", answer=_encode(answer)))
     except IntegrityError:
-        return False
-    return True
+        pass
+    stored = stored_answer(db, ctx.message.member_id, digest)
+    assert stored is not None
+    return stored
+
+
+def _encode(answer: Answer) -> str:
+    return json.dumps({"values": answer.values, "log_message": answer.log_message, "ok": answer.ok},
+                      ensure_ascii=False)
+
+
+def _decode(text: str) -> Answer:
+    data = json.loads(text)
+    return Answer(data["values"], data["log_message"], data["ok"])
 
 
 def retry_allowed(ctx: HandlerContext, attempts_limit: int) -> bool:
@@ -80,15 +95,15 @@ def answer_activity(ctx: HandlerContext, session: Session, work: Work) -> None:
     if not event_token:
         raise FatalHandlerError("в вызове действия нет event_token")
     digest = token_digest(event_token)
-    if already_answered(db, message.member_id, digest):
-        log.info("activity %s of workflow %s already answered", message.name, message.payload.get("workflow_id"))
+    marker = stored_answer(db, message.member_id, digest)
+    if marker is not None and (marker.status != "sending" or not marker.answer):  # sent, refused, or a
+        log.info("activity %s of workflow %s already answered", message.name,  # marker of an older version
+                 message.payload.get("workflow_id"))
         return
-    settings = bizproc_settings(ctx.app)
     client = client_for(ctx.app, message.member_id)
-    answer = _work_or_give_up(ctx, client, work, settings)
-    if not claim_answer(db, ctx, digest, answer):
-        return
-    status, note = _send(client, event_token, answer)
+    if marker is None:
+        marker = claim_answer(db, ctx, digest, _work_or_give_up(ctx, client, work, bizproc_settings(ctx.app)))
+    status, note = _send(client, event_token, _decode(marker.answer))
     session.execute(update(ActivityAnswer).where(
         ActivityAnswer.member_id == message.member_id, ActivityAnswer.token_digest == digest).values(
         status=status, note=note, sent_at=utcnow()))
@@ -108,12 +123,17 @@ def _work_or_give_up(ctx: HandlerContext, client: RestCaller, work: Work, settin
 
 
 def _send(client: RestCaller, event_token: str, answer: Answer) -> tuple[str, str | None]:
+    """``("sent", None)``, or ``("refused", code)`` when the portal answers with an error no repeat can
+    change (the workflow was stopped, the token is not the portal's); anything that may pass on a
+    repeat (transport, 5xx, the portal's limits, an expired token) raises for the inbox to retry."""
     try:
         client.call("bizproc.event.send", {"EVENT_TOKEN": event_token, "RETURN_VALUES": answer.values,
                                            "LOG_MESSAGE": answer.log_message})
-    except B24Error as error:  # at most once: not resent; the activity's timeout closes it
-        log.warning("bizproc.event.send failed: %s", type(error).__name__)
-        return "send_failed", type(error).__name__
+    except B24APIError as error:
+        if is_ambiguous(error) or isinstance(error, (B24RefusedError, B24AuthError)):
+            raise
+        log.warning("bizproc.event.send refused: %s", error.code)
+        return "refused", error.code
     return "sent", None
 
 

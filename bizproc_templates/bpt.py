@@ -1,4 +1,5 @@
-"""The .bpt container: PHP serialize() of the template structure, zlib level 9 (b24-app.md §5.6)."""
+"""The .bpt container: PHP serialize() of the template structure, zlib level 9 (the format
+of a template exported from the portal; Bitrix24 REST docs: api-reference/bizproc/template/bizproc-workflow-template-add.md)."""
 from __future__ import annotations
 
 import zlib

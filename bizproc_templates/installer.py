@@ -4,12 +4,13 @@ Every object gets a content hash (what we would send for it); the hash and the p
 per portal in ``bizproc_installed_objects``. ``plan()`` compares the table (and, for objects the table
 does not know, the portal) with the sources; ``install()`` writes only what the plan says changed, so a
 second install sends no write at all, and changing one template updates only that template. Only
-templates the app created are ever updated: Bitrix24 refuses updates of others (b24-app.md §5.3). A
+templates the app created are ever updated: Bitrix24 refuses updates of others
+(Bitrix24 REST docs: api-reference/bizproc/template/bizproc-workflow-template-update.md). A
 template missing from the table is adopted only when the portal says this app owns it (an earlier
 add whose answer was lost), never another template of the same name.
 
 App activities are checked on the portal on every run (``bizproc.activity.list``): an app update wipes
-them (§2.5, §12.5); the install step at the bottom re-registers them on ONAPPINSTALL and ONAPPUPDATE.
+them (api-reference/common/events/on-app-update.md); the install step at the bottom re-registers them on ONAPPINSTALL and ONAPPUPDATE.
 """
 from __future__ import annotations
 
@@ -296,7 +297,7 @@ class Installer:
                                     {**fields, "DOCUMENT_TYPE": document_type}).result)
 
     def own_template(self, document_type: list[str], name: str) -> str | None:
-        """The id of a template this app already added to the list under ``name`` (b24-app.md §5.4)."""
+        """The id of a template this app already added to the list under ``name``."""
         rows = self.client.call("bizproc.workflow.template.list", {
             "SELECT": ["ID", "NAME", "DOCUMENT_TYPE", "SYSTEM_CODE"], "FILTER": {"NAME": name}}).result or []
         return next((str(row["ID"]) for row in rows if list(row.get("DOCUMENT_TYPE") or []) == document_type

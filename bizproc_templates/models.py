@@ -27,7 +27,7 @@ class InstalledObject(Base):
 
 
 class ActivityAnswer(Base):
-    """The at-most-once marker of one app-activity call: written before bizproc.event.send."""
+    """The one answer of an app-activity call, committed before bizproc.event.send and resent until delivered."""
 
     __tablename__ = "bizproc_activity_answers"
     __table_args__ = (UniqueConstraint("member_id", "token_digest", name="uq_bizproc_activity_answer"),)
@@ -37,8 +37,9 @@ class ActivityAnswer(Base):
     token_digest: Mapped[str] = mapped_column(String(64))  # sha256 of the event_token
     code: Mapped[str] = mapped_column(String(64))
     workflow_id: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="sending")  # sending | sent | send_failed
+    status: Mapped[str] = mapped_column(String(16), default="sending")  # sending | sent | refused
     outcome: Mapped[str] = mapped_column(String(16))  # ok | error
+    answer: Mapped[str] = mapped_column(Text, default="")  # JSON: RETURN_VALUES, LOG_MESSAGE
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,4 +1,4 @@
-"""Change detection over the OData standard interface (no change tracking in 1C, §5).
+"""Change detection over the OData standard interface (the standard interface has no change tracking).
 
 Catalogs: a cheap scan of ``Ref_Key, DataVersion, DeletionMark`` is diffed against the last
 seen versions; only changed objects are fetched, in OR-batches of a few keys, unless re-reading

@@ -1,6 +1,6 @@
 """Pure functions turning 1C OData JSON rows into domain objects (onec.models).
 
-They hide the 1C value quirks (reference §1.5): zero GUIDs and ``0001-01-01`` dates mean "empty",
+They hide the 1C value quirks: zero GUIDs and ``0001-01-01`` dates mean "empty",
 fixed-length strings come right-padded, Int64 numbers come as strings, enums come as value names.
 Error messages name the field, never the value (it may be personal data).
 """

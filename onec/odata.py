@@ -1,6 +1,6 @@
 """Client for the 1C OData standard interface (OData v3, JSON) on one ``requests.Session``.
 
-Paging follows the reference's traps (onec-zup.md §5): no keyset paging on ``Ref_Key`` (1C
+Paging avoids the standard interface's traps: no keyset paging on ``Ref_Key`` (1C
 answers 500) and no reliance on ``$orderby=Ref_Key`` being GUID order. Pages are ``$top``/``$skip``
 with an explicit, unique ``$orderby``; rows are de-duplicated by key and every full read ends
 with a key-set reconciliation, so rows shifted between pages by concurrent writes are neither

@@ -1,4 +1,4 @@
-"""Vacation balance assembled from OData registers (ZUP has no single balance table, §2.7).
+"""Vacation balance assembled from OData registers (ZUP has no single balance table).
 
 Registers used (documented in docs/onec-extension.md):
 
@@ -8,14 +8,17 @@ Registers used (documented in docs/onec-extension.md):
 - ``AccumulationRegister_ФактическиеОтпуска`` — days taken (``Количество``, by ``ДатаНачала``);
 - ``ТекущиеКадровыеДанныеСотрудников`` — hire and dismissal dates bound the accrual.
 
-Balance on a date = anchor remainder + accrual from the anchor date to that date (days per year
-/ 365 per calendar day while employed) − days taken in between (added back when the date is
-before the anchor). Without an anchor (the register is filled only with some ZUP settings) the
-main kind accrues from the hire date and every vacation taken is subtracted.
+Balance on a date = anchor remainder + the days earned between the anchor date and that date −
+days taken in between (added back when the date is before the anchor). Days are earned as ZUP
+earns them (CommonModules/ОстаткиОтпусков, «Отработано месяцев: N (M дн.)»): days per year / 12
+for each month of the working year, counted from the hire date, the running month by the share of
+it worked, nothing after the dismissal. Without an anchor (the register is filled only with some
+ZUP settings) the main kind accrues from the hire date and every vacation taken is subtracted.
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -48,20 +51,36 @@ def vacation_kinds(rows: Iterable[Row]) -> dict[str, VacationKind]:
     return {kind.ref: kind for kind in kinds}
 
 
-def employed_days(state: EmploymentState | None, start: dt.date, end: dt.date) -> int:
-    """Calendar days in (start, end] during which the employee was employed."""
+def add_months(day: dt.date, months: int) -> dt.date:
+    """1C's ДобавитьМесяц: the same day ``months`` later, or that month's last day when it is shorter."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def months_worked(start: dt.date, end: dt.date) -> float:
+    """Months from ``start`` through ``end`` (inclusive): whole months plus the share of the running one."""
+    after = end + dt.timedelta(days=1)
+    if after <= start:
+        return 0.0
+    whole = (after.year - start.year) * 12 + after.month - start.month
+    while add_months(start, whole) > after:
+        whole -= 1
+    begun, following = add_months(start, whole), add_months(start, whole + 1)
+    return whole + (after - begun).days / (following - begun).days
+
+
+def earned(kind: VacationKind, state: EmploymentState | None, on_date: dt.date) -> float:
+    """Days of ``kind`` earned from the hire date through ``on_date`` (the dismissal date at most)."""
     if state is None or state.hire_date is None:
-        return 0
-    first = max(start + dt.timedelta(days=1), state.hire_date)
-    last = min(end, state.dismissal_date) if state.dismissal_date else end
-    return max(0, (last - first).days + 1)
+        return 0.0
+    end = min(on_date, state.dismissal_date) if state.dismissal_date else on_date
+    return kind.days_per_year * months_worked(state.hire_date, end) / 12
 
 
 def accrued(kind: VacationKind, state: EmploymentState | None, start: dt.date, end: dt.date) -> float:
-    """Days of ``kind`` earned between two dates (negative when ``end`` is before ``start``)."""
-    if end < start:
-        return -accrued(kind, state, end, start)
-    return kind.days_per_year * employed_days(state, start, end) / 365
+    """Days of ``kind`` earned after ``start`` through ``end`` (negative when ``end`` is before ``start``)."""
+    return earned(kind, state, end) - earned(kind, state, start)
 
 
 def taken(rows: Iterable[Row], kind_ref: str | None, start: dt.date | None, end: dt.date) -> float:
@@ -123,8 +142,7 @@ def vacation_balance(
     if not by_kind:
         main = next((kind for kind in kinds.values() if kind.main), None)
         if main is not None and state is not None and state.hire_date is not None:
-            start = state.hire_date - dt.timedelta(days=1)
-            days = accrued(main, state, start, on_date) - taken(taken_list, None, None, on_date)
+            days = earned(main, state, on_date) - taken(taken_list, None, None, on_date)
             by_kind = [VacationKindBalance(main.name, round(days, 2))]
     total = round(sum(kind.days for kind in by_kind), 2)
     return VacationBalance(employee_ref, on_date, total, tuple(by_kind))

@@ -34,6 +34,9 @@ class DesiredGroup:
     key: str  # department ref
     fields: Mapping[str, Any]  # what sonet_group.create/update get (besides OWNER_ID)
     moderators: tuple[int, ...]
+    department_name: str = ""
+    legal_entity_ref: str = ""
+    legal_entity_name: str = ""
 
     @property
     def name(self) -> str:
@@ -50,6 +53,11 @@ class DesiredUser:
     groups: frozenset[str]
     active: bool | None
     has_email: bool
+
+    @property
+    def full_name(self) -> str:
+        fields = self.fields or {}
+        return " ".join(str(fields.get(k) or "") for k in ("LAST_NAME", "NAME", "SECOND_NAME")).strip()
 
 
 @dataclass(frozen=True)
@@ -102,7 +110,8 @@ class Placement:
 
 
 def group_fields(entity: LegalEntity, department: Department, settings: SyncSettings) -> dict[str, Any]:
-    """«<Организация> — <Подразделение>», bound to the intranet and the extranet site (b24-app.md §7.3)."""
+    """«<Организация> — <Подразделение>», bound to the intranet and the extranet site
+    (Bitrix24 REST docs: api-reference/sonet-group/sonet-group-create.md)."""
     return {"NAME": f"{entity.name} — {department.name}", "DESCRIPTION": f"Площадка клиента «{department.name}»",
             "KEYWORDS": group_marker(department.ref), "VISIBLE": "N", "OPENED": "N", "INITIATE_PERMS": "E",
             "SITE_ID": [settings.intranet_site_id, settings.extranet_site_id]}
@@ -206,6 +215,7 @@ class DesiredStateBuilder:
     def _add_group(self, desired: DesiredState, placement: Placement) -> None:
         ref = placement.department.ref
         if ref not in desired.groups:
-            desired.groups[ref] = DesiredGroup(ref, group_fields(placement.legal_entity, placement.department,
-                                                                 self.settings),
-                                               self.settings.managers_of(ref).all)
+            entity = placement.legal_entity
+            desired.groups[ref] = DesiredGroup(ref, group_fields(entity, placement.department, self.settings),
+                                               self.settings.managers_of(ref).all, placement.department.name,
+                                               entity.ref, entity.name)

@@ -1,39 +1,66 @@
-"""Who is who, as the sync last pushed it: the one read API other features use.
+"""Who is who, as the last sync run saw it: the one read API other features use.
 
-1C person ↔ Bitrix24 user, 1C department (a client site) ↔ extranet workgroup, the groups a user
-belongs to, and the managers of a department on both sides (client managers moderate the group;
-provider managers own it or moderate it, ``sync.managers`` in app.yaml). Nothing outside
-``sync_jobs`` reads the sync's tables; features call :func:`directory` instead.
+1C person ↔ Bitrix24 user, 1C department (a client site) ↔ extranet workgroup, the legal entity a
+site belongs to, the people of a site, and the managers of a site on both sides (client managers
+moderate the group; provider managers own it or moderate it, ``sync.managers`` in app.yaml).
+Nothing outside ``sync_jobs`` reads the sync's tables; features call :func:`directory` instead.
+The directory holds no СНИЛС, ИНН, phone or e-mail: only names, positions and personnel numbers.
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import and_, select
+from sqlalchemy.orm import aliased
 
 from b24app.db import Database, get_db
-from sync_jobs.models import SyncMapping
+from sync_jobs.models import DirectoryPerson, DirectoryPlacement, DirectorySite, SyncMapping
 from sync_jobs.settings import Managers, SyncSettings, sync_settings
 
 
 @dataclass(frozen=True)
 class Site:
-    """A client site: a 1C department and the extranet workgroup the sync made of it."""
+    """A client site: a 1C department of a legal entity and the extranet workgroup the sync made of it."""
 
     department_ref: str
-    group_id: int
+    group_id: int | None  # None until the sync created the group
+    name: str  # the group's name «<Организация> — <Подразделение>»
+    department_name: str
+    legal_entity_ref: str
+    legal_entity_name: str
+
+
+@dataclass(frozen=True)
+class Person:
+    """A person with an active employment at one or more sites."""
+
+    person_ref: str
+    user_id: int | None  # None until invited (e.g. no e-mail in 1C)
     name: str
+    position: str
+    personnel_numbers: str
+    email_known: bool
+    department_refs: tuple[str, ...]
+
+
+_USER = aliased(SyncMapping)
+_GROUP = aliased(SyncMapping)
+_PERSON_COLUMNS = (DirectoryPerson.person_ref, _USER.b24_id, DirectoryPerson.name, DirectoryPerson.position,
+                   DirectoryPerson.personnel_numbers, DirectoryPerson.email_known, DirectoryPerson.departments)
+_SITE_COLUMNS = (DirectorySite.department_ref, _GROUP.b24_id, DirectorySite.name, DirectorySite.department_name,
+                 DirectorySite.legal_entity_ref, DirectorySite.legal_entity_name)
 
 
 class Directory:
-    """Read-only lookups over the sync's mapping; each call is one indexed query."""
+    """Read-only lookups; each call is one indexed query."""
 
     def __init__(self, db: Database, settings: SyncSettings) -> None:
         self.db = db
         self.settings = settings
+
+    # -- people ---------------------------------------------------------------------------------
 
     def person_of_user(self, user_id: int) -> str | None:
         """The 1C person ref of a Bitrix24 user the sync created or adopted."""
@@ -43,62 +70,71 @@ class Directory:
         return self._scalar(select(SyncMapping.b24_id).where(SyncMapping.kind == "user",
                                                              SyncMapping.key == person_ref.lower()))
 
+    def person(self, person_ref: str) -> Person | None:
+        rows = self._people(DirectoryPerson.person_ref == person_ref.lower())
+        return rows[0] if rows else None
+
+    def people_of_site(self, department_ref: str) -> list[Person]:
+        """The people working at a site, by name."""
+        placed = select(DirectoryPlacement.person_ref).where(DirectoryPlacement.department_ref == department_ref.lower())
+        return self._people(DirectoryPerson.person_ref.in_(placed))
+
     def departments_of_user(self, user_id: int) -> list[str]:
         """The 1C departments whose groups the user is a member of (as last pushed)."""
         state = self._scalar(select(SyncMapping.state).where(SyncMapping.kind == "user",
                                                              SyncMapping.b24_id == user_id))
         return sorted(json.loads(state or "{}").get("groups", []))
 
+    def members(self, department_ref: str) -> list[int]:
+        """Bitrix24 ids of the invited people of a site."""
+        return sorted(p.user_id for p in self.people_of_site(department_ref) if p.user_id is not None)
+
+    # -- sites ----------------------------------------------------------------------------------
+
     def site_of_department(self, department_ref: str) -> Site | None:
-        with self.db.read_session() as session:
-            row = session.execute(select(SyncMapping.b24_id, SyncMapping.state).where(
-                SyncMapping.kind == "group", SyncMapping.key == department_ref.lower())).first()
-        if row is None or row.b24_id is None:
-            return None
-        return Site(department_ref.lower(), row.b24_id, str(json.loads(row.state or "{}").get("name", "")))
+        rows = self._sites(DirectorySite.department_ref == department_ref.lower())
+        return rows[0] if rows else None
 
     def site_of_group(self, group_id: int) -> Site | None:
-        with self.db.read_session() as session:
-            row = session.execute(select(SyncMapping.key, SyncMapping.state).where(
-                SyncMapping.kind == "group", SyncMapping.b24_id == group_id)).first()
-        return None if row is None else Site(row.key, group_id, str(json.loads(row.state or "{}").get("name", "")))
+        rows = self._sites(_GROUP.b24_id == group_id)
+        return rows[0] if rows else None
 
-    def sites(self) -> list[Site]:
-        """Every client site the sync created, by name."""
-        with self.db.read_session() as session:
-            rows = session.execute(select(SyncMapping.key, SyncMapping.b24_id, SyncMapping.state).where(
-                SyncMapping.kind == "group", SyncMapping.b24_id.is_not(None))).all()
-        return sorted((Site(r.key, r.b24_id, str(json.loads(r.state or "{}").get("name", ""))) for r in rows),
-                      key=lambda site: site.name)
+    def sites(self, *, legal_entity_ref: str | None = None) -> list[Site]:
+        """Every client site (of one legal entity), by name."""
+        condition = DirectorySite.legal_entity_ref == legal_entity_ref.lower() if legal_entity_ref else True
+        return self._sites(condition)
 
-    def members(self, department_ref: str) -> list[int]:
-        """Bitrix24 ids of the active users the sync put into the department's group."""
-        ref = department_ref.lower()
-        with self.db.read_session() as session:
-            rows = session.execute(select(SyncMapping.b24_id, SyncMapping.state).where(
-                SyncMapping.kind == "user", SyncMapping.b24_id.is_not(None)))
-            return sorted(r.b24_id for r in rows if _member(r.state, ref))
+    # -- managers -------------------------------------------------------------------------------
 
     def managers_of_department(self, department_ref: str) -> Managers:
-        """Client and provider managers of a department as configured in ``sync.managers``."""
+        """Client and provider managers of a site as configured in ``sync.managers``."""
         return self.settings.managers_of(department_ref.lower())
 
     def departments_managed_by(self, user_id: int, *, side: str) -> list[str]:
-        """Departments whose ``side`` ("client" or "provider") managers include the user."""
-        return sorted(ref for ref in self._known_departments()
-                      if user_id in getattr(self.managers_of_department(ref), side))
+        """Sites whose ``side`` ("client" or "provider") managers include the user."""
+        return [site.department_ref for site in self.sites()
+                if user_id in getattr(self.managers_of_department(site.department_ref), side)]
 
-    def _known_departments(self) -> Iterable[str]:
-        return (site.department_ref for site in self.sites())
+    # -- queries --------------------------------------------------------------------------------
+
+    def _people(self, condition) -> list[Person]:  # type: ignore[no-untyped-def]
+        statement = (select(*_PERSON_COLUMNS)
+                     .outerjoin(_USER, and_(_USER.kind == "user", _USER.key == DirectoryPerson.person_ref))
+                     .where(condition).order_by(DirectoryPerson.name))
+        with self.db.read_session() as session:
+            return [Person(r[0], r[1], r[2], r[3], r[4], r[5], tuple(json.loads(r[6])))
+                    for r in session.execute(statement)]
+
+    def _sites(self, condition) -> list[Site]:  # type: ignore[no-untyped-def]
+        statement = (select(*_SITE_COLUMNS)
+                     .outerjoin(_GROUP, and_(_GROUP.kind == "group", _GROUP.key == DirectorySite.department_ref))
+                     .where(condition).order_by(DirectorySite.name))
+        with self.db.read_session() as session:
+            return [Site(*row) for row in session.execute(statement)]
 
     def _scalar(self, statement):  # type: ignore[no-untyped-def]
         with self.db.read_session() as session:
             return session.scalar(statement)
-
-
-def _member(state: str | None, department_ref: str) -> bool:
-    data = json.loads(state or "{}")
-    return bool(data.get("active", True)) and department_ref in data.get("groups", ())
 
 
 def directory(app: Flask) -> Directory:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from b24app.db import Base, UTCDateTime
@@ -75,3 +75,41 @@ class SyncRunRecord(Base):
     key: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(255))
     reason: Mapped[str] = mapped_column(Text)
+
+
+class DirectorySite(Base):
+    """A client site as the last successful run saw it: the 1C department, its legal entity, the group's name."""
+
+    __tablename__ = "sync_directory_sites"
+
+    department_ref: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    department_name: Mapped[str] = mapped_column(String(255))
+    legal_entity_ref: Mapped[str] = mapped_column(String(64))
+    legal_entity_name: Mapped[str] = mapped_column(String(255))
+    digest: Mapped[str] = mapped_column(String(32))
+
+
+class DirectoryPerson(Base):
+    """A person with at least one active, onboarded employment (no СНИЛС, ИНН, phone or e-mail kept)."""
+
+    __tablename__ = "sync_directory_people"
+
+    person_ref: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    position: Mapped[str] = mapped_column(String(255))
+    personnel_numbers: Mapped[str] = mapped_column(String(255))
+    email_known: Mapped[bool] = mapped_column(Boolean)
+    departments: Mapped[str] = mapped_column(Text)  # JSON list of department refs
+    digest: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class DirectoryPlacement(Base):
+    """Person works at site: the index behind "the people of a site"."""
+
+    __tablename__ = "sync_directory_placements"
+    __table_args__ = (Index("ix_sync_directory_placements_person", "person_ref"),)
+
+    department_ref: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_ref: Mapped[str] = mapped_column(String(64), primary_key=True)

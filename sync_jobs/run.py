@@ -217,6 +217,7 @@ class SyncRunner:
             store.flush()
             client.close()
         runs.save_bookmarks(self.db, prepared.source.bookmarks)
+        runs.save_directory(self.db, prepared.desired)
         read = prepared.source
         ReplicaStore(self.db, get_store(self.app).cipher).save(read.replica, read.feed, read.source)
         return self._summary(run_id, full, prepared)

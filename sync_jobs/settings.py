@@ -10,7 +10,7 @@ sync:
   onboard:                        # who gets invited: "all" or a list of refs
     legal_entities: all
     departments: all
-  extranet_site_id: co            # b24-app.md §7.3: a group is extranet when bound to this site
+  extranet_site_id: co            # a group is extranet when bound to this site (sonet_group.create SITE_ID)
   intranet_site_id: s1
   grace_days: 7                   # days after the dismissal date before ACTIVE=N
   max_deactivate_percent: 5

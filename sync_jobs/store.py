@@ -15,8 +15,9 @@ from sqlalchemy import bindparam, delete, insert, select, update
 
 from b24app.db import Database
 from b24app.models import utcnow
-from sync_jobs.models import SyncBookmark, SyncMapping, SyncRun, SyncRunRecord
-from sync_jobs.desired import Skipped
+from sync_jobs.models import (DirectoryPerson, DirectoryPlacement, DirectorySite, SyncBookmark, SyncMapping,
+                              SyncRun, SyncRunRecord)
+from sync_jobs.desired import UF_PERSONNEL_NUMBER, DesiredState, Skipped, state_hash
 from sync_jobs.plan import MappedGroup, MappedUser, PushedState
 from sync_jobs.streams import Bookmark
 
@@ -203,3 +204,44 @@ def run_records(db: Database, run_id: int) -> list[SyncRunRecord]:
     with db.read_session() as session:
         return list(session.scalars(select(SyncRunRecord).where(SyncRunRecord.run_id == run_id)
                                     .order_by(SyncRunRecord.id)))
+
+
+# -- the directory of who is who (read through sync_jobs.directory) ---------------------------------
+
+def save_directory(db: Database, desired: DesiredState) -> None:
+    """Bring the directory tables to the desired state of a successful run, writing only what changed."""
+    sites = {g.key: {"name": g.name, "department_name": g.department_name, "legal_entity_ref": g.legal_entity_ref,
+                     "legal_entity_name": g.legal_entity_name} for g in desired.groups.values()}
+    people = {u.key: {"name": u.full_name, "position": str(u.fields.get("WORK_POSITION") or ""),
+                      "personnel_numbers": str(u.fields.get(UF_PERSONNEL_NUMBER) or ""), "email_known": u.has_email,
+                      "departments": json.dumps(sorted(u.groups))}
+              for u in desired.users.values() if u.fields is not None and u.groups}
+    with db.session() as session:
+        _sync_rows(session, DirectorySite, DirectorySite.department_ref, sites)
+        changed, removed = _sync_rows(session, DirectoryPerson, DirectoryPerson.person_ref, people)
+        stale = [*changed, *removed]
+        for chunk in (stale[i:i + 500] for i in range(0, len(stale), 500)):
+            session.execute(delete(DirectoryPlacement).where(DirectoryPlacement.person_ref.in_(chunk)))
+        placements = [{"department_ref": ref, "person_ref": key} for key in changed
+                      for ref in json.loads(people[key]["departments"])]
+        if placements:
+            session.execute(insert(DirectoryPlacement), placements)
+
+
+def _sync_rows(session: Any, model: Any, key_column: Any, wanted: Mapping[str, dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """Insert, update and delete rows of ``model`` to match ``wanted``; the keys changed and removed."""
+    known = dict(session.execute(select(key_column, model.digest)).all())
+    key_name = key_column.key
+    rows = {key: {**values, "digest": state_hash(values)} for key, values in wanted.items()}
+    new = [{key_name: key, **row} for key, row in rows.items() if key not in known]
+    updated = [{"k": key, **row} for key, row in rows.items() if key in known and known[key] != row["digest"]]
+    removed = [key for key in known if key not in rows]
+    if new:
+        session.execute(insert(model), new)
+    if updated:
+        columns = {name: bindparam(name) for name in updated[0] if name != "k"}
+        session.connection().execute(update(model.__table__).where(key_column == bindparam("k")).values(**columns),
+                                     updated)
+    for chunk in (removed[i:i + 500] for i in range(0, len(removed), 500)):
+        session.execute(delete(model).where(key_column.in_(chunk)))
+    return [row[key_name] for row in new] + [row["k"] for row in updated], removed

@@ -6,7 +6,7 @@ desired state needs of a record (``keep``: memory). Its bookmark is the pairs (k
 digest) of the kept records (64-bit integers in an ``array``: 16 bytes a record, and no 1C data in
 clear) of what it saw in the last successful run: the next run reports how many records changed
 per stream, and the bookmark is only promoted after the run succeeded (singer's progress-marker
-rule, aesthetics §7 rule 13).
+rule).
 """
 from __future__ import annotations
 

@@ -114,6 +114,11 @@ class EmulatedInstall:
         raise AssertionError("inbox not drained")
 
     @property
+    def oauth_url(self) -> str:
+        """The OAuth server's token endpoint the app uses."""
+        return self.config.oauth_token_url
+
+    @property
     def member_id(self) -> str:
         return self.portal.member_id
 

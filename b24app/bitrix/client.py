@@ -4,11 +4,11 @@ fast-bitrix24 is the chosen client and serves full-list reads of small lists (`g
 `fb24.py`). It cannot serve the call/batch/write path, which is therefore a thin requests + tenacity
 layer (issue 2 item 7):
 - it retries every 5xx, timeout and connection error, with no opt-out: a `user.add` batch that timed
-  out after running would be sent again (duplicates, b24-transport §9.3);
+  out after running would be sent again (duplicates);
 - its aiohttp session uses `raise_for_status=True`, so 4xx bodies are lost: no error code/description,
-  `invalid_token` and `expired_token` look alike and a dead token loops forever (§6.2, FB24 #125);
-- its operating-time throttler never sees the per-command `result_time` of batches (§6.2);
-- `call_batch` raises on the first `result_error` and drops the successes (§6.2).
+  `invalid_token` and `expired_token` look alike and a dead token loops forever (fast_bitrix24 issue #125);
+- its operating-time throttler never sees the per-command `result_time` of batches;
+- `call_batch` raises on the first `result_error` and drops the successes.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Python values -> what Bitrix24's PHP expects (b24-transport §1.3, §9.4).
+"""Python values -> what Bitrix24's PHP expects (Bitrix24 REST docs: settings/how-to-call-rest-api/data-encoding.md).
 
 Two encodings, same value rules:
 - JSON bodies (`to_bitrix`): booleans become "Y"/"N"; None stays null (clears a field).

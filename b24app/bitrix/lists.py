@@ -3,7 +3,7 @@
 Both strategies fetch 2,500 rows per request (50 pages of 50 in one batch), but fast-bitrix24 pages
 by offset (`start=50, 100, ...`), which makes the portal COUNT the table on every page and scan
 `offset` rows, while the ID window (`>ID` = last seen ID, `start=-1`, pages chained inside one batch
-with `$result[...]`) costs the portal one indexed range read per page (b24-transport §3). The window
+with `$result[...]`) costs the portal one indexed range read per page (Bitrix24 REST docs: settings/performance/huge-data.md). The window
 needs to know how a method spells its filter and ascending-ID order, hence `ID_WINDOWS`.
 """
 from __future__ import annotations

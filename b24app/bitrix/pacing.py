@@ -1,4 +1,4 @@
-"""Client-side pacing for the two cloud limits (b24-transport §5.1, §5.2, §11).
+"""Client-side pacing for the two cloud limits (Bitrix24 REST docs: settings/performance/limits.md).
 
 `RequestPacer` mirrors the portal's leaky bucket so the portal never has to answer 503 in the
 steady state; `OperatingGovernor` tracks each method's server-time budget from the `operating` /

@@ -1,25 +1,32 @@
 """Access tokens of an installed portal: read from the store, refreshed once under a lease.
 
 Bitrix24 rotates the refresh token on every refresh and rejects a reused one with
-``invalid_grant`` (b24-app.md §3.2), so concurrent callers must never refresh twice: the first
+``invalid_grant`` (Bitrix24 REST docs: settings/oauth/index.md), so concurrent callers must never refresh twice: the first
 takes a per-portal lease row, refreshes, persists the new pair, releases; the others wait for
 the token generation to change and use the new token.
 """
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 import requests
 
-from b24app.bitrix.errors import B24AuthFatal, B24BadResponse, B24ConnectionError, B24Timeout, api_error
-from b24app.store import InstallationStore, TokenSet
+from b24app.bitrix.errors import (B24AuthFatal, B24BadResponse, B24ConnectionError, B24Error, B24Timeout,
+                                  api_error)
+from b24app.models import utcnow
+from b24app.store import Installation, InstallationStore, TokenSet
 
-REFRESH_LEASE_S = 120.0  # well above the OAuth call's own timeouts
+log = logging.getLogger(__name__)
+
+REFRESH_LEASE_S = 20.0  # above the OAuth call's own timeouts; a dead holder blocks the others this long at most
 WAIT_STEP_S = 0.02
+EXPIRY_MARGIN_S = 60.0  # a token this close to its expiry is refreshed before it is used
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,7 @@ class OAuthServer:
     token_url: str
     client_id: str
     client_secret: str
-    timeout: tuple[float, float] = (5.0, 30.0)
+    timeout: tuple[float, float] = (5.0, 10.0)
 
     def refresh(self, refresh_token: str) -> TokenGrant:
         """Exchange a refresh token for a new pair (the old refresh token is consumed).
@@ -76,17 +83,32 @@ class PortalTokens:
     _local_locks: dict[str, threading.Lock] = {}
     _local_locks_guard = threading.Lock()
 
-    def __init__(self, store: InstallationStore, member_id: str, oauth: OAuthServer) -> None:
+    def __init__(self, store: InstallationStore, member_id: str, oauth: OAuthServer, *,
+                 expiry_margin_s: float = EXPIRY_MARGIN_S) -> None:
         self.store = store
         self.member_id = member_id
         self.oauth = oauth
+        self.expiry_margin = timedelta(seconds=expiry_margin_s)
         self.holder = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
 
     def current(self) -> str:
+        """The stored access token, refreshed first when it is about to expire (no call then fails on
+        expired_token); if that refresh fails, the token is used while it still lives."""
+        installation = self._installation()
+        token = installation.access_token
+        if installation.expires_at is None or installation.expires_at - utcnow() > self.expiry_margin:
+            return token
+        try:
+            return self.refresh(token)
+        except B24Error as exc:
+            log.warning("early token refresh of %s failed: %s", self.member_id, type(exc).__name__)
+            return token
+
+    def _installation(self) -> Installation:
         installation = self.store.find(member_id=self.member_id)
         if installation is None or not installation.access_token:
             raise B24AuthFatal("not_installed", f"portal {self.member_id} has no stored tokens")
-        return installation.access_token
+        return installation
 
     def refresh(self, stale_token: str) -> str:
         """Return a fresh access token; only one caller across processes talks to OAuth."""
@@ -103,7 +125,7 @@ class PortalTokens:
         raise B24Timeout("another process holds the refresh lease too long")
 
     def _fresher_than(self, stale_token: str) -> str | None:
-        token = self.current()
+        token = self._installation().access_token
         return token if token != stale_token else None
 
     def _refresh_holding_lease(self, stale_token: str) -> str:
@@ -116,7 +138,13 @@ class PortalTokens:
             if installation.access_token != stale_token:
                 return installation.access_token or ""
             generation = installation.token_generation
-            new = self.oauth.refresh(installation.refresh_token).tokens
+            try:
+                new = self.oauth.refresh(installation.refresh_token).tokens
+            except B24AuthFatal:
+                self.store.mark_tokens_broken(member_id=self.member_id)
+                log.error("portal %s: the OAuth server refused the stored refresh token; an administrator "
+                          "opening the app restores it", self.member_id)
+                raise
             return new.access_token
         finally:
             self.store.release_refresh_lease(member_id=self.member_id, holder=self.holder, tokens=new,

@@ -5,6 +5,7 @@ consistently, so the generator, the mutation hook and SOAP all see one truth.
 """
 from __future__ import annotations
 
+import calendar
 import functools
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -166,21 +167,55 @@ def take_vacation(store: Store, employee: str, person: str, org: str, kind: str,
     }, trusted)
 
 
+def add_months(day: date, months: int) -> date:
+    """1C's ДобавитьМесяц: the same day `months` later, or that month's last day when it is shorter."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def months_worked(start: date, end: date) -> float:
+    """Months of the working year from `start` through `end` (inclusive): whole months counted from
+    `start` plus the worked share of the running month, as ZUP's «Справка по отпускам» shows them
+    («Отработано месяцев: N (M дн.)», CommonModules/ОстаткиОтпусков)."""
+    after = end + timedelta(days=1)
+    if after <= start:
+        return 0.0
+    whole = (after.year - start.year) * 12 + after.month - start.month
+    while add_months(start, whole) > after:
+        whole -= 1
+    begun, following = add_months(start, whole), add_months(start, whole + 1)
+    return whole + (after - begun).days / (following - begun).days
+
+
+def earned_days(days_per_year: float, start: date, end: date) -> float:
+    """Annual vacation earned from `start` through `end`: days per year / 12 for each month worked."""
+    return days_per_year * months_worked(start, end) / 12
+
+
 def vacation_balance(store: Store, employee: str, on_day: date) -> dict[str, float]:
-    """Days left by vacation kind: rights accrued pro rata by `on_day` minus days taken by then."""
-    balance: dict[str, float] = {}
-    for row in store.find(VACATION_RIGHTS, "Сотрудник_Key", employee):
-        record = dict(zip(store.table(VACATION_RIGHTS).definition.columns, row))
-        start, end = parse_day(record["ДатаНачала"]), parse_day(record["ДатаОкончания"])
-        share = min(max((on_day - start).days + 1, 0) / ((end - start).days + 1), 1.0)
-        kind = record["ВидЕжегодногоОтпуска_Key"]
-        balance[kind] = balance.get(kind, 0.0) + record["КоличествоДней"] * share
-    for row in store.find(VACATIONS_USED, "Сотрудник_Key", employee):
-        record = dict(zip(store.table(VACATIONS_USED).definition.columns, row))
+    """Days left by vacation kind on `on_day`: rights earned month by month since the first recorded
+    working year (up to the dismissal) minus the vacations begun by then, as ZUP's
+    ОстаткиОтпусков computes them for any date (never only for the dates the data was made on)."""
+    state = current_state(store, employee)
+    dismissed = state["ДатаУвольнения"]
+    end = min(on_day, parse_day(dismissed)) if dismissed != EMPTY_DATE else on_day
+    rates = kind_rates(store)
+    starts: dict[str, date] = {}
+    for record in _records(store, VACATION_RIGHTS, employee):
+        kind, begins = record["ВидЕжегодногоОтпуска_Key"], parse_day(record["ДатаНачала"])
+        starts[kind] = min(begins, starts.get(kind, begins))
+    balance = {kind: earned_days(rates.get(kind, MAIN_VACATION_DAYS), start, end) for kind, start in starts.items()}
+    for record in _records(store, VACATIONS_USED, employee):
         if parse_day(record["ДатаНачала"]) <= on_day:
             kind = record["ВидЕжегодногоОтпуска_Key"]
             balance[kind] = balance.get(kind, 0.0) - record["Количество"]
     return {kind: round(days, 2) for kind, days in balance.items()}
+
+
+def _records(store: Store, set_name: str, employee: str) -> list[dict[str, object]]:
+    columns = store.table(set_name).definition.columns
+    return [dict(zip(columns, row)) for row in store.find(set_name, "Сотрудник_Key", employee)]
 
 
 def refresh_balance_rows(store: Store, employee: str, person: str, on_day: date = AS_OF) -> None:
@@ -198,6 +233,13 @@ def kind_names(store: Store) -> dict[str, str]:
     table = store.table(VACATION_KINDS)
     ref, name = table.definition.index("Ref_Key"), table.definition.index("Description")
     return {row[ref]: row[name] for row in table.rows.values()}
+
+
+def kind_rates(store: Store) -> dict[str, float]:
+    """КоличествоДнейВГод of each kind of vacation."""
+    table = store.table(VACATION_KINDS)
+    ref, days = table.definition.index("Ref_Key"), table.definition.index("КоличествоДнейВГод")
+    return {row[ref]: row[days] for row in table.rows.values()}
 
 
 def year_after(start: date) -> date:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Iterable
 
 from . import render
@@ -180,7 +179,7 @@ class ODataService:
             raise ODataError("16", "Нельзя установить значение свойства Posted: используйте метод Post()")
         if definition.kind == "document":
             values.setdefault("Number", self.store.next_number(definition.name, "00-"))
-            values.setdefault("Date", datetime.now().strftime("%Y-%m-%dT%H:%M:%S"))
+            values.setdefault("Date", self.store.now())
         row = self.store.insert(definition.name, values)
         if definition.kind == "document":
             self.store.client_documents.append((definition.name, row[0]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -175,7 +175,7 @@ class B24Sync:
             raise SoapFault(f"Неверный JSON в параметре Fields: {error}") from None
         if not isinstance(values, dict):
             raise SoapFault("Параметр Fields должен содержать объект JSON")
-        values = {"Number": self.store.next_number(set_name, "00-"), "Date": _now(), **values}
+        values = {"Number": self.store.next_number(set_name, "00-"), "Date": self.store.now(), **values}
         if "Статус" in SETS[set_name].by_name:
             values.setdefault("Статус", "Рассматривается")
         row = self.store.insert(set_name, values)
@@ -316,6 +316,3 @@ def _long(text: str, name: str) -> int:
     except ValueError:
         raise SoapFault(f"Параметр {name} должен быть целым числом, получено «{text}»") from None
 
-
-def _now() -> str:
-    return datetime.now().strftime("%Y-%m-%dT%H:%M:%S")

@@ -5,7 +5,7 @@ import base64
 import bisect
 import random
 import struct
-from datetime import date
+from datetime import date, datetime
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, Callable, Iterator, NamedTuple
@@ -132,6 +132,10 @@ class Store:
         self.client_documents: list[tuple[str, str]] = []
         self.document_numbers: dict[str, int] = {}
         self.today: date = AS_OF  # advanced by mutations
+
+    def now(self) -> str:
+        """ТекущаяДатаСеанса of the emulated infobase: its own date (never the wall clock's) at the wall time."""
+        return datetime.combine(self.today, datetime.now().time()).strftime("%Y-%m-%dT%H:%M:%S")
 
     def new_guid(self) -> str:
         raw = f"{self.rng.getrandbits(128):032x}"

@@ -9,7 +9,7 @@ from b24app.formparse import MalformedBody, parse_body, parse_form
 
 
 def test_event_payload_from_reference_wire_form() -> None:
-    # b24-app.md §4.3 wire form
+    # the wire form of Bitrix24's event POSTs (PHP http_build_query)
     body = ("event=ONCRMDEALADD&event_handler_id=185&data[FIELDS][ID]=7405&ts=1766047124"
             "&auth[access_token]=s6p6&auth[domain]=some.bitrix24.com"
             "&auth[client_endpoint]=https%3A%2F%2Fsome.bitrix24.com%2Frest%2F&auth[member_id]=d89"
@@ -53,3 +53,29 @@ def test_json_bodies_and_unknown_content_types() -> None:
         parse_body(b"[1]", "application/json")
     with pytest.raises(MalformedBody):
         parse_body(b"x", "text/xml")
+
+
+def test_append_syntax_follows_php_after_explicit_indexes() -> None:
+    assert parse_form(b"a[]=x&a[5]=y&a[]=z")["a"] == {"0": "x", "5": "y", "6": "z"}
+    assert parse_form(b"a[3]=x&a[]=y")["a"] == {"3": "x", "4": "y"}
+
+
+def test_parsing_is_linear_in_the_body() -> None:
+    """Appends are indexed in one pass; a 1 MiB body of them is refused at the field limit first."""
+    body = b"&".join([b"a[]=1"] * 4000)  # the field limit stops bigger bodies before any work
+    assert len(parse_form(body)["a"]) == 4000
+    with pytest.raises(MalformedBody, match="полей"):
+        parse_form(b"&".join([b"a[]=1"] * 200_000))
+
+
+@pytest.mark.parametrize("body", [b"event=A%00B", b"a%01=1", b"k=" + b"%1b" * 3, b"x" * 300 + b"=1"])
+def test_control_characters_and_long_names_are_refused(body: bytes) -> None:
+    with pytest.raises(MalformedBody):
+        parse_form(body)
+
+
+@pytest.mark.parametrize("body", [b'{"a":' * 5000 + b"1" + b"}" * 5000, b'{"a":' * 20 + b"1" + b"}" * 20,
+                                  b'{"e": "\\u0000"}', b'{"' + b"k" * 300 + b'": 1}'])
+def test_deep_or_dirty_json_is_refused(body: bytes) -> None:
+    with pytest.raises(MalformedBody):
+        parse_body(body, "application/json")

@@ -1,13 +1,18 @@
 """Install, token rotation, update and uninstall against the Bitrix24 emulator over HTTP."""
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
 import sqlalchemy as sa
 
+from b24app.bitrix.errors import B24AuthFatal
+from b24app.bitrix.tokens import EXPIRY_MARGIN_S, REFRESH_LEASE_S
+from b24app import inbox
 from b24app.db import get_db
+from b24app.models import PortalInstallation, utcnow
 from b24app.portal import client_for, get_store
 from tests.support import EmulatedInstall
 
@@ -163,3 +168,106 @@ def test_installation_waits_for_install_finish(setup: EmulatedInstall) -> None:
     setup.hook(f"apps/{setup.client_id}/install-finish")
     setup.drain()
     assert get_store(setup.app).find(member_id=setup.member_id).status == "installed"
+
+
+def test_a_token_about_to_expire_is_refreshed_before_it_is_used(setup: EmulatedInstall) -> None:
+    setup.install()
+    setup.drain()
+    before = get_store(setup.app).find(member_id=setup.member_id)
+    almost = utcnow() + timedelta(seconds=EXPIRY_MARGIN_S / 2)
+    with get_db(setup.app).session() as session:
+        session.execute(sa.update(PortalInstallation).where(PortalInstallation.member_id == setup.member_id)
+                        .values(expires_at=almost))
+    assert str(client_for(setup.app).call("profile", {}).result["ID"]) == "1"
+    after = get_store(setup.app).find(member_id=setup.member_id)
+    assert after.token_generation == before.token_generation + 1 and after.expires_at > almost
+    client_for(setup.app).call("profile", {})  # a fresh token is used as it is
+    assert get_store(setup.app).find(member_id=setup.member_id).token_generation == after.token_generation
+
+
+def _second_app_token(setup: EmulatedInstall, user_id: int = 1) -> str:
+    """An access token of another application installed on the same portal (an admin's, by default)."""
+    other = setup.hook("apps", {"handler_url": "http://127.0.0.1:9/app", "install_url": "http://127.0.0.1:9/install",
+                                "scopes": EmulatedInstall.SCOPES})
+    setup.hook(f"apps/{other['client_id']}/install-finish")
+    return setup.hook("tokens", {"client_id": other["client_id"], "user_id": user_id})["access_token"]
+
+
+def test_frame_post_with_another_apps_token_is_refused(setup: EmulatedInstall) -> None:
+    setup.install()
+    setup.drain()
+    page = f"{setup.public_url}/b24/app"
+    foreign = _second_app_token(setup)
+    refused = requests.post(page, data={"member_id": setup.member_id, "AUTH_ID": foreign, "PLACEMENT": "DEFAULT"},
+                            timeout=10)
+    assert refused.status_code == 401 and "установлено" not in refused.text
+
+
+def test_app_update_with_another_apps_admin_token_does_not_take_the_event_channel(setup: EmulatedInstall) -> None:
+    setup.install()
+    setup.drain()
+    foreign = _second_app_token(setup)
+    forged = {"event": "ONAPPUPDATE", "data[VERSION]": "9", "ts": "1", "auth[member_id]": setup.member_id,
+              "auth[application_token]": "attacker-chosen", "auth[access_token]": foreign,
+              "auth[domain]": setup.portal.url.split("//")[1]}
+    answer = requests.post(f"{setup.public_url}/b24/events", data=forged, timeout=10)
+    assert answer.status_code == 401
+    followup = {**forged, "event": "ONUSERADD", "data[FIELDS][ID]": "5"}
+    assert requests.post(f"{setup.public_url}/b24/events", data=followup, timeout=10).status_code == 401
+    assert get_store(setup.app).find(member_id=setup.member_id).app_version == 1
+
+
+def _lose_the_pair(setup: EmulatedInstall) -> None:
+    """What a process killed right after the OAuth server rotated the pair leaves: a consumed refresh token."""
+    stored = get_store(setup.app).find(member_id=setup.member_id)
+    answer = requests.post(setup.oauth_url, data={
+        "grant_type": "refresh_token", "client_id": setup.client_id, "client_secret": setup.client_secret,
+        "refresh_token": stored.refresh_token}, timeout=10)
+    assert answer.status_code == 200
+    setup.hook("tokens/expire", {})
+
+
+def _open_app(setup: EmulatedInstall, user_id: int) -> requests.Response:
+    viewer = setup.hook("tokens", {"client_id": setup.client_id, "user_id": user_id})
+    return requests.post(f"{setup.public_url}/b24/app", data={
+        "member_id": setup.member_id, "AUTH_ID": viewer["access_token"], "REFRESH_ID": viewer["refresh_token"],
+        "PLACEMENT": "DEFAULT"}, timeout=10)
+
+
+def test_a_lost_token_pair_is_restored_by_an_admin_opening_the_app(setup: EmulatedInstall) -> None:
+    setup.install()
+    setup.drain()
+    _lose_the_pair(setup)
+    with pytest.raises(B24AuthFatal):
+        client_for(setup.app).call("profile", {})
+    assert get_store(setup.app).find(member_id=setup.member_id).tokens_broken_at is not None
+    employee = setup.hook("users", {"NAME": "Иван", "LAST_NAME": "Сотрудников", "EMAIL": "i@example.ru"})["ID"]
+    for user_id, healed in ((employee, False), (1, True)):
+        assert _open_app(setup, user_id).status_code == 200
+        assert (get_store(setup.app).find(member_id=setup.member_id).tokens_broken_at is None) is healed
+    assert str(client_for(setup.app).call("profile", {}).result["ID"]) == "1"
+
+
+def test_work_waiting_on_a_lost_token_pair_goes_on_once_it_is_restored(setup: EmulatedInstall) -> None:
+    setup.install()
+    setup.drain()
+    _lose_the_pair(setup)
+    setup.hook(f"apps/{setup.client_id}/update", {"version": 2})
+    setup.hook("events/flush")
+    setup.worker.run_once()  # re-registering the handlers fails: the stored pair is dead
+    failing = [i for i in inbox.list_items(get_db(setup.app)) if i.name == "ONAPPUPDATE"]
+    assert failing[0].status == "pending" and "B24AuthFatal" in failing[0].last_error
+    _open_app(setup, 1)
+    setup.drain()
+    events = {b["event"].upper() for b in client_for(setup.app).call("event.get", {}).result}
+    assert {"ONAPPUPDATE", "ONAPPUNINSTALL"} <= events
+
+
+def test_a_dead_refresh_lease_holds_the_others_only_until_it_runs_out(setup: EmulatedInstall) -> None:
+    setup.install()
+    setup.drain()
+    store = get_store(setup.app)
+    assert store.try_acquire_refresh_lease(member_id=setup.member_id, holder="dead-process", seconds=1)
+    setup.hook("tokens/expire", {})
+    assert str(client_for(setup.app).call("profile", {}).result["ID"]) == "1"
+    assert REFRESH_LEASE_S <= 30  # what a dead holder costs the other processes at most

@@ -106,6 +106,42 @@ def test_oversized_body_gets_413(live: LiveServer) -> None:
     assert _stored(live) == []
 
 
+def _chunks(total: int, size: int = 64 * 1024):  # type: ignore[no-untyped-def]
+    yield b"event=ONUSERADD&data[X]="
+    sent = 0
+    while sent < total:
+        yield b"x" * size
+        sent += size
+
+
+def test_a_chunked_body_over_the_limit_is_refused_not_truncated(live: LiveServer) -> None:
+    response = requests.post(f"{live.url}/b24/events", data=_chunks(1024 * 1024 + 1),
+                             headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=30)
+    assert response.status_code == 413
+    assert _stored(live) == []
+
+
+@pytest.mark.parametrize("extra", [
+    {"auth[member_id]": "m" * 65},
+    {"auth[member_id]": "portal-a\n"},
+    {"auth[application_token]": "t" * 300},
+    {"data[FIELDS][NAME]": "A\x00B"},
+])
+def test_oversized_or_dirty_auth_gets_400_or_401_never_500(live: LiveServer, extra: dict[str, str]) -> None:
+    form = {**_event(), **{k: v.encode().decode("unicode_escape") for k, v in extra.items()}}
+    response = requests.post(f"{live.url}/b24/events", data=form, timeout=10)
+    assert response.status_code in (400, 401)
+    assert _stored(live) == []
+
+
+def test_deep_json_gets_400(live: LiveServer) -> None:
+    body = b'{"a":' * 100_000 + b"1" + b"}" * 100_000
+    response = requests.post(f"{live.url}/b24/events", data=body, headers={"Content-Type": "application/json"},
+                             timeout=30)
+    assert response.status_code in (400, 413)
+    assert _stored(live) == []
+
+
 def test_duplicate_deliveries_are_stored_once(live: LiveServer) -> None:
     answers = [requests.post(f"{live.url}/b24/events", data=_event(), timeout=10).json()["result"]
                for _ in range(3)]

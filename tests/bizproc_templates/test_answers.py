@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, update
 
 from b24app import inbox
 from b24app.db import get_db
@@ -18,6 +19,7 @@ from bizproc_templates.answers import answer_activity
 from bizproc_templates.activities import WORK
 from sync_jobs.models import SyncMapping
 from tests.bizproc_templates.test_vacation_e2e import REQUEST, VACATION
+from bizproc_templates.demo import wait_for
 from tests.bizproc_templates.conftest import Stack
 
 
@@ -64,3 +66,36 @@ def test_routing_overrides_a_slot_and_an_empty_slot_falls_back() -> None:
     resolution = resolve_slots("vacation", ["client_manager", "provider_manager"], Workplace((), (3,)), settings, (1,))
     assert resolution.users == {"client_manager": (1,), "provider_manager": (7, 9)}
     assert resolution.unresolved == ("client_manager",)
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["lost-before-the-portal", "lost-after-the-portal"])
+def test_an_answer_lost_on_the_way_is_sent_again(stack: Stack, after: bool) -> None:
+    """The send fails once (a connection reset before or after the portal ran it): the stored answer
+    goes out again on the inbox's retry and the workflow moves on instead of waiting for its timeout."""
+    stack.install.hook("faults", {"kind": "reset", "method": "bizproc.event.send", "count": 1, "after": after})
+    element_id = stack.submit(VACATION, REQUEST)
+    stack.open_task(element_id, stack.people.client_manager)
+
+    def answers() -> list[tuple[str, str]]:
+        with get_db(stack.app).read_session() as session:
+            rows = session.scalars(select(ActivityAnswer).where(ActivityAnswer.code == "zup_vacation_balance"))
+            return [(a.status, a.outcome) for a in rows]
+    assert wait_for(lambda: answers() == [("sent", "ok")], "the answer recorded as delivered")
+
+
+def test_a_worker_killed_after_storing_the_answer_sends_it_without_working_again(stack: Stack) -> None:
+    element_id = stack.submit(VACATION, REQUEST)
+    stack.open_task(element_id, stack.people.client_manager)
+    message = balance_message(stack)
+    with get_db(stack.app).session() as session:  # as the killed worker left it: stored, not yet sent
+        session.execute(update(ActivityAnswer).where(ActivityAnswer.code == "zup_vacation_balance")
+                        .values(status="sending"))
+    stack.install.hook("counters/reset")
+    stack.onec("counters/reset")
+    with get_db(stack.app).session() as session:
+        answer_activity(HandlerContext(stack.app, message), session, WORK["zup_vacation_balance"])
+    assert stack.install.hook("counters", method="GET")["by_method"]["bizproc.event.send"]["calls"] == 1
+    assert stack.onec("counters", method="GET")["requests"] == 0
+    with get_db(stack.app).read_session() as session:
+        assert session.scalar(select(ActivityAnswer.status).where(ActivityAnswer.code == "zup_vacation_balance")) \
+            == "sent"

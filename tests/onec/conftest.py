@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -44,6 +45,12 @@ def hooks(zup: Any) -> Iterator[Hooks]:
     hooks("DELETE", "faults")
     yield hooks
     hooks("DELETE", "faults")
+
+
+@pytest.fixture()
+def today(zup: Any, hooks: Hooks) -> dt.date:
+    """The emulated infobase's date (its clock): tests never read the wall clock."""
+    return zup.app.store.today
 
 
 @pytest.fixture()

@@ -12,7 +12,7 @@ from onec.config import ConnectionConfig
 from onec.errors import OneCConfigError
 from onec.models import EmploymentState, EmploymentType, VacationKindBalance
 from onec.odata import ODataSkipPaginator, keys_filter
-from onec.vacation import VacationKind, employed_days, vacation_balance
+from onec.vacation import VacationKind, add_months, earned, months_worked, vacation_balance
 
 
 def test_paginator_overlaps_and_stops_on_a_short_page() -> None:
@@ -86,10 +86,31 @@ TAKEN = [{"ВидЕжегодногоОтпуска_Key": K1, "Количест�
          {"ВидЕжегодногоОтпуска_Key": K1, "Количество": "5", "ДатаНачала": "2025-03-01T00:00:00"}]
 
 
-def test_employed_days_are_bounded_by_hire_and_dismissal() -> None:
-    dismissed = EmploymentState("e", None, None, None, None, dt.date(2024, 1, 1), dt.date(2024, 1, 10), None, 1.0)
-    assert employed_days(dismissed, dt.date(2023, 12, 1), dt.date(2024, 2, 1)) == 10
-    assert employed_days(None, dt.date(2023, 12, 1), dt.date(2024, 2, 1)) == 0
+@pytest.mark.parametrize(("start", "end", "months"), [
+    (dt.date(2024, 1, 1), dt.date(2024, 12, 31), 12.0),
+    (dt.date(2024, 1, 1), dt.date(2024, 1, 31), 1.0),
+    (dt.date(2024, 1, 15), dt.date(2024, 2, 14), 1.0),
+    (dt.date(2024, 1, 15), dt.date(2024, 2, 28), 1 + 14 / 29),  # 15.02-14.03 is a 29-day month of work
+    (dt.date(2024, 1, 31), dt.date(2024, 2, 28), 1.0),  # ДобавитьМесяц(31.01, 1) = 29.02 in a leap year
+    (dt.date(2023, 2, 28), dt.date(2024, 2, 28), 12 + 1 / 29),
+    (dt.date(2024, 2, 29), dt.date(2025, 2, 27), 12.0),  # ДобавитьМесяц(29.02.2024, 12) = 28.02.2025
+    (dt.date(2024, 3, 1), dt.date(2024, 2, 29), 0.0),
+])
+def test_months_worked_count_working_year_months_from_the_start(start: dt.date, end: dt.date,
+                                                                 months: float) -> None:
+    assert months_worked(start, end) == pytest.approx(months)
+
+
+def test_add_months_keeps_the_day_or_takes_the_months_last() -> None:
+    assert add_months(dt.date(2024, 1, 31), 1) == dt.date(2024, 2, 29)
+    assert add_months(dt.date(2024, 11, 30), 3) == dt.date(2025, 2, 28)
+    assert add_months(dt.date(2024, 12, 31), 12) == dt.date(2025, 12, 31)
+
+
+def test_earned_days_stop_at_the_dismissal() -> None:
+    dismissed = EmploymentState("e", None, None, None, None, dt.date(2024, 1, 1), dt.date(2024, 3, 31), None, 1.0)
+    assert earned(MAIN, dismissed, dt.date(2024, 12, 31)) == pytest.approx(7.0)  # 3 months x 28 / 12
+    assert earned(MAIN, None, dt.date(2024, 12, 31)) == 0.0
 
 
 def test_balance_moves_from_the_anchor_by_accrual_and_vacations() -> None:
@@ -98,13 +119,13 @@ def test_balance_moves_from_the_anchor_by_accrual_and_vacations() -> None:
     after = vacation_balance("e", dt.date(2025, 12, 31), STATE, anchor, TAKEN, kinds)
     assert after.days == 33.0  # 10 + 28 accrued in 2025 - 5 taken in March
     before = vacation_balance("e", dt.date(2024, 6, 30), STATE, anchor, TAKEN, kinds)
-    assert before.days == round(10 - 28 * 184 / 365 + 14, 2)  # the July vacation is added back
+    assert before.days == round(10 - 28 / 2 + 14, 2)  # six months accrued back, the July vacation added back
     assert before.by_kind == (VacationKindBalance("Основной отпуск", before.days),)
 
 
 def test_without_an_anchor_the_main_kind_accrues_from_hire() -> None:
     balance = vacation_balance("e", dt.date(2024, 12, 31), STATE, [], TAKEN, {K1: MAIN, K2: EXTRA})
-    assert balance.days == round(28 * 366 / 365 - 14, 2)
+    assert balance.days == 28 - 14
 
 
 def test_row_hash_depends_on_selected_fields_only() -> None:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import base64
+import calendar
+import datetime as dt
 import json
 from typing import Iterator
 
@@ -75,16 +77,24 @@ def test_a_write_shows_up_as_one_latest_item(soap: object, http: requests.Sessio
     assert soap.Acknowledge(Version=package["version"] + 10_000) is False
 
 
-def test_vacation_balance_matches_the_registers(soap: object, http: requests.Session, zup: RunningOneC) -> None:
+def test_vacation_balance_is_earned_per_month_worked(soap: object, http: requests.Session,
+                                                     zup: RunningOneC) -> None:
+    """Two whole working years after the first recorded one began: 2 x 28 days earned, minus the
+    vacations taken (ZUP earns rights for any date, not only for the years the data holds)."""
+    working = {r["Сотрудник_Key"] for r in rows(http, zup, "InformationRegister_ТекущиеКадровыеДанныеСотрудников")
+               if r["ДатаУвольнения"].startswith("0001")}
     used = rows(http, zup, "AccumulationRegister_ФактическиеОтпуска_RecordType")
-    employee = used[0]["Сотрудник_Key"]
+    employee = next(u["Сотрудник_Key"] for u in used if u["Сотрудник_Key"] in working)
     rights = rows(http, zup, "InformationRegister_ЗаработанныеПраваНаОтпуска",
                   **{"$filter": f"Сотрудник_Key eq guid'{employee}'"})
-    expected = sum(r["КоличествоДней"] for r in rights) - sum(
-        u["Количество"] for u in used if u["Сотрудник_Key"] == employee)
-    balance = json.loads(soap.GetVacationBalance(Employee=employee, Date="2100-01-01"))
-    assert balance["employee"] == employee and balance["date"] == "2100-01-01"
-    assert balance["days"] == pytest.approx(expected)
+    first = dt.date.fromisoformat(min(r["ДатаНачала"] for r in rights)[:10])
+    year = first.year + 2  # ДобавитьМесяц(first, 24): 29 February becomes 28 February
+    two_years = dt.date(year, first.month, min(first.day, calendar.monthrange(year, first.month)[1])) \
+        - dt.timedelta(days=1)
+    expected = 56 - sum(u["Количество"] for u in used if u["Сотрудник_Key"] == employee)
+    balance = json.loads(soap.GetVacationBalance(Employee=employee, Date=two_years.isoformat()))
+    assert balance["employee"] == employee and balance["date"] == two_years.isoformat()
+    assert balance["days"] == pytest.approx(expected, abs=0.01)
     assert balance["by_kind"][0]["kind"] == "Основной отпуск"
 
 
