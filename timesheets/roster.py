@@ -17,7 +17,7 @@ from b24app.portal import get_config
 from onec.factory import build_source
 from onec.models import EmploymentState
 from onec.source import ZupSource
-from sync_jobs.directory import Directory, directory
+from sync_jobs.directory import Directory, Site, directory
 from timesheets.approval import Approvers
 from timesheets.calendar import month_dates
 from timesheets.codes import DayValue
@@ -35,7 +35,11 @@ def _active_in_month(state: EmploymentState, period_start: dt.date) -> bool:
 
 def site_roster(source: ZupSource, people: Directory, department_refs: Iterable[str],
                 period_start: dt.date) -> list[Assignment]:
-    """One assignment per employment active in the month at each department, ordered by name."""
+    """One assignment per employment active in the month at each department, ordered by name.
+
+    Sites, legal entities and Bitrix24 users come from the directory; a site the sync has not made
+    yet takes its names from 1C.
+    """
     wanted = {ref.lower() for ref in department_refs}
     states = [s for s in source.employments()
               if (s.department_ref or "").lower() in wanted and s.person_ref and _active_in_month(s, period_start)]
@@ -44,24 +48,31 @@ def site_roster(source: ZupSource, people: Directory, department_refs: Iterable[
     persons = {p.ref: p for p in source.persons()}
     employees = {e.ref: e for e in source.employees()}
     positions = {p.ref: p.name for p in source.positions()}
-    entities = {e.ref: e.name for e in source.legal_entities()}
-    departments = {d.ref: d.name for d in source.departments()}
+    sites = {ref: _site(source, people, ref) for ref in wanted}
     assignments = []
     for state in states:
         person, employee = persons.get(state.person_ref or ""), employees.get(state.employee_ref)
-        department_ref = (state.department_ref or "").lower()
-        site = people.site_of_department(department_ref)
+        site = sites[(state.department_ref or "").lower()]
         name = " ".join(filter(None, (person.last_name, person.first_name, person.middle_name))) if person else ""
         assignments.append(Assignment(
             person_ref=str(state.person_ref), employee_ref=state.employee_ref,
-            user_id=people.user_of_person(str(state.person_ref)), department_ref=department_ref,
-            group_id=site.group_id if site else None, legal_entity_ref=state.organization_ref or "",
+            user_id=people.user_of_person(str(state.person_ref)), department_ref=site.department_ref,
+            group_id=site.group_id, legal_entity_ref=state.organization_ref or site.legal_entity_ref,
             employee_name=name or state.employee_ref, personnel_number=employee.personnel_number if employee else "",
-            position=positions.get(state.position_ref or "", ""),
-            site_name=site.name if site and site.name else departments.get(state.department_ref or "", ""),
-            legal_entity_name=entities.get(state.organization_ref or "", ""),
-            hire_date=state.hire_date, dismissal_date=state.dismissal_date))
+            position=positions.get(state.position_ref or "", ""), site_name=site.department_name,
+            legal_entity_name=site.legal_entity_name, hire_date=state.hire_date, dismissal_date=state.dismissal_date))
     return sorted(assignments, key=lambda a: (a.employee_name, a.employee_ref))
+
+
+def _site(source: ZupSource, people: Directory, department_ref: str) -> Site:
+    known = people.site_of_department(department_ref)
+    if known is not None:
+        return known
+    department = next((d for d in source.departments() if d.ref.lower() == department_ref), None)
+    entity_ref = department.legal_entity_ref if department else None
+    entity = next((e for e in source.legal_entities() if e.ref == entity_ref), None)
+    return Site(department_ref, None, department.name if department else "", department.name if department else "",
+                entity_ref or "", entity.name if entity else "")
 
 
 def open_source(app: Flask) -> ZupSource:
