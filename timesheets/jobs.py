@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import Flask
 from sqlalchemy import select
 
 from b24app.db import Database, get_db
 from b24app.portal import client_for, get_config, get_store
-from timesheets.approval import ApproversOf, process_list, start_workflows, sync_outcomes
+from timesheets.approval import IN_APPROVAL, ApproversOf, process_list, start_workflows, sync_outcomes
 from timesheets.calendar import month_title
 from timesheets.models import Timesheet
 from timesheets.notices import Notices, send_notices
@@ -76,33 +77,59 @@ def reminders(app: Flask) -> None:
         send_notices(client_for(app, installed_member(app)), db, now)
 
 
-def plan_reminders(db: Database, settings: TimesheetSettings, now: dt.datetime, approvers_of: ApproversOf,
-                   leader_of: Callable[[str], int | None] | None = None) -> int:
-    """Notices for drafts of a month that closes in one of ``remind_days_before`` days: to each author
-    (the employee and the brigade leader) and a digest per site to its managers. Returns the drafts reminded of."""
-    leader_of = leader_of or settings.brigade_leaders.get
+def plan_reminders(db: Database, settings: TimesheetSettings, now: dt.datetime, approvers_of: ApproversOf) -> int:
+    """Notices for a month that closes in one of ``remind_days_before`` days: each draft's authors (the
+    employee and the brigade leader), a digest per site to its managers, and each approver with
+    timesheets waiting at their step. Returns the timesheets reminded of."""
     today = now.date()
-    added = 0
+    reminded = 0
     for period in (first_of_month(first_of_month(today) - dt.timedelta(days=1)), first_of_month(today)):
         days_left = (settings.close_date(period) - today).days
         if days_left not in settings.remind_days_before:
             continue
+        until = f"до закрытия табелей за {month_title(period)} осталось {days_left} дн. " \
+                f"({settings.close_date(period):%d.%m.%Y})"
         with db.session() as session:
-            drafts = list(session.scalars(select(Timesheet).where(
-                Timesheet.period_start == period, Timesheet.status.in_(EDITABLE)).order_by(Timesheet.id)))
-            notices = Notices(session)
-            until = f"до закрытия табелей за {month_title(period)} осталось {days_left} дн. " \
-                    f"({settings.close_date(period):%d.%m.%Y})"
-            by_site: dict[str, list[Timesheet]] = {}
-            for timesheet in drafts:
-                by_site.setdefault(timesheet.department_ref, []).append(timesheet)
-                notices.add(f"remind:{period:%Y-%m}:{days_left}:ts{timesheet.id}",
-                            (timesheet.user_id, leader_of(timesheet.department_ref)),
-                            f"Табель «{timesheet.employee_name}» не отправлен на согласование: {until}.", now)
-                added += 1
-            for department_ref, sheets in by_site.items():
-                managers = approvers_of(sheets[0])
-                notices.add(f"remind:{period:%Y-%m}:{days_left}:site:{department_ref}",
-                            (*managers.client, *managers.provider),
-                            f"На площадке «{sheets[0].site_name}» не отправлено табелей: {len(sheets)}; {until}.", now)
-    return added
+            open_ones = list(session.scalars(select(Timesheet).where(
+                Timesheet.period_start == period, Timesheet.status.in_((*EDITABLE, *IN_APPROVAL)))
+                .order_by(Timesheet.id)))
+            reminder = Reminder(Notices(session), f"remind:{period:%Y-%m}:{days_left}", until, now)
+            drafts = [ts for ts in open_ones if ts.status in EDITABLE]
+            reminder.drafts(drafts, settings.brigade_leaders.get, approvers_of)
+            reminder.waiting([ts for ts in open_ones if ts.status in IN_APPROVAL], approvers_of)
+            reminded += len(open_ones)
+    return reminded
+
+
+@dataclass
+class Reminder:
+    """The reminders of one month on one day."""
+
+    notices: Notices
+    key: str
+    until: str
+    now: dt.datetime
+
+    def drafts(self, drafts: list[Timesheet], leader_of: Callable[[str], int | None],
+               approvers_of: ApproversOf) -> None:
+        by_site: dict[str, list[Timesheet]] = {}
+        for timesheet in drafts:
+            by_site.setdefault(timesheet.department_ref, []).append(timesheet)
+            self.notices.add(f"{self.key}:ts{timesheet.id}", (timesheet.user_id, leader_of(timesheet.department_ref)),
+                             f"Табель «{timesheet.employee_name}» не отправлен на согласование: {self.until}.", self.now)
+        for department_ref, sheets in by_site.items():
+            managers = approvers_of(sheets[0])
+            self.notices.add(f"{self.key}:site:{department_ref}", (*managers.client, *managers.provider),
+                             f"На площадке «{sheets[0].site_name}» не отправлено табелей: {len(sheets)}; "
+                             f"{self.until}.", self.now)
+
+    def waiting(self, waiting: list[Timesheet], approvers_of: ApproversOf) -> None:
+        """Each approver: how many timesheets wait for their decision."""
+        counts: dict[int, int] = {}
+        for timesheet in waiting:
+            approvers = approvers_of(timesheet)
+            for user_id in approvers.client if timesheet.status == "submitted" else approvers.provider:
+                counts[user_id] = counts.get(user_id, 0) + 1
+        for user_id, count in counts.items():
+            self.notices.add(f"{self.key}:approver", (user_id,),
+                             f"Ждут вашего согласования табелей: {count}; {self.until}.", self.now)

@@ -133,3 +133,16 @@ def test_no_approvers_no_submission(portal: Portal, clock: FixedClock) -> None:
     with pytest.raises(ApprovalError, match="не назначен менеджер провайдера"):
         submit(portal.db, ids, actor=None, now=clock(), approvers_of=nobody)
     assert statuses(portal, ids) == ["draft"] * 3
+
+
+def test_a_timesheet_of_somebody_not_yet_in_bitrix24_is_approved_too(portal: Portal, clock: FixedClock) -> None:
+    [first, *_] = open_three(portal, clock)
+    with portal.db.session() as session:
+        session.get(Timesheet, first).user_id = None  # invited, never accepted: a brigade leader fills it
+    submit(portal.db, [first], actor=portal.employees[1], now=clock(), approvers_of=portal.approvers)
+    assert start_workflows(portal.admin(), portal.db, portal.target(), portal.approvers, clock()).started == [first]
+    [task] = wait_for(lambda: open_tasks(portal.admin(), portal.db, portal.target(), portal.client_manager),
+                      "the client task")
+    assert "Сотрудник 1" in task.name
+    complete_tasks(portal.as_user(portal.client_manager), [Decision(task.task_id, True)])
+    synced(portal, clock, [first], ["approved_by_client"])

@@ -30,18 +30,25 @@ def notices(db: Database) -> list[tuple[int, str]]:
 def test_reminders_three_and_one_day_before_the_close(db: Database, clock: FixedClock) -> None:
     with db.session() as session:
         draft = opened(session, clock(), number=1)
-        done = opened(session, clock(), number=2)
-        transition(session, done, "submit", 1, clock())
+        waiting = opened(session, clock(), number=2)
+        approved = opened(session, clock(), number=3)
+        transition(session, waiting, "submit", 1, clock())
+        for action in ("submit", "approve_client", "approve_provider"):
+            transition(session, approved, action, 1, clock())
     assert plan_reminders(db, SETTINGS, at(dt.date(2027, 1, 1)), APPROVERS) == 0    # 4 days left
-    assert plan_reminders(db, SETTINGS, at(dt.date(2027, 1, 2)), APPROVERS) == 1    # 3 days left
+    assert plan_reminders(db, SETTINGS, at(dt.date(2027, 1, 2)), APPROVERS) == 2    # 3 days left
     sent = notices(db)
-    assert [user for user, _ in sent] == [7, 8, 41, draft.user_id]
     assert all("декабрь 2026 осталось 3 дн. (05.01.2027)" in text for _, text in sent)
-    assert "Сотрудник 1" in sent[-1][1] and "не отправлено табелей: 1" in sent[0][1]
+    by_user = {user: [text for u, text in sent if u == user] for user in {u for u, _ in sent}}
+    assert set(by_user) == {7, 8, 41, draft.user_id}   # the provider manager waits for nothing yet
+    assert "Сотрудник 1" in by_user[draft.user_id][0] and "Сотрудник 1" in by_user[41][0]
+    assert sorted(by_user[7]) == ["Ждут вашего согласования табелей: 1; до закрытия табелей за декабрь 2026 "
+                                  "осталось 3 дн. (05.01.2027).", "На площадке «Склад dep-1» не отправлено табелей: "
+                                  "1; до закрытия табелей за декабрь 2026 осталось 3 дн. (05.01.2027)."]
     plan_reminders(db, SETTINGS, at(dt.date(2027, 1, 2)), APPROVERS)               # the same day again: no repeats
-    assert len(notices(db)) == 4
+    assert len(notices(db)) == 5
     plan_reminders(db, SETTINGS, at(dt.date(2027, 1, 4)), APPROVERS)               # 1 day left
-    assert len(notices(db)) == 8
+    assert len(notices(db)) == 10
 
 
 def test_approved_timesheets_lock_when_their_month_closes(db: Database, clock: FixedClock) -> None:
