@@ -71,7 +71,8 @@ def test_t13_has_the_form_layout_and_its_totals_add_up(db: Database, clock: Fixe
     assert (cell(vacation, ABSENCE_COLUMNS[0]), cell(vacation, ABSENCE_COLUMNS[1])) == ("ОТ", "2")
     total = next(c.row for c in sheet["B"] if c.value == "Итого")
     assert cell(total, MONTH_COLUMN) == 22 + 21 + 20
-    assert cell(total + 1, MONTH_COLUMN) == sum(cell(rows[n] + 2, MONTH_COLUMN) for n in rows) == 176 + 168 + 160
+    assert cell(total + 2, MONTH_COLUMN) == sum(cell(rows[n] + 2, MONTH_COLUMN) for n in rows) == 176 + 168 + 160
+    assert cell(total, HALF_COLUMN) + cell(total + 2, HALF_COLUMN) == cell(total, MONTH_COLUMN)
     assert any(str(r) == f"B{first}:B{first + 3}" for r in sheet.merged_cells.ranges)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from copy import copy
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from openpyxl import Workbook
@@ -24,6 +24,7 @@ from openpyxl.styles import Alignment, Border, Font, NamedStyle, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.cell_range import CellRange, MultiCellRange
+from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -77,6 +78,10 @@ def _styles() -> dict[str, NamedStyle]:
                                 alignment=Alignment(horizontal="center")),
         "t13_note": NamedStyle("t13_note", font=Font(name="Arial", size=7),
                                alignment=Alignment(horizontal="right", wrap_text=True)),
+        "t13_caption": NamedStyle("t13_caption", font=Font(name="Arial", size=6),
+                                  alignment=Alignment(horizontal="center", vertical="top")),
+        "t13_line": NamedStyle("t13_line", font=Font(name="Arial", size=8), border=Border(bottom=thin),
+                               alignment=Alignment(horizontal="center")),
         "t13_head": NamedStyle("t13_head", font=Font(name="Arial", size=7), border=box, alignment=center),
         "t13_cell": NamedStyle("t13_cell", font=Font(name="Arial", size=8), border=box, alignment=center),
         "t13_code": NamedStyle("t13_code", font=Font(name="Arial", size=8, bold=True), border=box,
@@ -132,7 +137,8 @@ def write_t13(out: IO[bytes] | str, header: T13Header, rows: Iterable[T13Row]) -
     for column, width in WIDTHS.items():
         sheet.column_dimensions[get_column_letter(column)].width = width
     sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0  # one page wide, as many tall as needed
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
     writer = _Writer(sheet, styles)
     _title(writer, header)
@@ -155,11 +161,12 @@ def _title(writer: _Writer, header: T13Header) -> None:
     writer.append({LAST_COLUMN - 3: ("Форма по ОКУД", "t13_note"), LAST_COLUMN - 1: ("0301008", "t13_cell")})
     for text, caption in ((header.organization, "наименование организации"),
                           (header.department, "структурное подразделение")):
-        line = writer.append({1: (text, "t13_text"), **({LAST_COLUMN - 3: ("по ОКПО", "t13_note"),
-                                                         LAST_COLUMN - 1: (header.okpo, "t13_cell")}
-                                                        if caption.startswith("наим") else {})})
+        okpo = {LAST_COLUMN - 3: ("по ОКПО", "t13_note"), LAST_COLUMN - 1: (header.okpo, "t13_cell")}
+        line = writer.append({**{column: (text if column == 1 else None, "t13_line") for column in range(1, 19)},
+                              **(okpo if caption.startswith("наим") else {})})
         writer.merge(line, 1, line, 18)
-        writer.append({1: (caption, "t13_note")})
+        below = writer.append({1: (caption, "t13_caption")})
+        writer.merge(below, 1, below, 18)
     boxes = ((12, 13, "Номер документа", header.number), (14, 16, "Дата составления",
                                                           header.compiled_on.strftime("%d.%m.%Y")))
     period = ((17, 18, "с", header.period_start.strftime("%d.%m.%Y")), (19, 20, "по", period_end.strftime("%d.%m.%Y")))
@@ -218,15 +225,39 @@ def _table_head(writer: _Writer) -> None:
 
 
 @dataclass
-class _Totals:
+class _Worked:
+    """Days and minutes worked in a half of the month."""
+
     days: int = 0
     minutes: int = 0
-    first_days: int = 0
-    first_minutes: int = 0
+
+    def add(self, other: _Worked) -> None:
+        self.days += other.days
+        self.minutes += other.minutes
 
 
-def _half(values: Sequence[DayValue]) -> tuple[int, int]:
-    return worked_days(values), sum(_worked(value) for value in values)
+@dataclass
+class _Totals:
+    first: _Worked = field(default_factory=_Worked)
+    second: _Worked = field(default_factory=_Worked)
+
+
+def _half(values: Sequence[DayValue]) -> _Worked:
+    return _Worked(worked_days(values), sum(_worked(value) for value in values))
+
+
+def _worked_cells(first: _Worked, second: _Worked, style: str) -> list[dict[int, tuple[Any, str]]]:
+    """Columns 5 and 6 of the four rows: each half's days and hours, the month's days and hours."""
+    days, minutes = first.days + second.days, first.minutes + second.minutes
+    return [{HALF_COLUMN: (first.days, style), MONTH_COLUMN: (days, style)},
+            {HALF_COLUMN: (_hours(first.minutes), style), MONTH_COLUMN: (None, style)},
+            {HALF_COLUMN: (second.days, style), MONTH_COLUMN: (_hours(minutes), style)},
+            {HALF_COLUMN: (_hours(second.minutes), style), MONTH_COLUMN: (None, style)}]
+
+
+def _merge_month(writer: _Writer, top: int) -> None:
+    writer.merge(top, MONTH_COLUMN, top + 1, MONTH_COLUMN)
+    writer.merge(top + 2, MONTH_COLUMN, top + 3, MONTH_COLUMN)
 
 
 def _worked(value: DayValue) -> int:
@@ -261,13 +292,9 @@ def _absences(values: Sequence[DayValue]) -> list[tuple[str, str]]:
 
 def _employee(writer: _Writer, number: int, row: T13Row, totals: _Totals) -> None:
     first_half, second_half = list(row.values[:15]), list(row.values[15:])
-    first_days, first_minutes = _half(first_half)
-    second_days, second_minutes = _half(second_half)
-    month_days, month_minutes = first_days + second_days, first_minutes + second_minutes
-    totals.days += month_days
-    totals.minutes += month_minutes
-    totals.first_days += first_days
-    totals.first_minutes += first_minutes
+    first, second = _half(first_half), _half(second_half)
+    totals.first.add(first)
+    totals.second.add(second)
     codes_1, hours_1 = _codes_and_hours(first_half, pad_x=True)
     codes_2, hours_2 = _codes_and_hours(second_half, pad_x=False)
     absences = _absences(row.values) + [("", "")] * 8
@@ -282,16 +309,13 @@ def _employee(writer: _Writer, number: int, row: T13Row, totals: _Totals) -> Non
                 ABSENCE_COLUMNS[0]: (pair_1[0], "t13_code"), ABSENCE_COLUMNS[1]: (pair_1[1], cell),
                 ABSENCE_COLUMNS[2]: (pair_2[0], "t13_code"), ABSENCE_COLUMNS[3]: (pair_2[1], cell)}
 
-    top = writer.append({**fixed(0), **codes_1, HALF_COLUMN: (first_days, cell), MONTH_COLUMN: (month_days, cell)})
-    writer.append({**fixed(1), **hours_1, HALF_COLUMN: (_hours(first_minutes), cell),
-                   MONTH_COLUMN: (None, cell)})
-    writer.append({**fixed(2), **codes_2, HALF_COLUMN: (second_days, cell),
-                   MONTH_COLUMN: (_hours(month_minutes), cell)})
-    writer.append({**fixed(3), **hours_2, HALF_COLUMN: (_hours(second_minutes), cell), MONTH_COLUMN: (None, cell)})
+    worked = _worked_cells(first, second, cell)
+    top = writer.append({**fixed(0), **codes_1, **worked[0]})
+    for line, marks in ((1, hours_1), (2, codes_2), (3, hours_2)):
+        writer.append({**fixed(line), **marks, **worked[line]})
     for column in (1, 2, 3, *PAY_COLUMNS):
         writer.merge(top, column, top + 3, column)
-    writer.merge(top, MONTH_COLUMN, top + 1, MONTH_COLUMN)
-    writer.merge(top + 2, MONTH_COLUMN, top + 3, MONTH_COLUMN)
+    _merge_month(writer, top)
 
 
 def _hours(minutes: int) -> float | int:
@@ -301,20 +325,26 @@ def _hours(minutes: int) -> float | int:
 
 def _total_rows(writer: _Writer, totals: _Totals) -> None:
     total = "t13_total"
-    first = writer.append({2: ("Итого", total), HALF_COLUMN: (totals.first_days, total),
-                           MONTH_COLUMN: (totals.days, total)})
-    writer.append({HALF_COLUMN: (_hours(totals.first_minutes), total), MONTH_COLUMN: (_hours(totals.minutes), total)})
-    writer.merge(first, 2, first + 1, 3)
+    worked = _worked_cells(totals.first, totals.second, total)
+    top = writer.append({2: ("Итого", total), 3: (None, total), **worked[0]})
+    for line in worked[1:]:
+        writer.append({2: (None, total), 3: (None, total), **line})
+    writer.merge(top, 2, top + 3, 3)
+    _merge_month(writer, top)
 
 
 def _signatures(writer: _Writer) -> None:
     writer.append({})
+    blanks = ((8, 11, "должность"), (13, 15, "личная подпись"), (17, 21, "расшифровка подписи"))
     for role in ("Ответственное лицо", "Руководитель структурного подразделения", "Работник кадровой службы"):
-        line = writer.append({1: (role, "t13_text"), 8: ("_" * 14, "t13_text"), 13: ("_" * 10, "t13_text"),
-                              17: ("_" * 18, "t13_text"), 24: ("«___» __________ 20__ г.", "t13_text")})
+        line = writer.append({1: (role, "t13_text"), 24: ("«___» __________ 20__ г.", "t13_text"),
+                              **{column: (None, "t13_line") for first, last, _ in blanks
+                                 for column in range(first, last + 1)}})
+        captions = writer.append({first: (caption, "t13_caption") for first, _, caption in blanks})
         writer.merge(line, 1, line, 7)
-        writer.append({8: ("должность", "t13_note"), 13: ("личная подпись", "t13_note"),
-                       17: ("расшифровка подписи", "t13_note")})
+        for first, last, _ in blanks:
+            writer.merge(line, first, line, last)
+            writer.merge(captions, first, captions, last)
 
 
 def t13_of_department(session: Session, department_ref: str, period_start: dt.date, out: IO[bytes] | str,
