@@ -24,29 +24,32 @@ from bizproc_templates.catalog import load_app_activities
 from bizproc_templates.compiler import IBLOCK_TYPE_ID
 from bizproc_templates.settings import BizprocSettings
 from bizproc_templates.zup import UnknownEmployee, employee_of, open_source, person_ref_of
-from onec.errors import OneCError, OneCTransportError, Transient
-from onec.models import RequestRef
+from onec.errors import OneCError, Transient
+from onec.models import EmployeeRequest, RequestRef
 from onec.source import ZupSource
 from sync_jobs.directory import directory as sync_directory
 
 ROLE_LABELS = {"client_manager": "менеджер клиента", "provider_manager": "менеджер провайдера",
                "hr": "кадровая служба", "accounting": "бухгалтерия"}
 PENDING_STATUSES = ("", "Рассматривается")  # a certificate is not prepared while the request is pending
-INTERNAL_FIELDS = ("STATUS", "ZUP_NUMBER", "REJECT_COMMENT", "BALANCE", "DOCUMENT")
-ONEC_FIELDS: dict[str, dict[str, str]] = {  # list field CODE -> 1C document attribute (docs/onec-extension.md)
-    "vacation": {"DATE_FROM": "ДатаНачала", "DATE_TO": "ДатаОкончания"},
-    "business_trip": {"DATE_FROM": "ДатаНачала", "DATE_TO": "ДатаОкончания", "DESTINATION": "МестоНазначения",
-                      "PURPOSE": "Цель"},
+REQUEST_VALUES: dict[str, dict[str, str]] = {  # list field CODE -> EmployeeRequest value (onec.targets)
+    "vacation": {"DATE_FROM": "date_from", "DATE_TO": "date_to"},
+    "vacation_transfer": {"OLD_DATE_FROM": "old_date_from", "NEW_DATE_FROM": "new_date_from",
+                          "NEW_DATE_TO": "new_date_to", "REASON": "reason"},
+    "sick_leave": {"DATE_FROM": "date_from", "DATE_TO": "date_to", "SICK_LIST_NUMBER": "number"},
+    "resignation": {"DISMISSAL_DATE": "dismissal_date", "REASON": "reason"},
+    "business_trip": {"DATE_FROM": "date_from", "DATE_TO": "date_to", "DESTINATION": "destination",
+                      "PURPOSE": "purpose"},
+    "child_tax_deduction": {"YEAR": "year", "CHILDREN_COUNT": "children_count"},
+    "bank_details": {"BANK_NAME": "bank_name", "BIK": "bik", "ACCOUNT": "account"},
+    "work_book": {"DELIVERY": "delivery", "ADDRESS": "address"},
+    "certificate_2ndfl": {"PERIOD": "year"},
 }
 DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%Y-%m-%dT%H:%M:%S", "%d.%m.%Y %H:%M:%S")
 
 
 class NotReady(Exception):
     """The answer may come later: 1C is unreachable or the document is not prepared yet."""
-
-
-class OutcomeUnknown(Exception):
-    """A write to 1C may or may not have happened; never retried blindly."""
 
 
 class BadInput(ValueError):
@@ -136,8 +139,6 @@ def failure_text(error: Exception) -> str:
         return f"Битрикс24 отказал: {error.code} {error.description}".strip()
     if isinstance(error, NotReady):
         return f"Не удалось получить ответ за отведённое время: {error}"
-    if isinstance(error, OutcomeUnknown):
-        return str(error)
     return f"Ошибка настройки или данных: {error}"
 
 
@@ -199,25 +200,20 @@ def register_request(call: ActivityCall) -> Answer:
         raise BadInput(f"неизвестный вид заявления «{request_type}»")
     element = read_element(call.client, call.document_id, call.document_type)
     employee = employee_of(call.source, person_ref_of(call.app, call.client, call.user("employee")), dt.date.today())
-    fields = {"ФизическоеЛицо_Key": employee.person_ref, "Сотрудник_Key": employee.employee_ref,
-              **({"Организация_Key": employee.organization_ref} if employee.organization_ref else {}),
-              "Комментарий": element.summary(), **element.onec_fields(ONEC_FIELDS.get(request_type, {}))}
-    created = _create_once(call.source, call.settings.onec_type(request_type), fields)
+    request = EmployeeRequest(call.settings.onec_type(request_type), employee.person_ref, employee.employee_ref,
+                              employee.organization_ref, element_link(call, element),
+                              element.request_values(REQUEST_VALUES.get(request_type, {})))
+    created = call.source.submit_request(request)  # keyed by the element's link: a retry finds it in 1C
     return Answer({"ref": created.ref, "number": created.number, "error": ""},
                   f"Заявление «{options[request_type]}» зарегистрировано в 1С:ЗУП под номером {created.number}")
 
 
-def _create_once(source: ZupSource, kind: str, fields: Mapping[str, Any]) -> RequestRef:
-    """Create the 1C document; a failure after the request may have reached 1C is final, not retried.
-
-    A timed-out or dropped POST may have created the document: sending it again could register the
-    employee's request twice, so the activity gets an error that tells HR to check 1C.
-    """
-    try:
-        return source.create_request(kind, fields)
-    except (OneCTransportError, requests.RequestException) as exc:
-        raise OutcomeUnknown("1С:ЗУП не подтвердила регистрацию заявления; проверьте в 1С, создан ли "
-                             "документ, прежде чем подавать заявление снова") from exc
+def element_link(call: ActivityCall, element: ListElement) -> str:
+    """The list element's page in the portal: the key of the request in 1C (a resend finds it)."""
+    installation = get_store(call.app).find(member_id=call.member_id)
+    domain = installation.domain if installation is not None else call.member_id
+    iblock = str(call.document_type[2]).removeprefix("iblock_")
+    return f"https://{domain}/company/lists/{iblock}/element/0/{element.element_id}/"
 
 
 @dataclass(frozen=True)
@@ -228,18 +224,13 @@ class ListElement:
     name: str
     values: dict[str, tuple[str, str]]
 
-    def summary(self) -> str:
-        lines = [f"Заявление из Битрикс24 «{self.name}» (элемент {self.element_id})"]
-        lines += [f"{label}: {text}" for code, (label, text) in self.values.items()
-                  if code not in INTERNAL_FIELDS and text]
-        return "\n".join(lines)
-
-    def onec_fields(self, mapping: Mapping[str, str]) -> dict[str, str]:
+    def request_values(self, mapping: Mapping[str, str]) -> dict[str, str]:
+        """The element's values under their EmployeeRequest names; dates as ISO dates."""
         result = {}
-        for code, attribute in mapping.items():
+        for code, name in mapping.items():
             text = self.values.get(code, ("", ""))[1]
             if text:
-                result[attribute] = parse_date(text, code).isoformat() if code.startswith("DATE_") else text
+                result[name] = parse_date(text, code).isoformat() if "DATE" in code else text
         return result
 
 
@@ -313,7 +304,7 @@ def perform(work: Work, call: ActivityCall) -> Answer:
         return work(call)
     except NotReady:
         raise
-    except (OneCError, B24Error, BadInput, UnknownEmployee, OutcomeUnknown, ValueError,
+    except (OneCError, B24Error, BadInput, UnknownEmployee, ValueError,
             requests.RequestException) as error:
         classified = classify(error)
         if isinstance(classified, NotReady):

@@ -6,7 +6,7 @@ Example::
      "url": "https://hr1c.local/zup/odata/standard.odata/",
      "login": "Обмен", "password_env": "ONEC_ZUP_MAIN_PASSWORD",
      "timeouts": {"connect": 10, "read": 120, "operation": 300},
-     "request_documents": {"vacation": "Document_ЗаявкаНаОтпуск"}}
+     "request_documents": {"vacation": "Document_Отпуск"}}
 
 Entity-set and field names the reference marks as uncertain live in ``sets`` and
 ``request_documents`` so an administrator can adapt them to a concrete ZUP release.
@@ -26,26 +26,8 @@ from onec.retry import RetryPolicy
 
 MODES = ("odata", "soap")
 
-DEFAULT_REQUEST_DOCUMENTS = {
-    "vacation": "Document_ЗаявкаНаОтпуск",
-    "business_trip": "Document_ЗаявкаНаКомандировку",
-    "certificate_2ndfl": "Document_ЗапросСправки2НДФЛСотрудником",
-    "certificate": "Document_ЗапросСправкиСотрудником",
-    "absence": "Document_СообщениеОбОтсутствии",
-}
-
-STATUS_FIELD = "Статус"
-"""Enum СтатусыЗаявокСотрудников (Рассматривается, Согласовано, Отклонено, ...)."""
-DEFAULT_STATUS_FIELDS = {
-    "certificate_2ndfl": "ЗапросОбработан",
-    "certificate": "ЗапросОбработан",
-}
-"""Request documents whose state is a boolean flag instead of ``Статус``."""
-DEFAULT_COMMENT_FIELDS = {
-    "vacation": "Комментарий",
-    "business_trip": "Комментарий",
-}
-"""Request documents with HR's comment; others report an empty comment."""
+DEFAULT_REQUEST_DOCUMENTS: dict[str, str] = {}
+"""Overrides of onec.targets.TARGETS (request kind -> entity set), for a ZUP whose objects are renamed."""
 
 
 @dataclass(frozen=True)
@@ -105,15 +87,9 @@ class ConnectionConfig:
     retry: RetryPolicy = RetryPolicy()
     sets: EntitySets = EntitySets()
     request_documents: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_REQUEST_DOCUMENTS))
-    request_status_fields: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_STATUS_FIELDS))
-    request_comment_fields: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_COMMENT_FIELDS))
 
     resolved_password: str | None = field(default=None, repr=False, compare=False)
     """Read from the environment by ``load_settings`` (or passed to ``build_source(..., password=...)``)."""
-
-    def status_field(self, kind: str) -> str:
-        """Attribute holding a request's state: the ``Статус`` enum or a boolean flag."""
-        return self.request_status_fields.get(kind, STATUS_FIELD)
 
     def password(self) -> str:
         """The resolved password, else the one in the environment variable named in the config."""
@@ -143,8 +119,7 @@ class ConnectionConfig:
         for key, section in nested.items():
             if key in data:
                 data[key] = _section(section, key, data[key])
-        defaults = {"request_documents": DEFAULT_REQUEST_DOCUMENTS, "request_status_fields": DEFAULT_STATUS_FIELDS,
-                    "request_comment_fields": DEFAULT_COMMENT_FIELDS}
+        defaults = {"request_documents": DEFAULT_REQUEST_DOCUMENTS}
         for key, default in defaults.items():
             if key in data:
                 data[key] = {**default, **_mapping(key, data[key])}

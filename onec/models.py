@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class EmploymentType(enum.Enum):
@@ -151,3 +153,45 @@ class RequestDocument:
 
 
 Record = LegalEntity | Department | Position | Person | Employee | EmploymentState
+
+
+@dataclass(frozen=True)
+class EmployeeRequest:
+    """What an employee asked for in Bitrix24, for the ZUP object HR expects it to become (onec.targets).
+
+    ``values`` are the request's own data by name (``date_from``, ``date_to``, ``reason``, ...; see
+    the builders in onec.targets); ``link`` is the request's Bitrix24 URL, the key that makes a
+    resend find the document already written instead of creating a second.
+    """
+
+    kind: str
+    person_ref: str
+    employee_ref: str
+    organization_ref: str | None
+    link: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TimesheetRow:
+    """Hours one employee worked on each day of the month (days without work are left out)."""
+
+    employee_ref: str
+    hours: Mapping[dt.date, float]
+
+
+@dataclass(frozen=True)
+class Timesheet:
+    """One version of a department's monthly timesheet (Document.ТабельУчетаРабочегоВремени).
+
+    ``key`` identifies this version: pushing the same key again finds the document written
+    before. ``time_kind_ref`` is the Catalog_ВидыИспользованияРабочегоВремени item of the hours
+    (its predefined «Явка» for ordinary work).
+    """
+
+    key: str
+    organization_ref: str
+    department_ref: str
+    month: dt.date
+    time_kind_ref: str
+    rows: tuple[TimesheetRow, ...]

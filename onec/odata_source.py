@@ -17,8 +17,8 @@ from onec.changes import (
     register_hashes,
     snapshot_delta,
 )
-from onec.config import STATUS_FIELD, ConnectionConfig, EntitySets
-from onec.errors import OneCConfigError, OneCError
+from onec.config import ConnectionConfig, EntitySets
+from onec.errors import ODataNotFound, OneCConfigError, OneCError
 from onec.models import (
     Department,
     Employee,
@@ -34,6 +34,7 @@ from onec.models import (
 )
 from onec.odata import EntityQuery, ODataClient, Row
 from onec.source import SourcePosition, ChangeSet
+from onec.targets import COMMENT_FIELD, TARGETS, DocumentWrites, hr_comment, request_state, target_for, written_sets
 from onec.vacation import vacation_balance, vacation_kinds
 
 VERSIONED = ("Ref_Key", "DataVersion", "DeletionMark")
@@ -90,7 +91,7 @@ def entity_queries(sets: EntitySets) -> dict[str, EntityQuery]:
 CATALOG_KINDS = ("departments", "positions", "persons", "employees")
 
 
-class ODataSource:
+class ODataSource(DocumentWrites):
     """HR data and requests of one ZUP infobase through its OData standard interface."""
 
     concurrent_reads = 2  # entity sets are independent: 1C answers one while we parse another
@@ -98,6 +99,7 @@ class ODataSource:
 
     def __init__(self, config: ConnectionConfig, *, session: requests.Session | None = None) -> None:
         self.config = config
+        self.request_documents = config.request_documents
         self.client = ODataClient(config, session=session)
         self.queries = entity_queries(config.sets)
         self._contact_kinds: dict[str, str] | None = None
@@ -109,7 +111,7 @@ class ODataSource:
     def required_sets(self) -> list[str]:
         """Every entity set this source reads or writes: what the administrator must publish."""
         read = [query.entity_set for query in self.queries.values()]
-        return list(dict.fromkeys([*read, *self.config.request_documents.values()]))
+        return list(dict.fromkeys([*read, *written_sets(self.request_documents)]))
 
     def check(self) -> dict[str, OneCError | None]:
         """Set name -> None if it answers ``$top=1``, else the error."""
@@ -210,24 +212,33 @@ class ODataSource:
         return vacation_balance(_guid(employee_ref), on_date, state, rows["vacation_remains"],
                                 rows["vacations_taken"], kinds)
 
-    def create_request(self, kind: str, fields: Mapping[str, Any]) -> RequestRef:
-        """POST a request document of the configured type; 1C answers 201 with the entity."""
-        entity_set = self._request_set(kind)
-        initial = {STATUS_FIELD: "Рассматривается"} if self.config.status_field(kind) == STATUS_FIELD else {}
-        created = self.client.post(entity_set, entity_set, {**initial, **fields})
-        return RequestRef(kind=kind, ref=normalize.required_ref(created.get("Ref_Key")),
-                          number=normalize.text(created.get("Number")))
+    def write_document(self, kind: str, entity_set: str, fields: Mapping[str, Any], key: str) -> RequestRef:
+        """POST once, after looking for the document an earlier attempt wrote (its Комментарий holds ``key``)."""
+        found = self.client.page(EntityQuery(entity_set, ("Ref_Key", "Number"), "Ref_Key", filter=(
+            f"substringof('{key.replace(chr(39), chr(39) * 2)}', {COMMENT_FIELD}) and DeletionMark eq false")), top=1)
+        row = found[0] if found else self.client.post(entity_set, entity_set, dict(fields))
+        return RequestRef(kind=kind, ref=normalize.required_ref(row.get("Ref_Key")),
+                          number=normalize.text(row.get("Number")))
 
     def request_status(self, request: RequestRef) -> RequestStatus:
-        """Read the document's state (``Статус``, or a processed flag for certificate requests)."""
-        entity_set = self._request_set(request.kind)
-        status_field = self.config.status_field(request.kind)
-        comment_field = self.config.request_comment_fields.get(request.kind)
-        select = ",".join(filter(None, ("Ref_Key", "Number", status_field, comment_field)))
-        row = self.client.get(entity_set, f"{entity_set}(guid'{_guid(request.ref)}')", {"$select": select})
-        return RequestStatus(ref=request.ref, number=normalize.text(row.get("Number")),
-                             status=request_state(row.get(status_field), status_field),
-                             comment=normalize.text(row.get(comment_field)) if comment_field else "")
+        """Posted by HR: agreed; marked for deletion: rejected, with what HR wrote into Комментарий."""
+        ref = _guid(request.ref)
+        for entity_set in self._sets_of(request.kind):
+            try:
+                row = self.client.get(entity_set, f"{entity_set}(guid'{ref}')",
+                                      {"$select": f"Ref_Key,Number,Posted,DeletionMark,{COMMENT_FIELD}"})
+            except ODataNotFound:
+                continue
+            return RequestStatus(ref=request.ref, number=normalize.text(row.get("Number")),
+                                 status=request_state(bool(row.get("Posted")), bool(row.get("DeletionMark"))),
+                                 comment=hr_comment(normalize.text(row.get(COMMENT_FIELD))))
+        raise OneCConfigError(f"документ {request.ref} не найден в 1С:ЗУП")
+
+    def _sets_of(self, kind: str) -> list[str]:
+        """The set of a known kind first, then every set the connector writes (a stored ref has no kind)."""
+        written = written_sets(self.request_documents)
+        first = [target_for(kind, self.request_documents).entity_set] if kind in TARGETS else []
+        return list(dict.fromkeys([*first, *written]))
 
     def request_document(self, request: RequestRef) -> RequestDocument:
         """The standard OData interface has no printed forms: only the SOAP mode delivers files."""
@@ -235,19 +246,6 @@ class ODataSource:
             "Файлы справок доступны только через веб-сервис b24sync (mode: soap); "
             "стандартный интерфейс OData печатные формы не отдаёт"
         )
-
-    def _request_set(self, kind: str) -> str:
-        try:
-            return self.config.request_documents[kind]
-        except KeyError:
-            raise OneCConfigError(f"Тип заявки «{kind}» не настроен в request_documents") from None
-
-
-def request_state(value: Any, status_field: str) -> str:
-    """A status enum name as is; a boolean flag as the flag's name when set, else under review."""
-    if isinstance(value, bool):
-        return status_field if value else "Рассматривается"
-    return normalize.text(value)
 
 
 def _filtered(query: EntityQuery, condition: str) -> EntityQuery:

@@ -51,6 +51,7 @@ from onec.models import (
 )
 from onec.odata import utf8_basic_auth
 from onec.source import SourcePosition, ChangeSet
+from onec.targets import DocumentWrites, hr_comment
 
 WSDL_PATH = Path(__file__).with_name("wsdl") / "b24sync.wsdl"
 NAMESPACE = "http://b24app.org/zup/b24sync"
@@ -93,7 +94,7 @@ class SoapClient:
         return self.config.retry.retrying()(self.call_once, operation, **params)
 
     def call_once(self, operation: str, **params: Any) -> Any:
-        """Call an operation exactly once (for CreateRequest)."""
+        """Call an operation exactly once."""
         try:
             return getattr(self.service, operation)(**params)
         except XMLSyntaxError as exc:
@@ -136,7 +137,7 @@ def _json_object(text: Any, operation: str) -> dict[str, Any]:
     return value
 
 
-class SoapSource:
+class SoapSource(DocumentWrites):
     """HR data and requests of one ZUP infobase through the b24sync extension service."""
 
     concurrent_reads = 1  # every kind comes from one walk of the feed, kept by this source
@@ -144,6 +145,7 @@ class SoapSource:
 
     def __init__(self, config: ConnectionConfig, *, session: requests.Session | None = None) -> None:
         self.config = config
+        self.request_documents = config.request_documents
         self.client = SoapClient(config, session=session)
         self._state: dict[str, dict[str, Record]] | None = None  # one full walk of the feed, by kind
         self._state_version = 0  # where that walk ended
@@ -290,9 +292,10 @@ class SoapSource:
             by_kind=by_kind,
         )
 
-    def create_request(self, kind: str, fields: Mapping[str, Any]) -> RequestRef:
-        text = self.client.call_once("CreateRequest", Type=kind, Fields=json.dumps(dict(fields), ensure_ascii=False))
-        answer = _json_object(text, "CreateRequest")
+    def write_document(self, kind: str, entity_set: str, fields: Mapping[str, Any], key: str) -> RequestRef:
+        """b24sync.WriteDocument finds the document holding ``key`` before writing one: safe to retry."""
+        answer = self.client.call_json("WriteDocument", Object=entity_set,
+                                       Fields=json.dumps(dict(fields), ensure_ascii=False), Key=key)
         return RequestRef(kind=kind, ref=normalize.required_ref(answer.get("ref"), "ref"),
                           number=normalize.text(answer.get("number")))
 
@@ -300,7 +303,7 @@ class SoapSource:
         answer = self.client.call_json("GetRequestStatus", Ref=request.ref)
         return RequestStatus(ref=request.ref, number=normalize.text(answer.get("number")),
                              status=normalize.text(answer.get("status")),
-                             comment=normalize.text(answer.get("comment")))
+                             comment=hr_comment(normalize.text(answer.get("comment"))))
 
     def request_document(self, request: RequestRef) -> RequestDocument:
         answer = self.client.call_json("GetDocument", Ref=request.ref)

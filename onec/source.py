@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from onec.errors import OneCError
+from onec.vacation_schedule import ApprovedSchedule
 from onec.models import (
     Department,
     Employee,
@@ -26,8 +27,10 @@ from onec.models import (
     Person,
     Position,
     Record,
+    EmployeeRequest,
     RequestDocument,
     RequestRef,
+    Timesheet,
     RequestStatus,
     VacationBalance,
 )
@@ -94,7 +97,18 @@ class ZupSource(Protocol):
 
     def vacation_balance(self, employee_ref: str, on_date: dt.date) -> VacationBalance: ...
 
-    def create_request(self, kind: str, fields: Mapping[str, Any]) -> RequestRef: ...
+    def write_document(self, kind: str, entity_set: str, fields: Mapping[str, Any], key: str) -> RequestRef:
+        """An unposted document with the given real attributes; the unmarked one whose Комментарий
+        already holds ``key`` is returned instead of writing a second (resending is safe)."""
+
+    def submit_request(self, request: EmployeeRequest) -> RequestRef:
+        """The request written as the ZUP object HR expects (onec.targets), keyed by its link."""
+
+    def push_timesheet(self, timesheet: Timesheet) -> RequestRef:
+        """The month's Document.ТабельУчетаРабочегоВремени, once per ``timesheet.key``."""
+
+    def submit_vacation_schedule(self, schedule: ApprovedSchedule, department_name: str = "") -> RequestRef:
+        """The department's approved schedule as Document.ГрафикОтпусков, once per ``schedule.key``."""
 
     def request_status(self, request: RequestRef) -> RequestStatus: ...
 

@@ -72,7 +72,7 @@ def serve(port: int = 0, generate: str = "employees=200,orgs=3,departments=20", 
           **options: Any) -> RunningOneC:
     """Start the emulator on 127.0.0.1 in a background thread.
 
-    options: request_types (type -> Document_* set), error_status (1C code -> HTTP status),
+    options: error_status (1C code -> HTTP status),
     unpublished (sets left out of the standard interface).
     """
     running = start(port, generate, seed, login, password, publication, **options)

@@ -18,7 +18,7 @@ from .mutate import mutate
 from .odata import DEFAULT_STATUS, ODataService, Request
 from .render import json_error
 from .schema import ALL_SET_NAMES, SETS
-from .soap import REQUEST_TYPES, B24Sync, SoapFault, fault, request_status, row_data, wsdl
+from .soap import B24Sync, SoapFault, fault, request_status, row_data, wsdl
 from .store import Store, StoreError
 
 StartResponse = Callable[..., Any]
@@ -62,10 +62,9 @@ class OneCEmulator:
     """A 1C:ZUP infobase published at `/<publication>/` (OData + B24Sync SOAP)."""
 
     def __init__(self, generate_spec: str, seed: int, login: str, password: str, publication: str,
-                 request_types: dict[str, str] | None = None, error_status: dict[str, int] | None = None,
+                 error_status: dict[str, int] | None = None,
                  unpublished: Iterable[str] = ()) -> None:
         self.login, self.password, self.publication = login, password, publication
-        self.request_types = {**REQUEST_TYPES, **(request_types or {})}
         self.statuses = {**DEFAULT_STATUS, **(error_status or {})}
         self.lock = threading.RLock()
         self.faults: list[Fault] = []
@@ -123,7 +122,7 @@ class OneCEmulator:
             resource = path[len(odata):]
             return resource.split("(")[0].split("/")[0] or "$service"
         if path.startswith(f"/{self.publication}/ws/"):
-            for operation in ("GetChanges", "Acknowledge", "GetVacationBalance", "CreateRequest",
+            for operation in ("GetChanges", "Acknowledge", "GetVacationBalance", "WriteDocument",
                               "GetRequestStatus", "GetDocument"):
                 if f":{operation}".encode() in body or f"<{operation}".encode() in body:
                     return operation
@@ -178,7 +177,7 @@ class OneCEmulator:
 
     def soap(self, environ: dict[str, Any], body: bytes) -> Response:
         with self.lock:
-            reply = B24Sync(self.store, self.request_types).handle(
+            reply = B24Sync(self.store).handle(
                 body, environ.get("HTTP_SOAPACTION", ""), environ.get("CONTENT_TYPE", ""))
         return Response(reply.body, reply.status, content_type="text/xml; charset=utf-8")
 
@@ -216,6 +215,8 @@ class OneCEmulator:
         parts = name.split("/")
         if method == "POST" and len(parts) == 3 and parts[0] == "documents" and parts[2] == "status":
             return self.set_status(parts[1], payload)
+        if method == "POST" and len(parts) == 3 and parts[0] == "documents" and parts[2] in ("post", "reject"):
+            return self.hr_decides(parts[1], parts[2] == "post", str(payload.get("comment", "")))
         return None
 
     def hook_reset(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -283,6 +284,26 @@ class OneCEmulator:
                 report.append({"set": set_name, "ref": ref, "number": data["Number"], "status": status,
                                "comment": comment, "fields": data})
             return report
+
+    def hr_decides(self, ref: str, posts: bool, comment: str) -> dict[str, str]:
+        """HR in 1C: posts the document (fill checks apply), or marks it for deletion with a comment
+        written under the request's own lines in Комментарий."""
+        with self.lock:
+            set_name = self.document_set(ref)
+            if posts:
+                row = self.store.post_document(set_name, ref)
+            else:
+                text = self.store.get(set_name, ref)[SETS[set_name].index("Комментарий")]
+                row = self.store.update(set_name, ref, {"DeletionMark": True,
+                                                        "Комментарий": f"{text}\n{comment}".strip()})
+            return {"ref": ref, "status": request_status(self.store, set_name, row)[0]}
+
+    def document_set(self, ref: str) -> str:
+        set_name = next((name for name in SETS if name.startswith("Document_")
+                         and self.store.get(name, ref) is not None), None)
+        if set_name is None:
+            raise KeyError(f"document {ref} not found")
+        return set_name
 
     def set_status(self, ref: str, payload: dict[str, Any]) -> dict[str, str]:
         status, comment = str(payload["status"]), str(payload.get("comment", ""))

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from . import hr, names
 from .hr import AS_OF, Hire, Placement, iso
 from .schema import (CERT_KINDS, CONTACT_KINDS, DEPARTMENTS, EMPLOYEES, EMPTY_GUID, ORGS, PERSONS, POSITIONS,
-                     SETS, TAX_REGS, VACATION_KINDS)
+                     SETS, TAX_REGS, TIME_KINDS, VACATION_KINDS)
 from .store import Store
 
 FIRST_HIRE = date(2012, 1, 9)
@@ -85,6 +85,14 @@ def generate(spec: Spec | str, seed: int = 1, today: date = AS_OF) -> Store:
     return store
 
 
+TIME_KIND_ROWS = (  # Catalog.ВидыИспользованияРабочегоВремени, codes of the unified табель form Т-12/Т-13
+    ("Явка", "Явка", "Я", "01"), ("РаботаВечерниеЧасы", "Работа в вечернее время", "ВЧ", "02"),
+    ("РаботаНочныеЧасы", "Работа в ночное время", "Н", "03"), ("Праздники", "Работа в праздники", "РВ", "05"),
+    ("Сверхурочные", "Сверхурочная работа", "С", "04"), ("ОсновнойОтпуск", "Основной отпуск", "ОТ", "09"),
+    ("Болезнь", "Болезнь", "Б", "19"), ("ВыходныеДни", "Выходные дни", "В", "26"),
+)
+
+
 def _reference_catalogs(store: Store, company: Company) -> None:
     for predefined, (title, kind) in CONTACT_KIND_NAMES.items():
         row = store.insert(CONTACT_KINDS, {"Description": title, "Наименование": title, "Тип": kind,
@@ -102,6 +110,9 @@ def _reference_catalogs(store: Store, company: Company) -> None:
     for title in CERTIFICATE_KINDS:
         store.insert(CERT_KINDS, {"Description": title, "Представление": title},
                      trusted=True)
+    for predefined, title, letter, digits in TIME_KIND_ROWS:
+        store.insert(TIME_KINDS, {"Description": title, "Code": digits, "БуквенныйКод": letter, "ЦифровойКод": digits,
+                                  "Predefined": True, "PredefinedDataName": predefined}, trusted=True)
     for title in ("Основной персонал", "Временный персонал"):
         folder = store.insert(PERSONS, {"Description": title, "IsFolder": True},
                               trusted=True)

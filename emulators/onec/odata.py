@@ -224,7 +224,10 @@ class ODataService:
             raise ODataError("19", f"Метод HTTP {request.method} запрещен")
         if definition.kind != "document":
             raise ODataError("11", "Метод не найден")
-        self.store.update(definition.name, key, {"Posted": posting})
+        if posting:
+            self.store.post_document(definition.name, key)
+        else:
+            self.store.update(definition.name, key, {"Posted": False}, trusted=True)
         return Reply(200, b"")
 
     def navigate(self, request: Request, definition: EntitySet, row: Row, nav: str, as_json: bool) -> Reply:

@@ -28,6 +28,7 @@ class Prop:
     fixed: int = 0  # fixed-length string: right-padded to this many characters
     rows: tuple[Prop, ...] = ()  # tabular part columns
     enum: bool = False
+    required: bool = False  # FillChecking = ShowError: posting refuses the object while it is empty
 
     @property
     def nav(self) -> str:
@@ -102,6 +103,11 @@ def e(name: str) -> Prop:
     return Prop(name, STRING, enum=True)
 
 
+def req(prop: Prop) -> Prop:
+    """The same attribute with FillChecking = ShowError (checked when the document is posted)."""
+    return Prop(prop.name, prop.edm, prop.ref, prop.fixed, prop.rows, prop.enum, required=True)
+
+
 def tab(name: str, *rows: Prop) -> Prop:
     return Prop(name, "Collection", rows=(Prop("LineNumber", INT64),) + rows)
 
@@ -115,6 +121,7 @@ POSITIONS = "Catalog_Должности"
 CONTACT_KINDS = "Catalog_ВидыКонтактнойИнформации"
 VACATION_KINDS = "Catalog_ВидыОтпусков"
 CERT_KINDS = "Catalog_ВидыСправок"
+TIME_KINDS = "Catalog_ВидыИспользованияРабочегоВремени"
 HR_CURRENT = "InformationRegister_ТекущиеКадровыеДанныеСотрудников"
 HR_HISTORY = "InformationRegister_КадроваяИсторияСотрудников_RecordType"
 VACATIONS_USED = "AccumulationRegister_ФактическиеОтпуска_RecordType"
@@ -174,6 +181,43 @@ def register(name: str, dims: tuple[Prop, ...], *props: Prop, periodic: bool = F
     return EntitySet(name, "register", head + dims + props, key, key, tracked, periodic)
 
 
+ORGANIZATION = req(g("Организация_Key", ORGS))
+EMPLOYEE = req(g("Сотрудник_Key", EMPLOYEES))
+PERSON = g("ФизическоеЛицо_Key", PERSONS)
+COMMENT = s("Комментарий")
+RESPONSIBLE = g("Ответственный_Key", "")
+# The documents employee requests become, named as in ZUP 3.1's Configuration.xml (docs/onec-extension.md §6).
+REQUEST_TARGETS = (
+    document("Document_ПереносОтпуска", ORGANIZATION, EMPLOYEE, PERSON, req(g("ВидОтпуска_Key", VACATION_KINDS)),
+             req(d("ИсходнаяДатаНачала")), b("ПереносПоИнициативеСотрудника"), s("ПричинаПереноса"),
+             g("Руководитель_Key", PERSONS), g("ДолжностьРуководителя_Key", POSITIONS), RESPONSIBLE, COMMENT,
+             tab("Переносы", req(d("ДатаНачала")), req(d("ДатаОкончания")), n("КоличествоДней"))),
+    document("Document_БольничныйЛист", ORGANIZATION, EMPLOYEE, PERSON, req(d("ДатаНачала")), req(d("ДатаОкончания")),
+             s("НомерЛисткаНетрудоспособности"), e("ПричинаНетрудоспособности"), RESPONSIBLE, COMMENT),
+    document("Document_Увольнение", ORGANIZATION, EMPLOYEE, PERSON, req(d("ДатаУвольнения")),
+             g("ОснованиеУвольнения_Key", ""), b("КомпенсироватьОтпуск"), RESPONSIBLE, COMMENT),
+    document("Document_Командировка", ORGANIZATION, EMPLOYEE, PERSON, req(d("ДатаНачала")), req(d("ДатаОкончания")),
+             RESPONSIBLE, COMMENT),
+    document("Document_ЗаявлениеНаПредоставлениеСтандартныхВычетовПоНДФЛ", req(PERSON), g("Организация_Key", ORGS),
+             req(d("МесяцРегистрации")), RESPONSIBLE, COMMENT),
+    document("Document_ЗаявлениеОСпособеВыплатыЗарплатыКабинетСотрудника", req(PERSON), g("Организация_Key", ORGS),
+             RESPONSIBLE, COMMENT),
+    document("Document_ЗаявлениеВПроизвольнойФормеКабинетСотрудника", req(PERSON), g("Организация_Key", ORGS),
+             RESPONSIBLE, COMMENT),
+    document("Document_СправкаНДФЛ", ORGANIZATION, req(PERSON), req(n("НалоговыйПериод")), RESPONSIBLE, COMMENT),
+    document("Document_ИсходящаяСправкаОЗаработкеДляРасчетаПособий", ORGANIZATION, EMPLOYEE, PERSON, RESPONSIBLE,
+             COMMENT),
+    document("Document_ГрафикОтпусков", ORGANIZATION, s("КраткийСоставДокумента"), d("ДатаСобытия"),
+             g("Руководитель_Key", PERSONS), RESPONSIBLE, COMMENT, g("СборГрафиковОтпусков_Key", ""),
+             tab("Сотрудники", req(g("Сотрудник_Key", EMPLOYEES)), PERSON, req(g("ВидОтпуска_Key", VACATION_KINDS)),
+                 req(d("ДатаНачала")), req(d("ДатаОкончания")), n("КоличествоДней"), s("Примечание"))),
+    document("Document_ТабельУчетаРабочегоВремени", ORGANIZATION, req(g("Подразделение_Key", DEPARTMENTS)),
+             req(d("ПериодРегистрации")), req(d("ДатаНачалаПериода")), req(d("ДатаОкончанияПериода")), RESPONSIBLE,
+             COMMENT, tab("ДанныеОВремени", req(g("Сотрудник_Key", EMPLOYEES)),
+                          *(g(f"ВидВремени{day}_Key", TIME_KINDS) for day in range(1, 32)),
+                          *(n(f"Часов{day}") for day in range(1, 32)))),
+)
+
 REQUEST_HEAD = (g("ФизическоеЛицо_Key", PERSONS), g("Сотрудник_Key", EMPLOYEES), g("Организация_Key", ORGS),
                 g("Ответственный_Key", ""), s("Комментарий"))
 STATUS_FIELDS = (e("Статус"), g("Рассмотрел_Key", ""), d("ДатаРассмотрения"))
@@ -209,6 +253,7 @@ def build_sets() -> dict[str, EntitySet]:
         catalog(VACATION_KINDS, b("ОсновнойОтпуск"), b("ОтпускЯвляетсяЕжегодным"), n("КоличествоДнейВГод"),
                 b("ОтпускБезОплаты"), code=False),
         catalog(CERT_KINDS, s("Представление"), code=False),
+        catalog(TIME_KINDS, s("БуквенныйКод"), s("ЦифровойКод")),
         register(HR_CURRENT, (g("ФизическоеЛицо_Key", PERSONS), g("Сотрудник_Key", EMPLOYEES),
                               g("ГоловнаяОрганизация_Key", ORGS), g("ТекущаяОрганизация_Key", ORGS)),
                  g("ТекущееПодразделение_Key", DEPARTMENTS), g("ТекущаяДолжность_Key", POSITIONS),
@@ -232,7 +277,7 @@ def build_sets() -> dict[str, EntitySet]:
         register(VACATION_BALANCES, (g("Сотрудник_Key", EMPLOYEES), g("ФизическоеЛицо_Key", PERSONS),
                                      g("ВидЕжегодногоОтпуска_Key", VACATION_KINDS), d("Дата")),
                  n("ОстатокДней"), s("МестоВСтруктуреПредприятия")),
-        document("Document_Отпуск", g("Организация_Key", ORGS), g("Сотрудник_Key", EMPLOYEES),
+        document("Document_Отпуск", ORGANIZATION, EMPLOYEE,
                  g("ФизическоеЛицо_Key", PERSONS), b("ПредоставитьОсновнойОтпуск"),
                  d("ДатаНачалаОсновногоОтпуска"), d("ДатаОкончанияОсновногоОтпуска"),
                  n("КоличествоДнейОсновногоОтпуска"), d("ДатаНачалаПериодаОтсутствия"),
@@ -256,6 +301,7 @@ def build_sets() -> dict[str, EntitySet]:
                  g("ПричинаОтсутствия_Key", ""), g("Согласовал_Key", ""), *STATUS_FIELDS),
         document("Document_ОтменаЗаявкиНаОтпуск", *REQUEST_HEAD,
                  g("ЗаявкаНаОтпуск_Key", "Document_ЗаявкаНаОтпуск"), *STATUS_FIELDS),
+        *REQUEST_TARGETS,
     ]
     return {item.name: item for item in sets}
 

@@ -23,21 +23,14 @@ OPERATIONS: dict[str, tuple[tuple[tuple[str, str], ...], str]] = {
     "GetChanges": ((("FromVersion", "xs:long"), ("Limit", "xs:int")), "xs:string"),
     "Acknowledge": ((("Version", "xs:long"),), "xs:boolean"),
     "GetVacationBalance": ((("Employee", "xs:string"), ("Date", "xs:date")), "xs:string"),
-    "CreateRequest": ((("Type", "xs:string"), ("Fields", "xs:string")), "xs:string"),
     "GetRequestStatus": ((("Ref", "xs:string"),), "xs:string"),
     "GetDocument": ((("Ref", "xs:string"),), "xs:string"),
+    "WriteDocument": ((("Object", "xs:string"), ("Fields", "xs:string"), ("Key", "xs:string")), "xs:string"),
 }
 TRACKED_SETS = {"organization": ORGS, "department": DEPARTMENTS, "position": POSITIONS, "person": PERSONS,
                 "employee": EMPLOYEES, "hr_state": HR_CURRENT}
-REQUEST_TYPES = {
-    "vacation": "Document_ЗаявкаНаОтпуск",
-    "business_trip": "Document_ЗаявкаНаКомандировку",
-    "certificate_2ndfl": "Document_ЗапросСправки2НДФЛСотрудником",
-    "employment_certificate": "Document_ЗапросСправкиСотрудником",
-    "absence": "Document_СообщениеОбОтсутствии",
-    "vacation_cancel": "Document_ОтменаЗаявкиНаОтпуск",
-}
-CERTIFICATE_DOCUMENTS = {"Document_ЗапросСправки2НДФЛСотрудником", "Document_ЗапросСправкиСотрудником"}
+CERTIFICATE_DOCUMENTS = {"Document_ЗапросСправки2НДФЛСотрудником", "Document_ЗапросСправкиСотрудником",
+                         "Document_СправкаНДФЛ", "Document_ИсходящаяСправкаОЗаработкеДляРасчетаПособий"}
 PROCESSED = {"Согласовано", "ЗапросОбработан"}
 
 
@@ -94,8 +87,8 @@ class SoapReply:
 class B24Sync:
     """Operation implementations over the store (the caller holds the store lock)."""
 
-    def __init__(self, store: Store, request_types: dict[str, str]) -> None:
-        self.store, self.request_types = store, request_types
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     def handle(self, body: bytes, soap_action: str, content_type: str) -> SoapReply:
         version12 = "application/soap+xml" in content_type
@@ -167,29 +160,31 @@ class B24Sync:
         return json.dumps({"employee": employee, "date": on_day.isoformat(),
                            "days": round(sum(balance.values()), 2), "by_kind": by_kind}, ensure_ascii=False)
 
-    def CreateRequest(self, Type: str, Fields: str) -> str:  # noqa: N802,N803
-        set_name = self.document_set(Type)
+    def WriteDocument(self, Object: str, Fields: str, Key: str) -> str:  # noqa: N802,N803
+        """An unposted document of a published kind; the one already carrying `Key` in Комментарий
+        is returned instead of a second (b24sync.ЗаписатьДокумент, docs/onec-extension.md §3)."""
+        set_name = Object.strip()
+        if set_name not in SETS or SETS[set_name].kind != "document" or "Комментарий" not in SETS[set_name].by_name:
+            raise SoapFault(f"Документ «{Object}» не поддерживается операцией WriteDocument")
+        key = Key.strip()
+        if not key:
+            raise SoapFault("Параметр Key должен быть заполнен")
         try:
             values = json.loads(Fields or "{}")
         except json.JSONDecodeError as error:
             raise SoapFault(f"Неверный JSON в параметре Fields: {error}") from None
-        if not isinstance(values, dict):
-            raise SoapFault("Параметр Fields должен содержать объект JSON")
-        values = {"Number": self.store.next_number(set_name, "00-"), "Date": self.store.now(), **values}
-        if "Статус" in SETS[set_name].by_name:
-            values.setdefault("Статус", "Рассматривается")
-        row = self.store.insert(set_name, values)
-        self.store.client_documents.append((set_name, row[0]))
-        return json.dumps({"ref": row[0], "number": row[SETS[set_name].index("Number")]}, ensure_ascii=False)
-
-    def document_set(self, kind: str) -> str:
-        """Request type -> Document_* set: a configured type, `Document_X` or `X`."""
-        candidates = (self.request_types.get(kind), kind, f"Document_{kind}")
-        for name in candidates:
-            if name and name in SETS and name.startswith("Document_"):
-                return name
-        known = ", ".join(sorted(self.request_types))
-        raise SoapFault(f"Неизвестный тип заявки «{kind}». Допустимые типы: {known}")
+        if not isinstance(values, dict) or key not in str(values.get("Комментарий", "")):
+            raise SoapFault("Параметр Fields должен быть объектом JSON, а Комментарий — содержать Key")
+        existing = find_by_key(self.store, set_name, key)
+        if existing is None:
+            existing = self.store.insert(set_name, {"Number": self.store.next_number(set_name, "00-"),
+                                                    "Date": self.store.now(), **values})
+            self.store.client_documents.append((set_name, existing[0]))
+            created = True
+        else:
+            created = False
+        number = existing[SETS[set_name].index("Number")]
+        return json.dumps({"ref": existing[0], "number": number, "created": created}, ensure_ascii=False)
 
     def GetRequestStatus(self, Ref: str) -> str:  # noqa: N802,N803
         set_name, row = self.find_request(Ref)
@@ -218,9 +213,22 @@ class B24Sync:
         raise SoapFault(f"Заявка не найдена: {ref}")
 
 
-def request_status(store: Store, set_name: str, row: tuple) -> tuple[str, str]:
-    """Статус of a request document; certificate requests report ЗапросОбработан instead."""
+def find_by_key(store: Store, set_name: str, key: str) -> tuple | None:
+    """The unmarked document of a set whose Комментарий holds `key`."""
     definition = SETS[set_name]
+    comment, mark = definition.index("Комментарий"), definition.index("DeletionMark")
+    return next((row for row in store.table(set_name).rows.values() if key in row[comment] and not row[mark]), None)
+
+
+def request_status(store: Store, set_name: str, row: tuple) -> tuple[str, str]:
+    """Статус of a request document; certificate requests report ЗапросОбработан instead; HR documents
+    are under review until HR posts them (Согласовано) or marks them for deletion (Отклонено)."""
+    definition = SETS[set_name]
+    if "Статус" not in definition.position and "ЗапросОбработан" not in definition.position:
+        text = row[definition.index("Комментарий")]
+        if row[definition.index("DeletionMark")]:
+            return "Отклонено", text
+        return ("Согласовано" if row[definition.index("Posted")] else "Рассматривается"), text
     meta = store.request_meta.get(row[0], {})
     comment = meta.get("comment", "")
     if not comment and "Комментарий" in definition.position:

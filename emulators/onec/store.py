@@ -120,6 +120,11 @@ def data_version(counter: int) -> str:
     return base64.b64encode(struct.pack(">II", counter, 0)).decode()
 
 
+FILL_VALUES = {  # Documents/ПереносОтпуска.xml: ВидОтпуска FillValue = Catalog.ВидыОтпусков.Основной
+    "Document_ПереносОтпуска": {"ВидОтпуска_Key": ("Catalog_ВидыОтпусков", "Основной")},
+}
+
+
 class Store:
     """All tables plus the write rules every client-visible write goes through."""
 
@@ -170,7 +175,7 @@ class Store:
     def insert(self, set_name: str, values: dict[str, Any], trusted: bool = False) -> Row:
         definition = SETS[set_name]
         if definition.is_object:
-            values = {"Ref_Key": self.new_guid(), **values, "DataVersion": self._bump()}
+            values = {"Ref_Key": self.new_guid(), **self.fill_values(set_name), **values, "DataVersion": self._bump()}
         row = self.build_row(definition, values, trusted)
         table = self.tables[set_name]
         key = table.key_of(row)
@@ -203,6 +208,29 @@ class Store:
             raise StoreError("9", "Экземпляр сущности не найден")
         row = table.remove(key)
         self._track(SETS[set_name], row, deleted=True)
+
+    def fill_values(self, set_name: str) -> dict[str, str]:
+        """FillValue of attributes (a new object gets them unless written): predefined catalog items."""
+        filled = {}
+        for attribute, (catalog, predefined) in FILL_VALUES.get(set_name, {}).items():
+            column = self.tables[catalog].definition.index("PredefinedDataName")
+            filled.update({attribute: key for key, row in self.tables[catalog].rows.items() if row[column] == predefined})
+        return filled
+
+    def post_document(self, set_name: str, key: Key) -> Row:
+        """Проведение: 1C checks every attribute with FillChecking = ShowError first, and refuses."""
+        definition, row = SETS[set_name], self.tables[set_name].rows.get(key)
+        if row is None:
+            raise StoreError("9", "Экземпляр сущности не найден")
+        missing = [prop.name.removesuffix("_Key") for prop in definition.props
+                   if prop.required and row[definition.index(prop.name)] == prop.empty()]
+        for prop in definition.props:
+            for number, line in enumerate(row[definition.index(prop.name)] if prop.rows else (), start=1):
+                missing += [f"{prop.name}[{number}].{column.name.removesuffix('_Key')}"
+                            for column, value in zip(prop.rows, line) if column.required and value == column.empty()]
+        if missing:
+            raise StoreError("-1", f"Не удалось провести документ: {'; '.join(f'Поле «{name}» не заполнено' for name in missing)}")
+        return self.update(set_name, key, {"Posted": True}, trusted=True)
 
     def get(self, set_name: str, key: Key) -> Row | None:
         return self.tables[set_name].rows.get(key)

@@ -27,14 +27,6 @@ from tests.support import EmulatedInstall
 
 ONEC_PASSWORD = "пароль-1С"
 ONEC_PASSWORD_ENV = "ONEC_ZUP_PASSWORD"
-# Every request type of app_activities.yaml -> a request document of the 1C emulator.
-ONEC_REQUEST_TYPES = {
-    "vacation_transfer": "Document_ЗаявкаНаОтпуск", "vacation_schedule": "Document_ЗаявкаНаОтпуск",
-    "child_tax_deduction": "Document_СообщениеОбОтсутствии", "sick_leave": "Document_СообщениеОбОтсутствии",
-    "bank_details": "Document_СообщениеОбОтсутствии", "work_book": "Document_СообщениеОбОтсутствии",
-    "cash_advance": "Document_ЗаявкаНаКомандировку", "resignation": "Document_СообщениеОбОтсутствии",
-    "certificate_182n": "Document_ЗапросСправкиСотрудником",
-}
 @dataclass
 class People:
     employee: int
@@ -182,8 +174,7 @@ ROLE_IDS = {"hr": [4], "accounting": [5]}
 
 @pytest.fixture
 def stack(tmp_path: Path, database_url: str) -> Iterator[Stack]:
-    zup = serve_onec(generate="employees=20,orgs=1,departments=3", seed=3, password=ONEC_PASSWORD,
-                     request_types=ONEC_REQUEST_TYPES)
+    zup = serve_onec(generate="employees=20,orgs=1,departments=3", seed=3, password=ONEC_PASSWORD)
     install = EmulatedInstall(tmp_path, database_url, extra=_config(zup, ROLE_IDS),
                               env={ONEC_PASSWORD_ENV: ONEC_PASSWORD}, plan="enterprise")
     try:

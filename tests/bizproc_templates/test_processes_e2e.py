@@ -8,7 +8,10 @@ import pytest
 
 from bizproc_templates.source import Process, load_processes
 from bizproc_templates.demo import wait_for
+from onec.targets import NOT_IN_PAYROLL, TARGETS
 from tests.bizproc_templates.conftest import Stack
+
+NOT_IN_ZUP = set(NOT_IN_PAYROLL)  # processes whose request has no ZUP object (onec.targets)
 
 # Processes an employee starts by adding a list element; the timesheet approval is started by the app
 # (bizproc.workflow.start) and runs end to end in tests/timesheets.
@@ -20,11 +23,14 @@ SAMPLE_BY_TYPE: dict[str, Any] = {"S": "Тестовое значение", "N":
                                   "F": ["scan.txt", base64.b64encode(b"scan").decode()]}
 
 
+SAMPLE_OVERRIDES = {"certificate": {"PERIOD": "2026"}, "child_tax_deduction": {"YEAR": 2027}}  # a year in 1C
+
+
 def sample_values(process: Process, employee: int) -> dict[str, Any]:
     """A valid value for every required field of the process's list."""
-    values = {}
+    values: dict[str, Any] = dict(SAMPLE_OVERRIDES.get(process.code, {}))
     for field in process.list_fields():
-        if not field.get("required"):
+        if not field.get("required") or field["code"] in values:
             continue
         if field["type"] == "L":
             values[field["code"]] = next(iter(field["options"]))
@@ -52,7 +58,7 @@ def run_to_end(stack: Stack, element_id: int, *, prepare_documents: bool = False
         if prepare_documents:
             for document in stack.onec("documents", method="GET"):
                 if document["ref"] not in done:
-                    stack.onec(f"documents/{document['ref']}/status", {"status": "ЗапросОбработан"})
+                    stack.onec(f"documents/{document['ref']}/post")
                     done.add(document["ref"])
         return None
     return wait_for(step, f"the end of workflow {workflow_id}", timeout_s=60)
@@ -67,9 +73,16 @@ def test_main_path_of_every_process(stack: Stack, code: str) -> None:
     registers = any(node.get("app") == "zup_register_request" for node in _nodes(process.activities))
     documents = stack.onec("documents", method="GET")
     element = stack.element(process, element_id)
-    if registers:
+    if registers and code in NOT_IN_ZUP:  # the activity says where the request belongs, 1C gets nothing
+        assert not documents
+        assert element["PROPERTY_STATUS"] == "Ошибка передачи в 1С"
+    elif registers:
         [document] = documents
-        assert document["fields"]["ФизическоеЛицо_Key"] == stack.people.person_ref
+        assert document["set"] in {target.entity_set for target in TARGETS.values()}
+        assert stack.people.person_ref in (document["fields"].get("ФизическоеЛицо_Key"),
+                                           *(r.get("ФизическоеЛицо_Key") for r in document["fields"].get("Сотрудники", ())))\
+            or document["fields"].get("Сотрудник_Key") == stack.people.employee_ref
+        assert f"/element/0/{element_id}/" in document["fields"]["Комментарий"]
         assert element["PROPERTY_STATUS"] == "Передано в 1С"
         assert element["PROPERTY_ZUP_NUMBER"] == document["number"]
     else:
@@ -83,7 +96,7 @@ def test_certificate_request_ends_with_the_file_attached(stack: Stack) -> None:
     workflow = run_to_end(stack, element_id, prepare_documents=True)
     assert workflow["STATUS"] == "completed"
     [document] = stack.onec("documents", method="GET")
-    assert document["set"] == "Document_ЗапросСправки2НДФЛСотрудником"
+    assert document["set"] == "Document_СправкаНДФЛ"
     file_id = stack.element(process, element_id)["PROPERTY_DOCUMENT"]
     assert file_id
     stored = stack.admin().call("disk.file.get", {"id": file_id}).result

@@ -88,7 +88,7 @@ def test_required_sets_cover_everything_read(make_source: Callable[..., ZupSourc
     source = make_source()
     assert isinstance(source, ODataSource)
     assert {"Catalog_Сотрудники", "Catalog_ФизическиеЛица", "Catalog_ВидыКонтактнойИнформации",
-            "InformationRegister_ТекущиеКадровыеДанныеСотрудников", "Document_ЗаявкаНаОтпуск"} <= set(
+            "InformationRegister_ТекущиеКадровыеДанныеСотрудников", "Document_Отпуск"} <= set(
         source.required_sets())
     assert all(error is None for error in source.check().values())
 

@@ -13,7 +13,7 @@ from zeep.transports import Transport
 
 from onec.cli import run_check
 from onec.config import ConnectionConfig
-from onec.errors import OneCAuthError, SoapFault
+from onec.errors import OneCAuthError
 from onec.odata import utf8_basic_auth
 from onec.soap import WSDL_PATH
 from onec.source import KINDS, ZupSource
@@ -76,29 +76,6 @@ def test_vacation_balance_over_soap(soap: ZupSource, make_source: Callable[..., 
     assert balance.employee_ref == employee.ref
     assert balance.as_of == dt.date(2025, 6, 1)
     assert balance.days == pytest.approx(sum(kind.days for kind in balance.by_kind))
-
-
-def test_vacation_request_round_trip_over_soap(soap: ZupSource, make_source: Callable[..., ZupSource],
-                                              hooks: Any) -> None:
-    person = next(iter(make_source().persons()))
-    created = soap.create_request("vacation", {"ФизическоеЛицо_Key": person.ref, "ДатаНачала": "2025-07-01T00:00:00",
-                                               "ДатаОкончания": "2025-07-14T00:00:00", "КоличествоДней": 14})
-    assert created.number and created.ref in str(hooks("GET", "documents"))
-    assert soap.request_status(created).status == "Рассматривается"
-    hooks("POST", f"documents/{created.ref}/status", {"status": "Согласовано"})
-    status = soap.request_status(created)
-    assert (status.ref, status.number, status.status) == (created.ref, created.number, "Согласовано")
-
-
-def test_certificate_document_over_soap(soap: ZupSource, make_source: Callable[..., ZupSource],
-                                       hooks: Any) -> None:
-    person = next(iter(make_source().persons()))
-    created = soap.create_request("certificate_2ndfl", {"ФизическоеЛицо_Key": person.ref, "Год": 2025})
-    with pytest.raises(SoapFault, match="не подготовлена"):
-        soap.request_document(created)
-    hooks("POST", f"documents/{created.ref}/status", {"status": "Согласовано"})
-    document = soap.request_document(created)
-    assert document.name and document.mime and document.content
 
 
 def test_soap_wrong_password(zup: Any, make_source: Callable[..., ZupSource],

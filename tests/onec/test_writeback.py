@@ -1,4 +1,4 @@
-"""Write-back over OData: a vacation request document is created in 1C and its status read."""
+"""Vacation balances: assembled over OData, agreeing with 1C's own figure on any date."""
 
 from __future__ import annotations
 
@@ -9,39 +9,17 @@ from typing import Any
 
 import pytest
 
-from onec.errors import OneCConfigError
 from onec.source import ZupSource
 from onec.vacation import add_months
 
 
-def test_vacation_request_is_created_and_its_status_read(make_source: Callable[..., ZupSource],
-                                                         hooks: Any) -> None:
-    source = make_source()
-    person = next(iter(source.persons()))
-    request = source.create_request("vacation", {
-        "ФизическоеЛицо_Key": person.ref, "ДатаНачала": "2025-07-01T00:00:00",
-        "ДатаОкончания": "2025-07-14T00:00:00", "КоличествоДней": 14,
-    })
-    documents = hooks("GET", "documents")
-    assert request.ref in str(documents)
-    assert source.request_status(request).status == "Рассматривается"
-    hooks("POST", f"documents/{request.ref}/status", {"status": "Согласовано"})
-    status = source.request_status(request)
-    assert (status.status, status.number) == ("Согласовано", request.number)
-
-
-def test_certificate_request_reports_its_processed_flag(make_source: Callable[..., ZupSource], hooks: Any) -> None:
-    source = make_source()
-    person = next(iter(source.persons()))
-    request = source.create_request("certificate_2ndfl", {"ФизическоеЛицо_Key": person.ref, "Год": 2025})
-    assert source.request_status(request).status == "Рассматривается"
-    hooks("POST", f"documents/{request.ref}/status", {"status": "Согласовано"})
-    assert source.request_status(request).status == "ЗапросОбработан"
-
-
-def test_unknown_request_kind_is_a_clear_error(make_source: Callable[..., ZupSource]) -> None:
-    with pytest.raises(OneCConfigError, match="телепорт"):
-        make_source().create_request("телепорт", {})
+def dates_around(today: dt.date) -> list[dt.date]:
+    """Month and year ends, leap days and the anchor's own date, all taken from the infobase's clock."""
+    month_end = add_months(today.replace(day=1), 1) - dt.timedelta(days=1)
+    leap_year = next(year for year in range(today.year + 1, today.year + 5) if calendar.isleap(year))
+    return [today, add_months(today, -1), month_end, month_end + dt.timedelta(days=1),
+            dt.date(today.year, 12, 31), dt.date(today.year + 1, 1, 1), dt.date(today.year + 1, 2, 28),
+            dt.date(leap_year, 2, 29), dt.date(leap_year, 12, 31)]
 
 
 def dates_around(today: dt.date) -> list[dt.date]:

@@ -104,44 +104,68 @@ def test_unknown_employee_is_a_russian_fault(soap: object) -> None:
     assert "Сотрудник не найден" in fault.value.message
 
 
-def test_request_lifecycle(soap: object, http: requests.Session, zup: RunningOneC) -> None:
-    person = next(p for p in rows(http, zup, "Catalog_ФизическиеЛица") if not p["IsFolder"])
-    created = json.loads(soap.CreateRequest(Type="vacation", Fields=json.dumps({
-        "ФизическоеЛицо_Key": person["Ref_Key"], "ДатаНачала": "2026-12-01", "ДатаОкончания": "2026-12-14",
-        "КоличествоДней": 14})))
-    odata = http.get(f"{zup.odata_url}Document_ЗаявкаНаОтпуск(guid'{created['ref']}')",
-                     params={"$format": "json"}).json()
-    assert odata["Number"] == created["number"] and odata["ФизическоеЛицо_Key"] == person["Ref_Key"]
-    status = json.loads(soap.GetRequestStatus(Ref=created["ref"]))
-    assert status["status"] == "Рассматривается"
-    hook = requests.post(f"{zup.url}/_emulator/documents/{created['ref']}/status",
-                         json={"status": "Отклонено", "comment": "Период занят"})
-    assert hook.status_code == 200
-    status = json.loads(soap.GetRequestStatus(Ref=created["ref"]))
-    assert (status["status"], status["comment"]) == ("Отклонено", "Период занят")
+def hr_state(http: requests.Session, zup: RunningOneC) -> dict[str, str]:
+    return next(r for r in rows(http, zup, "InformationRegister_ТекущиеКадровыеДанныеСотрудников")
+                if r["ДатаУвольнения"].startswith("0001"))
 
 
-def test_certificate_document_after_processing(soap: object, http: requests.Session, zup: RunningOneC) -> None:
-    person = next(p for p in rows(http, zup, "Catalog_ФизическиеЛица") if not p["IsFolder"])
-    created = json.loads(soap.CreateRequest(Type="certificate_2ndfl", Fields=json.dumps({
-        "ФизическоеЛицо_Key": person["Ref_Key"], "Год": 2025})))
+def test_write_document_is_unposted_keyed_and_decided_by_hr(soap: object, http: requests.Session,
+                                                            zup: RunningOneC) -> None:
+    state = hr_state(http, zup)
+    fields = {"Организация_Key": state["ТекущаяОрганизация_Key"], "Сотрудник_Key": state["Сотрудник_Key"],
+              "ДатаУвольнения": "2027-01-15", "Комментарий": "Заявка Битрикс24: https://b24/1"}
+    created = json.loads(soap.WriteDocument(Object="Document_Увольнение", Fields=json.dumps(fields),
+                                            Key="Заявка Битрикс24: https://b24/1"))
+    again = json.loads(soap.WriteDocument(Object="Document_Увольнение", Fields=json.dumps(fields),
+                                          Key="Заявка Битрикс24: https://b24/1"))
+    assert created["created"] and not again["created"] and again["ref"] == created["ref"]
+    odata = http.get(f"{zup.odata_url}Document_Увольнение(guid'{created['ref']}')", params={"$format": "json"}).json()
+    assert odata["Posted"] is False and odata["Сотрудник_Key"] == state["Сотрудник_Key"]
+    assert json.loads(soap.GetRequestStatus(Ref=created["ref"]))["status"] == "Рассматривается"
+    hook = requests.post(f"{zup.url}/_emulator/documents/{created['ref']}/reject", json={"comment": "Дата занята"})
+    assert hook.json()["status"] == "Отклонено"
+    status = json.loads(soap.GetRequestStatus(Ref=created["ref"]))
+    assert status["status"] == "Отклонено" and status["comment"].endswith("Дата занята")
+
+
+def test_posting_checks_required_attributes_like_1c(soap: object, http: requests.Session,
+                                                    zup: RunningOneC) -> None:
+    created = json.loads(soap.WriteDocument(Object="Document_Увольнение", Fields=json.dumps(
+        {"Комментарий": "Заявка Битрикс24: https://b24/2"}), Key="https://b24/2"))
+    refused = requests.post(f"{zup.url}/_emulator/documents/{created['ref']}/post", json={})
+    assert refused.status_code == 400 and "Поле «Организация» не заполнено" in refused.json()["error"]
+    over_odata = http.post(f"{zup.odata_url}Document_Увольнение(guid'{created['ref']}')/Post()",
+                           params={"$format": "json"})
+    assert over_odata.status_code == 500
+    assert "Поле «Сотрудник» не заполнено" in over_odata.json()["odata.error"]["message"]["value"]
+
+
+def test_certificate_file_once_hr_posted_it(soap: object, http: requests.Session, zup: RunningOneC) -> None:
+    state = hr_state(http, zup)
+    created = json.loads(soap.WriteDocument(Object="Document_СправкаНДФЛ", Fields=json.dumps({
+        "Организация_Key": state["ТекущаяОрганизация_Key"], "ФизическоеЛицо_Key": state["ФизическоеЛицо_Key"],
+        "НалоговыйПериод": 2026, "Комментарий": "Заявка Битрикс24: https://b24/3"}), Key="https://b24/3"))
     with pytest.raises(Fault) as early:
         soap.GetDocument(Ref=created["ref"])
     assert "еще не подготовлена" in early.value.message
-    requests.post(f"{zup.url}/_emulator/documents/{created['ref']}/status", json={"status": "Согласовано"})
-    assert json.loads(soap.GetRequestStatus(Ref=created["ref"]))["status"] == "ЗапросОбработан"
+    assert requests.post(f"{zup.url}/_emulator/documents/{created['ref']}/post", json={}).ok
+    assert json.loads(soap.GetRequestStatus(Ref=created["ref"]))["status"] == "Согласовано"
     document = json.loads(soap.GetDocument(Ref=created["ref"]))
     assert document["mime"] == "application/pdf" and document["name"].endswith(".pdf")
     assert base64.b64decode(document["content_base64"]).startswith(b"%PDF-")
 
 
-def test_unknown_request_type_and_field_are_faults(soap: object) -> None:
-    with pytest.raises(Fault) as unknown_type:
-        soap.CreateRequest(Type="pizza", Fields="{}")
-    assert "Неизвестный тип заявки" in unknown_type.value.message
+def test_unknown_object_field_or_type_are_faults(soap: object) -> None:
+    with pytest.raises(Fault) as unknown_object:
+        soap.WriteDocument(Object="Document_Пицца", Fields="{}", Key="k")
+    assert "не поддерживается" in unknown_object.value.message
     with pytest.raises(Fault) as unknown_field:
-        soap.CreateRequest(Type="vacation", Fields=json.dumps({"Пицца": 1}))
+        soap.WriteDocument(Object="Document_Увольнение", Fields=json.dumps({"Пицца": 1, "Комментарий": "k"}), Key="k")
     assert "Свойство не найдено" in unknown_field.value.message
+    with pytest.raises(Fault) as wrong_type:
+        soap.WriteDocument(Object="Document_Увольнение", Fields=json.dumps({"ДатаУвольнения": 5, "Комментарий": "k"}),
+                           Key="k")
+    assert "ожидается Дата" in wrong_type.value.message
 
 
 def test_soap12_binding(zup: RunningOneC, http: requests.Session) -> None:
