@@ -15,7 +15,7 @@ from sync_jobs.directory import directory
 from timesheets.calendar import month_title
 from timesheets.exports.invoice import csv_bytes, invoice_of_client, rubles, write_xlsx
 from timesheets.exports.t13 import t13_of_department
-from timesheets.jobs import approval_cycle, clock_of, settings_of
+from timesheets.jobs import approval_cycle, clock_of, push_to_onec, settings_of
 from timesheets.models import Timesheet
 from timesheets.rates import parse_rubles, set_rate
 from timesheets.roster import open_source, prefill_site, site_roster
@@ -145,6 +145,22 @@ def rate_command(client_key: str, position: str, amount: str, valid_from: str) -
     except TimesheetError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Ставка {rubles(kopecks)} руб./ч для «{position}» у {client_key} с {valid_from}")
+
+
+@group.command("push")
+@with_appcontext
+def push_command() -> None:
+    """Передать закрытые табели в 1С:ЗУП (документ «Табель учета рабочего времени»), каждую версию один раз."""
+    app = _app()
+    if settings_of(app).onec_time_kind is None:
+        raise click.ClickException("не задан timesheets.onec.time_kind: Ref_Key элемента «Явка» справочника "
+                                   "«Виды использования рабочего времени» в 1С:ЗУП")
+    report = push_to_onec(app)
+    click.echo(f"Передано в 1С: {len(report.pushed)}; не передано: {len(report.failed)}")
+    for ts_id, number in report.pushed.items():
+        click.echo(f"  табель {ts_id}: документ 1С № {number}")
+    for ts_id, reason in report.failed.items():
+        click.echo(f"  табель {ts_id}: {reason}", err=True)
 
 
 @group.command("cycle")

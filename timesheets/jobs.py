@@ -16,7 +16,8 @@ from timesheets.approval import IN_APPROVAL, ApproversOf, process_list, start_wo
 from timesheets.calendar import month_title
 from timesheets.models import Timesheet
 from timesheets.notices import Notices, send_notices
-from timesheets.roster import directory_approvers
+from timesheets.onec_push import PushReport, push_locked
+from timesheets.roster import directory_approvers, open_source
 from timesheets.settings import TimesheetSettings
 from timesheets.sheets import EDITABLE, Clock, first_of_month, transition, utc_now
 
@@ -53,9 +54,22 @@ def approval_cycle(app: Flask) -> None:
     started = start_workflows(client, db, target, approvers_of, now)
     moved = sync_outcomes(client, db, target, approvers_of, now)
     locked = lock_closed_months(db, settings_of(app), now)
+    pushed = push_to_onec(app)
     sent = send_notices(client, db, now)
-    log.info("timesheets: %d started, %d waiting, %d moved, %d locked, %d notices sent", len(started.started),
-             len(started.waiting), len(moved.moved), len(locked), sent.sent)
+    log.info("timesheets: %d started, %d waiting, %d moved, %d locked, %d pushed to 1C, %d notices sent",
+             len(started.started), len(started.waiting), len(moved.moved), len(locked), len(pushed.pushed), sent.sent)
+
+
+def push_to_onec(app: Flask) -> PushReport:
+    """Locked timesheets to 1C:ZUP when ``timesheets.onec.time_kind`` is set."""
+    time_kind = settings_of(app).onec_time_kind
+    if time_kind is None:
+        return PushReport()
+    source = open_source(app)
+    try:
+        return push_locked(get_db(app), source, time_kind, clock_of(app)())
+    finally:
+        source.close()
 
 
 def lock_closed_months(db: Database, settings: TimesheetSettings, now: dt.datetime) -> list[int]:

@@ -46,8 +46,9 @@ class Timesheet(Base):
     submitted_by: Mapped[int | None] = mapped_column(Integer)
     element_id: Mapped[int | None] = mapped_column(Integer)  # the list element the workflow runs on
     workflow_id: Mapped[str | None] = mapped_column(String(64))
-    onec_ref: Mapped[str | None] = mapped_column(String(64))
-    onec_revision: Mapped[int | None] = mapped_column(Integer)
+    onec_ref: Mapped[str | None] = mapped_column(String(64))  # Document.ТабельУчетаРабочегоВремени
+    onec_number: Mapped[str | None] = mapped_column(String(32))
+    onec_revision: Mapped[int | None] = mapped_column(Integer)  # the version 1C has
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

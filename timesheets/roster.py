@@ -76,8 +76,9 @@ def _site(source: ZupSource, people: Directory, department_ref: str) -> Site:
 
 
 def open_source(app: Flask) -> ZupSource:
-    """The first 1C:ZUP connection of app.yaml."""
-    return build_source(get_config(app).settings("onec").connection(None))
+    """The 1C:ZUP connection of ``timesheets.onec.connection`` (default: the first of app.yaml)."""
+    config = get_config(app)
+    return build_source(config.settings("onec").connection(config.settings("timesheets").onec_connection))
 
 
 def directory_approvers(app: Flask) -> Callable[[Timesheet], Approvers]:

@@ -14,11 +14,15 @@ timesheets:
     shortened_days: []        # extra pre-holiday days of your calendar beyond art. 95 (dates)
   close_day: 5                # the month's timesheets close on this day of the next month
   remind_days_before: [3, 1]  # reminders to authors of drafts and their managers
+  onec:                       # locked timesheets to 1C:ZUP (Document.ТабельУчетаРабочегоВремени)
+    connection: zup           # name in onec.connections (default: the first)
+    time_kind: 5f7c...        # Ref_Key of «Явка» in Справочник «Виды использования рабочего времени»
 ```
 """
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +30,8 @@ from typing import Any
 from timesheets.calendar import ProductionCalendar
 from timesheets.schedules import FIVE_TWO, Schedule
 
-KNOWN_KEYS = {"schedules", "brigade_leaders", "clients", "calendar", "close_day", "remind_days_before"}
+KNOWN_KEYS = {"schedules", "brigade_leaders", "clients", "calendar", "close_day", "remind_days_before", "onec"}
+GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 SHIFT_PATTERNS = {"2/2": (2, 2), "1/3": (1, 3)}
 
 
@@ -47,6 +52,8 @@ class TimesheetSettings:
     shortened_days: tuple[dt.date, ...] = ()
     close_day: int = 5
     remind_days_before: tuple[int, ...] = (3, 1)
+    onec_connection: str | None = None
+    onec_time_kind: str | None = None  # None: locked timesheets are not pushed to 1C
 
     def schedule_for(self, department_ref: str) -> Schedule:
         return self.schedules.get(department_ref) or self.schedules.get("default") or FIVE_TWO
@@ -134,6 +141,19 @@ def _clients(raw: Any) -> tuple[Client, ...]:
     return tuple(clients)
 
 
+def _onec(raw: Any) -> tuple[str | None, str | None]:
+    section = _mapping(raw, "onec", "словарь с ключами connection и time_kind")
+    if set(section) - {"connection", "time_kind"}:
+        raise _fail("onec", "словарь с ключами connection и time_kind")
+    connection, time_kind = section.get("connection"), section.get("time_kind")
+    if connection is not None and (not isinstance(connection, str) or not connection):
+        raise _fail("onec.connection", "имя подключения из onec.connections")
+    if time_kind is not None and not GUID.match(str(time_kind).lower()):
+        raise _fail("onec.time_kind", "Ref_Key элемента «Явка» справочника «Виды использования рабочего времени» "
+                                      "(GUID вида 5f7c1c2e-0000-0000-0000-000000000000)")
+    return connection, str(time_kind).lower() if time_kind else None
+
+
 def load_settings(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -> TimesheetSettings:
     """Read and validate the ``timesheets`` section; ValueError names the key and what is expected."""
     raw = raw or {}
@@ -148,6 +168,7 @@ def load_settings(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     shortened = calendar.get("shortened_days") or []
     if set(calendar) - {"shortened_days"} or not isinstance(shortened, list):
         raise _fail("calendar.shortened_days", "список дат ГГГГ-ММ-ДД")
+    onec_connection, onec_time_kind = _onec(raw.get("onec") or {})
     reminders = raw.get("remind_days_before", [3, 1])
     if not isinstance(reminders, list):
         raise _fail("remind_days_before", "список чисел дней до закрытия периода")
@@ -156,4 +177,5 @@ def load_settings(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) 
         shortened_days=tuple(_date(day, "calendar.shortened_days") for day in shortened),
         close_day=_positive_int(raw.get("close_day", 5), "close_day", maximum=28),
         remind_days_before=tuple(_positive_int(days, "remind_days_before", maximum=28) for days in reminders),
+        onec_connection=onec_connection, onec_time_kind=onec_time_kind,
     )

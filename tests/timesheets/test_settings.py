@@ -40,6 +40,8 @@ def test_defaults_and_a_full_section() -> None:
      "уже отнесено"),
     ({"close_day": 31}, "timesheets.close_day: целое число больше нуля не больше 28"),
     ({"calendar": {"shortened_days": "2024-11-02"}}, "список дат"),
+    ({"onec": {"time_kind": "Явка"}}, "timesheets.onec.time_kind: Ref_Key элемента «Явка»"),
+    ({"onec": {"connection": ""}}, "timesheets.onec.connection: имя подключения"),
 ])
 def test_bad_sections_name_the_key(section: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):

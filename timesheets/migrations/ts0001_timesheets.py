@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("element_id", sa.Integer(), nullable=True),
         sa.Column("workflow_id", sa.String(length=64), nullable=True),
         sa.Column("onec_ref", sa.String(length=64), nullable=True),
+        sa.Column("onec_number", sa.String(length=32), nullable=True),
         sa.Column("onec_revision", sa.Integer(), nullable=True),
         sa.Column("created_at", b24app.db.UTCDateTime(), nullable=False),
         sa.Column("updated_at", b24app.db.UTCDateTime(), nullable=False),
