@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from flask import Flask
+from pythonjsonlogger.json import JsonFormatter
 
-from b24app import db, inbox, install, install_steps, intake, lifecycle, pages, portal, worker
+from b24app import db, inbox, install, install_steps, intake, lifecycle, logsafety, pages, portal, worker
 from b24app.config import Config
 from b24app.features import Feature, FeatureSet
 from b24app.scheduling import ScheduledJob
@@ -64,6 +65,14 @@ def upgrade(app: Flask) -> None:
 
 
 def _configure_logging(app: Flask) -> None:
-    if not app.debug and not app.testing and not logging.getLogger().handlers:
-        logging.basicConfig(level=os.environ.get("B24APP_LOG_LEVEL", "INFO"),
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """Every record masked (``b24app.logsafety``); a root handler as text or JSON (B24APP_LOG_FORMAT=json)
+    at B24APP_LOG_LEVEL, unless the host (tests, gunicorn) configured logging already."""
+    logsafety.install()
+    if app.debug or app.testing or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler()
+    if os.environ.get("B24APP_LOG_FORMAT", "text").lower() == "json":
+        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=os.environ.get("B24APP_LOG_LEVEL", "INFO"), handlers=[handler])
