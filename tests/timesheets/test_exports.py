@@ -140,4 +140,4 @@ def test_summaries_per_site_and_per_brigade(db: Database, clock: FixedClock) -> 
     assert len(brigade.people) == 4 and brigade.worked_minutes == site.worked_minutes + 176 * 60
     html = render_summary(site)
     assert "Сотрудник 2" in html and "Временная нетрудоспособность" in html and "Черновик: 3" in html
-    assert "3, 16" in html
+    assert "3, 16" in html and "Склад dep-1" in render_summary(brigade) and "Склад dep-2" in render_summary(brigade)
