@@ -14,6 +14,11 @@ class TokenCipher:
         if not keys:
             raise ValueError("at least one Fernet key is required")
         self._fernet = MultiFernet([Fernet(k.encode()) for k in keys])
+        self._fingerprint_key = hashlib.sha256(b"b24app fingerprint\0" + keys[0].encode()).digest()
+
+    def fingerprint(self, plain: str) -> str:
+        """A keyed digest telling whether encrypted personal data changed, useless without the key."""
+        return hmac.new(self._fingerprint_key, plain.encode(), hashlib.sha256).hexdigest()[:32]
 
     def encrypt(self, plain: str) -> str:
         return self._fernet.encrypt(plain.encode()).decode()

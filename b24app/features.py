@@ -51,6 +51,7 @@ class Feature:
     blueprints: tuple[Blueprint, ...] = ()
     cli: tuple[click.Command, ...] = ()
     init_app: Callable[[Flask], None] | None = None
+    health: Callable[[Flask], Mapping[str, str]] | None = None  # component -> "ok" or what is wrong (/healthz)
 
 
 class FeatureSet:

@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from b24app import inbox
@@ -101,6 +102,18 @@ def _busy(exc: ProofBusy):  # type: ignore[no-untyped-def]
     return response, 429
 
 
+@bp.errorhandler(SQLAlchemyError)
+def _storage_down(exc: SQLAlchemyError):  # type: ignore[no-untyped-def]
+    """The call could not be stored: Bitrix24 is told to deliver it again later, nothing is half-kept."""
+    log.error("inbox unavailable: %s", type(exc).__name__)
+    response = jsonify(error="temporarily_unavailable", error_description="очередь временно недоступна")
+    response.headers["Retry-After"] = "10"
+    return response, 503
+
+
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
-    return jsonify(error=exc.name.lower().replace(" ", "_"), error_description=exc.description), exc.code
+    response = jsonify(error=exc.name.lower().replace(" ", "_"), error_description=exc.description)
+    if exc.code == 413:  # the rest of the body is never read: close instead of draining it
+        response.headers["Connection"] = "close"
+    return response, exc.code

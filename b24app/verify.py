@@ -134,8 +134,10 @@ class Verifier:
 
     def _heal_from_event(self, member_id: str, event: str | None, auth: Mapping[str, Any]) -> None:
         """A verified lifecycle event of an administrator restores a broken token pair."""
+        if event not in LIFECYCLE_WITH_NEW_TOKEN:
+            return
         installation = self._active(member_id)
-        if event not in LIFECYCLE_WITH_NEW_TOKEN or installation is None or installation.tokens_broken_at is None:
+        if installation is None or installation.tokens_broken_at is None:
             return
         access, refresh = auth.get("access_token"), auth.get("refresh_token")
         if _text(access) and _text(refresh):

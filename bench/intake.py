@@ -1,9 +1,15 @@
 """Intake benchmark: concurrent verified events against ``b24app web`` (gunicorn) on SQLite.
 
     python -m bench.intake [--events 20000] [--clients 2] [--threads 6] [--workers 3] [--server-threads 1]
+                           [--under-attack] [--attackers 2]
 
-Prints one JSON object ``{"events_per_s", "p99_ms", "lost", ...}``. ``lost`` counts events the
-server answered 200 "accepted" for that are not in the inbox afterwards.
+Prints one JSON object: the genuine events' ``events_per_s``, ``p50_ms``, ``p99_ms`` for the plain run,
+for a run while forged calls flood the service (``--under-attack``: wrong application tokens, unknown
+portals, forged ONAPPUPDATEs whose token the portal refuses, bodies with too many fields, deep JSON,
+NUL bytes, oversized bodies), and for a bare Flask endpoint answering the same requests under the same
+gunicorn settings without verifying or storing them (``bench.bare_web``): ``ratio_to_bare`` compares
+the plain run with it, so results from different machines compare. ``lost`` counts events answered
+200 "accepted" that are not in the inbox afterwards.
 """
 from __future__ import annotations
 
@@ -29,8 +35,8 @@ MEMBER_ID = "bench0000000000000000000000000000"
 APP_TOKEN = "benchapplicationtoken000000000000"
 
 
-def _prepare(workdir: Path) -> tuple[Path, dict[str, str]]:
-    """Write app.yaml + env and store one installed portal."""
+def _prepare(workdir: Path, portal_url: str) -> tuple[Path, dict[str, str]]:
+    """Write app.yaml + env and store one installed portal (its REST endpoint answers at ``portal_url``)."""
     from b24app.app import upgrade
     from b24app.db import get_db
     from b24app.config import generate_token_key
@@ -46,7 +52,7 @@ def _prepare(workdir: Path) -> tuple[Path, dict[str, str]]:
     app = create_app(load_config(path, env=env))
     upgrade(app)
     get_store(app).save(NewInstallation(
-        member_id=MEMBER_ID, domain="bench.bitrix24.ru", client_endpoint="https://bench.bitrix24.ru/rest/",
+        member_id=MEMBER_ID, domain="bench.bitrix24.ru", client_endpoint=f"{portal_url}/rest/",
         server_endpoint=None, tokens=TokenSet("a", "r", utcnow() + timedelta(hours=1)),
         application_token=APP_TOKEN, scopes=("user",), admin_user_id=1, app_version=1))
     get_db(app).dispose()
@@ -141,7 +147,117 @@ def _wait_ready(port: int, timeout_s: float = 30) -> None:
             return
         except OSError:
             time.sleep(0.1)
-    raise RuntimeError("b24app web did not start")
+    raise RuntimeError("web process did not start")
+
+
+def _refusing_portal() -> tuple[str, object]:
+    """A portal endpoint that refuses every token at once, as Bitrix24 does a forged one."""
+    from werkzeug.serving import make_server
+    from werkzeug.wrappers import Response
+
+    def app(environ, start_response):  # type: ignore[no-untyped-def]
+        body = json.dumps({"error": "invalid_token", "error_description": "The access token provided is invalid"})
+        return Response(body, status=401, content_type="application/json")(environ, start_response)
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.port}", server
+
+
+FORGED = {
+    "wrong_token": lambda n: _raw(urlencode({"event": "ONUSERUPDATE", "ts": str(n), "auth[member_id]": MEMBER_ID,
+                                             "auth[application_token]": f"guess{n}"}).encode()),
+    "unknown_portal": lambda n: _raw(urlencode({"event": "ONUSERUPDATE", "auth[member_id]": f"m{n:031d}",
+                                                "auth[application_token]": APP_TOKEN}).encode()),
+    "forged_update": lambda n: _raw(urlencode({"event": "ONAPPUPDATE", "data[VERSION]": "9",
+                                               "auth[member_id]": MEMBER_ID, "auth[application_token]": f"new{n}",
+                                               "auth[access_token]": f"stolen{n}"}).encode()),
+    "too_many_fields": lambda n: _raw(b"&".join([b"a[]=1"] * 6000)),
+    "deep_json": lambda n: _raw(b'{"a":' * 3000 + b"1" + b"}" * 3000, "application/json"),
+    "nul_byte": lambda n: _raw(b"event=ONUSERUPDATE&data[X]=%00&auth[member_id]=" + MEMBER_ID.encode()),
+    "oversized": lambda n: _raw(b"", length=2 * 1024 * 1024),
+}
+
+
+def _raw(body: bytes, content_type: str = "application/x-www-form-urlencoded", length: int | None = None) -> bytes:
+    head = (f"POST /b24/events HTTP/1.1\r\nHost: bench\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {len(body) if length is None else length}\r\n\r\n")
+    return head.encode() + body
+
+
+def _attacker_process(port: int, stop, out: multiprocessing.Queue) -> None:  # type: ignore[no-untyped-def]
+    """Send forged calls of every kind, round robin, until told to stop; report the statuses seen."""
+    statuses: dict[str, int] = {}
+    kinds = list(FORGED.items())
+    sock, buffer, n = socket.create_connection(("127.0.0.1", port)), bytearray(), 0
+    while not stop.is_set():
+        kind, forge = kinds[n % len(kinds)]
+        n += 1
+        try:
+            sock.sendall(forge(n))
+            status, _ = _read_response(sock, buffer)
+        except OSError:  # the server closes the connection after a 413
+            status = 0 if kind != "oversized" else 413
+            sock.close()
+            sock, buffer = socket.create_connection(("127.0.0.1", port)), bytearray()
+        key = f"{kind} {status}"
+        statuses[key] = statuses.get(key, 0) + 1
+    out.put(statuses)
+
+
+def _load(port: int, first: int, args: argparse.Namespace) -> dict:
+    """The genuine clients' run: events per second and latencies of calls answered "accepted"."""
+    per_client = args.events // args.clients
+    queue: multiprocessing.Queue = multiprocessing.Queue()
+    started = time.perf_counter()
+    clients = [multiprocessing.Process(target=_client_process,
+                                       args=(port, first + i * per_client, per_client, args.threads, queue))
+               for i in range(args.clients)]
+    for client in clients:
+        client.start()
+    reports = [queue.get() for _ in clients]
+    wall = time.perf_counter() - started
+    for client in clients:
+        client.join()
+    latencies = sorted(x for r in reports for x in r["latencies"])
+    accepted = sum(r["accepted"] for r in reports)
+    return {"events_per_s": round(accepted / wall, 1),
+            "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
+            "p50_ms": round(statistics.median(latencies) * 1000, 2),
+            "accepted": accepted, "errors": sum(r["errors"] for r in reports), "wall_s": round(wall, 2)}
+
+
+def _serve(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
+    server = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    _wait_ready(port)
+    return server
+
+
+def _stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    server.wait(30)
+
+
+def _under_attack(port: int, args: argparse.Namespace) -> tuple[dict, dict[str, int]]:
+    stop = multiprocessing.Event()
+    queue: multiprocessing.Queue = multiprocessing.Queue()
+    attackers = [multiprocessing.Process(target=_attacker_process, args=(port, stop, queue))
+                 for _ in range(args.attackers)]
+    for attacker in attackers:
+        attacker.start()
+    time.sleep(0.5)  # the flood is on before the first genuine event
+    try:
+        genuine = _load(port, args.events, args)
+    finally:
+        stop.set()
+        forged: dict[str, int] = {}
+        for _ in attackers:
+            for key, count in queue.get().items():
+                forged[key] = forged.get(key, 0) + count
+        for attacker in attackers:
+            attacker.join()
+    return genuine, forged
 
 
 def _stored(database_url: str) -> int:
@@ -159,44 +275,40 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=6)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--server-threads", type=int, default=1)
+    parser.add_argument("--under-attack", action="store_true", help="also measure while forged calls flood in")
+    parser.add_argument("--attackers", type=int, default=2, help="processes sending forged calls")
     args = parser.parse_args()
+    gunicorn = ["--bind", None, "--workers", str(args.workers), "--threads", str(args.server_threads)]
+    portal_url, portal = _refusing_portal()
+    result: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
-        config_path, env = _prepare(Path(tmp))
+        config_path, env = _prepare(Path(tmp), portal_url)
         port = _free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "web", "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
-             "--threads", str(args.server_threads)],
-            env={**os.environ, **env, "B24APP_CONFIG": str(config_path), "B24APP_LOG_LEVEL": "WARNING"},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        gunicorn[1] = f"127.0.0.1:{port}"
+        server = _serve([sys.executable, "-m", "service.cli", "web", *gunicorn],
+                        {**env, "B24APP_CONFIG": str(config_path), "B24APP_LOG_LEVEL": "ERROR"}, port)
         try:
-            _wait_ready(port)
-            per_client = args.events // args.clients
-            queue: multiprocessing.Queue = multiprocessing.Queue()
-            started = time.perf_counter()
-            clients = [multiprocessing.Process(target=_client_process,
-                                               args=(port, i * per_client, per_client, args.threads, queue))
-                       for i in range(args.clients)]
-            for client in clients:
-                client.start()
-            reports = [queue.get() for _ in clients]
-            wall = time.perf_counter() - started
-            for client in clients:
-                client.join()
+            result["plain"] = _load(port, 0, args)
+            if args.under_attack:
+                result["under_attack"], result["forged"] = _under_attack(port, args)
         finally:
-            server.terminate()
-            server.wait(10)
-        latencies = sorted(x for r in reports for x in r["latencies"])
-        accepted = sum(r["accepted"] for r in reports)
-        stored = _stored(env["DATABASE_URL"])
-    print(json.dumps({
-        "events_per_s": round(accepted / wall, 1),
-        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
-        "p50_ms": round(statistics.median(latencies) * 1000, 2),
-        "lost": accepted - stored,
-        "events": args.events, "accepted": accepted, "errors": sum(r["errors"] for r in reports),
-        "wall_s": round(wall, 2), "gunicorn_workers": args.workers, "gunicorn_threads": args.server_threads,
-        "connections": args.clients * args.threads, "database": "sqlite",
-    }))
+            _stop(server)
+        accepted = sum(run["accepted"] for run in (result["plain"], result.get("under_attack", {"accepted": 0})))
+        result["lost"] = accepted - _stored(env["DATABASE_URL"])
+    port = _free_port()
+    gunicorn[1] = f"127.0.0.1:{port}"
+    bare = _serve([sys.executable, "-m", "bench.bare_web", *gunicorn], {}, port)
+    try:
+        result["bare"] = _load(port, 0, args)
+    finally:
+        _stop(bare)
+    portal.shutdown()
+    result["ratio_to_bare"] = round(result["plain"]["events_per_s"] / result["bare"]["events_per_s"], 3)
+    if args.under_attack:
+        result["attack_ratio"] = round(result["under_attack"]["events_per_s"] / result["plain"]["events_per_s"], 3)
+    result.update({"events": args.events, "gunicorn_workers": args.workers, "gunicorn_threads": args.server_threads,
+                   "connections": args.clients * args.threads, "database": "sqlite"})
+    print(json.dumps(result, ensure_ascii=False))
 
 
 if __name__ == "__main__":

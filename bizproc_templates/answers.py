@@ -29,6 +29,7 @@ from b24app.bitrix.errors import B24APIError, B24AuthError, B24RefusedError, is_
 from b24app.db import Database, get_db
 from b24app.dispatch import FatalHandlerError, Handler, HandlerContext, HandlerKey, activity
 from b24app.install_steps import RestCaller
+from b24app.metrics import ACTIVITY_ANSWER_SECONDS
 from b24app.models import utcnow
 from b24app.portal import client_for
 from bizproc_templates.activities import WORK, ActivityCall, Answer, NotReady, Work, failure_text, perform
@@ -104,6 +105,7 @@ def answer_activity(ctx: HandlerContext, session: Session, work: Work) -> None:
     if marker is None:
         marker = claim_answer(db, ctx, digest, _work_or_give_up(ctx, client, work, bizproc_settings(ctx.app)))
     status, note = _send(client, event_token, _decode(marker.answer))
+    ACTIVITY_ANSWER_SECONDS.labels(message.name).observe((utcnow() - message.received_at).total_seconds())
     session.execute(update(ActivityAnswer).where(
         ActivityAnswer.member_id == message.member_id, ActivityAnswer.token_digest == digest).values(
         status=status, note=note, sent_at=utcnow()))

@@ -75,8 +75,9 @@ def run_command(host: str, port: int) -> None:
 @click.option("--threads", default=1, type=int, help="threads per worker (more threads, more GIL waits)")
 def web_command(bind: str, workers: int, threads: int) -> None:
     """The web process under gunicorn (production)."""
-    from service.gunicorn_app import GunicornApp
+    from service.gunicorn_app import GunicornApp, metrics_folder
 
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_folder()  # before the workers fork: /metrics adds them up
     GunicornApp(bind=bind, workers=workers, threads=threads).run()
 
 

@@ -4,18 +4,22 @@
 site belongs to, the people of a site, and the managers of a site on both sides (client managers
 moderate the group; provider managers own it or moderate it, ``sync.managers`` in app.yaml).
 Nothing outside ``sync_jobs`` reads the sync's tables; features call :func:`directory` instead.
-The directory holds no СНИЛС, ИНН, phone or e-mail: only names, positions and personnel numbers.
+The directory holds no СНИЛС or ИНН; a person's e-mail and mobile phone from 1C (for reaching
+people who never logged in) are kept encrypted and decrypted only by :meth:`Directory.contacts`.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from flask import Flask
 from sqlalchemy import and_, select
 from sqlalchemy.orm import aliased
 
+from b24app.crypto import TokenCipher
 from b24app.db import Database, get_db
+from b24app.portal import get_store
 from sync_jobs.models import DirectoryPerson, DirectoryPlacement, DirectorySite, SyncMapping
 from sync_jobs.settings import Managers, SyncSettings, sync_settings
 
@@ -45,6 +49,14 @@ class Person:
     department_refs: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Contacts:
+    """How to reach a person outside the portal, as 1C has it (empty strings when unknown)."""
+
+    email: str = field(repr=False)
+    mobile: str = field(repr=False)
+
+
 _USER = aliased(SyncMapping)
 _GROUP = aliased(SyncMapping)
 _PERSON_COLUMNS = (DirectoryPerson.person_ref, _USER.b24_id, DirectoryPerson.name, DirectoryPerson.position,
@@ -56,9 +68,10 @@ _SITE_COLUMNS = (DirectorySite.department_ref, _GROUP.b24_id, DirectorySite.name
 class Directory:
     """Read-only lookups; each call is one indexed query."""
 
-    def __init__(self, db: Database, settings: SyncSettings) -> None:
+    def __init__(self, db: Database, settings: SyncSettings, cipher: TokenCipher) -> None:
         self.db = db
         self.settings = settings
+        self.cipher = cipher
 
     # -- people ---------------------------------------------------------------------------------
 
@@ -78,6 +91,19 @@ class Directory:
         """The people working at a site, by name."""
         placed = select(DirectoryPlacement.person_ref).where(DirectoryPlacement.department_ref == department_ref.lower())
         return self._people(DirectoryPerson.person_ref.in_(placed))
+
+    def contacts(self, person_refs: Iterable[str]) -> dict[str, Contacts]:
+        """E-mail and mobile phone from 1C of the given people (decrypted; never log them)."""
+        refs = [ref.lower() for ref in person_refs]
+        found: dict[str, Contacts] = {}
+        with self.db.read_session() as session:
+            for start in range(0, len(refs), 500):
+                rows = session.execute(select(DirectoryPerson.person_ref, DirectoryPerson.contacts)
+                                       .where(DirectoryPerson.person_ref.in_(refs[start:start + 500])))
+                for ref, sealed in rows:
+                    data = json.loads(self.cipher.decrypt(sealed))
+                    found[ref] = Contacts(data.get("email", ""), data.get("mobile", ""))
+        return found
 
     def departments_of_user(self, user_id: int) -> list[str]:
         """The 1C departments whose groups the user is a member of (as last pushed)."""
@@ -139,4 +165,4 @@ class Directory:
 
 def directory(app: Flask) -> Directory:
     """The directory of the app's database and sync settings."""
-    return Directory(get_db(app), sync_settings(app))
+    return Directory(get_db(app), sync_settings(app), get_store(app).cipher)

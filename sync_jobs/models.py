@@ -91,7 +91,7 @@ class DirectorySite(Base):
 
 
 class DirectoryPerson(Base):
-    """A person with at least one active, onboarded employment (no СНИЛС, ИНН, phone or e-mail kept)."""
+    """A person with at least one active, onboarded employment; e-mail and phone only encrypted, no СНИЛС or ИНН."""
 
     __tablename__ = "sync_directory_people"
 
@@ -101,6 +101,7 @@ class DirectoryPerson(Base):
     personnel_numbers: Mapped[str] = mapped_column(String(255))
     email_known: Mapped[bool] = mapped_column(Boolean)
     departments: Mapped[str] = mapped_column(Text)  # JSON list of department refs
+    contacts: Mapped[str] = mapped_column(Text)  # JSON {"email", "mobile"} from 1C, encrypted with the token key
     digest: Mapped[str] = mapped_column(String(32))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

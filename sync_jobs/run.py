@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from b24app.bitrix.errors import B24Error
 from b24app.db import Database, get_db
+from b24app.metrics import SYNC_RECORDS
 from b24app.portal import client_for, get_store
 from onec.errors import OneCError, OneCFeedPositionUnknown
 from onec.source import SourcePosition
@@ -217,7 +218,7 @@ class SyncRunner:
             store.flush()
             client.close()
         runs.save_bookmarks(self.db, prepared.source.bookmarks)
-        runs.save_directory(self.db, prepared.desired)
+        runs.save_directory(self.db, prepared.desired, get_store(self.app).cipher)
         read = prepared.source
         ReplicaStore(self.db, get_store(self.app).cipher).save(read.replica, read.feed, read.source)
         return self._summary(run_id, full, prepared)
@@ -271,6 +272,9 @@ def run_sync(app: Flask, *, full: bool, force: bool = False, progress: bool = Fa
             summary = _failed(run_id, mode, runner.report, error)
         runs.finish_run(db, run_id, status=summary.status, counts=summary.counts, message=summary.message,
                         records=summary.records)
+    for kind, count in summary.counts.items():
+        if count and not kind.startswith("skipped"):
+            SYNC_RECORDS.labels(kind).inc(count)
     log.info("sync run %s (%s): %s %s", run_id, mode, summary.status, json.dumps(summary.counts))
     return summary
 

@@ -6,7 +6,7 @@ import binascii
 import json
 import sys
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -17,7 +17,8 @@ from b24app.db import Database
 from b24app.models import utcnow
 from sync_jobs.models import (DirectoryPerson, DirectoryPlacement, DirectorySite, SyncBookmark, SyncMapping,
                               SyncRun, SyncRunRecord)
-from sync_jobs.desired import UF_PERSONNEL_NUMBER, DesiredState, Skipped, state_hash
+from b24app.crypto import TokenCipher
+from sync_jobs.desired import UF_PERSONNEL_NUMBER, DesiredState, DesiredUser, Skipped, state_hash
 from sync_jobs.plan import MappedGroup, MappedUser, PushedState
 from sync_jobs.streams import Bookmark
 
@@ -208,17 +209,17 @@ def run_records(db: Database, run_id: int) -> list[SyncRunRecord]:
 
 # -- the directory of who is who (read through sync_jobs.directory) ---------------------------------
 
-def save_directory(db: Database, desired: DesiredState) -> None:
-    """Bring the directory tables to the desired state of a successful run, writing only what changed."""
+def save_directory(db: Database, desired: DesiredState, cipher: TokenCipher) -> None:
+    """Bring the directory tables to the desired state of a successful run, writing only what changed.
+
+    A person's e-mail and mobile phone are stored encrypted; their keyed fingerprint tells a change."""
     sites = {g.key: {"name": g.name, "department_name": g.department_name, "legal_entity_ref": g.legal_entity_ref,
                      "legal_entity_name": g.legal_entity_name} for g in desired.groups.values()}
-    people = {u.key: {"name": u.full_name, "position": str(u.fields.get("WORK_POSITION") or ""),
-                      "personnel_numbers": str(u.fields.get(UF_PERSONNEL_NUMBER) or ""), "email_known": u.has_email,
-                      "departments": json.dumps(sorted(u.groups))}
-              for u in desired.users.values() if u.fields is not None and u.groups}
+    people = {u.key: _person(u, cipher) for u in desired.users.values() if u.fields is not None and u.groups}
     with db.session() as session:
         _sync_rows(session, DirectorySite, DirectorySite.department_ref, sites)
-        changed, removed = _sync_rows(session, DirectoryPerson, DirectoryPerson.person_ref, people)
+        changed, removed = _sync_rows(session, DirectoryPerson, DirectoryPerson.person_ref, people,
+                                      encrypt={"contacts": cipher.encrypt})
         stale = [*changed, *removed]
         for chunk in (stale[i:i + 500] for i in range(0, len(stale), 500)):
             session.execute(delete(DirectoryPlacement).where(DirectoryPlacement.person_ref.in_(chunk)))
@@ -228,11 +229,26 @@ def save_directory(db: Database, desired: DesiredState) -> None:
             session.execute(insert(DirectoryPlacement), placements)
 
 
-def _sync_rows(session: Any, model: Any, key_column: Any, wanted: Mapping[str, dict[str, Any]]) -> tuple[list[str], list[str]]:
-    """Insert, update and delete rows of ``model`` to match ``wanted``; the keys changed and removed."""
+def _person(user: DesiredUser, cipher: TokenCipher) -> dict[str, Any]:
+    fields = user.fields or {}
+    contacts = json.dumps({"email": fields.get("EMAIL") or "", "mobile": fields.get("PERSONAL_MOBILE") or ""},
+                          ensure_ascii=False, sort_keys=True)
+    return {"name": user.full_name, "position": str(fields.get("WORK_POSITION") or ""),
+            "personnel_numbers": str(fields.get(UF_PERSONNEL_NUMBER) or ""), "email_known": user.has_email,
+            "departments": json.dumps(sorted(user.groups)), "contacts": contacts,
+            "fingerprint": cipher.fingerprint(contacts)}
+
+
+def _sync_rows(session: Any, model: Any, key_column: Any, wanted: Mapping[str, dict[str, Any]],
+               encrypt: Mapping[str, Callable[[str], str]] | None = None) -> tuple[list[str], list[str]]:
+    """Insert, update and delete rows of ``model`` to match ``wanted``; the keys changed and removed.
+
+    Columns in ``encrypt`` are stored encrypted; the digest covers everything but them (their plain
+    text enters it only as the ``fingerprint`` the caller adds)."""
+    encrypt = encrypt or {}
     known = dict(session.execute(select(key_column, model.digest)).all())
     key_name = key_column.key
-    rows = {key: {**values, "digest": state_hash(values)} for key, values in wanted.items()}
+    rows = {key: _stored_row(values, encrypt) for key, values in wanted.items()}
     new = [{key_name: key, **row} for key, row in rows.items() if key not in known]
     updated = [{"k": key, **row} for key, row in rows.items() if key in known and known[key] != row["digest"]]
     removed = [key for key in known if key not in rows]
@@ -245,3 +261,10 @@ def _sync_rows(session: Any, model: Any, key_column: Any, wanted: Mapping[str, d
     for chunk in (removed[i:i + 500] for i in range(0, len(removed), 500)):
         session.execute(delete(model).where(key_column.in_(chunk)))
     return [row[key_name] for row in new] + [row["k"] for row in updated], removed
+
+
+def _stored_row(values: dict[str, Any], encrypt: Mapping[str, Callable[[str], str]]) -> dict[str, Any]:
+    plain = {k: v for k, v in values.items() if k not in encrypt}
+    digest = state_hash(plain)
+    plain.pop("fingerprint", None)
+    return {**plain, **{name: seal(values[name]) for name, seal in encrypt.items()}, "digest": digest}

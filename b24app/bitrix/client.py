@@ -22,6 +22,8 @@ import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from tenacity import wait_random_exponential
 
+from b24app.metrics import REST_REQUESTS, REST_WAIT_SECONDS
+
 from .commands import Command, CommandOutcome, is_idempotent, run_commands
 from .encoding import command_string, to_bitrix
 from .errors import (B24APIError, B24BadResponse, B24ConnectionError, B24Error, B24OperationTimeLimit,
@@ -204,7 +206,7 @@ class B24Client:
         Refusals (503/429) are retried; timeouts, resets and 5xx are retried only for idempotent
         methods (see `is_idempotent`); any other error raises its `B24APIError` subclass.
         """
-        time.sleep(self.governor.delay(method))
+        _wait(self.governor.delay(method), "operating_time")
         body = self._post(method, to_bitrix(params or {}), idempotent=is_idempotent(method))
         call_time = CallTime.from_json(body.get("time"))
         self._observe(method, call_time)
@@ -308,16 +310,34 @@ class B24Client:
 
     def _send(self, method: str, body: dict[str, Any], token: str | None) -> dict[str, Any]:
         """One HTTP attempt. Exceptions never carry the URL (a webhook URL holds its secret)."""
-        time.sleep(self.pacer.reserve())
+        _wait(self.pacer.reserve(), "request_rate")
         payload = body if token is None else {**body, "auth": token}
         try:
             response = self._session.post(self.endpoint + method, json=payload or None, timeout=self.timeout)
         except requests.Timeout as error:
+            REST_REQUESTS.labels(method, "timeout").inc()
             raise B24Timeout(f"{method}: {type(error).__name__}") from None
         except requests.RequestException as error:
+            REST_REQUESTS.labels(method, "connection").inc()
             raise B24ConnectionError(f"{method}: {type(error).__name__}") from None
         log.debug("bitrix24 %s -> HTTP %s", method, response.status_code)
-        return _decode(response)
+        try:
+            decoded = _decode(response)
+        except B24APIError as error:
+            REST_REQUESTS.labels(method, error.code or f"http_{response.status_code}").inc()
+            raise
+        except B24Error:
+            REST_REQUESTS.labels(method, f"http_{response.status_code}").inc()
+            raise
+        REST_REQUESTS.labels(method, "ok").inc()
+        return decoded
+
+
+def _wait(seconds: float, limit: str) -> None:
+    """Sleep out a limit of the portal, counted in the metrics."""
+    if seconds > 0:
+        REST_WAIT_SECONDS.labels(limit).inc(seconds)
+        time.sleep(seconds)
 
 
 def _log_retry(method: str) -> Any:

@@ -19,6 +19,7 @@ import requests
 
 from b24app.bitrix.errors import (B24AuthFatal, B24BadResponse, B24ConnectionError, B24Error, B24Timeout,
                                   api_error)
+from b24app.metrics import TOKEN_REFRESHES
 from b24app.models import utcnow
 from b24app.store import Installation, InstallationStore, TokenSet
 
@@ -141,10 +142,15 @@ class PortalTokens:
             try:
                 new = self.oauth.refresh(installation.refresh_token).tokens
             except B24AuthFatal:
+                TOKEN_REFRESHES.labels("refused").inc()
                 self.store.mark_tokens_broken(member_id=self.member_id)
                 log.error("portal %s: the OAuth server refused the stored refresh token; an administrator "
                           "opening the app restores it", self.member_id)
                 raise
+            except B24Error:
+                TOKEN_REFRESHES.labels("failed").inc()
+                raise
+            TOKEN_REFRESHES.labels("ok").inc()
             return new.access_token
         finally:
             self.store.release_refresh_lease(member_id=self.member_id, holder=self.holder, tokens=new,

@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("personnel_numbers", sa.String(length=255), nullable=False),
         sa.Column("email_known", sa.Boolean(), nullable=False),
         sa.Column("departments", sa.Text(), nullable=False),
+        sa.Column("contacts", sa.Text(), nullable=False),
         sa.Column("digest", sa.String(length=32), nullable=False),
         sa.Column("updated_at", b24app.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("person_ref"),

@@ -162,3 +162,38 @@ def test_processed_calls_are_purged_after_their_retention(live: LiveServer) -> N
     assert inbox.purge(db, older_than_days=1) == 0  # fresh items stay
     assert inbox.purge(db, older_than_days=0) == 2
     assert _stored(live) == []
+
+
+def test_concurrent_arrivals_are_committed_together_and_each_exactly_once(live: LiveServer) -> None:
+    import threading
+
+    db = get_db(live.app)
+    ids: list[int | None] = []
+    lock = threading.Lock()
+
+    def arrive(n: int) -> None:
+        item_id = inbox.accept(db, member_id="portal-a", kind="event", name="ONUSERADD", dedupe_key=f"k{n % 150}",
+                               payload={"n": n})
+        with lock:
+            ids.append(item_id)
+
+    threads = [threading.Thread(target=lambda t=t: [arrive(t * 25 + i) for i in range(25)]) for t in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stored = [i for i in ids if i is not None]
+    assert len(ids) == 200 and len(stored) == 150 and len(set(stored)) == 150  # 50 redeliveries: "duplicate"
+    assert len(inbox.list_items(db, limit=1000)) == 150
+
+
+def test_an_unavailable_inbox_answers_503_and_keeps_nothing(live: LiveServer) -> None:
+    with get_db(live.app).engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE inbox_items RENAME TO inbox_items_away")
+    try:
+        response = requests.post(f"{live.url}/b24/events", data=_event(), timeout=10)
+    finally:
+        with get_db(live.app).engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE inbox_items_away RENAME TO inbox_items")
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    assert _stored(live) == []

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
+from b24app.db import get_db
 from sync_jobs import run_sync
+from sync_jobs.models import DirectoryPerson
 from sync_jobs.directory import directory
 from tests.sync_jobs.conftest import Hooks
 from tests.sync_jobs.zup_edit import dismiss, employees_of
@@ -23,6 +27,13 @@ def test_a_run_publishes_who_works_where(sync_app: Any, zup_server: Any, portal:
     assert found.site_of_group(site.group_id) == site
     assert found.sites(legal_entity_ref=site.legal_entity_ref)[0].legal_entity_name == site.legal_entity_name
     assert found.members(site.department_ref) == sorted(p.user_id for p in invited)
+    contacts = found.contacts(p.person_ref for p in people)
+    assert set(contacts) == {p.person_ref for p in people}
+    assert all(bool(contacts[p.person_ref].email) == p.email_known for p in people)
+    assert any(c.mobile.startswith("+7") for c in contacts.values())
+    with get_db(sync_app).read_session() as session:  # encrypted at rest
+        stored = " ".join(session.scalars(select(DirectoryPerson.contacts)))
+    assert not any(c.mobile and c.mobile in stored for c in contacts.values())
 
     leaver = invited[0]
     for employee in employees_of(zup_server, leaver.person_ref):

@@ -1,0 +1,124 @@
+"""``b24app outreach``: who needs reaching, and sending to them (``--dry-run`` sends nothing)."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import func, select
+
+from b24app.db import get_db
+from outreach.models import OutreachBounce, OutreachMessage, OutreachOptOut
+from outreach.phones import mask, try_e164
+from outreach.planner import REASONS, by_unit
+from outreach.service import Proposal, clock_of, propose, send, sender_of
+
+
+@click.group("outreach")
+def group() -> None:
+    """Сообщения сотрудникам: кто не вошёл на портал, e-mail и SMS."""
+
+
+def _proposal() -> Proposal:
+    try:
+        return propose(current_app._get_current_object())  # type: ignore[attr-defined]
+    except LookupError as exc:  # no installed portal to read the users from
+        raise click.ClickException(str(exc)) from None
+
+
+def _shown(address: str | None) -> str:
+    if not address:
+        return "—"
+    return address if "@" in address else mask(address)
+
+
+@group.command("plan")
+@click.option("--json", "as_json", is_flag=True, help="JSON вместо таблицы.")
+@with_appcontext
+def plan_command(as_json: bool) -> None:
+    """Кого нужно известить и почему — по организациям и подразделениям."""
+    proposal = _proposal()
+    if as_json:
+        click.echo(json.dumps([{"person": t.employee.person_ref, "name": t.employee.full_name,
+                                "legal_entity": t.employee.legal_entity, "department": t.employee.department,
+                                "reason": t.reason, "channel": t.channel, "address": _shown(t.address)}
+                               for t in proposal.targets], ensure_ascii=False, indent=1))
+        return
+    for (entity, department), reasons in by_unit(proposal.targets).items():
+        counts = ", ".join(f"{REASONS[r]}: {n}" for r, n in sorted(reasons.items()))
+        click.echo(f"{entity} — {department}: {counts}")
+    for target in proposal.targets:
+        click.echo(f"  {target.employee.full_name}: {target.reason_text}; "
+                   f"{target.channel or 'нет канала'} {_shown(target.address)}")
+    click.echo(f"Всего: {len(proposal.targets)}")
+
+
+@group.command("send")
+@click.option("--dry-run", is_flag=True, help="Показать, что уйдёт, и ничего не отправлять.")
+@with_appcontext
+def send_command(dry_run: bool) -> None:
+    """Поставить сообщения в очередь и отправить (с --dry-run — только показать)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    proposal = _proposal()
+    now = clock_of(app).now()
+    for draft in proposal.drafts:
+        when = "сейчас" if draft.not_before is None or draft.not_before <= now else \
+            f"после {draft.not_before:%d.%m.%Y %H:%M} UTC (тихие часы)"
+        click.echo(f"{draft.channel} → {_shown(draft.address)} ({draft.person_ref}), {when}")
+        if draft.subject:
+            click.echo(f"  Тема: {draft.subject}")
+        click.echo("  " + draft.body.replace("\n", "\n  "))
+    for held in proposal.held:
+        click.echo(f"не отправляется: {held.target.employee.full_name} — {held.why}")
+    if dry_run:
+        click.echo(f"Пробный запуск: {len(proposal.drafts)} сообщений было бы отправлено; ничего не отправлено.")
+        return
+    handled = send(app, proposal)
+    click.echo(f"Поставлено в очередь: {len(proposal.drafts)}; обработано: {handled}.")
+    _print_status(app)
+
+
+@group.command("run")
+@with_appcontext
+def run_command() -> None:
+    """Отправить всё, что ждёт в очереди (и разобрать прерванные отправки)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    click.echo(f"Обработано: {sender_of(app).run_until_idle()}.")
+    _print_status(app)
+
+
+@group.command("opt-out")
+@click.argument("address")
+@with_appcontext
+def opt_out_command(address: str) -> None:
+    """Больше не писать на этот e-mail или телефон."""
+    _remember(OutreachOptOut, address, source="cli")
+    click.echo(f"Отказ от сообщений записан: {_shown(_normal(address))}")
+
+
+@group.command("bounce")
+@click.argument("address")
+@click.option("--reason", default="отмечено вручную")
+@with_appcontext
+def bounce_command(address: str, reason: str) -> None:
+    """Отметить e-mail как недоставляемый (приглашение вернулось)."""
+    _remember(OutreachBounce, address, reason=reason)
+    click.echo(f"Адрес отмечен как недоставляемый: {_normal(address)}")
+
+
+def _normal(address: str) -> str:
+    return address.strip().lower() if "@" in address else (try_e164(address) or address.strip())
+
+
+def _remember(model: type, address: str, **fields: str) -> None:
+    db = get_db(current_app._get_current_object())  # type: ignore[attr-defined]
+    with db.write_lock, db.session() as session:
+        session.merge(model(address=_normal(address), created_at=datetime.now(timezone.utc), **fields))
+
+
+def _print_status(app) -> None:  # type: ignore[no-untyped-def]
+    with get_db(app).read_session() as session:
+        counts = dict(session.execute(select(OutreachMessage.status, func.count()).group_by(OutreachMessage.status)).all())
+    click.echo("Очередь: " + ", ".join(f"{status}: {n}" for status, n in sorted(counts.items())))
