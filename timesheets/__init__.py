@@ -30,5 +30,5 @@ FEATURE = Feature(
     config_section=ConfigSection("timesheets", load_settings),
     scheduled_jobs=(ScheduledJob("timesheets_approvals", "*/5 * * * *", jobs.approval_cycle, lease_s=3600),
                     ScheduledJob("timesheets_reminders", "0 9 * * *", jobs.reminders, lease_s=3600)),
-    cli=(cli.group,), init_app=_init_app,
+    cli=(cli.group,), init_app=_init_app, health=jobs.health,
 )

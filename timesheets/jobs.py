@@ -8,14 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from b24app.db import Database, get_db
 from b24app.portal import client_for, get_config, get_store
 from timesheets.approval import IN_APPROVAL, ApproversOf, process_list, start_workflows, sync_outcomes
 from timesheets.calendar import month_title
-from timesheets.models import Timesheet
-from timesheets.notices import Notices, send_notices
+from timesheets.models import Timesheet, TimesheetNotice
+from timesheets.notices import MAX_ATTEMPTS, Notices, send_notices
 from timesheets.onec_push import PushReport, push_locked
 from timesheets.roster import directory_approvers, open_source
 from timesheets.settings import TimesheetSettings
@@ -147,3 +147,17 @@ class Reminder:
         for user_id, count in counts.items():
             self.notices.add(f"{self.key}:approver", (user_id,),
                              f"Ждут вашего согласования табелей: {count}; {self.until}.", self.now)
+
+
+def health(app: Flask) -> dict[str, str]:
+    """What waits too long: notices Bitrix24 refused every time, locked timesheets 1C does not have."""
+    with get_db(app).read_session() as session:
+        undelivered = session.scalar(select(func.count()).select_from(TimesheetNotice).where(
+            TimesheetNotice.sent_at.is_(None), TimesheetNotice.attempts >= MAX_ATTEMPTS)) or 0
+        unpushed = session.scalar(select(func.count()).select_from(Timesheet).where(
+            Timesheet.status == "locked",
+            (Timesheet.onec_revision.is_(None)) | (Timesheet.onec_revision != Timesheet.revision))) or 0
+    report = {"notices": "ok" if not undelivered else f"не доставлено уведомлений: {undelivered}"}
+    if settings_of(app).onec_time_kind is not None:
+        report["onec_push"] = "ok" if not unpushed else f"закрытых табелей не в 1С: {unpushed}"
+    return report

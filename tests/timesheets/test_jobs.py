@@ -9,8 +9,9 @@ from b24app.db import Database
 from tests.timesheets.conftest import FixedClock
 from tests.timesheets.factory import opened
 from timesheets.approval import Approvers
-from timesheets.jobs import lock_closed_months, plan_reminders
+from timesheets.jobs import health, lock_closed_months, plan_reminders
 from timesheets.models import Timesheet, TimesheetNotice
+from timesheets.notices import MAX_ATTEMPTS
 from timesheets.settings import load_settings
 from timesheets.sheets import transition
 
@@ -60,3 +61,10 @@ def test_approved_timesheets_lock_when_their_month_closes(db: Database, clock: F
     assert lock_closed_months(db, SETTINGS, at(dt.date(2027, 1, 5))) == [timesheet.id]
     with db.read_session() as session:
         assert session.get(Timesheet, timesheet.id).status == "locked"
+
+
+def test_health_names_what_waits_too_long(app, db: Database, clock: FixedClock) -> None:  # type: ignore[no-untyped-def]
+    assert health(app) == {"notices": "ok"}
+    with db.session() as session:
+        session.add(TimesheetNotice(dedupe_key="k", user_id=5, message="m", created_at=clock(), attempts=MAX_ATTEMPTS))
+    assert health(app) == {"notices": "не доставлено уведомлений: 1"}
