@@ -238,10 +238,11 @@ def read_element(client: RestCaller, document_id: list[str], document_type: list
     if len(document_id) != 3 or len(document_type) != 3 or not str(document_type[2]).startswith("iblock_"):
         raise BadInput("документ процесса не является элементом списка")
     target = {"IBLOCK_TYPE_ID": IBLOCK_TYPE_ID, "IBLOCK_ID": str(document_type[2]).removeprefix("iblock_")}
-    rows = client.call("lists.element.get", {**target, "ELEMENT_ID": document_id[2]}).result or []
+    definitions = client.call("lists.field.get", target).result or {}
+    select = ["ID", "NAME", *definitions]  # lists.element.get returns only ID unless SELECT names the fields
+    rows = client.call("lists.element.get", {**target, "ELEMENT_ID": document_id[2], "SELECT": select}).result or []
     if not rows:
         raise BadInput(f"элемент списка {document_id[2]} не найден")
-    definitions = client.call("lists.field.get", target).result or {}
     values = {str(spec["CODE"]): (str(spec.get("NAME", "")), _display(rows[0].get(field_id), spec))
               for field_id, spec in definitions.items() if spec.get("CODE")}
     return ListElement(str(document_id[2]), str(rows[0].get("NAME", "")), values)

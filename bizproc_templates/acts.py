@@ -54,7 +54,9 @@ class ActsList:
     def report(self, act_code: str, *, with_names: bool = True) -> list[Acknowledgement]:
         """Every employee the act was published to, acknowledged or not."""
         act_field = self._field_id("ACT_CODE")
-        rows = self.client.get_all("lists.element.get", {**self.target, "FILTER": {act_field: act_code}})
+        select = [self._field_id(code) for code in ("ACT_CODE", "STATUS", "EMPLOYEE", "ACKNOWLEDGED_AT")]
+        rows = self.client.get_all("lists.element.get", {**self.target, "FILTER": {act_field: act_code},
+                                                         "SELECT": ["ID", *select]})  # the default is ID only
         states = [self._state(row) for row in rows if self._value(row, "ACT_CODE") == act_code]
         names = self._names([s.user_id for s in states]) if with_names else {}
         return [Acknowledgement(s.user_id, names.get(s.user_id, ""), s.acknowledged, s.acknowledged_at)

@@ -76,7 +76,8 @@ def _write_config(public_url: str, portal: DemoPortal, zup: Any, registered: dic
                   managers: dict[str, int]):  # type: ignore[no-untyped-def]
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
     data = {"mode": "app",
-            "app": {"public_url": public_url, "version": 1, "oauth_token_url": f"{portal.url}/oauth/token/",
+            "app": {"public_url": public_url, "version": 1,
+                    "oauth_token_url": f"{portal.emulator.oauth_url}/oauth/token/",
                     "bx24_js_url": f"{portal.url}/bitrix/js/rest/bx24.js"},
             "bitrix24": {"plan": "standard", "time_scale": PORTAL_TIME_SCALE},
             "onec": {"connections": [{"name": "zup", "mode": "soap", "url": zup.wsdl_url, "login": zup.login,

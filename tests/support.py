@@ -69,7 +69,7 @@ class EmulatedInstall:
                                         "install_url": f"{self.public_url}/b24/install", "scopes": self.SCOPES})
         self.client_id = registered["client_id"]
         self.client_secret = registered["client_secret"]
-        base = {"app": {"oauth_token_url": f"{self.portal.url}/oauth/token/"},
+        base = {"app": {"oauth_token_url": f"{self.portal.oauth_url}/oauth/token/"},
                 "worker": {"poll_interval_s": 0.05, "lease_s": 2}}
         for key, value in (extra or {}).items():
             base[key] = {**base.get(key, {}), **value}

@@ -2,6 +2,7 @@
 
     portal = serve(port=0, plan="standard", time_scale=1.0)
     portal.url, portal.webhook_url, portal.member_id
+    portal.oauth_url  # the separate OAuth server: f"{portal.oauth_url}/oauth/token/"
     portal.stop()
 """
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from .clock import Clock, ManualClock, SystemClock
-from .server import PortalApp
+from .server import OAuthApp, PortalApp
 from .state import Options, PortalState
 from .tls import self_signed_context
 
@@ -24,13 +25,14 @@ __all__ = ["ManualClock", "RunningBitrix24", "SystemClock", "serve"]
 class RunningBitrix24:
     """A portal running in background threads; ``state`` is there for in-process inspection."""
 
-    def __init__(self, state: PortalState, servers: list[BaseWSGIServer], state_file: str | None,
-                 ca_file: str | None) -> None:
+    def __init__(self, state: PortalState, servers: list[BaseWSGIServer], oauth_server: BaseWSGIServer,
+                 state_file: str | None, ca_file: str | None) -> None:
         self.state = state
         self._servers = servers
+        self._oauth_server = oauth_server
         self._threads = [threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                                          daemon=True, name="b24-emulator")
-                         for server in servers]
+                         for server in [*servers, oauth_server]]
         self._state_file = state_file
         self.ca_file = ca_file
         for thread in self._threads:
@@ -39,6 +41,11 @@ class RunningBitrix24:
     @property
     def url(self) -> str:
         return self.state.base_url
+
+    @property
+    def oauth_url(self) -> str:
+        """Base URL of the OAuth server (oauth.bitrix.info's part): tokens are exchanged at ``/oauth/token/``."""
+        return self.state.oauth_base_url
 
     @property
     def https_url(self) -> str | None:
@@ -59,7 +66,7 @@ class RunningBitrix24:
                 self.state.save(self._state_file)
 
     def stop(self) -> None:
-        for server in self._servers:
+        for server in [*self._servers, self._oauth_server]:
             server.shutdown()
             server.server_close()
         self.state.close_features()
@@ -69,8 +76,9 @@ class RunningBitrix24:
 
 def serve(port: int = 0, plan: str = "standard", time_scale: float = 1.0, state_file: str | None = None,
           seed: int = 1, *, clock: Clock | None = None, https: bool = False, host: str = "127.0.0.1",
-          **options: Any) -> RunningBitrix24:
-    """Start a portal; ``options`` set ``state.Options`` fields (rate_limit, operating_limit_s, ...)."""
+          oauth_port: int = 0, **options: Any) -> RunningBitrix24:
+    """Start a portal and its OAuth server (``oauth_port``, any free one by default); ``options`` set
+    ``state.Options`` fields (rate_limit, operating_limit_s, ...)."""
     known = {item.name for item in fields(Options)}
     unknown = set(options) - known
     if unknown:
@@ -86,5 +94,7 @@ def serve(port: int = 0, plan: str = "standard", time_scale: float = 1.0, state_
     if https:
         context, ca_file = self_signed_context()
         servers.append(make_server(host, 0, app, threaded=True, ssl_context=context))
+    oauth_server = make_server(host, oauth_port, OAuthApp(state), threaded=True)
     state.base_url = f"http://{host}:{servers[0].server_port}"
-    return RunningBitrix24(state, servers, state_file, ca_file)
+    state.oauth_base_url = f"http://{host}:{oauth_server.server_port}"
+    return RunningBitrix24(state, servers, oauth_server, state_file, ca_file)

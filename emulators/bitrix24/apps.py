@@ -1,6 +1,7 @@
 """Local applications: registration, install/update/uninstall lifecycle and the OAuth grants (b24-app.md §2–3)."""
 from __future__ import annotations
 
+import json
 import random
 import re
 import secrets
@@ -44,17 +45,37 @@ def register_app(portal: PortalState, data: dict[str, Any]) -> App:
     return app
 
 
-def install_request(portal: PortalState, app: App, user_id: int) -> tuple[str, dict[str, Any]]:
-    """URL and form of the frame POST a portal sends to the install page (b24-app.md §2.3, §13)."""
+# Placements whose frame form has only the standard widget data (b24restdocs api-reference/widgets/left-menu.md,
+# universal/app-url.md); the others also carry SERVER_ENDPOINT, APPLICATION_TOKEN and APPLICATION_SCOPE
+# (workgroups/detail-tab.md, and the install frame).
+PLAIN_FRAME_PLACEMENTS = ("LEFT_MENU", "REST_APP_URI")
+
+
+def frame_request(portal: PortalState, app: App, user_id: int, handler: str, placement: str,
+                  options: dict[str, Any] | None, domain: str | None = None,
+                  secure: bool | None = None) -> tuple[str, dict[str, Any]]:
+    """URL and form of the frame POST that opens ``handler``: DOMAIN, PROTOCOL, LANG, APP_SID in the query, the
+    rest in the body, PLACEMENT_OPTIONS a JSON string (b24restdocs api-reference/widgets/_includes/widget_data.md,
+    workgroups/detail-tab.md); fresh tokens of ``user_id`` for ``app``."""
     token = portal.issue_token(app.client_id, user_id)
-    query = {"DOMAIN": portal.domain, "PROTOCOL": 1 if portal.base_url.startswith("https") else 0,
-             "LANG": "ru", "APP_SID": secrets.token_hex(16)}
-    separator = "&" if "?" in app.install_url else "?"
-    form = {"AUTH_ID": token["access_token"], "AUTH_EXPIRES": token["expires_in"],
-            "REFRESH_ID": token["refresh_token"], "SERVER_ENDPOINT": portal.rest_url,
-            "APPLICATION_TOKEN": app.application_token, "APPLICATION_SCOPE": ",".join(app.scopes),
-            "member_id": portal.member_id, "status": app.status, "PLACEMENT": "DEFAULT", "PLACEMENT_OPTIONS": "{}"}
-    return f"{app.install_url}{separator}{urlencode(query)}", form
+    https = portal.base_url.startswith("https") if secure is None else secure
+    query = {"DOMAIN": domain or portal.domain, "PROTOCOL": 1 if https else 0, "LANG": "ru",
+             "APP_SID": secrets.token_hex(16)}
+    separator = "&" if "?" in handler else "?"
+    form: dict[str, Any] = {"AUTH_ID": token["access_token"], "AUTH_EXPIRES": token["expires_in"],
+                            "REFRESH_ID": token["refresh_token"]}
+    if placement not in PLAIN_FRAME_PLACEMENTS:
+        form.update({"SERVER_ENDPOINT": portal.server_endpoint, "APPLICATION_TOKEN": app.application_token,
+                     "APPLICATION_SCOPE": ",".join(app.scopes)})
+    form.update({"member_id": portal.member_id, "status": app.status, "PLACEMENT": placement})
+    if placement != "LEFT_MENU":  # left-menu.md: PLACEMENT_OPTIONS is not passed
+        form["PLACEMENT_OPTIONS"] = json.dumps(options or {}, ensure_ascii=False)
+    return f"{handler}{separator}{urlencode(query)}", form
+
+
+def install_request(portal: PortalState, app: App, user_id: int) -> tuple[str, dict[str, Any]]:
+    """The frame POST a portal sends to the install page (b24-app.md §2.3, §13)."""
+    return frame_request(portal, app, user_id, app.install_url, "DEFAULT", {})
 
 
 def lifecycle_data(portal: PortalState, app: App, user_id: int | None, event: str) -> dict[str, Any]:
@@ -123,7 +144,7 @@ def _existing(portal: PortalState, client_id: str) -> App:
     return app
 
 
-# -- OAuth server (/oauth/token/) -------------------------------------------------------------------
+# -- OAuth server (/oauth/token/ on its own port, see server.OAuthApp) ------------------------------
 
 def grant_token(portal: PortalState, params: dict[str, Any]) -> dict[str, Any]:
     """refresh_token and authorization_code grants; the refresh token rotates (b24-app.md §3)."""
@@ -149,5 +170,6 @@ def authorize_redirect(portal: PortalState, params: dict[str, Any]) -> str:
     code = portal.tokens.issue_code(app.client_id, user_id)
     target = str(params.get("redirect_uri") or app.handler_url)
     query = {"code": code, "state": params.get("state", ""), "domain": portal.domain,
-             "member_id": portal.member_id, "scope": ",".join(app.scopes), "server_domain": portal.domain}
+             "member_id": portal.member_id, "scope": ",".join(app.scopes),
+             "server_domain": portal.oauth_domain}  # b24restdocs settings/oauth/index.md
     return f"{target}{'&' if '?' in target else '?'}{urlencode(query)}"

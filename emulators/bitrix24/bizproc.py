@@ -591,10 +591,66 @@ def task_complete(call: Call) -> bool:
         fields = _request_fields(task, call.param("FIELDS")) if "RequestInformation" in task.activity else {}
         task.user_statuses[call.user_id] = status
         task.responses.append({"user_id": call.user_id, "status": status, "comment": comment,
-                               "fields": fields, "time": now_iso()})
-        task.modified = now_iso()
+                               "fields": fields, "time": now_iso(call.portal)})
+        task.modified = now_iso(call.portal)
         state.changed.notify_all()
     return True
+
+
+@method("bizproc.task.delegate", scope="bizproc")
+def task_delegate(call: Call) -> bool:
+    """Hand one's own waiting tasks to another intranet user, as the task's DelegationType allows
+    (b24restdocs api-reference/bizproc/bizproc-task/bizproc-task-delegate.md); errors of several tasks are
+    joined with ';'."""
+    raw_ids = call.param("TASK_IDS")
+    task_ids = [as_int(item) for item in (raw_ids if isinstance(raw_ids, list) else [raw_ids])]
+    if not task_ids or any(not task_id for task_id in task_ids):
+        raise RestError("ERROR_TASK_VALIDATION", "Invalid TASK_IDS", 400)
+    from_user, to_user = as_int(call.param("FROM_USER_ID")), as_int(call.param("TO_USER_ID"))
+    if not from_user or call.portal.user(from_user) is None:
+        raise RestError("ERROR_INVALID_USER_ID", "Invalid FROM_USER_ID", 400)
+    target = call.portal.user(to_user) if to_user else None
+    if target is None:
+        raise RestError("ERROR_INVALID_USER_ID", "Invalid TO_USER_ID", 400)
+    if target.get("USER_TYPE") != "employee" or not target.get("ACTIVE"):
+        raise RestError("ERROR_DELEGATION_NOT_ALLOWED", "Task delegation is only available for intranet users", 400)
+    state = bizproc_state(call.portal)
+    with state.lock:
+        tasks = [state.tasks.get(task_id) for task_id in task_ids]
+        errors = [_delegation_error(call, task, from_user, to_user) for task in tasks]
+        if any(errors):
+            raise RestError("ERROR_DELEGATION_NOT_ALLOWED", ";".join(error for error in errors if error), 400)
+        for task in filter(None, tasks):
+            task.user_statuses = {(to_user if user == from_user else user): status
+                                  for user, status in task.user_statuses.items()}
+            task.users = [to_user if user == from_user else user for user in task.users]
+            task.modified = now_iso(call.portal)
+        state.changed.notify_all()
+    return True
+
+
+def _delegation_error(call: Call, task: Task | None, from_user: int, to_user: int) -> str:
+    """Why ``task`` cannot go from ``from_user`` to ``to_user`` ('' when it can): only the caller's own waiting
+    task, and only to whom its DelegationType allows ([INF] 0 subordinates, 1 all employees, 2 nobody)."""
+    if task is None or from_user != call.user_id or not task.waiting_for(from_user) or to_user in task.user_statuses:
+        return "User is not responsible for the task"
+    subordinate = to_user in _subordinates(call.portal, from_user)
+    if task.delegation_type == 2 or (task.delegation_type == 0 and not subordinate):
+        return "Task delegation is not allowed for this user"  # [INF] text
+    return ""
+
+
+def _subordinates(portal: Portal, head_id: int) -> set[int]:
+    """Users of the departments ``head_id`` heads (UF_HEAD), sub-departments included."""
+    departments = getattr(portal, "tables", {}).get("departments", {})
+    headed = {department_id for department_id, row in departments.items() if row.get("UF_HEAD") == head_id}
+    grown = True
+    while grown:
+        below = {department_id for department_id, row in departments.items() if row.get("PARENT") in headed}
+        grown = not below <= headed
+        headed |= below
+    users = getattr(portal, "tables", {}).get("users", {}).values()
+    return {user["ID"] for user in users if headed.intersection(user.get("UF_DEPARTMENT") or [])} - {head_id}
 
 
 # ---------------------------------------------------------------- test hooks

@@ -35,6 +35,7 @@ REQUIRED_PROPERTIES: dict[str, tuple[str, ...]] = {
     "UnpublishDocumentActivity": (),
     "GetUserActivity": ("UserType", "UserParameter"),
     "WebHookActivity": ("Handler",),
+    "SmsActivity": ("ProviderId", "PhoneNumber", "MessageText"),  # [INF] names, see runtime.Runner.send_sms
 }
 
 

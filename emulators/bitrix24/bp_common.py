@@ -13,8 +13,11 @@ def portal_lock(portal: Portal) -> threading.RLock:
     return portal.feature("bp_lock", threading.RLock)
 
 
-def now_iso() -> str:
-    """ISO-8601 with offset, as results carry dates (b24-app.md §1.2)."""
+def now_iso(portal: Portal | None = None) -> str:
+    """ISO-8601 with offset, as results carry dates; the portal's clock and zone when there is a portal."""
+    iso = getattr(portal, "iso", None)
+    if iso is not None:
+        return iso(portal.clock.now())  # type: ignore[union-attr]
     return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
 
 

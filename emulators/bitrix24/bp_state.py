@@ -86,6 +86,7 @@ class Task:
     status: int = 0  # 0 running, 1 yes, 2 no, 3 ok, 4 timeout, 5 cancel (b24-app.md §5.8)
     user_statuses: dict[int, int] = field(default_factory=dict)  # 0 waiting, 1 yes, 2 no, 3 ok, 4 cancel
     responses: list[dict] = field(default_factory=list)  # {user_id, status, comment, fields, time}
+    delegation_type: int = 0  # [INF] the activity's DelegationType: 0 subordinates, 1 all employees, 2 nobody
 
     def waiting_for(self, user_id: int) -> bool:
         return self.status == 0 and self.user_statuses.get(user_id) == 0

@@ -83,11 +83,14 @@ def department_delete(call: Call) -> bool:
 
 @method("department.get", scope="department", server_time_s=0.01)
 def department_get(call: Call) -> ListPage:
-    """Top-level params are the filter; ``SORT``/``ORDER`` are strings (b24-transport §3)."""
+    """Top-level ID, NAME, SORT, PARENT, UF_HEAD filter, other keys are dropped; ``sort``/``order`` are
+    strings (b24restdocs api-reference/departments/department-get.md)."""
     params = upper_keys(call.params)
     filter_ = {key: value for key, value in call.params.items() if str(key).upper() not in LIST_PARAMS}
-    order = {str(params.get("SORT") or "ID"): str(params.get("ORDER") or "ASC")}
-    rows = Query.from_params(filter_, order).apply(portal_state(call).tables["departments"].values())
+    order = {str(params.get("SORT") or "ID").upper(): str(params.get("ORDER") or "ASC")}
+    query = Query.from_params(filter_, order)
+    query.conditions = [condition for condition in query.conditions if condition.field in FIELDS]
+    rows = query.apply(portal_state(call).tables["departments"].values())
     return paginate([public_department(row) for row in rows], params.get("START"))
 
 

@@ -68,7 +68,7 @@ class EventHub:
     def auth_block(self, app: App, user_id: int | None, event: str) -> dict[str, Any]:
         """The ``auth[...]`` of a delivery: no tokens when no user acted (b24-app.md §3.4)."""
         block: dict[str, Any] = {"domain": self.portal.domain, "client_endpoint": self.portal.rest_url,
-                                 "server_endpoint": self.portal.rest_url, "member_id": self.portal.member_id,
+                                 "server_endpoint": self.portal.server_endpoint, "member_id": self.portal.member_id,
                                  "application_token": app.application_token}
         if not user_id:
             return block

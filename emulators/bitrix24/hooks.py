@@ -15,7 +15,7 @@ from .faults import Fault, FaultSpecError
 from .registry import HOOKS, METHODS
 from .sonet import create_group, public_group
 from .state import ALL_SCOPES, PortalState, Webhook
-from .users import accept_invite, public_user, seed_user
+from .users import accept_invite, log_in, public_user, seed_user
 
 Hook = Callable[[PortalState, dict[str, Any]], Any]
 
@@ -118,6 +118,14 @@ def accept(portal: PortalState, body: Any, user_id: str) -> dict[str, Any]:
     return public_user(portal, accept_invite(portal, _user_id(user_id, portal)))
 
 
+def login(portal: PortalState, body: Any, user_id: str) -> dict[str, Any]:
+    """The user signs in to the portal now (portal clock)."""
+    try:
+        return public_user(portal, log_in(portal, _user_id(user_id, portal)))
+    except ValueError as error:
+        raise HookError(str(error), 409) from error
+
+
 def seed_group(portal: PortalState, body: Any) -> dict[str, Any]:
     """A workgroup owned by ``OWNER_ID`` (default admin); ``EXTRANET: true`` binds it to the extranet site."""
     body = _object(body)
@@ -218,6 +226,7 @@ URLS = Map([
     Rule("/_emulator/apps/<client_id>/uninstall", methods=["POST"], endpoint=uninstall_app),
     Rule("/_emulator/users", methods=["POST"], endpoint=seed_users),
     Rule("/_emulator/users/<user_id>/accept-invite", methods=["POST"], endpoint=accept),
+    Rule("/_emulator/users/<user_id>/login", methods=["POST"], endpoint=login),
     Rule("/_emulator/groups", methods=["POST"], endpoint=seed_group),
     Rule("/_emulator/webhooks", methods=["POST"], endpoint=add_webhook),
     Rule("/_emulator/tokens", methods=["POST"], endpoint=issue_tokens),

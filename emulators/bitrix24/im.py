@@ -29,8 +29,8 @@ def _notify_from_call(call: Call, kind: str) -> int:
     user_id = str(call.param("USER_ID", "") or "")
     if not user_id.isdigit() or portal.user(int(user_id)) is None:
         raise RestError("USER_ID_EMPTY", "User ID can't be empty")
-    message = str(call.param("MESSAGE", "") or "")
-    if not message.strip():
+    message = str(call.param("MESSAGE", "") or "").strip()  # im-notify-system-add.md: trimmed before sending
+    if not message:
         raise RestError("MESSAGE_EMPTY", "Message can't be empty")
     attach = call.param("ATTACH")
     if attach and len(json.dumps(attach, ensure_ascii=False).encode()) > ATTACH_LIMIT_BYTES:
@@ -52,3 +52,11 @@ def notify_system(call: Call) -> int:
 @method("im.notify.personal.add", scope="im", server_time_s=0.03)
 def notify_personal(call: Call) -> int:
     return _notify_from_call(call, "personal")
+
+
+@method("im.notify", scope="im", server_time_s=0.03)
+def notify_either(call: Call) -> int:
+    """``TYPE`` USER (default) or SYSTEM picks the kind (b24restdocs api-reference/chats/notifications/im-notify.md)."""
+    if str(call.param("TYPE", "USER") or "USER").upper() == "SYSTEM":
+        return notify_system(call)
+    return notify_personal(call)

@@ -52,17 +52,27 @@ def parse_condition(key: str, value: Any, operators: Iterable[str] = OPERATORS) 
 
 
 def _test(operator: str, actual: Any, expected: Any) -> bool:
+    if operator == "><":
+        return _between(actual, expected)
     if operator in ("=", "@"):
         options = expected if isinstance(expected, list) else _split_in(operator, expected)
         return any(_equal(actual, option) for option in options)
     if isinstance(expected, (dict, list)) or actual is None:
         return False  # SQL NULL, or a non-scalar bound (e.g. an unresolved batch reference): matches nothing
-    if operator == "%":
+    if operator in ("%", "?"):
         return str(expected).lower() in str(actual).lower()
     if operator in ("=%", "%="):
         return _like(str(actual), str(expected))
     left, right = _ordered(actual, expected)
     return {">": left > right, ">=": left >= right, "<": left < right, "<=": left <= right}[operator]
+
+
+def _between(actual: Any, expected: Any) -> bool:
+    """``><``: inclusive range given as ``[low, high]`` (b24restdocs sonet-group/sonet-group-get.md)."""
+    if actual is None or not isinstance(expected, list) or len(expected) != 2:
+        return False
+    (value, low), (_, high) = _ordered(actual, expected[0]), _ordered(actual, expected[1])
+    return low <= value <= high
 
 
 def _split_in(operator: str, expected: Any) -> list[Any]:

@@ -558,10 +558,10 @@ def element_get(call: Call) -> ListPage:
         rows = [element_row(e) for e in elements]
     query = Query.from_params(dict_param(call, "FILTER"), dict_param(call, "ELEMENT_ORDER") or {"ID": "ASC"})
     rows = query.apply(rows, _filter_view)
+    # b24restdocs api-reference/lists/elements/lists-element-get.md: SELECT defaults to ['ID']
     select = call.param("SELECT")
-    if isinstance(select, list) and select:
-        rows = [select_fields(r, list(select) + ["ID"], []) for r in rows]
-    return paginate(rows, call.param("start"))
+    wanted = ["ID", *[name for name in select if str(name).upper() != "ID"]] if isinstance(select, list) else ["ID"]
+    return paginate([select_fields(r, wanted, ["ID"]) for r in rows], call.param("start"))
 
 
 def _element_matches_ref(element: Element, call: Call) -> bool:

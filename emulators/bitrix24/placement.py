@@ -6,9 +6,15 @@ from typing import Any
 from .registry import Call, RestError, method
 from .state import PortalState
 
-KNOWN_PLACEMENTS = ("DEFAULT", "REST_APP_URI", "SONET_GROUP_DETAIL_TAB", "PAGE_BACKGROUND_WORKER",
-                    "USER_PROFILE_MENU", "USER_PROFILE_TOOLBAR", "TASK_VIEW_TAB", "CRM_LEAD_DETAIL_TAB",
-                    "CRM_DEAL_DETAIL_TAB", "CRM_CONTACT_DETAIL_TAB", "CRM_COMPANY_DETAIL_TAB", "IM_NAVIGATION")
+# Placement -> the scope it needs (b24restdocs api-reference/widgets: left-menu.md basic, universal/app-url.md
+# placement, workgroups/detail-tab.md sonet_group; [INF] the scope of the others is the tool they live in).
+PLACEMENT_SCOPES = {"REST_APP_URI": "placement", "LEFT_MENU": "basic", "PAGE_BACKGROUND_WORKER": "placement",
+                    "SONET_GROUP_DETAIL_TAB": "sonet_group", "USER_PROFILE_MENU": "user",
+                    "USER_PROFILE_TOOLBAR": "user", "TASK_VIEW_TAB": "task", "CRM_LEAD_DETAIL_TAB": "crm",
+                    "CRM_DEAL_DETAIL_TAB": "crm", "CRM_CONTACT_DETAIL_TAB": "crm", "CRM_COMPANY_DETAIL_TAB": "crm",
+                    "IM_NAVIGATION": "im"}
+GLOBAL_SCOPES = ("basic", "placement")  # placement-list.md: the app's scopes "and global embed locations"
+KNOWN_PLACEMENTS = tuple(PLACEMENT_SCOPES)
 
 
 def _bindings(call: Call) -> dict[int, dict[str, Any]]:
@@ -26,7 +32,7 @@ def _required(call: Call, name: str) -> str:
 def placement_bind(call: Call) -> bool:
     portal: PortalState = call.portal  # type: ignore[assignment]
     placement, handler = _required(call, "PLACEMENT").upper(), _required(call, "HANDLER")
-    if placement not in KNOWN_PLACEMENTS:
+    if placement not in _available(call.scopes):  # placement-bind.md: scope "depending on the placement"
         raise RestError("ERROR_PLACEMENT_NOT_FOUND", "Placement not found")
     if any(row["CLIENT_ID"] == call.client_id and row["PLACEMENT"] == placement and row["HANDLER"] == handler
            for row in _bindings(call).values()):
@@ -42,16 +48,27 @@ def placement_bind(call: Call) -> bool:
 
 @method("placement.get", scope="placement", app_only=True, server_time_s=0.01)
 def placement_get(call: Call) -> list[dict[str, Any]]:
-    """Handlers this app bound."""
-    return [{"placement": row["PLACEMENT"], "handler": row["HANDLER"], "title": row["TITLE"],
-             "description": row["DESCRIPTION"], "options": row["OPTIONS"], "langAll": row["LANG_ALL"]}
+    """Handlers this app bound, in the shape of b24restdocs api-reference/widgets/placement-get.md."""
+    return [{"placement": row["PLACEMENT"], "userId": int(row.get("USER_ID") or 0), "handler": row["HANDLER"],
+             "options": row["OPTIONS"] or [], "title": row["TITLE"], "description": row["DESCRIPTION"],
+             "langAll": row["LANG_ALL"] or []}
             for row in _bindings(call).values() if row["CLIENT_ID"] == call.client_id]
 
 
-@method("placement.list", scope="placement", server_time_s=0.01)
+@method("placement.list", scope="placement", app_only=True, server_time_s=0.01)
 def placement_list(call: Call) -> list[str]:
-    """Placement codes available to the caller [INF: the list form without parameters]."""
-    return list(KNOWN_PLACEMENTS)
+    """Codes for one ``SCOPE``, for every scope with ``FULL``, else for the app's scopes and the global ones
+    (b24restdocs api-reference/widgets/placement-list.md)."""
+    scope = str(call.param("SCOPE", "") or "")
+    if scope:
+        return [code for code, needed in PLACEMENT_SCOPES.items() if needed == scope]
+    if str(call.param("FULL", "")).lower() in ("true", "1", "y"):
+        return list(KNOWN_PLACEMENTS)
+    return _available(call.scopes)
+
+
+def _available(scopes: frozenset[str]) -> list[str]:
+    return [code for code, needed in PLACEMENT_SCOPES.items() if needed in scopes or needed in GLOBAL_SCOPES]
 
 
 @method("placement.unbind", scope="placement", app_only=True, admin_only=True, server_time_s=0.02)

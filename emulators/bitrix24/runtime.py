@@ -18,7 +18,7 @@ import time
 from datetime import datetime
 from typing import Any, Callable
 
-from . import bp_expressions, im, lists
+from . import bp_expressions, im, lists, messageservice
 from .bp_activities import walk
 from .bp_common import as_int, now_iso, user_id_of
 from .bp_state import (COMPLETED, FAILED, RUNNING, TERMINATED, AppActivity, BizprocState, Subscription,
@@ -28,6 +28,7 @@ from .registry import Portal, RestError
 log = logging.getLogger(__name__)
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+CLOCK_POLL_S = 0.05  # how often a waiting step looks at the portal clock (a manual clock moves without notice)
 MAX_LOOP_ITERATIONS = 1000
 TASK_PARAMETER_KEYS = ("CommentLabelMessage", "CommentRequired", "ShowComment", "TaskButtonMessage",
                        "TaskButton1Message", "TaskButton2Message", "TaskButtonCancelMessage")
@@ -77,7 +78,7 @@ def start_workflow(portal: Portal, template: Template, document_id: list[str], u
                    parameters: dict) -> str:
     """Create the instance and run it in the background; returns the workflow id at once."""
     state = bizproc_state(portal)
-    stamp = now_iso()
+    stamp = now_iso(portal)
     values = {code: spec.get("Default") if isinstance(spec, dict) else None
               for code, spec in template.parameters.items()}
     values |= parameters | {"TargetUser": f"user_{user_id}"}  # §5.7: core forces TargetUser = caller
@@ -150,7 +151,7 @@ class Runner:
             "SetFieldActivity": self.set_field, "SetVariableActivity": self.set_variable,
             "SetStateTitleActivity": self.set_state_title, "SocNetMessageActivity": self.message,
             "IMNotifyActivity": self.message, "DelayActivity": self.delay,
-            "TerminateActivity": self.terminate, "LogActivity": self.log_text,
+            "TerminateActivity": self.terminate, "LogActivity": self.log_text, "SmsActivity": self.send_sms,
         }
 
     # ------------------------------------------------------------ lifecycle
@@ -193,17 +194,23 @@ class Runner:
                 raise Terminated()
 
     def wait_until(self, ready: Callable[[], bool], timeout_s: float | None = None) -> bool:
-        """Block until ``ready()`` (under the lock) or the timeout; raises when stopped."""
+        """Block until ``ready()`` (under the lock) or until ``timeout_s`` passed on the portal's clock (a
+        manual clock moved by a test ends the wait as a real one does); raises when stopped."""
+        deadline = None if timeout_s is None else portal_now(self.portal) + timeout_s
+        expired = lambda: deadline is not None and portal_now(self.portal) >= deadline  # noqa: E731
         with self.state.lock:
-            done = self.state.changed.wait_for(lambda: ready() or self.stopping(), timeout_s)
+            while not (ready() or self.stopping() or expired()):
+                left = CLOCK_POLL_S if deadline is None else min(CLOCK_POLL_S, deadline - portal_now(self.portal))
+                self.state.changed.wait(max(left, 0.001))
             if self.stopping():
                 raise Terminated()
-            return bool(done)
+            return bool(ready())
 
     def write_log(self, name: Any, type_: str, message: str) -> None:
         with self.state.lock:
-            self.workflow.log.append({"time": now_iso(), "activity": str(name), "type": type_, "message": message})
-            self.workflow.modified = now_iso()
+            self.workflow.log.append({"time": now_iso(self.portal), "activity": str(name), "type": type_,
+                                      "message": message})
+            self.workflow.modified = now_iso(self.portal)
 
     def set_result(self, node: dict, values: dict) -> None:
         with self.state.lock:
@@ -357,9 +364,31 @@ class Runner:
             im.notify(self.portal, user_id, text, kind="personal", from_user_id=sender or None)
         self.write_log(activity_name, "notify", f"Message to user {user_id}")
 
+    def send_sms(self, node: dict) -> None:
+        """SmsActivity: the message goes to the app provider's HANDLER with the workflow context
+        (b24restdocs messageservice-sender-add.md: module_id bizproc, workflow_id, document_id, document_type).
+        [INF] activity type and property names (ProviderId = the provider CODE, PhoneNumber, MessageText)."""
+        properties = self.properties(node)
+        code = str(self.resolve(properties.get("ProviderId")) or "").rsplit("|", 1)[-1]
+        phone = self.printable(self.resolve(properties.get("PhoneNumber")))
+        text = self.printable(self.resolve(properties.get("MessageText")))
+        context = {"module_id": "bizproc", "workflow_id": self.workflow.id,
+                   "document_id": list(self.workflow.document_id), "document_type": list(self.workflow.document_type)}
+        try:
+            with portal_guard(self.portal):
+                message_id = messageservice.send(self.portal, code, phone, text, self.workflow.started_by,
+                                                 context=context)
+        except messageservice.SmsError as error:
+            self.write_log(node.get("Name"), "SmsActivity", f"SMS not sent: {error}")
+            return
+        self.set_result(node, {"MessageId": message_id})
+        self.write_log(node.get("Name"), "SmsActivity", f"SMS {message_id} sent through {code}")
+
     # ------------------------------------------------------------ tasks
 
-    def new_task(self, node: dict, users: list[int], extra: dict | None = None) -> Task:
+    def new_task(self, node: dict, users: list[int], extra: dict | None = None,
+                 timeout_s: float = 0.0) -> Task:
+        """A task for ``users``; with a timeout its OVERDUE_DATE is that far ahead on the portal clock."""
         properties = self.properties(node)
         params = {key: self.resolve(properties[key]) for key in TASK_PARAMETER_KEYS if key in properties}
         with self.state.lock:
@@ -368,8 +397,10 @@ class Runner:
                 activity_name=str(node.get("Name")), name=self.printable(self.resolve(properties.get("Name", ""))),
                 description=self.printable(self.resolve(properties.get("Description", ""))), users=users,
                 parameters=params | (extra or {}), document_id=list(self.workflow.document_id),
-                document_name=str(self.document().get("NAME", "")), modified=now_iso(),
+                document_name=str(self.document().get("NAME", "")), modified=now_iso(self.portal),
                 user_statuses={user_id: 0 for user_id in users},
+                overdue_date=self.portal.iso(portal_now(self.portal) + timeout_s) if timeout_s > 0 else None,
+                delegation_type=as_int(self.resolve(properties.get("DelegationType"))) or 0,
             )
             self.state.tasks[task.id] = task
         self.write_log(node.get("Name"), task.activity, f"Task {task.id} for users {users}")
@@ -386,17 +417,21 @@ class Runner:
         properties, users = self.properties(node), self.task_users(node)
         approve_type = str(properties.get("ApproveType", "any")).lower()
         groups = [[user] for user in users] if approve_type == "queue" else [users]
-        approved, responses = True, []
+        approved, responses, timed_out = True, [], False
+        timeout_s = self.duration(properties)
         for group in groups:
-            task = self.new_task(node, group)
-            self.wait_until(lambda t=task: approval_decided(t, approve_type, properties) is not None)
+            task = self.new_task(node, group, timeout_s=timeout_s)
+            decided = self.wait_until(lambda t=task: approval_decided(t, approve_type, properties) is not None,
+                                      timeout_s or None)
             with self.state.lock:
-                approved = bool(approval_decided(task, approve_type, properties))
-                task.status = 1 if approved else 2
+                approved = decided and bool(approval_decided(task, approve_type, properties))
+                timed_out = not decided
+                task.status = 4 if timed_out else (1 if approved else 2)  # 4: timeout (bizproc-task-list.md)
                 responses += task.responses
             if not approved:
                 break
-        self.set_result(node, approval_results(responses, users, task.id, self.portal))
+        # [INF] an approval that ran out of time ends as not approved, with IsTimeout 1
+        self.set_result(node, approval_results(responses, users, task.id, self.portal) | {"IsTimeout": int(timed_out)})
         self.write_log(node.get("Name"), "ApproveActivity", "Approved" if approved else "Rejected")
         branches = node.get("Children") or []
         branch = branches[0] if approved else (branches[1] if len(branches) > 1 else None)
@@ -470,7 +505,7 @@ class Runner:
             "event_token": sign_event_token(self.state, self.workflow.id, str(node.get("Name")), event_id),
             "properties": values, "use_subscription": use_subscription,
             "timeout_duration": str(round(self.duration(properties) * time_scale(self.portal))),
-            "ts": str(int(time.time())), "auth": self.callback_auth(properties, activity),
+            "ts": str(int(portal_now(self.portal))), "auth": self.callback_auth(properties, activity),
         }
 
     def callback_auth(self, properties: dict, activity: AppActivity) -> dict:
@@ -492,6 +527,12 @@ class Runner:
 def portal_guard(portal: Portal) -> contextlib.AbstractContextManager:
     """The core's portal lock when it has one: taken only while this thread holds no bizproc lock."""
     return getattr(portal, "lock", None) or contextlib.nullcontext()
+
+
+def portal_now(portal: Portal) -> float:
+    """The portal's clock (a test's manual clock included); the system clock when the portal has none."""
+    clock = getattr(portal, "clock", None)
+    return clock.now() if clock is not None else time.time()
 
 
 def time_scale(portal: Portal) -> float:

@@ -1,4 +1,6 @@
-"""The portal as a WSGI application: ``/rest/``, ``/oauth/``, file downloads and ``/_emulator/`` hooks."""
+"""The portal as a WSGI application (``/rest/``, ``/oauth/authorize/``, file downloads, ``/_emulator/`` hooks)
+and the OAuth server as another (``/oauth/token/``), each on its own port like portal.bitrix24.com and
+oauth.bitrix.info (b24restdocs settings/oauth/index.md)."""
 from __future__ import annotations
 
 import importlib
@@ -11,7 +13,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from . import hooks
+from . import hooks, portal_pages
 from .apps import authorize_redirect, grant_token
 from .bx24js import SHIM_PATH, shim_source
 from .disk import file_bytes
@@ -22,7 +24,7 @@ from .state import PortalState
 from .transport import (Executor, authenticate_oauth, authenticate_webhook, error_body, request_params, run_batch,
                         success_body)
 
-CORE_MODULES = ("events", "users", "departments", "sonet", "im", "disk", "placement", "system")
+CORE_MODULES = ("events", "users", "departments", "sonet", "im", "disk", "placement", "system", "messageservice")
 FEATURE_MODULES = ("bizproc", "lists", "runtime")  # written in parallel; loaded when present
 REST_PATH = re.compile(r"^/rest/(?:(?P<user>\d+)/(?P<code>[^/]+)/)?(?P<method>[^/]+?)(?:\.(?:json|xml))?/?$")
 GATEWAY_PAGE = "<html><head><title>{status} {title}</title></head><body><center><h1>{status} {title}</h1>" \
@@ -64,8 +66,8 @@ class PortalApp:
         path = request.path
         if path.startswith("/rest/"):
             return self.rest(request)
-        if path.rstrip("/") == "/oauth/token":
-            return self.oauth_token(request)
+        if portal_pages.is_page(path):
+            return portal_pages.handle(self.portal, request)
         if path.rstrip("/") == "/oauth/authorize":
             return self.oauth_authorize(request)
         if path.startswith("/_emulator/"):
@@ -80,9 +82,12 @@ class PortalApp:
     # -- REST -------------------------------------------------------------------------------------
 
     def rest(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return _preflight(request)
         route = REST_PATH.match(request.path)
         name = route.group("method").lower() if route else ""
         with self.portal.lock:
+            self.portal.clock.request_arrived()
             self.portal.counters.requests += 1
         fault = self.portal.faults.pick(name)
         if fault is not None and fault.kind == "slow":
@@ -134,15 +139,7 @@ class PortalApp:
         error = RestError("INTERNAL_SERVER_ERROR", "Internal server error", fault.status)
         return json_response(error_body(error), fault.status)
 
-    # -- OAuth server -----------------------------------------------------------------------------
-
-    def oauth_token(self, request: Request) -> Response:
-        params = request_params(request)
-        with self.portal.lock:
-            try:
-                return json_response(grant_token(self.portal, params))
-            except OAuthError as error:
-                return json_response({"error": error.code, "error_description": error.description}, error.status)
+    # -- the portal's side of OAuth ---------------------------------------------------------------
 
     def oauth_authorize(self, request: Request) -> Response:
         with self.portal.lock:
@@ -166,6 +163,39 @@ class PortalApp:
         name, content = found
         return Response(content, 200, content_type="application/octet-stream",
                         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
+
+
+class OAuthApp:
+    """The OAuth server: every exchange with the client secret happens here, never on the portal
+    (b24restdocs settings/oauth/index.md, "Application Authorization")."""
+
+    def __init__(self, portal: PortalState) -> None:
+        self.portal = portal
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        if request.path.rstrip("/") != "/oauth/token":
+            response = json_response({"error": "NOT_FOUND", "error_description": "Not found"}, 404)
+        else:
+            response = self.token(request)
+        return response(environ, start_response)
+
+    def token(self, request: Request) -> Response:
+        params = request_params(request)
+        with self.portal.lock:
+            try:
+                return json_response(grant_token(self.portal, params))
+            except OAuthError as error:
+                return json_response({"error": error.code, "error_description": error.description}, error.status)
+
+
+def _preflight(request: Request) -> Response:
+    """A browser's CORS preflight before a JSON POST from an app frame (b24jssdk's axios calls /rest/ that way):
+    answered without touching limits or auth. [INF] the exact headers a portal sends."""
+    requested = request.headers.get("Access-Control-Request-Headers", "Content-Type")
+    return Response(b"", 204, headers={"Access-Control-Allow-Origin": "*",
+                                       "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+                                       "Access-Control-Allow-Headers": requested, "Access-Control-Max-Age": "600"})
 
 
 def _gateway_page(status: int) -> Response:

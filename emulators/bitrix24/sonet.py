@@ -13,6 +13,11 @@ EDITABLE = ("NAME", "DESCRIPTION", "VISIBLE", "OPENED", "CLOSED", "KEYWORDS", "I
             "PROJECT", "PROJECT_DATE_START", "PROJECT_DATE_FINISH", "SUBJECT_ID", "SITE_ID")
 HIDDEN = ("INITIATE_PERMS", "SPAM_PERMS", "IMAGE_ID", "MEMBERS", "INVITES")
 MEMBER_ROLES = ("A", "E", "K")  # owner, moderator, member
+# b24restdocs api-reference/sonet-group/sonet-group-get.md: the filterable fields and key operators; other
+# keys are dropped, and the default order is ID DESC
+GROUP_FILTERABLE = frozenset(("ID", "NAME", "OWNER_ID", "ACTIVE", "VISIBLE", "OPENED", "CLOSED", "DATE_CREATE",
+                              "DATE_UPDATE", "DATE_ACTIVITY", "IS_EXTRANET"))
+GROUP_OPERATORS = ("!><", "><", ">=", "<=", "!=", "!%", ">", "<", "=", "!", "?", "%")
 
 
 def _params(call: Call) -> dict[str, Any]:
@@ -25,21 +30,29 @@ def is_extranet(portal: PortalState, group: dict[str, Any]) -> bool:
 
 
 def public_group(portal: PortalState, group: dict[str, Any]) -> dict[str, Any]:
+    """A row of sonet_group.get: string ids and counts, SITE_ID the group's main site (sonet-group-get.md)."""
     shown = {key: value for key, value in group.items() if key not in HIDDEN}
     shown.update({"ID": str(group["ID"]), "OWNER_ID": str(group["OWNER_ID"]),
+                  "SITE_ID": (group.get("SITE_ID") or [portal.options.intranet_site])[0],
                   "NUMBER_OF_MEMBERS": str(len(group["MEMBERS"])),
                   "IS_EXTRANET": "Y" if is_extranet(portal, group) else "N"})
     return shown
 
 
 def _group(call: Call, key: str = "GROUP_ID") -> dict[str, Any]:
+    """The group named by ``key``; errors as sonet-group/members/sonet-group-user-get.md lists them."""
     raw = _params(call).get(key)
     if not str(raw or "").isdigit():
-        raise RestError("", "Wrong group ID")
+        raise RestError("", "Wrong socialnetwork group ID")
     group = portal_state(call).tables["groups"].get(int(raw))
     if group is None:
         raise RestError("", "Socialnetwork group not found")
     return group
+
+
+def _visible_group(call: Call, group: dict[str, Any]) -> bool:
+    return (call.portal.is_admin(call.user_id) or group.get("VISIBLE") == "Y"
+            or str(call.user_id) in group["MEMBERS"])
 
 
 def _can_manage(call: Call, group: dict[str, Any]) -> bool:
@@ -119,15 +132,19 @@ def group_get(call: Call) -> ListPage:
         filter_["ID"] = params["GROUP_ID"]
     groups = [group for group in portal.tables["groups"].values()
               if see_all or group.get("VISIBLE") == "Y" or str(call.user_id) in group["MEMBERS"]]
-    rows = Query.from_params(filter_, params.get("ORDER") or {"ID": "ASC"}).apply(
-        groups, lambda group: public_group(portal, group))
+    query = Query.from_params(filter_, params.get("ORDER") or {"ID": "DESC"}, GROUP_OPERATORS)
+    query.conditions = [condition for condition in query.conditions if condition.field in GROUP_FILTERABLE]
+    rows = query.apply(groups, lambda group: public_group(portal, group))
     return paginate([public_group(portal, group) for group in rows], params.get("START"))
 
 
 @method("sonet_group.user.get", scope="sonet_group", server_time_s=0.02)
 def group_user_get(call: Call) -> list[dict[str, str]]:
-    """Active members with their role; note the parameter is ``ID``, not GROUP_ID (§7.3)."""
+    """Active members with their role; the parameter is ``ID``; a private group the caller is not in is
+    "not found" (sonet-group/members/sonet-group-user-get.md)."""
     group = _group(call, "ID")
+    if not _visible_group(call, group):
+        raise RestError("", "Socialnetwork group not found")
     return [{"USER_ID": user_id, "ROLE": role} for user_id, role in group["MEMBERS"].items() if role in MEMBER_ROLES]
 
 

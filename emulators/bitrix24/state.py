@@ -100,6 +100,7 @@ class PortalState:
         scale = self.options.time_scale
         self.member_id = hashlib.md5(f"b24-emulator-portal-{self.options.seed}".encode()).hexdigest()
         self.base_url = ""
+        self.oauth_base_url = ""  # the separate OAuth server (oauth.bitrix.info's part), see serve()
         self.lock = threading.RLock()
         self._feature_lock = threading.RLock()
         capacity, rate = PLANS[self.options.plan]
@@ -183,13 +184,15 @@ class PortalState:
         return self.apps.get(client_id)
 
     def issue_token(self, client_id: str, user_id: int) -> dict:
-        """OAuth token JSON exactly as the OAuth server answers (b24-app.md §3.2)."""
+        """OAuth token JSON as the OAuth server answers: ``domain`` and ``server_endpoint`` are the OAuth
+        server's own, ``client_endpoint`` the portal's REST (b24restdocs settings/oauth/index.md)."""
         access, refresh, expires = self.tokens.issue(client_id, user_id)
         app = self.apps.get(client_id)
         return {"access_token": access, "expires": int(expires), "expires_in": int(self.tokens.access_ttl_s),
-                "scope": ",".join(app.scopes) if app else "app", "domain": self.domain,
-                "server_endpoint": self.rest_url, "status": "L", "client_endpoint": self.rest_url,
-                "member_id": self.member_id, "user_id": int(user_id), "refresh_token": refresh}
+                "scope": ",".join(app.scopes) if app else "app", "domain": self.oauth_domain,
+                "server_endpoint": self.server_endpoint, "status": app.status if app else "L",
+                "client_endpoint": self.rest_url, "member_id": self.member_id, "user_id": int(user_id),
+                "refresh_token": refresh}
 
     def fire_event(self, event: str, data: dict, *, user_id: int | None = None) -> None:
         self.events.fire(event, data, user_id=user_id)
@@ -215,6 +218,16 @@ class PortalState:
     @property
     def rest_url(self) -> str:
         return f"{self.base_url}/rest/"
+
+    @property
+    def oauth_domain(self) -> str:
+        """The OAuth server's host (``oauth.bitrix.info`` on the cloud)."""
+        return self.oauth_base_url.split("://", 1)[-1]
+
+    @property
+    def server_endpoint(self) -> str:
+        """The OAuth server's REST address (``https://oauth.bitrix.info/rest/``, settings/oauth/index.md)."""
+        return f"{self.oauth_base_url}/rest/"
 
     def iso(self, timestamp: float) -> str:
         """``date('c')`` in the portal's time zone."""

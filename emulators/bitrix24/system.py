@@ -17,9 +17,12 @@ def _app(call: Call) -> App:
     return app
 
 
-@method("app.info", scope="basic", app_only=True, server_time_s=0.01)
+@method("app.info", scope="basic", server_time_s=0.01)
 def app_info(call: Call) -> dict[str, Any]:
-    """``INSTALLED`` stays false until installFinish (b24-app.md §2.6)."""
+    """The app the token was issued to; ``INSTALLED`` stays false until installFinish; outside an app's
+    context ACCESS_DENIED with HTTP 400 (b24restdocs api-reference/common/system/app-info.md)."""
+    if call.client_id is None:
+        raise RestError("ACCESS_DENIED", "Access denied! Application context required", 400)
     app = _app(call)
     license_, license_type, family = LICENSES[portal_state(call).options.plan]
     return {"ID": app.app_id, "CODE": app.client_id, "VERSION": app.version, "STATUS": app.status,

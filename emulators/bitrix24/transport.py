@@ -81,7 +81,7 @@ def _pop_case_insensitive(params: dict[str, Any], *names: str) -> Any:
 
 def authenticate_webhook(portal: PortalState, user_id: str, code: str, scheme: str) -> Identity:
     if portal.options.https_required and scheme != "https":
-        raise RestError("INVALID_REQUEST", "Https required.", 400)
+        raise RestError("INVALID_REQUEST", "Https required.", 401)  # b24restdocs _includes/system-errors.md
     hook = portal.webhooks.get(code)
     if hook is None or str(hook.user_id) != user_id:
         raise RestError("INVALID_CREDENTIALS", "Invalid request credentials", 401)
@@ -145,11 +145,11 @@ class Executor:
 
     def _check_access(self, scope: str, app_only: bool, admin_only: bool, in_batch: bool) -> None:
         if scope not in FREE_SCOPES and scope not in self.identity.scopes:
-            description = "" if in_batch else (
+            description = "" if in_batch else (  # b24restdocs _includes/system-errors.md: 401, "webhook token"
                 f"The request requires higher privileges than provided by the {self.identity.token_kind} token")
-            raise RestError("insufficient_scope", description, 403)  # DOCS status (b24-transport §2.3)
-        if app_only and self.identity.client_id is None:
-            raise RestError("ACCESS_DENIED", "Access denied! Application context required", 403)
+            raise RestError("insufficient_scope", description, 401)
+        if app_only and self.identity.client_id is None:  # b24restdocs api-reference/widgets/placement-get.md
+            raise RestError("WRONG_AUTH_TYPE", "Current authorization type is denied for this method", 403)
         if admin_only and not self.portal.is_admin(self.identity.user_id):
             raise RestError("ACCESS_DENIED", "Access denied! Administrator authorization required", 403)
 

@@ -16,8 +16,19 @@ WRITABLE = ("ACTIVE", "EMAIL", "NAME", "LAST_NAME", "SECOND_NAME", "PERSONAL_GEN
             "PERSONAL_ZIP", "PERSONAL_COUNTRY", "WORK_COMPANY", "WORK_POSITION", "WORK_PHONE", "UF_DEPARTMENT",
             "UF_INTERESTS", "UF_SKILLS", "UF_WEB_SITES", "UF_XING", "UF_LINKEDIN", "UF_FACEBOOK", "UF_TWITTER",
             "UF_SKYPE", "UF_DISTRICT", "UF_PHONE_INNER", "XML_ID")
-READ_ONLY = ("ID", "LAST_LOGIN", "DATE_REGISTER", "IS_ONLINE", "USER_TYPE")
+# b24restdocs api-reference/user/index.md, user-fields.md: read-only fields a user.get row carries; an invitation
+# not yet accepted (CONFIRM_CODE, not a REST field) shows as a user with no LAST_LOGIN
+READ_ONLY = ("ID", "LAST_LOGIN", "DATE_REGISTER", "IS_ONLINE", "LAST_ACTIVITY_DATE", "USER_TYPE")
+ONLINE_WINDOW_S = 120  # [INF] how long after its last activity a user still counts as online
 LIST_PARAMS = {"SORT", "ORDER", "FILTER", "ADMIN_MODE", "START", "IMAGE_RESIZE", "FIND"}
+# b24restdocs api-reference/user/user-get.md: FILTER takes the user.add fields plus UF_DEPARTMENT, UF_PHONE_INNER,
+# IS_ONLINE, NAME_SEARCH, USER_TYPE, ACTIVE; user/index.md lists the readable fields. Other keys never reach the
+# query: a filter on an unknown key selects every user, as on a portal, instead of nobody.
+FILTERABLE = frozenset((*WRITABLE, *READ_ONLY, "NAME_SEARCH", "TITLE", "TIME_ZONE", "TIMESTAMP_X",
+                        "LAST_ACTIVITY_DATE", "PERSONAL_MAILBOX", "PERSONAL_NOTES", "WORK_DEPARTMENT", "WORK_WWW",
+                        "WORK_FAX", "WORK_PAGER", "WORK_STREET", "WORK_MAILBOX", "WORK_CITY", "WORK_STATE",
+                        "WORK_ZIP", "WORK_COUNTRY", "WORK_PROFILE", "WORK_NOTES", "UF_EMPLOYMENT_DATE",
+                        "UF_TIMEMAN", "UF_SKYPE_LINK", "UF_ZOOM"))
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DUPLICATE_EMAIL = "User with this email already exists"  # b24-app.md §7.1
 
@@ -30,12 +41,35 @@ def custom_fields(portal: PortalState) -> dict[str, dict[str, Any]]:
 
 
 def public_user(portal: PortalState, user: dict[str, Any]) -> dict[str, Any]:
-    """A user as ``user.get`` shows it: string ID, boolean ACTIVE, integer department ids."""
-    shown = {key: user.get(key) for key in (*READ_ONLY, *WRITABLE) if key in user}
-    shown.update({name: user.get(name) for name in custom_fields(portal)})
+    """A user as ``user.get`` shows it: string ID, boolean ACTIVE, integer department ids; unset (NULL) fields
+    are left out, as the second user of the user-get.md example has no SECOND_NAME or LAST_LOGIN-less users
+    have no LAST_LOGIN (b24restdocs api-reference/user/user-get.md)."""
+    shown = {key: user.get(key) for key in (*READ_ONLY, *WRITABLE) if user.get(key) is not None}
+    shown.update({name: user.get(name) for name in custom_fields(portal) if user.get(name) is not None})
     shown["ID"] = str(user["ID"])
     shown["UF_DEPARTMENT"] = [int(item) for item in user.get("UF_DEPARTMENT") or []]
+    shown["IS_ONLINE"] = "Y" if _online(portal, user) else "N"
     return shown
+
+
+def _online(portal: PortalState, user: dict[str, Any]) -> bool:
+    last_seen = user.get("LAST_ACTIVITY_TS")
+    return last_seen is not None and portal.clock.now() - float(last_seen) <= ONLINE_WINDOW_S / portal.options.time_scale
+
+
+def log_in(portal: PortalState, user_id: int) -> dict[str, Any]:
+    """The user signs in now (portal clock): LAST_LOGIN and LAST_ACTIVITY_DATE move, IS_ONLINE is Y for a while.
+    An active user only, and only after accepting the invitation."""
+    user = portal.user(user_id)
+    if user is None:
+        raise KeyError(user_id)
+    if not user.get("ACTIVE"):
+        raise ValueError("a dismissed user cannot sign in")
+    if user.get("CONFIRM_CODE"):
+        raise ValueError("the invitation is not accepted yet: POST /_emulator/users/<id>/accept-invite")
+    now = portal.clock.now()
+    user.update({"LAST_LOGIN": portal.iso(now), "LAST_ACTIVITY_DATE": portal.iso(now), "LAST_ACTIVITY_TS": now})
+    return user
 
 
 def seed_user(portal: PortalState, fields: dict[str, Any]) -> dict[str, Any]:
@@ -45,9 +79,12 @@ def seed_user(portal: PortalState, fields: dict[str, Any]) -> dict[str, Any]:
     if email and email.lower() in portal.emails:
         raise ValueError(DUPLICATE_EMAIL)
     extranet = str(fields.get("EXTRANET", fields.get("extranet", "N"))).upper() in ("Y", "TRUE", "1")
+    upper = {key.upper(): value for key, value in fields.items()}
+    invited = bool(upper.get("INVITED"))  # an invitation sent, not accepted: no sign-in yet
+    last_login = None if invited else upper.get("LAST_LOGIN", portal.iso(portal.clock.now()))
     user = portal.add_user({**clean, "ADMIN": bool(fields.get("ADMIN", fields.get("admin", False))),
-                            "USER_TYPE": "extranet" if extranet else "employee",
-                            "LAST_LOGIN": portal.iso(portal.clock.now())})
+                            "USER_TYPE": "extranet" if extranet else "employee", "LAST_LOGIN": last_login,
+                            "CONFIRM_CODE": secrets.token_hex(8) if invited else ""})
     if extranet:
         user["UF_DEPARTMENT"] = []
     for group_id in id_list(fields.get("SONET_GROUP_ID")):
@@ -61,7 +98,9 @@ def accept_invite(portal: PortalState, user_id: int) -> dict[str, Any]:
     user = portal.user(user_id)
     if user is None:
         raise KeyError(user_id)
-    user.update({"CONFIRM_CODE": "", "LAST_LOGIN": portal.iso(portal.clock.now())})
+    now = portal.clock.now()
+    user.update({"CONFIRM_CODE": "", "LAST_LOGIN": portal.iso(now), "LAST_ACTIVITY_DATE": portal.iso(now),
+                 "LAST_ACTIVITY_TS": now})
     for group_id in user.pop("GROUPS_PENDING", []) or []:
         if group_id in portal.tables["groups"]:
             join_group(portal, group_id, user_id, "K")
@@ -260,20 +299,26 @@ def select_users(portal: PortalState, caller_id: int, params: dict[str, Any],
     """The user.get engine: index-narrowed candidates, filter, visibility, order, page."""
     params = upper_keys(params)
     query = _list_query(params)
+    known = FILTERABLE.union(custom_fields(portal))
+    query.conditions = [condition for condition in query.conditions if condition.field in known]
     caller = portal.user(caller_id) or {"ID": caller_id}
     visible = _visible(portal, caller, str(params.get("ADMIN_MODE", "")).upper() in ("Y", "TRUE", "1"))
     tests = [visible, *(extra or [])]
+
+    def view(user: dict[str, Any]) -> dict[str, Any]:
+        return _filter_view(user, _online(portal, user))
+
     rows = (user for user in _candidates(portal, query)
-            if all(test(user) for test in tests) and query.matches(_filter_view(user)))
+            if all(test(user) for test in tests) and query.matches(view(user)))
     if query.order in ([("ID", False)], []):
         page = paginate_stream(rows, params.get("START"))
     else:
-        page = paginate(query.apply(list(rows), _filter_view), params.get("START"))
+        page = paginate(query.apply(list(rows), view), params.get("START"))
     return ListPage([public_user(portal, user) for user in page.items], page.total, page.next)
 
 
-def _filter_view(user: dict[str, Any]) -> dict[str, Any]:
-    return {**user, "NAME_SEARCH": " ".join(str(user.get(key) or "") for key in ("NAME", "LAST_NAME", "SECOND_NAME"))}
+def _filter_view(user: dict[str, Any], online: bool) -> dict[str, Any]:
+    return {**user, "IS_ONLINE": "Y" if online else "N", "NAME_SEARCH": " ".join(str(user.get(key) or "") for key in ("NAME", "LAST_NAME", "SECOND_NAME"))}
 
 
 @method("user.get", scope="user", server_time_s=0.02)

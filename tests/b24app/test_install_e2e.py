@@ -62,7 +62,7 @@ def test_expired_token_is_refreshed_once_and_rotation_persisted(setup: EmulatedI
     assert after.token_generation == before.token_generation + 1
     assert after.refresh_token != before.refresh_token and after.access_token != before.access_token
     # the consumed refresh token is dead: the emulator says invalid_grant, as Bitrix24 would
-    reused = requests.post(f"{setup.portal.url}/oauth/token/", data={
+    reused = requests.post(f"{setup.portal.oauth_url}/oauth/token/", data={
         "grant_type": "refresh_token", "client_id": setup.client_id, "client_secret": setup.client_secret,
         "refresh_token": before.refresh_token}, timeout=10)
     assert reused.json()["error"] == "invalid_grant"

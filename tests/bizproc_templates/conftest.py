@@ -88,8 +88,9 @@ class Stack:
     def element(self, process: Process, element_id: int) -> dict[str, Any]:
         """Document view of the element: PROPERTY_<CODE> -> plain value."""
         target = {"IBLOCK_TYPE_ID": IBLOCK_TYPE_ID, "IBLOCK_CODE": iblock_code(process)}
-        row = self.admin().call("lists.element.get", {**target, "ELEMENT_ID": element_id}).result[0]
         fields = self.admin().call("lists.field.get", target).result
+        row = self.admin().call("lists.element.get", {**target, "ELEMENT_ID": element_id,
+                                                      "SELECT": ["ID", *fields]}).result[0]
         document = {}
         for field_id, spec in fields.items():
             raw = row.get(field_id)

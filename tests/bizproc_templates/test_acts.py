@@ -19,7 +19,7 @@ def test_report_names_who_has_not_acknowledged_the_act(stack: Stack) -> None:
     element_of = {r.user_id: r for r in acts.report("ПВТР-2026")}
     assert set(element_of) == set(readers) and not any(r.acknowledged for r in element_of.values())
 
-    elements = stack.admin().get_all("lists.element.get", {**acts.target, "FILTER": {}})
+    elements = stack.admin().get_all("lists.element.get", {**acts.target, "FILTER": {}, "SELECT": ["ID", "CODE"]})
     mine = next(e for e in elements if e["CODE"] == f"lna-ПВТР-2026-{people.employee}")
     stack.decide(int(mine["ID"]), people.employee, REVIEWED)
     stack.finished(int(mine["ID"]))

@@ -54,7 +54,7 @@ class MemoryTokens:
     """The TokenProvider seam, kept in memory; refreshes against the emulator's OAuth server."""
 
     def __init__(self, portal: Portal, app: dict[str, Any]) -> None:
-        self._oauth_url = f"{portal.url}/oauth/token/"
+        self._oauth_url = f"{portal.running.oauth_url}/oauth/token/"
         self._app = app
         issued = portal.hook("tokens", {"client_id": app["client_id"], "user_id": 1})
         self._access, self._refresh = issued["access_token"], issued["refresh_token"]
@@ -101,7 +101,7 @@ def limits() -> RateLimits:
 
 @pytest.fixture
 def hook_client(portal: Portal, limits: RateLimits) -> Iterator[B24Client]:
-    with B24Client(portal.webhook_url(), webhook=True, plan_limits=limits, timeout=(2, 2)) as client:
+    with B24Client(portal.webhook_url(), webhook=True, plan_limits=limits) as client:
         yield client
 
 
@@ -112,5 +112,5 @@ def tokens(portal: Portal) -> MemoryTokens:
 
 @pytest.fixture
 def app_client(portal: Portal, tokens: MemoryTokens, limits: RateLimits) -> Iterator[B24Client]:
-    with B24Client(f"{portal.url}/rest/", tokens=tokens, plan_limits=limits, timeout=(2, 2)) as client:
+    with B24Client(f"{portal.url}/rest/", tokens=tokens, plan_limits=limits) as client:
         yield client

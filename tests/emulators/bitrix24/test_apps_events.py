@@ -146,7 +146,7 @@ def test_event_bind_validation(portal: RunningBitrix24, app_endpoint: AppEndpoin
                  handler=f"{app_endpoint.url}/e").json()["result"] == {"count": 1}
     webhook = requests.post(portal.webhook_url + "event.bind", json={"event": "ONUSERADD", "handler": "http://x.y/"},
                             timeout=10)
-    assert webhook.json()["error"] == "ACCESS_DENIED"
+    assert webhook.json()["error"] == "WRONG_AUTH_TYPE"  # event-get.md: application context only
 
 
 def test_offline_events_dedupe_and_processing(portal: RunningBitrix24, app_endpoint: AppEndpoint) -> None:
@@ -179,7 +179,7 @@ def test_bx24_shim_finishes_the_install_of_the_open_page(portal: RunningBitrix24
     assert hook(portal, f"apps/{app['client_id']}/install", {"user_id": 1})["installed"] is False
     response = requests.get(shim_url, params={"client_id": app["client_id"]}, timeout=10)
     assert response.status_code == 200 and response.headers["Content-Type"].startswith("application/javascript")
-    assert "installFinish: function" in response.text and "frame.finish_url" in response.text
+    assert "installFinish: function" in response.text and "fallback.finish_url" in response.text
     frame = json.loads(re.search(r"\}\)\((\{.*\})\);\s*$", response.text).group(1))  # type: ignore[union-attr]
     assert frame["auth"]["access_token"] == app_endpoint.received[0].form["AUTH_ID"]
     assert frame["finish_url"] == f"{portal.url}/_emulator/apps/{app['client_id']}/install-finish"

@@ -95,7 +95,7 @@ def test_state_file_keeps_lists_templates_and_activities(tmp_path: Path) -> None
     second = serve(port=0, state_file=state_file)
     try:
         client = Rest(second.url, client.access_token)
-        [row] = client.result("lists.element.get", **common)
+        [row] = client.result("lists.element.get", **common, SELECT=["NAME", days])
         assert row["NAME"] == "Заявка" and list(row[days].values()) == ["14"]
         assert client.result("lists.field.add", **common, FIELDS={"NAME": "Итог", "TYPE": "S", "CODE": "X"}) != days
         assert client.result("bizproc.workflow.template.list", SELECT=["ID", "NAME"]) == [

@@ -63,12 +63,13 @@ def test_elements_add_get_update_replace_and_delete(bp_world: BpWorld) -> None:
                                        FIELDS={"NAME": "Заявка", days: "14", note: ["a", "b"]})
     assert bp_world.admin.error("lists.element.add", **common, ELEMENT_CODE="e1", FIELDS={"NAME": "x"})[1] == (
         "ERROR_ELEMENT_ALREADY_EXISTS")
-    [row] = bp_world.admin.result("lists.element.get", **common, ELEMENT_ID=element_id)
+    [row] = bp_world.admin.result("lists.element.get", **common, ELEMENT_ID=element_id, SELECT=["NAME", days, note])
     assert list(row[days].values()) == ["14"] and list(row[note].values()) == ["a", "b"]
     assert all(key.isdigit() for key in row[note])  # values keyed by value id (§6)
     bp_world.admin.result("lists.element.update", **common, ELEMENT_ID=element_id, FIELDS={"NAME": "Новое"})
-    [row] = bp_world.admin.result("lists.element.get", **common, ELEMENT_ID=element_id)
+    [row] = bp_world.admin.result("lists.element.get", **common, ELEMENT_ID=element_id, SELECT=["NAME", days])
     assert row["NAME"] == "Новое" and days not in row  # update replaces all FIELDS (§6, §12.15)
+    assert bp_world.admin.result("lists.element.get", **common) == [{"ID": str(element_id)}]  # SELECT: ['ID']
     assert bp_world.admin.result("lists.element.delete", **common, ELEMENT_ID=element_id) is True
     assert bp_world.admin.result("lists.element.get", **common) == []
 
@@ -95,7 +96,8 @@ def test_element_filter_order_and_file_url(bp_world: BpWorld) -> None:
     for index, value in enumerate(("3", "10", "7")):
         bp_world.admin.result("lists.element.add", **common, ELEMENT_CODE=f"e{index}",
                               FIELDS={"NAME": f"Заявка {index}", days: value})
-    rows = bp_world.admin.result("lists.element.get", **common, FILTER={">=" + days: 5}, ELEMENT_ORDER={days: "desc"})
+    rows = bp_world.admin.result("lists.element.get", **common, FILTER={">=" + days: 5}, ELEMENT_ORDER={days: "desc"},
+                                   SELECT=["NAME", days])
     assert [r["NAME"] for r in rows] == ["Заявка 1", "Заявка 2"]
     content = base64.b64encode(b"%PDF-1.4").decode()
     element_id = bp_world.admin.result("lists.element.add", **common, ELEMENT_CODE="f",
@@ -112,7 +114,7 @@ def test_element_filter_prefixes_like_and_start(bp_world: BpWorld) -> None:
         bp_world.admin.result("lists.element.add", **common, ELEMENT_CODE=f"e{index}", FIELDS={"NAME": name})
 
     def names(**params: object) -> list[str]:
-        return [row["NAME"] for row in bp_world.admin.result("lists.element.get", **common, **params)]
+        return [row["NAME"] for row in bp_world.admin.result("lists.element.get", **common, SELECT=["NAME"], **params)]
 
     assert names(FILTER={"=%NAME": "заявка 1%"}) == ["Заявка 10"]  # LIKE, case-insensitive
     assert names(FILTER={"=%NAME": "%[a]"}) == ["Заявка [A]"]  # brackets are plain characters
@@ -120,7 +122,7 @@ def test_element_filter_prefixes_like_and_start(bp_world: BpWorld) -> None:
     assert names(FILTER={"!=%NAME": "заявка%"}) == ["Отчёт 3"]
     assert names(FILTER={">=NAME": "ЗАЯВКА [A]"}) == ["Заявка [A]", "Отчёт 3"]  # strings compare without case
     assert names(FILTER={"%NAME": "явка"}, ELEMENT_ORDER={"NAME": "DESC"}) == ["Заявка [A]", "Заявка 10"]
-    response = bp_world.admin.call("lists.element.get", **common, start="2abc").json()
+    response = bp_world.admin.call("lists.element.get", **common, SELECT=["NAME"], start="2abc").json()
     assert [row["NAME"] for row in response["result"]] == ["Отчёт 3"]  # intval("2abc") = 2
     assert response["total"] == 3 and "next" not in response
     assert names(start="1e1") == []  # intval("1e1") = 10

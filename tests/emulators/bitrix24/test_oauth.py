@@ -19,8 +19,8 @@ def _refresh(portal: RunningBitrix24, app: dict, refresh_token: str, verb: str =
     params = {"grant_type": "refresh_token", "client_id": app["client_id"], "client_secret": app["client_secret"],
               "refresh_token": refresh_token}
     if verb == "GET":
-        return requests.get(f"{portal.url}/oauth/token/", params=params, timeout=10)
-    return requests.post(f"{portal.url}/oauth/token/", data=params, timeout=10)
+        return requests.get(f"{portal.oauth_url}/oauth/token/", params=params, timeout=10)
+    return requests.post(f"{portal.oauth_url}/oauth/token/", data=params, timeout=10)
 
 
 def test_client_id_shape_and_token_json(portal: RunningBitrix24) -> None:
@@ -83,7 +83,20 @@ def test_authorization_code_grant(portal: RunningBitrix24) -> None:
     code = location.split("code=")[1].split("&")[0]
     params = {"grant_type": "authorization_code", "client_id": app["client_id"],
               "client_secret": app["client_secret"], "code": code}
-    token = requests.get(f"{portal.url}/oauth/token/", params=params, timeout=10)
+    token = requests.get(f"{portal.oauth_url}/oauth/token/", params=params, timeout=10)
     assert token.status_code == 200 and token.json()["user_id"] == 1
-    again = requests.get(f"{portal.url}/oauth/token/", params=params, timeout=10)
+    again = requests.get(f"{portal.oauth_url}/oauth/token/", params=params, timeout=10)
     assert again.json()["error"] == "invalid_grant"
+
+
+def test_oauth_server_is_separate_from_the_portal(portal: RunningBitrix24) -> None:
+    app = _app(portal)
+    first = hook(portal, "tokens", {"client_id": app["client_id"], "user_id": 1})
+    assert portal.oauth_url != portal.url
+    assert first["server_endpoint"] == f"{portal.oauth_url}/rest/"
+    assert first["domain"] == portal.oauth_url.split("://")[1]
+    params = {"grant_type": "refresh_token", "client_id": app["client_id"], "client_secret": app["client_secret"],
+              "refresh_token": first["refresh_token"]}
+    on_portal = requests.get(f"{portal.url}/oauth/token/", params=params, timeout=10)
+    assert on_portal.status_code == 404  # the secret is never sent to the portal
+    assert _refresh(portal, app, first["refresh_token"]).status_code == 200

@@ -57,7 +57,7 @@ class Vacation:
 
     def element(self, element_id: int) -> dict:
         [row] = self.world.admin.result("lists.element.get", IBLOCK_TYPE_ID=PROCESSES, IBLOCK_ID=self.iblock_id,
-                                        ELEMENT_ID=element_id)
+                                        ELEMENT_ID=element_id, SELECT=list(self.fields.values()))
         return {code: next(iter((row.get(field_id) or {}).values()), None) for code, field_id in self.fields.items()}
 
     def boss_task(self) -> dict:

@@ -93,9 +93,11 @@ def test_auth_errors(portal: RunningBitrix24) -> None:
 def test_scope_and_app_context_enforced(portal: RunningBitrix24) -> None:
     limited = hook(portal, "webhooks", {"user_id": 1, "scopes": ["department"]})["url"]
     denied = requests.post(limited + "user.get", timeout=10)
-    assert (denied.status_code, denied.json()["error"]) == (403, "insufficient_scope")
-    app_only = call(portal, "app.info")
-    assert app_only.status_code == 403
+    assert denied.status_code == 401 and denied.json() == {  # b24restdocs _includes/system-errors.md
+        "error": "insufficient_scope",
+        "error_description": "The request requires higher privileges than provided by the webhook token"}
+    app_only = call(portal, "app.info")  # b24restdocs api-reference/common/system/app-info.md
+    assert app_only.status_code == 400
     assert app_only.json() == {"error": "ACCESS_DENIED", "error_description": "Access denied! Application context required"}
 
 

@@ -1,6 +1,8 @@
 """user.*: invitation, extranet, visibility, FILTER quirk, UF fields (b24-app.md §7.1)."""
 from __future__ import annotations
 
+import requests
+
 from emulators.bitrix24 import RunningBitrix24
 from tests.emulators.bitrix24.conftest import call, hook, result
 
@@ -18,7 +20,8 @@ def test_user_add_is_an_invitation(portal: RunningBitrix24) -> None:
     stored = hook(portal, "state", http_method="GET")["tables"]["users"][str(user_id)]
     assert stored["CONFIRM_CODE"] and stored["LAST_LOGIN"] is None and "UNKNOWN_FIELD" not in stored
     [shown] = result(portal, "user.get", FILTER={"XML_ID": "1c-42"})
-    assert (shown["ACTIVE"], shown["LAST_LOGIN"], shown["UF_DEPARTMENT"], shown["ID"]) == (True, None, [5], str(user_id))
+    assert (shown["ACTIVE"], shown["UF_DEPARTMENT"], shown["ID"]) == (True, [5], str(user_id))
+    assert "LAST_LOGIN" not in shown  # NULL fields are left out of user.get rows (user-get.md example)
     hook(portal, f"users/{user_id}/accept-invite")
     assert result(portal, "user.get", ID=user_id)[0]["LAST_LOGIN"] is not None
 
@@ -104,3 +107,20 @@ def test_legacy_error_format_switch() -> None:
         assert body == {"error": "", "error_description": "wrong_email"}
     finally:
         running.stop()
+
+
+def test_sign_in_state_is_visible_through_user_get(portal: RunningBitrix24) -> None:
+    """Never signed in / invitation not accepted: no LAST_LOGIN (user-get.md, user/index.md)."""
+    invited = hook(portal, "users", {"NAME": "Ира", "EMAIL": "ira@example.org", "UF_DEPARTMENT": [1], "INVITED": True})
+    quiet = hook(portal, "users", {"NAME": "Тим", "EMAIL": "tim@example.org", "UF_DEPARTMENT": [1], "LAST_LOGIN": None})
+    for user_id in (invited["ID"], quiet["ID"]):
+        [row] = result(portal, "user.get", ID=user_id)
+        assert "LAST_LOGIN" not in row and row["DATE_REGISTER"] and row["IS_ONLINE"] == "N"
+    assert requests.post(f"{portal.url}/_emulator/users/{invited['ID']}/login", timeout=10).status_code == 409
+    signed = hook(portal, f"users/{quiet['ID']}/login")
+    assert signed["LAST_LOGIN"] and signed["IS_ONLINE"] == "Y" and signed["LAST_ACTIVITY_DATE"] == signed["LAST_LOGIN"]
+    assert [row["ID"] for row in result(portal, "user.get", FILTER={"IS_ONLINE": "Y", "ID": quiet["ID"]})] == [
+        str(quiet["ID"])]
+    hook(portal, f"users/{invited['ID']}/accept-invite")
+    [row] = result(portal, "user.get", ID=invited["ID"])
+    assert row["LAST_LOGIN"]
