@@ -309,7 +309,8 @@ def _in_transit(db: Database, timesheet_ids: Sequence[int] | None) -> dict[int, 
 
 
 def _read_elements(client: B24Client, target: ProcessList, element_ids: list[int]) -> dict[int, dict[str, str]]:
-    commands = (Command("lists.element.get", {**target.target, "FILTER": {"=ID": chunk}})
+    select = ["ID", *target.field_ids.values()]  # SELECT defaults to ID alone (REST docs, lists.element.get)
+    commands = (Command("lists.element.get", {**target.target, "SELECT": select, "FILTER": {"=ID": chunk}})
                 for chunk in _chunks(element_ids, PAGE))
     elements = {}
     for outcome in client.run_commands(commands):
