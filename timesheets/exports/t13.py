@@ -101,6 +101,7 @@ class _Writer:
         # What ``cell.style = name`` ends with (openpyxl 3.1 styleable.NamedStyleDescriptor), computed once:
         # the setter rebuilds the list of style names on every call, a quarter of the export's time.
         self.arrays = {name: style.as_tuple() for name, style in styles.items()}
+        self.cells: dict[tuple[int, str], WriteOnlyCell] = {}  # reused: a written row is already serialised
         self.row = 0
         self.merges: list[CellRange] = []
 
@@ -110,9 +111,12 @@ class _Writer:
         line = []
         for column in range(1, width + 1):
             value, style = cells.get(column, (None, ""))
-            cell = WriteOnlyCell(self.sheet, value)
-            if style:
-                cell._style = copy(self.arrays[style])
+            cell = self.cells.get((column, style))
+            if cell is None:
+                cell = self.cells[(column, style)] = WriteOnlyCell(self.sheet)
+                if style:
+                    cell._style = copy(self.arrays[style])
+            cell.value = value
             line.append(cell)
         if height:
             self.sheet.row_dimensions[self.row].height = height
