@@ -8,7 +8,10 @@
   working day (art. 112 part 2) come from the maintained ``holidays`` package (its Russia calendar
   lists each year's decree as the source of its transfers), including the Saturdays made working days.
 - The working day immediately before a non-working holiday is one hour shorter (art. 95 part 1).
-  Days the operator's calendar shortens beyond that rule are listed in ``timesheets.calendar``.
+  A Saturday made a working day lasts as long as the weekday it was swapped with (Порядок исчисления
+  нормы рабочего времени, Приказ Минздравсоцразвития России от 13.08.2009 № 588н): so 2 November
+  2024 (for 30 April) and 1 November 2025 (for 3 November) are one hour shorter too. Days the
+  operator's calendar shortens beyond these rules are listed in ``timesheets.calendar``.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import holidays
+from holidays.countries.russia import RussiaStaticHolidays
 
 ART_112_HOLIDAYS = frozenset({(1, 1), (1, 2), (1, 3), (1, 4), (1, 5), (1, 6), (1, 8), (1, 7), (2, 23), (3, 8),
                               (5, 1), (5, 9), (6, 12), (11, 4)})
@@ -42,6 +46,24 @@ def _package_year(year: int) -> holidays.HolidayBase:
     return holidays.country_holidays("RU", years=year, language="ru")
 
 
+@lru_cache(maxsize=16)
+def _swapped_weekdays(year: int) -> dict[dt.date, dt.date]:
+    """Saturdays (Sundays) made working days -> the weekday that became a day off in exchange."""
+    entries = RussiaStaticHolidays.special_public_holidays.get(year, ())
+    if entries and isinstance(entries[0], int):
+        entries = (entries,)
+    working = _package_year(year).weekend_workdays
+    swaps = ((dt.date(year, day_off_month, day_off), dt.date(year, worked_month, worked_day))
+             for day_off_month, day_off, worked_month, worked_day in entries)
+    return {worked: day_off for day_off, worked in swaps if worked in working}
+
+
+def _before_holiday(date: dt.date) -> bool:
+    """Art. 95 for the day itself, or for the weekday a working Saturday stands in for (588н)."""
+    standing_for = _swapped_weekdays(date.year).get(date, date)
+    return is_holiday(standing_for + dt.timedelta(days=1))
+
+
 def is_holiday(date: dt.date) -> bool:
     """A non-working holiday of art. 112 (not a transferred day off)."""
     return (date.month, date.day) in ART_112_HOLIDAYS
@@ -58,8 +80,7 @@ class ProductionCalendar:
 
     def day(self, date: dt.date) -> CalendarDay:
         working = self.is_working(date)
-        following = date + dt.timedelta(days=1)
-        shortened = working and (is_holiday(following) or date in self.extra_shortened)
+        shortened = working and (_before_holiday(date) or date in self.extra_shortened)
         return CalendarDay(date, working, is_holiday(date), shortened, _package_year(date.year).get(date, ""))
 
     def month(self, period_start: dt.date) -> list[CalendarDay]:

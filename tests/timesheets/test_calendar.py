@@ -34,20 +34,28 @@ def test_a_saturday_made_working_and_the_weekdays_made_days_off() -> None:
     assert april[27] == "Я 8"       # Saturday 27 April 2024 is a working day
     assert april[28] == "В" and april[29] == april[30] == "В"
     november = texts(D(2025, 11, 1))
-    assert november[1] == "Я 8" and november[3] == "В" and november[4] == "В"
+    assert november[1] == "Я 7" and november[3] == "В" and november[4] == "В"
 
 
-def test_the_year_norms_agree_with_the_published_2026_calendar() -> None:
+@pytest.mark.parametrize(("year", "days", "hours"), [(2024, 248, 1979), (2025, 247, 1972), (2026, 247, 1972)])
+def test_the_year_norms_agree_with_the_published_calendars(year: int, days: int, hours: int) -> None:
+    """Working days and hours of a 40-hour week in the production calendars of those years."""
     calendar = ProductionCalendar()
-    working = sum(1 for month in range(1, 13) for day in calendar.month(D(2026, month, 1)) if day.working)
-    hours = sum(calendar.norm_minutes(D(2026, month, 1)) for month in range(1, 13)) / 60
-    assert (working, hours) == (247, 1972)  # 247 working days, 1972 hours of a 40-hour week
+    working = sum(1 for month in range(1, 13) for day in calendar.month(D(year, month, 1)) if day.working)
+    norm = sum(calendar.norm_minutes(D(year, month, 1)) for month in range(1, 13)) / 60
+    assert (working, norm) == (days, hours)
+
+
+def test_a_working_saturday_lasts_as_long_as_the_weekday_it_stands_for() -> None:
+    assert texts(D(2024, 11, 1))[2] == "Я 7"     # for Tuesday 30 April, the eve of 1 May
+    assert texts(D(2025, 11, 1))[1] == "Я 7"     # for Monday 3 November, the eve of 4 November
+    assert texts(D(2024, 12, 1))[28] == "Я 8"    # for Monday 30 December, a day off itself
 
 
 def test_extra_shortened_days_from_the_configuration() -> None:
-    calendar = ProductionCalendar([D(2024, 11, 2)])
-    assert texts(D(2024, 11, 1), calendar=calendar)[2] == "Я 7"
-    assert texts(D(2024, 11, 1))[2] == "Я 8"
+    calendar = ProductionCalendar([D(2024, 12, 28)])
+    assert texts(D(2024, 12, 1), calendar=calendar)[28] == "Я 7"
+    assert texts(D(2024, 12, 1))[28] == "Я 8"
 
 
 def test_a_short_day_schedule_is_shortened_too() -> None:

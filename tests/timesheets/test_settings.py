@@ -16,14 +16,14 @@ def test_defaults_and_a_full_section() -> None:
                       "dep-3": {"kind": "1/3", "hours": 24, "night_hours": 8, "anchor": dt.date(2026, 1, 2)}},
         "brigade_leaders": {"dep-2": 41},
         "clients": {"romashka": {"name": "ООО «Ромашка»", "departments": ["dep-2", "dep-3"]}},
-        "calendar": {"shortened_days": ["2024-11-02"]},
+        "calendar": {"shortened_days": ["2024-12-28"]},
         "close_day": 3, "remind_days_before": [2]})
     assert settings.schedule_for("dep-1") == Schedule(minutes=420)
     assert settings.schedule_for("dep-2") == Schedule("shift", 660, 0, 2, 2, dt.date(2026, 1, 1))
     assert settings.schedule_for("dep-3").night_minutes == 480
     assert settings.client_of("dep-3").name == "ООО «Ромашка»"
     assert settings.client_of("dep-9", "Склад Подольск").key == "dep-9"
-    assert settings.calendar().day(dt.date(2024, 11, 2)).shortened
+    assert settings.calendar().day(dt.date(2024, 12, 28)).shortened
     assert settings.close_date(dt.date(2026, 12, 1)) == dt.date(2027, 1, 3)
     assert settings.brigade_leaders == {"dep-2": 41}
 
