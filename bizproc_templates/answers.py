@@ -103,6 +103,7 @@ def answer_activity(ctx: HandlerContext, session: Session, work: Work) -> None:
         return
     client = client_for(ctx.app, message.member_id)
     if marker is None:
+        _check_workflow_runs(client, message.payload)
         marker = claim_answer(db, ctx, digest, _work_or_give_up(ctx, client, work, bizproc_settings(ctx.app)))
     status, note = _send(client, event_token, _decode(marker.answer))
     ACTIVITY_ANSWER_SECONDS.labels(message.name).observe((utcnow() - message.received_at).total_seconds())
@@ -122,6 +123,16 @@ def _work_or_give_up(ctx: HandlerContext, client: RestCaller, work: Work, settin
             raise
         log.warning("activity %s: giving up after %d attempts", ctx.message.name, ctx.message.attempts)
         return Answer.error(failure_text(error) + f" (попыток: {ctx.message.attempts})")
+
+
+def _check_workflow_runs(client: RestCaller, payload: dict) -> None:
+    """The callback names a workflow the portal runs: a call forged with a leaked application_token
+    does no work in 1C (the portal shows that token to browsers in some frame POSTs)."""
+    workflow_id = str(payload.get("workflow_id") or "")
+    rows = client.call("bizproc.workflow.instances", {"SELECT": ["ID"], "FILTER": {"ID": workflow_id}}).result \
+        if workflow_id else []
+    if not any(str(row.get("ID")) == workflow_id for row in rows or []):
+        raise FatalHandlerError("на портале нет выполняющегося бизнес-процесса этого вызова")
 
 
 def _send(client: RestCaller, event_token: str, answer: Answer) -> tuple[str, str | None]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import socket
+from typing import Any
 import threading
 from pathlib import Path
 
@@ -113,6 +114,10 @@ class EmulatedInstall:
                 return
         raise AssertionError("inbox not drained")
 
+    def application_token(self) -> str:
+        """The application_token the portal issued to the app (as every event carries it)."""
+        return _find_application_token(self.hook("state", method="GET"), self.client_id)
+
     @property
     def oauth_url(self) -> str:
         """The OAuth server's token endpoint the app uses."""
@@ -129,3 +134,20 @@ class EmulatedInstall:
         self.server.stop()
         self.portal.stop()
         get_db(self.app).dispose()
+
+
+def _find_application_token(state: Any, client_id: str) -> str:
+    for node in _dicts(state):
+        if node.get("client_id") == client_id and node.get("application_token"):
+            return str(node["application_token"])
+    raise AssertionError("no application token in emulator state")
+
+
+def _dicts(node: Any):  # type: ignore[no-untyped-def]
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _dicts(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _dicts(value)

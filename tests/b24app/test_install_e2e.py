@@ -271,3 +271,17 @@ def test_a_dead_refresh_lease_holds_the_others_only_until_it_runs_out(setup: Emu
     setup.hook("tokens/expire", {})
     assert str(client_for(setup.app).call("profile", {}).result["ID"]) == "1"
     assert REFRESH_LEASE_S <= 30  # what a dead holder costs the other processes at most
+
+
+def test_an_uninstall_forged_with_a_leaked_application_token_is_ignored(setup: EmulatedInstall) -> None:
+    """The portal shows the application_token to browsers in some frame POSTs: a user could send it back."""
+    setup.install()
+    setup.drain()
+    leaked = setup.application_token()
+    forged = {"event": "ONAPPUNINSTALL", "data[CLEAN]": "1", "ts": "1", "auth[member_id]": setup.member_id,
+              "auth[application_token]": leaked}
+    assert requests.post(f"{setup.public_url}/b24/events", data=forged, timeout=10).status_code == 200
+    setup.drain()
+    installation = get_store(setup.app).find(member_id=setup.member_id)
+    assert installation is not None and installation.status == "installed" and installation.access_token
+    assert str(client_for(setup.app).call("profile", {}).result["ID"]) == "1"

@@ -36,28 +36,6 @@ def setup(tmp_path: Path, database_url: str):  # type: ignore[no-untyped-def]
     installed.stop()
 
 
-def _application_token(setup: EmulatedInstall) -> str:
-    state = setup.hook("state", method="GET")
-    return _find_application_token(state, setup.client_id)
-
-
-def _find_application_token(state: dict, client_id: str) -> str:
-    for app in _iter_dicts(state):
-        if app.get("client_id") == client_id and app.get("application_token"):
-            return app["application_token"]
-    raise AssertionError("no application token in emulator state")
-
-
-def _iter_dicts(node):  # type: ignore[no-untyped-def]
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _iter_dicts(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _iter_dicts(value)
-
-
 def _send(setup: EmulatedInstall, token: str, n: int) -> str:
     form = {"event": "ONKILLTEST", "data[N]": str(n), "ts": str(n), "auth[member_id]": setup.member_id,
             "auth[application_token]": token}
@@ -71,7 +49,7 @@ def _start_worker(setup: EmulatedInstall) -> subprocess.Popen:
 
 
 def test_killed_worker_loses_nothing_and_repeats_nothing(setup: EmulatedInstall) -> None:
-    token = _application_token(setup)
+    token = setup.application_token()
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda n: _send(setup, token, n), range(EVENTS)))
     assert answers.count("accepted") == EVENTS

@@ -5,6 +5,7 @@ import json
 from dataclasses import replace
 
 import pytest
+import requests
 from sqlalchemy import select, update
 
 from b24app import inbox
@@ -99,3 +100,19 @@ def test_a_worker_killed_after_storing_the_answer_sends_it_without_working_again
     with get_db(stack.app).read_session() as session:
         assert session.scalar(select(ActivityAnswer.status).where(ActivityAnswer.code == "zup_vacation_balance")) \
             == "sent"
+
+
+def test_a_callback_forged_with_a_leaked_application_token_does_no_work_in_1c(stack: Stack) -> None:
+    stack.onec("counters/reset")
+    forged = {"event_token": "forged|A1|x", "workflow_id": "6690c8e7cb1f42.000000", "code": "zup_vacation_balance",
+              "document_id[0]": "lists", "document_id[1]": "BizprocDocument", "document_id[2]": "1",
+              "properties[employee]": f"user_{stack.people.employee}",
+              "auth[member_id]": stack.install.member_id, "auth[application_token]": stack.install.application_token()}
+    answer = requests.post(f"{stack.install.public_url}/b24/activities/zup_vacation_balance", data=forged, timeout=10)
+    assert answer.status_code == 200
+
+    def parked() -> list:
+        return [i for i in inbox.list_items(get_db(stack.app), status="failed") if i.name == "zup_vacation_balance"]
+    item = wait_for(parked, "the forged call parked")[0]
+    assert "нет выполняющегося бизнес-процесса" in item.last_error
+    assert stack.onec("counters", method="GET")["requests"] == 0
