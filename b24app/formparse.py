@@ -27,6 +27,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_DEPTH = 16
 MAX_FIELDS = 5000
 MAX_KEY_CHARS = 256
+READ_CHUNK = 64 * 1024
 
 
 class MalformedBody(ValueError):
@@ -68,11 +69,15 @@ def parse_json(body: bytes) -> dict[str, Any]:
 def read_body() -> bytes:
     """The request's body; 413 when it exceeds ``MAX_CONTENT_LENGTH``, chunked bodies included (werkzeug
     stops a chunked body at the limit and returns what it read: the byte after it tells)."""
-    limit = current_app.config["MAX_CONTENT_LENGTH"]
-    data = request.stream.read(limit)
-    if len(data) == limit and request.stream.read(1):
-        raise RequestEntityTooLarge()
-    return data
+    if request.content_length is not None:  # werkzeug refused a length over the limit already
+        return request.get_data(cache=False)
+    limit, chunks, size = current_app.config["MAX_CONTENT_LENGTH"], [], 0
+    while chunk := request.stream.read(min(READ_CHUNK, limit + 1 - size)):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise RequestEntityTooLarge()
+    return b"".join(chunks)
 
 
 def parse_request() -> dict[str, Any]:

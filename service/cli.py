@@ -71,8 +71,10 @@ def run_command(host: str, port: int) -> None:
 
 @cli.command("web", with_appcontext=False)
 @click.option("--bind", default="127.0.0.1:5000")
-@click.option("--workers", default=max(2, (os.cpu_count() or 1) * 2), type=int)
-@click.option("--threads", default=1, type=int, help="threads per worker (more threads, more GIL waits)")
+@click.option("--workers", default=max(2, os.cpu_count() or 1), type=int, help="processes (one per core)")
+@click.option("--threads", default=4, type=int,
+              help="threads per process: calls arriving together are committed together, and a slow client "
+                   "does not hold a whole process")
 def web_command(bind: str, workers: int, threads: int) -> None:
     """The web process under gunicorn (production)."""
     from service.gunicorn_app import GunicornApp, metrics_folder
