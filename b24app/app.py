@@ -13,8 +13,8 @@ from pathlib import Path
 from flask import Flask
 from pythonjsonlogger.json import JsonFormatter
 
-from b24app import (db, inbox, install, install_steps, intake, lifecycle, logsafety, observability, pages, portal,
-                    worker)
+from b24app import (db, frames, inbox, install, install_steps, intake, lifecycle, logsafety, observability, pages,
+                    portal, worker)
 from b24app.config import Config
 from b24app.features import Feature, FeatureSet
 from b24app.scheduling import ScheduledJob
@@ -27,7 +27,7 @@ CORE = Feature(
     inbox_handlers=lifecycle.HANDLERS,
     install_steps=(install_steps.bind_events, install_steps.bind_placements),
     scheduled_jobs=(ScheduledJob("inbox_purge", "15 3 * * *", inbox.purge_job),),
-    blueprints=(install.bp, intake.bp, pages.bp, observability.bp), init_app=observability.init_app,
+    blueprints=(install.bp, intake.bp, pages.bp, frames.bp, observability.bp), init_app=observability.init_app,
 )
 
 
@@ -45,6 +45,7 @@ def build_app(config: Config, features: Sequence[Feature]) -> Flask:
     app.extensions["b24app.migrations"] = migration_folders(features)
     db.init_app(app)
     portal.init_app(app, config)
+    frames.init_app(app)
     worker.init_app(app, config.section("worker"))
     for feature in enabled.features:
         for blueprint in feature.blueprints:

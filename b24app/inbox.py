@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -198,6 +198,14 @@ def list_items(db: Database, *, status: str | None = None, limit: int = 100) -> 
         if status:
             statement = statement.where(InboxItem.status == status)
         return list(session.scalars(statement))
+
+
+def depth(db: Database) -> tuple[int, datetime | None]:
+    """How many items wait (pending or in processing) and when the oldest of them arrived."""
+    with db.read_session() as session:
+        count, oldest = session.execute(select(func.count(InboxItem.id), func.min(InboxItem.received_at)).where(
+            InboxItem.status.in_(("pending", "processing")))).one()
+    return int(count), oldest
 
 
 def purge(db: Database, *, older_than_days: float) -> int:

@@ -7,8 +7,8 @@ and the at-most-once guarantee live in ``handlers/activities.py``.
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,12 +17,15 @@ import requests
 from flask import Flask
 
 from b24app.bitrix.errors import B24APIError, B24Error, B24RefusedError, B24TransportError
+from b24app.db import get_db
 from b24app.install_steps import RestCaller
 from b24app.portal import get_store
 from bizproc_templates.approvers import PortalDirectory, SyncDirectory, resolve_slots
 from bizproc_templates.catalog import load_app_activities
 from bizproc_templates.compiler import IBLOCK_TYPE_ID
+from bizproc_templates.employee_documents import save_for_employee
 from bizproc_templates.settings import BizprocSettings
+from bizproc_templates.schedule import ScheduleError, WishSubmission, parse_periods, store_wishes
 from bizproc_templates.zup import UnknownEmployee, employee_of, open_source, person_ref_of
 from onec.errors import OneCError, Transient
 from onec.models import EmployeeRequest, RequestRef
@@ -44,6 +47,7 @@ REQUEST_VALUES: dict[str, dict[str, str]] = {  # list field CODE -> EmployeeRequ
     "bank_details": {"BANK_NAME": "bank_name", "BIK": "bik", "ACCOUNT": "account"},
     "work_book": {"DELIVERY": "delivery", "ADDRESS": "address"},
     "certificate_2ndfl": {"PERIOD": "year"},
+    "certificate_182n": {"PERIOD": "year"},
 }
 DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%Y-%m-%dT%H:%M:%S", "%d.%m.%Y %H:%M:%S")
 
@@ -131,7 +135,7 @@ def classify(error: Exception) -> Exception:
 
 def failure_text(error: Exception) -> str:
     """A Russian description of a final failure (no personal data: 1C texts name sets and refs only)."""
-    if isinstance(error, (BadInput, UnknownEmployee)):
+    if isinstance(error, (BadInput, UnknownEmployee, ScheduleError)):
         return f"Неверные данные: {error}"
     if isinstance(error, OneCError):
         return f"1С:ЗУП отказала: {error}"
@@ -224,6 +228,10 @@ class ListElement:
     name: str
     values: dict[str, tuple[str, str]]
 
+    def text(self, code: str) -> str:
+        """The display text of a field (multiple values joined with ", ")."""
+        return self.values.get(code, ("", ""))[1]
+
     def request_values(self, mapping: Mapping[str, str]) -> dict[str, str]:
         """The element's values under their EmployeeRequest names; dates as ISO dates."""
         result = {}
@@ -254,6 +262,30 @@ def _display(raw: Any, spec: Mapping[str, Any]) -> str:
     return ", ".join(str(labels.get(str(value), value)) for value in values)
 
 
+# -- b24app_store_vacation_wishes ---------------------------------------------------------------
+
+
+def store_vacation_wishes(call: ActivityCall) -> Answer:
+    """The employee's periods (list element of ``vacation_schedule``) kept for the department's schedule."""
+    element = read_element(call.client, call.document_id, call.document_type)
+    year = _schedule_year(element.text("YEAR"))
+    user_id = call.user("employee")
+    employee = employee_of(call.source, person_ref_of(call.app, call.client, user_id), dt.date.today())
+    submission = WishSubmission(call.member_id, year, user_id, employee, parse_periods(element.text("PERIODS")),
+                                element.text("COMMENT"), element_link(call, element))
+    wishes = store_wishes(get_db(call.app), submission)
+    days = sum(wish.days for wish in wishes)
+    return Answer({"days": days, "error": ""},
+                  f"Пожелания в график отпусков на {year} год учтены: периодов {len(wishes)}, дней {days}")
+
+
+def _schedule_year(text: str) -> int:
+    found = re.fullmatch(r"\s*((?:19|20)\d{2})(?:[.,]0+)?\s*", text)
+    if found is None:
+        raise BadInput(f"год графика указан неверно: «{text}»")
+    return int(found.group(1))
+
+
 # -- zup_request_status / zup_request_document --------------------------------------------------
 
 
@@ -269,9 +301,10 @@ def request_document(call: ActivityCall) -> Answer:
     if status.status in PENDING_STATUSES:
         raise NotReady(f"документ по заявлению {status.number} ещё не подготовлен в 1С:ЗУП")
     document = call.source.request_document(ref)
-    file_id = upload_to_app_storage(call.client, document.name, document.content)
+    file_id = save_for_employee(call.client, call.settings.employee_documents, call.user("employee"), document.name,
+                                document.content)
     return Answer({"file_id": file_id, "file_name": document.name, "error": ""},
-                  f"Файл «{document.name}» из 1С:ЗУП сохранён на Диске и приложен к заявлению")
+                  f"Файл «{document.name}» из 1С:ЗУП сохранён в документах сотрудника и приложен к заявлению")
 
 
 def _request_ref(call: ActivityCall) -> RequestRef:
@@ -281,19 +314,11 @@ def _request_ref(call: ActivityCall) -> RequestRef:
     return RequestRef(kind="", ref=ref, number="")
 
 
-def upload_to_app_storage(client: RestCaller, name: str, content: bytes) -> int:
-    """disk.folder.uploadfile into the root of the app's storage; the Drive object ID."""
-    storage = client.call("disk.storage.getforapp", {}).result
-    uploaded = client.call("disk.folder.uploadfile", {
-        "id": storage["ROOT_OBJECT_ID"], "data": {"NAME": name},
-        "fileContent": [name, base64.b64encode(content).decode()], "generateUniqueName": True}).result
-    return int(uploaded["ID"])
-
-
 WORK: dict[str, Work] = {
     "b24app_resolve_approvers": resolve_approvers,
     "zup_vacation_balance": vacation_balance,
     "zup_register_request": register_request,
+    "b24app_store_vacation_wishes": store_vacation_wishes,
     "zup_request_status": request_status,
     "zup_request_document": request_document,
 }

@@ -9,7 +9,9 @@ from flask.cli import with_appcontext
 
 from b24app.db import get_db
 from b24app.portal import client_for, get_config, get_store
+from bizproc_templates import schedule
 from bizproc_templates.acts import ActsList
+from onec.errors import OneCError
 
 from .catalog import AppActivityType, placeholder_activity_type, rest_activity_types
 from .compiler import compile_bpt, content_hash
@@ -80,17 +82,23 @@ def validate_command() -> None:
     click.echo(f"{len(processes)} processes OK")
 
 
-def _installer(member_id: str | None) -> Installer:
-    """The installer for one installed portal (the only one when --portal is not given)."""
-    config = get_config(current_app)
-    if config.mode != "app":
-        raise click.ClickException("Установка шаблонов возможна только в режиме приложения (mode: app)")
+def _portal(member_id: str | None) -> str:
+    """The member_id of the one installed portal, or the one given."""
     installed = [i.member_id for i in get_store(current_app).all() if i.status == "installed"]
     if member_id is None and len(installed) != 1:
         raise click.ClickException(f"Укажите портал (--portal member_id): установлено порталов — {len(installed)}")
     member_id = member_id or installed[0]
     if member_id not in installed:
         raise click.ClickException(f"Приложение не установлено на портале {member_id}")
+    return member_id
+
+
+def _installer(member_id: str | None) -> Installer:
+    """The installer for one installed portal (the only one when --portal is not given)."""
+    config = get_config(current_app)
+    if config.mode != "app":
+        raise click.ClickException("Установка шаблонов возможна только в режиме приложения (mode: app)")
+    member_id = _portal(member_id)
     return Installer(client_for(current_app, member_id), get_db(current_app), member_id=member_id,
                      client_id=config.client_id, public_url=config.public_url)
 
@@ -179,3 +187,80 @@ def acts_report(act_code: str, member_id: str | None) -> None:
     click.echo(f"Акт {act_code}: ознакомлены {len(states) - len(pending)} из {len(states)}")
     for state in pending:
         click.echo(f"  не ознакомлен(а): {state.name or '—'} (ID {state.user_id})")
+
+
+@group.group(name="schedule")
+def schedule_group() -> None:
+    """Vacation schedules: employees' wishes per department, consolidation, approval into 1C:ZUP."""
+
+
+year_option = click.option("--year", type=int, required=True, help="год графика")
+department_option = click.option("--department", "department_ref", required=True, help="ссылка подразделения 1С")
+max_away_option = click.option("--max-away", type=click.IntRange(min=0), default=1, show_default=True,
+                               help="сколько сотрудников подразделения может отсутствовать одновременно")
+
+
+@schedule_group.command(name="list")
+@year_option
+@portal_option
+@with_appcontext
+def schedule_list(year: int, member_id: str | None) -> None:
+    """Departments with wishes for the year and whether their schedule is approved."""
+    rows = schedule.departments(current_app, _portal(member_id), year)
+    if not rows:
+        click.echo(f"Пожеланий на {year} год нет")
+        return
+    click.echo(f"{'подразделение':<40} {'сотр.':>5} {'периодов':>8} {'дней':>5}  график")
+    for row in rows:
+        click.echo(f"{row.department_name or row.department_ref:<40} {row.employees:>5} {row.periods:>8} "
+                   f"{row.days:>5}  {_approval_state(row)}")
+
+
+def _approval_state(row: schedule.DepartmentWishes) -> str:
+    if row.approval is None:
+        return "не утверждён"
+    number = row.approval.zup_number.strip()
+    return f"утверждён, документ {number}" if row.approved_as_is else f"пожелания изменились после документа {number}"
+
+
+@schedule_group.command(name="consolidate")
+@department_option
+@year_option
+@max_away_option
+@portal_option
+@with_appcontext
+def schedule_consolidate(department_ref: str, year: int, max_away: int, member_id: str | None) -> None:
+    """Coverage, conflicts and unusable wishes of a department's schedule (reads only)."""
+    try:
+        consolidated = schedule.consolidation(current_app, _portal(member_id), department_ref, year, max_away)
+    except (schedule.ScheduleError, OneCError) as error:
+        raise click.ClickException(str(error)) from error
+    names = schedule.employee_names(current_app, consolidated.wishes)
+    for wish in consolidated.wishes:
+        click.echo(f"{names[wish.employee_ref]:<40} {wish.start:%d.%m.%Y}–{wish.end:%d.%m.%Y} {wish.days:>3} дн.")
+    lowest = min(consolidated.coverage.items(), key=lambda item: (item[1], item[0]))
+    click.echo(f"Меньше всего на работе: {lowest[1]} чел. ({lowest[0]:%d.%m.%Y})")
+    for period in schedule.conflict_periods(consolidated):
+        away = ", ".join(names.get(ref, ref) for ref in period.away)
+        click.echo(f"Конфликт {period.start:%d.%m.%Y}–{period.end:%d.%m.%Y}: отсутствуют {len(period.away)} "
+                   f"при допустимых {period.limit} ({away})")
+    for problem in consolidated.problems:
+        click.echo(f"Не учтено: {problem}")
+    click.echo("Можно утверждать" if consolidated.ready else "Утвердить нельзя: сначала разрешите конфликты")
+
+
+@schedule_group.command(name="approve")
+@department_option
+@year_option
+@max_away_option
+@click.option("--approved-by", required=True, help="кто утверждает (попадёт в комментарий документа 1С)")
+@portal_option
+@with_appcontext
+def schedule_approve(department_ref: str, year: int, max_away: int, approved_by: str, member_id: str | None) -> None:
+    """Approve the department's schedule and write it to 1C:ZUP as Document.ГрафикОтпусков."""
+    try:
+        approval = schedule.approve_schedule(current_app, _portal(member_id), department_ref, year, max_away,
+                                             approved_by)
+    except (schedule.ScheduleError, OneCError) as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"График утверждён и передан в 1С:ЗУП: документ {approval.zup_number.strip()} ({approval.zup_ref})")

@@ -12,6 +12,8 @@ bizproc:
   request_types:              # our request type -> the Type sent to 1C (default: the same)
     sick_leave: absence
   retry_attempts: 6           # worker attempts at 1C before the activity gets an error value
+  employee_documents: app_folder   # where files from 1C go: app_folder (the app's Drive, shared with
+                              # the employee) or user_drive (the employee's own Drive)
 ```
 """
 from __future__ import annotations
@@ -26,8 +28,9 @@ from b24app.portal import get_config
 
 ROLE_NAMES = ("client_manager", "provider_manager", "hr", "accounting")
 CONFIGURED_ROLES = ("hr", "accounting", "fallback")
-KNOWN_KEYS = {"onec_connection", "roles", "routing", "request_types", "retry_attempts"}
+KNOWN_KEYS = {"onec_connection", "roles", "routing", "request_types", "retry_attempts", "employee_documents"}
 DEFAULT_RETRY_ATTEMPTS = 6
+DOCUMENT_PLACES = ("app_folder", "user_drive")  # bizproc_templates.employee_documents
 
 RoleSource = str | int  # a role name or a Bitrix24 user id
 
@@ -43,6 +46,7 @@ class BizprocSettings:
     routing: Mapping[str, Mapping[str, tuple[RoleSource, ...]]] = field(default_factory=dict)
     request_types: Mapping[str, str] = field(default_factory=dict)
     retry_attempts: int = DEFAULT_RETRY_ATTEMPTS
+    employee_documents: str = DOCUMENT_PLACES[0]
 
     def sources_of(self, process: str, slot: str) -> tuple[RoleSource, ...]:
         """Who fills a template's approver slot: the routing entry, else the role of the same name."""
@@ -97,6 +101,12 @@ def _retry_attempts(raw: Any) -> int:
     return raw
 
 
+def _document_place(raw: Any) -> str:
+    if raw not in DOCUMENT_PLACES:
+        raise BizprocConfigError(f"bizproc.employee_documents: ожидается одно из значений {', '.join(DOCUMENT_PLACES)}")
+    return str(raw)
+
+
 def bizproc_settings(app: Flask) -> BizprocSettings:
     return get_config(app).settings("bizproc")
 
@@ -115,4 +125,5 @@ def load_settings(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) 
         routing=_routing(raw.get("routing") or {}),
         request_types=_request_types(raw.get("request_types") or {}),
         retry_attempts=_retry_attempts(raw.get("retry_attempts", DEFAULT_RETRY_ATTEMPTS)),
+        employee_documents=_document_place(raw.get("employee_documents", DOCUMENT_PLACES[0])),
     )

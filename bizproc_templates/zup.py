@@ -31,11 +31,12 @@ def open_source(app: Flask, settings: BizprocSettings) -> ZupSource:
 
 @dataclass(frozen=True)
 class ZupEmployee:
-    """The 1C side of a Bitrix24 user: person, employee (employment record) and organisation."""
+    """The 1C side of a Bitrix24 user: person, employee (employment record), organisation, department."""
 
     person_ref: str
     employee_ref: str
     organization_ref: str | None
+    department_ref: str | None = None
 
 
 def person_ref_of(app: Flask, client: RestCaller, user_id: int) -> str:
@@ -56,7 +57,7 @@ def employee_of(source: ZupSource, person_ref: str, on_date: dt.date) -> ZupEmpl
     if not states:
         raise UnknownEmployee("в 1С:ЗУП нет сотрудника для этого физического лица")
     state = min(states, key=lambda s: _employment_order(s, on_date))
-    return ZupEmployee(person_ref, state.employee_ref, state.organization_ref)
+    return ZupEmployee(person_ref, state.employee_ref, state.organization_ref, state.department_ref)
 
 
 def _employment_order(state: EmploymentState, on_date: dt.date) -> tuple[bool, bool]:

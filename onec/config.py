@@ -8,8 +8,8 @@ Example::
      "timeouts": {"connect": 10, "read": 120, "operation": 300},
      "request_documents": {"vacation": "Document_Отпуск"}}
 
-Entity-set and field names the reference marks as uncertain live in ``sets`` and
-``request_documents`` so an administrator can adapt them to a concrete ZUP release.
+Entity-set and field names that may differ on a concrete ZUP release (docs/onec-extension.md,
+sections 4 and 6) live in ``sets`` and ``request_documents`` so an administrator can adapt them.
 """
 
 from __future__ import annotations

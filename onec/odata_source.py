@@ -34,7 +34,8 @@ from onec.models import (
 )
 from onec.odata import EntityQuery, ODataClient, Row
 from onec.source import SourcePosition, ChangeSet
-from onec.targets import COMMENT_FIELD, TARGETS, DocumentWrites, hr_comment, request_state, target_for, written_sets
+from onec.targets import (COMMENT_FIELD, STATEMENT_ANSWER, TARGETS, DocumentWrites, hr_comment, request_state,
+                          target_for, unposted_sets, written_sets)
 from onec.vacation import vacation_balance, vacation_kinds
 
 VERSIONED = ("Ref_Key", "DataVersion", "DeletionMark")
@@ -212,6 +213,14 @@ class ODataSource(DocumentWrites):
         return vacation_balance(_guid(employee_ref), on_date, state, rows["vacation_remains"],
                                 rows["vacations_taken"], kinds)
 
+    def main_vacation_kind(self) -> str:
+        """The kind marked ОсновнойОтпуск in Catalog_ВидыОтпусков (the standard interface fills nothing)."""
+        kinds = vacation_kinds(self.client.page(self.queries["vacation_kinds"]))
+        main = sorted(kind.ref for kind in kinds.values() if kind.main)
+        if not main:
+            raise OneCConfigError("в справочнике «Виды отпусков» 1С:ЗУП нет основного отпуска")
+        return main[0]
+
     def write_document(self, kind: str, entity_set: str, fields: Mapping[str, Any], key: str) -> RequestRef:
         """POST once, after looking for the document an earlier attempt wrote (its Комментарий holds ``key``)."""
         found = self.client.page(EntityQuery(entity_set, ("Ref_Key", "Number"), "Ref_Key", filter=(
@@ -221,17 +230,23 @@ class ODataSource(DocumentWrites):
                           number=normalize.text(row.get("Number")))
 
     def request_status(self, request: RequestRef) -> RequestStatus:
-        """Posted by HR: agreed; marked for deletion: rejected, with what HR wrote into Комментарий."""
+        """Posted by HR (a statement: Выполнена): agreed; marked for deletion: rejected, with what HR wrote
+        into Комментарий (and a statement's ОтветПоЗаявке)."""
         ref = _guid(request.ref)
+        statements = unposted_sets(self.request_documents)
         for entity_set in self._sets_of(request.kind):
+            accepted = "Выполнена" if entity_set in statements else "Posted"
+            answer = f",{STATEMENT_ANSWER}" if entity_set in statements else ""
             try:
-                row = self.client.get(entity_set, f"{entity_set}(guid'{ref}')",
-                                      {"$select": f"Ref_Key,Number,Posted,DeletionMark,{COMMENT_FIELD}"})
+                row = self.client.get(entity_set, f"{entity_set}(guid'{ref}')", {
+                    "$select": f"Ref_Key,Number,{accepted},DeletionMark,{COMMENT_FIELD}{answer}"})
             except ODataNotFound:
                 continue
+            text = "\n".join(filter(None, (normalize.text(row.get(COMMENT_FIELD)),
+                                            normalize.text(row.get(STATEMENT_ANSWER)))))
             return RequestStatus(ref=request.ref, number=normalize.text(row.get("Number")),
-                                 status=request_state(bool(row.get("Posted")), bool(row.get("DeletionMark"))),
-                                 comment=hr_comment(normalize.text(row.get(COMMENT_FIELD))))
+                                 status=request_state(bool(row.get(accepted)), bool(row.get("DeletionMark"))),
+                                 comment=hr_comment(text))
         raise OneCConfigError(f"документ {request.ref} не найден в 1С:ЗУП")
 
     def _sets_of(self, kind: str) -> list[str]:

@@ -4,7 +4,8 @@ Every request becomes the object HR would otherwise fill in by hand: an HR docum
 unposted (HR checks, completes and posts it) or, where ZUP keeps the employee's own statement
 as a document of 1C:Кабинет сотрудника and no HR document exists, that statement. The request's
 Bitrix24 link goes into ``Комментарий`` (the first line, ``LINK_PREFIX``); HR's answer is what
-HR adds below it. The mapping, with the source of every name, is docs/onec-extension.md §6.
+HR adds below it. The mapping, with the source of every name, is docs/onec-extension.md,
+section 6.
 
 A request whose object lives outside payroll (the cash advance belongs to the accounting system)
 has no target here: ``target_for`` raises a clear error instead of writing a stand-in.
@@ -15,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from onec.errors import OneCConfigError
@@ -37,6 +38,7 @@ class Target:
     entity_set: str
     build: Callable[[EmployeeRequest], Fields]
     produces_file: bool = False
+    posted: bool = True  # False: a Кабинет сотрудника statement (Posting = Deny), accepted by HR as Выполнена
 
 
 def comment(request: EmployeeRequest, *details: str) -> str:
@@ -113,24 +115,41 @@ def business_trip(request: EmployeeRequest) -> Fields:
 
 
 def child_tax_deduction(request: EmployeeRequest) -> Fields:
+    """The statement's person is its «Сотрудник» (CatalogRef.ФизическиеЛица), the month its «Месяц»."""
     year = _year(request)
-    return {"ФизическоеЛицо_Key": request.person_ref, "Организация_Key": request.organization_ref,
-            "МесяцРегистрации": f"{year:04d}-01-01T00:00:00",
+    return {"Сотрудник_Key": request.person_ref, **_organization(request), "Месяц": f"{year:04d}-01-01T00:00:00",
             COMMENT_FIELD: comment(request, f"детей: {request.values.get('children_count') or ''}")}
 
 
+def _organization(request: EmployeeRequest) -> Fields:
+    if not request.organization_ref:
+        raise OneCConfigError("у сотрудника в 1С:ЗУП не указана организация")
+    return {"Организация_Key": request.organization_ref}
+
+
+def _statement(request: EmployeeRequest) -> Fields:
+    """Who files a Кабинет сотрудника statement: the employee, the person, the organisation."""
+    return {**_employee(request), "ФизическоеЛицо_Key": request.person_ref}
+
+
 def bank_details(request: EmployeeRequest) -> Fields:
-    return {"ФизическоеЛицо_Key": request.person_ref, "Организация_Key": request.organization_ref,
-            COMMENT_FIELD: comment(request, f"банк: {request.values.get('bank_name') or ''}",
-                                   f"БИК: {request.values.get('bik') or ''}",
-                                   f"счёт: {request.values.get('account') or ''}")}
+    bik = _digits(request, "bik", 9, "БИК")
+    account = _digits(request, "account", 20, "номер счёта")
+    return {**_statement(request), "НаименованиеБанка": str(_value(request, "bank_name"))[:100], "БИК": bik,
+            "НомерСчета": account, COMMENT_FIELD: comment(request)}
+
+
+def _digits(request: EmployeeRequest, name: str, length: int, title: str) -> str:
+    text = re.sub(r"\s", "", str(_value(request, name)))
+    if not re.fullmatch(rf"\d{{{length}}}", text):
+        raise OneCConfigError(f"{title} должен состоять из {length} цифр")
+    return text
 
 
 def work_book(request: EmployeeRequest) -> Fields:
-    return {"ФизическоеЛицо_Key": request.person_ref, "Организация_Key": request.organization_ref,
-            COMMENT_FIELD: comment(request, "отправить бумажную трудовую книжку",
-                                   f"способ: {request.values.get('delivery') or ''}",
-                                   f"адрес: {request.values.get('address') or ''}")}
+    text = (f"Прошу направить мне трудовую книжку. Способ: {request.values.get('delivery') or 'не указан'}. "
+            f"Адрес: {request.values.get('address') or 'не указан'}.")
+    return {**_statement(request), "ТекстЗаявления": text, COMMENT_FIELD: comment(request)}
 
 
 def certificate_2ndfl(request: EmployeeRequest) -> Fields:
@@ -147,7 +166,11 @@ def _year(request: EmployeeRequest) -> int:
 
 
 def certificate_182n(request: EmployeeRequest) -> Fields:
-    return {**_employee(request), "ФизическоеЛицо_Key": request.person_ref, COMMENT_FIELD: comment(request)}
+    """The two calendar years before the request's year and that year (ГодС, ГодПо are ShowError); HR fills
+    the person's name and СНИЛС from the employee («Заполнить») before posting."""
+    year = _year(request)
+    return {**_employee(request), "ФизическоеЛицо_Key": request.person_ref, "ГодС": float(year - 2),
+            "ГодПо": float(year), COMMENT_FIELD: comment(request)}
 
 
 TARGETS: dict[str, Target] = {target.kind: target for target in (
@@ -157,8 +180,9 @@ TARGETS: dict[str, Target] = {target.kind: target for target in (
     Target("resignation", "Document_Увольнение", resignation),
     Target("business_trip", "Document_Командировка", business_trip),
     Target("child_tax_deduction", "Document_ЗаявлениеНаПредоставлениеСтандартныхВычетовПоНДФЛ", child_tax_deduction),
-    Target("bank_details", "Document_ЗаявлениеОСпособеВыплатыЗарплатыКабинетСотрудника", bank_details),
-    Target("work_book", "Document_ЗаявлениеВПроизвольнойФормеКабинетСотрудника", work_book),
+    Target("bank_details", "Document_ЗаявлениеОСпособеВыплатыЗарплатыКабинетСотрудника", bank_details,
+           posted=False),
+    Target("work_book", "Document_ЗаявлениеВПроизвольнойФормеКабинетСотрудника", work_book, posted=False),
     Target("certificate_2ndfl", "Document_СправкаНДФЛ", certificate_2ndfl, produces_file=True),
     Target("certificate_182n", "Document_ИсходящаяСправкаОЗаработкеДляРасчетаПособий", certificate_182n,
            produces_file=True),
@@ -188,7 +212,7 @@ def target_for(kind: str, overrides: Mapping[str, str] | None = None) -> Target:
         raise OneCConfigError(f"Тип заявки «{kind}» не настроен: известные типы {', '.join(sorted(TARGETS))}") \
             from None
     entity_set = (overrides or {}).get(kind, target.entity_set)
-    return target if entity_set == target.entity_set else Target(kind, entity_set, target.build, target.produces_file)
+    return target if entity_set == target.entity_set else replace(target, entity_set=entity_set)
 
 
 TIMESHEET_PREFIX = "Табель Битрикс24: "
@@ -216,9 +240,19 @@ def timesheet_fields(sheet: Timesheet) -> Fields:
             "ДанныеОВремени": rows, COMMENT_FIELD: TIMESHEET_PREFIX + sheet.key}
 
 
-def request_state(posted: bool, marked: bool) -> str:
-    """An HR document's state as the request sees it: HR posted it, marked it for deletion, or not yet."""
-    return "Отклонено" if marked else "Согласовано" if posted else "Рассматривается"
+def request_state(accepted: bool, marked: bool) -> str:
+    """A request document's state as the request sees it: HR accepted it (posted it, or marked a statement
+    Выполнена), marked it for deletion, or not yet."""
+    return "Отклонено" if marked else "Согласовано" if accepted else "Рассматривается"
+
+
+STATEMENT_ANSWER = "ОтветПоЗаявке"
+"""Where HR answers a Кабинет сотрудника statement (shown to the employee after HR's lines of Комментарий)."""
+
+
+def unposted_sets(overrides: Mapping[str, str] | None = None) -> set[str]:
+    """Entity sets of statements that are never posted: their acceptance is ``Выполнена``."""
+    return {target_for(kind, overrides).entity_set for kind, target in TARGETS.items() if not target.posted}
 
 
 class DocumentWrites:
@@ -238,8 +272,14 @@ class DocumentWrites:
                                    TIMESHEET_PREFIX + timesheet.key)
 
     def submit_vacation_schedule(self, schedule: ApprovedSchedule, department_name: str = "") -> RequestRef:
-        return self.write_document("vacation_schedule", SCHEDULE_SET, schedule_fields(schedule, department_name),
+        kind = schedule.vacation_kind_ref or self.main_vacation_kind()
+        return self.write_document("vacation_schedule", SCHEDULE_SET, schedule_fields(schedule, department_name, kind),
                                    SCHEDULE_PREFIX + schedule.key)
+
+    def main_vacation_kind(self) -> str:
+        """The Catalog.ВидыОтпусков item of the main annual vacation, for rows that name none; "" when
+        1C fills it on write (the B24Sync extension, docs/onec-extension.md, section 6)."""
+        return ""
 
 
 def written_sets(overrides: Mapping[str, str] | None = None) -> list[str]:

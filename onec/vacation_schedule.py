@@ -8,7 +8,8 @@ tabular section «Сотрудники» per period, ``schedule_fields``), writt
 ``ZupSource.submit_vacation_schedule``. A later transfer (Document.ПереносОтпуска) names the
 scheduled period by its ``ИсходнаяДатаНачала``.
 
-Pure functions: the page for the provider manager and the storage of wishes live elsewhere.
+Pure functions: the storage of wishes and the provider manager's commands live in the business
+processes feature (bizproc_templates.schedule).
 """
 
 from __future__ import annotations
@@ -66,12 +67,16 @@ class Consolidation:
 
 @dataclass(frozen=True)
 class ApprovedSchedule:
-    """What the manager approved, keyed so a resend finds the document written before."""
+    """What the manager approved, keyed so a resend finds the document written before.
+
+    ``vacation_kind_ref`` empty: the main annual vacation (Catalog.ВидыОтпусков «Основной»), which the
+    source names when it writes the document (``DocumentWrites.main_vacation_kind``).
+    """
 
     key: str
     consolidation: Consolidation
-    vacation_kind_ref: str
     approved_by: str
+    vacation_kind_ref: str = ""
 
 
 def consolidate(year: int, organization_ref: str, department_ref: str, staff: Sequence[str],
@@ -109,7 +114,8 @@ def _usable(year: int, members: set[str], wishes: list[Wish]) -> tuple[list[Wish
     return kept, problems
 
 
-def approve(consolidation: Consolidation, key: str, vacation_kind_ref: str, approved_by: str) -> ApprovedSchedule:
+def approve(consolidation: Consolidation, key: str, approved_by: str, *,
+            vacation_kind_ref: str = "") -> ApprovedSchedule:
     """The approved schedule; refused while conflicts or unusable wishes remain."""
     if not consolidation.ready:
         reasons = [f"{c.day:%d.%m.%Y}: отсутствуют {len(c.away)} при допустимых {c.limit}"
@@ -117,14 +123,18 @@ def approve(consolidation: Consolidation, key: str, vacation_kind_ref: str, appr
         raise OneCConfigError("график отпусков нельзя утвердить: " + "; ".join(reasons))
     if not key.strip():
         raise OneCConfigError("график отпусков: не задан ключ версии")
-    return ApprovedSchedule(key, consolidation, vacation_kind_ref, approved_by)
+    return ApprovedSchedule(key, consolidation, approved_by, vacation_kind_ref)
 
 
-def schedule_fields(schedule: ApprovedSchedule, department_name: str = "") -> dict[str, object]:
-    """Document.ГрафикОтпусков: the organisation and one «Сотрудники» row per period."""
+def schedule_fields(schedule: ApprovedSchedule, department_name: str = "",
+                    vacation_kind_ref: str = "") -> dict[str, object]:
+    """Document.ГрафикОтпусков: the organisation and one «Сотрудники» row per period; a row's
+    ``ВидОтпуска`` is left out only when the kind is not known (the B24Sync extension then fills
+    «Основной», as the document's form does for a new row)."""
     consolidation = schedule.consolidation
+    kind = schedule.vacation_kind_ref or vacation_kind_ref
     rows = [{"Сотрудник_Key": wish.employee_ref, "ФизическоеЛицо_Key": wish.person_ref,
-             "ВидОтпуска_Key": schedule.vacation_kind_ref, "ДатаНачала": f"{wish.start.isoformat()}T00:00:00",
+             **({"ВидОтпуска_Key": kind} if kind else {}), "ДатаНачала": f"{wish.start.isoformat()}T00:00:00",
              "ДатаОкончания": f"{wish.end.isoformat()}T00:00:00", "КоличествоДней": float(wish.days),
              "Примечание": wish.note} for wish in consolidation.wishes]
     title = department_name or consolidation.department_ref

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Flask
 
 import bizproc_templates
+import cabinet
 import outreach
 import sync_jobs
 import timesheets
@@ -21,7 +22,8 @@ from b24app import db
 from b24app.config import Config
 from service.onec_feature import ONEC
 
-FEATURES = (ONEC, sync_jobs.FEATURE, bizproc_templates.FEATURE, outreach.FEATURE, timesheets.FEATURE)
+FEATURES = (ONEC, sync_jobs.FEATURE, bizproc_templates.FEATURE, outreach.FEATURE, cabinet.FEATURE,
+            timesheets.FEATURE)
 
 
 def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None,

@@ -143,11 +143,12 @@ def emulate_group() -> None:
 @cli.command("demo", with_appcontext=False)
 @click.option("--once", is_flag=True, help="выйти после сценария (для проверки)")
 @click.option("--port", default=5000, type=int)
-def demo_command(once: bool, port: int) -> None:
+@click.option("--reset", is_flag=True, help="начать заново: удалить instance/demo")
+def demo_command(once: bool, port: int, reset: bool) -> None:
     """The demo story: an emulated portal installs the app, and more with each capability."""
     from service.demo import run_demo
 
-    run_demo(once=once, port=port)
+    run_demo(once=once, port=port, reset=reset)
 
 
 def _mount() -> None:

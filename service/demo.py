@@ -7,12 +7,18 @@
 3. The twelve business processes are installed and one vacation request runs end to end.
 4. A brigade's month of timesheets: prefilled, typed in, approved by the client in the app and by the
    provider in Bitrix24's task list, exported as the T-13 form and priced as the invoice basis.
-Then the app is served at http://127.0.0.1:<port> until Ctrl-C. Everything lives in
-``instance/demo`` and is recreated on every run. The emulated portal keeps Bitrix24's limits but
+Then the app is served at http://127.0.0.1:<port> until Ctrl-C, with a link that opens each page of
+the cabinet as one of the story's people through the emulated portal's own page.
+
+Everything lives in ``instance/demo``: app.yaml and the keys (``.env``, which also names app.yaml,
+so ``b24app -e instance/demo/.env …`` works on the demo), the database, the portal's state and
+``demo.json`` (ports and people). The next ``b24app demo`` reuses that folder — no story, the same
+links — and ``b24app demo --reset`` starts over. The emulated portal keeps Bitrix24's limits but
 runs its clock ``PORTAL_TIME_SCALE`` times faster, so the story takes a minute, not an hour.
 """
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import threading
@@ -24,6 +30,7 @@ from typing import Any
 import click
 import requests
 import yaml
+from dotenv import dotenv_values
 from flask import Flask
 from werkzeug.serving import make_server
 
@@ -31,6 +38,7 @@ from b24app.app import upgrade
 from b24app.bitrix import B24Client
 from b24app.config import generate_token_key
 from b24app.db import get_db
+from b24app.frames import EXTRA_ANCESTORS_KEY
 from b24app.portal import client_for, get_store
 from b24app.verify import OneOffToken
 from service import create_app, load_config
@@ -38,6 +46,9 @@ from sync_jobs.keys import person_of_xml_id
 from b24app.worker import get_executor
 
 DEMO_DIR = Path("instance") / "demo"
+KEPT = DEMO_DIR / "demo.json"  # written once the story has finished: what a later run reuses
+PORTAL_STATE = DEMO_DIR / "portal.json"
+ENV_FILE = DEMO_DIR / ".env"
 PORTAL_TIME_SCALE = 50
 COMPANY = "employees=2000,orgs=3,departments=40"
 ONEC_PASSWORD_ENV = "ONEC_ZUP_PASSWORD"
@@ -48,12 +59,13 @@ def step(text: str) -> None:
 
 
 class DemoPortal:
-    """The emulated Bitrix24 portal, driven through its test hooks."""
+    """The emulated Bitrix24 portal (its state kept in the demo folder), driven through its test hooks."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0, oauth_port: int = 0) -> None:
         from emulators.bitrix24 import serve
 
-        self.emulator = serve(port=0, time_scale=PORTAL_TIME_SCALE)
+        self.emulator = serve(port=port, oauth_port=oauth_port, time_scale=PORTAL_TIME_SCALE,
+                              state_file=str(PORTAL_STATE))
         self.url = self.emulator.url
 
     def hook(self, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -90,7 +102,10 @@ def _write_config(public_url: str, portal: DemoPortal, zup: Any, registered: dic
     env = {"B24_CLIENT_ID": registered["client_id"], "B24_CLIENT_SECRET": registered["client_secret"],
            "B24APP_TOKEN_KEY": generate_token_key(), "SECRET_KEY": generate_token_key(),
            ONEC_PASSWORD_ENV: zup.password,
-           "DATABASE_URL": f"sqlite:///{(DEMO_DIR / 'demo.sqlite3').resolve()}"}
+           "DATABASE_URL": f"sqlite:///{(DEMO_DIR / 'demo.sqlite3').resolve()}",
+           "B24APP_CONFIG": str(path.resolve())}
+    ENV_FILE.write_text("".join(f"{key}={value}\n" for key, value in env.items()), encoding="utf-8")
+    ENV_FILE.chmod(0o600)
     return load_config(path, env=env)
 
 
@@ -143,16 +158,35 @@ def synced_employee(app: Flask, portal: DemoPortal) -> int:
     return int(employee["ID"])
 
 
-def run_demo(*, once: bool, port: int) -> None:
-    from bizproc_templates.demo import Cast, chapter_business_processes
-    from timesheets.demo import chapter_timesheets
+def run_demo(*, once: bool, port: int, reset: bool = False) -> None:
     from emulators.onec import serve as serve_onec
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the story, not the access log
-    shutil.rmtree(DEMO_DIR, ignore_errors=True)
-    portal = DemoPortal()
+    if reset:
+        shutil.rmtree(DEMO_DIR, ignore_errors=True)
+    kept = json.loads(KEPT.read_text(encoding="utf-8")) if KEPT.exists() else None
+    if kept is None:
+        shutil.rmtree(DEMO_DIR, ignore_errors=True)  # a story that did not finish leaves nothing to reuse
+        DEMO_DIR.mkdir(parents=True)
+    portal = DemoPortal(*((kept["portal_port"], kept["oauth_port"]) if kept else ()))
+    zup = serve_onec(port=kept["onec_port"] if kept else 0, generate=COMPANY, seed=1)
+    try:
+        if kept is None:
+            kept = tell_the_story(portal, zup, port, once=once)
+        else:
+            step(f"Демо уже подготовлено в {DEMO_DIR}: портал {portal.url}, 1С:ЗУП {zup.url} "
+                 "(заново: b24app demo --reset)")
+        serve_the_cabinet(portal, kept, once=once)
+    finally:
+        portal.stop()
+        zup.stop()
+
+
+def tell_the_story(portal: DemoPortal, zup: Any, port: int, *, once: bool) -> dict[str, Any]:
+    """The chapters, on an empty portal; the ports and people are kept for the next run."""
+    from bizproc_templates.demo import Cast, chapter_business_processes
+
     step(f"Эмулятор портала Битрикс24: {portal.url} (лимиты тарифа, часы ускорены в {PORTAL_TIME_SCALE} раз)")
-    zup = serve_onec(port=0, generate=COMPANY, seed=1)
     step(f"Эмулятор 1С:ЗУП: {zup.odata_url} — сгенерирована кадровая компания ({COMPANY})")
     public_url = f"http://127.0.0.1:{port}"
     registered = portal.hook("apps", {"handler_url": f"{public_url}/b24/app",
@@ -163,13 +197,7 @@ def run_demo(*, once: bool, port: int) -> None:
     managers = {role: int(portal.hook("users", {"NAME": name, "LAST_NAME": last, "EMAIL": f"{role}@demo.example"})["ID"])
                 for role, name, last in (("client", "Клара", "Клиентова"), ("provider", "Пётр", "Провайдеров"))}
     step("Менеджеры: Клара Клиентова (со стороны клиента), Пётр Провайдеров (со стороны провайдера)")
-    config = _write_config(public_url, portal, zup, registered, managers)
-    app = create_app(config)
-    logging.getLogger().setLevel(logging.WARNING)  # the story speaks for itself
-    upgrade(app)
-    get_executor(app).start_thread()
-    server = _serve(app, port)
-    step(f"Приложение слушает {public_url} (база {get_db(app).url})")
+    app, server = _start_app(_write_config(public_url, portal, zup, registered, managers), port)
     try:
         member_id = chapter_install(app, portal, registered["client_id"])
         step(f"Установлено на портале member_id={member_id}")
@@ -178,15 +206,72 @@ def run_demo(*, once: bool, port: int) -> None:
         chapter_business_processes(app, portal.url, zup.url, step, cast)
         chapter_timesheets(app, cast.employee, cast.provider, cast.client, portal.acting_user(registered["client_id"]),
                            DEMO_DIR, step)
+    finally:
+        _stop_app(app, server)
+    kept = {"app_port": port, "portal_port": _port(portal.url), "oauth_port": _port(portal.emulator.oauth_url),
+            "onec_port": _port(zup.url), "client_id": registered["client_id"],
+            "people": {"employee": cast.employee, "client_manager": cast.client, "provider_manager": cast.provider,
+                       "admin": 1}}
+    portal.emulator.save()
+    KEPT.write_text(json.dumps(kept, indent=2), encoding="utf-8")
+    return kept
+
+
+PAGES = (("employee", "Кабинет сотрудника"), ("client_manager", "Менеджер клиента: площадки"),
+         ("provider_manager", "Менеджер провайдера: организации и оформление"), ("admin", "Администратор портала"))
+
+
+def serve_the_cabinet(portal: DemoPortal, kept: dict[str, Any], *, once: bool) -> None:
+    """The app with the kept configuration, and a link to each page of the cabinet as one of the people."""
+    config = load_config(DEMO_DIR / "app.yaml", env={k: v or "" for k, v in dotenv_values(ENV_FILE).items()})
+    app, server = _start_app(config, kept["app_port"])
+    # the links open the portal on "localhost": the app on 127.0.0.1 is another site there, as in a real portal
+    portal_page = portal.url.replace("//127.0.0.1:", "//localhost:")
+    app.config[EXTRA_ANCESTORS_KEY] = [portal_page]
+    try:
+        click.echo("\nКабинет в портале (откройте в браузере):")
+        for role, title in PAGES:
+            user_id = kept["people"][role]
+            click.echo(f"  {title} (пользователь {user_id}): {portal_page}/_emulator/open?user_id={user_id}"
+                       f"&client_id={kept['client_id']}")
+        click.echo(f"  Вкладка «Люди площадки» в группе: {portal_page}/_emulator/open?user_id="
+                   f"{kept['people']['client_manager']}&client_id={kept['client_id']}"
+                   f"&placement=SONET_GROUP_DETAIL_TAB&options=%7B%22GROUP_ID%22%3A%22{_a_site(app)}%22%7D")
+        click.echo(f"\nКоманды на данных демо: b24app -e {ENV_FILE} sync runs --id 1, "
+                   f"b24app -e {ENV_FILE} portals list. Демо хранится в {DEMO_DIR}: следующий b24app demo "
+                   "продолжит с ним, b24app demo --reset начнёт заново.")
         if once:
             return
-        click.echo(f"\nОткройте {public_url}/b24/app или эмулятор {portal.url}. Ctrl-C — выход.")
+        click.echo("Ctrl-C — выход.")
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
         pass
     finally:
-        server.shutdown()
-        get_executor(app).stop()
-        portal.stop()
-        zup.stop()
+        _stop_app(app, server)
+
+
+def _a_site(app: Flask) -> int:
+    from cabinet.data import directory
+
+    return directory(app).sites()[0].group_id
+
+
+def _start_app(config: Any, port: int) -> tuple[Flask, Any]:
+    app = create_app(config)
+    logging.getLogger().setLevel(logging.WARNING)  # the story speaks for itself
+    upgrade(app)
+    get_executor(app).start_thread()
+    server = _serve(app, port)
+    step(f"Приложение слушает http://127.0.0.1:{port} (база {get_db(app).url})")
+    return app, server
+
+
+def _stop_app(app: Flask, server: Any) -> None:
+    server.shutdown()
+    get_executor(app).stop()
+    get_db(app).dispose()
+
+
+def _port(url: str) -> int:
+    return int(url.rstrip("/").rsplit(":", 1)[1])

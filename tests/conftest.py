@@ -2,6 +2,8 @@
 set), the app built from a real app.yaml + environment, and the app served on a real port."""
 from __future__ import annotations
 
+import io
+import logging
 import os
 import uuid
 from pathlib import Path
@@ -78,3 +80,18 @@ def client(app: Flask):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def runner(app: Flask):  # type: ignore[no-untyped-def]
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def debug_log() -> Iterator[io.StringIO]:
+    """Every record of every logger at DEBUG, as a handler on the root writes it."""
+    output = io.StringIO()
+    handler = logging.StreamHandler(output)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield output
+    root.removeHandler(handler)
+    root.setLevel(level)

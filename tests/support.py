@@ -1,6 +1,7 @@
 """Test support shared by every test package: ports, config files, a live app server."""
 from __future__ import annotations
 
+import os
 import socket
 from typing import Any
 import threading
@@ -12,6 +13,12 @@ from werkzeug.serving import make_server
 
 from b24app.config import Config, generate_token_key
 from service import load_config
+
+
+def python_path(*first: str) -> str:
+    """PYTHONPATH for a child process: ``first`` before what this process was given (CI's faketime
+    run puts its sitecustomize there)."""
+    return os.pathsep.join([*first, *filter(None, [os.environ.get("PYTHONPATH")])])
 
 
 def free_port() -> int:
@@ -70,7 +77,8 @@ class EmulatedInstall:
                                         "install_url": f"{self.public_url}/b24/install", "scopes": self.SCOPES})
         self.client_id = registered["client_id"]
         self.client_secret = registered["client_secret"]
-        base = {"app": {"oauth_token_url": f"{self.portal.oauth_url}/oauth/token/"},
+        base = {"app": {"oauth_token_url": f"{self.portal.oauth_url}/oauth/token/",
+                        "bx24_js_url": f"{self.portal.url}/bitrix/js/rest/bx24.js"},  # the portal's own BX24.js
                 "worker": {"poll_interval_s": 0.05, "lease_s": 2}}
         for key, value in (extra or {}).items():
             base[key] = {**base.get(key, {}), **value}

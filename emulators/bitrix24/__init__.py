@@ -4,6 +4,12 @@
     portal.url, portal.webhook_url, portal.member_id
     portal.oauth_url  # the separate OAuth server: f"{portal.oauth_url}/oauth/token/"
     portal.stop()
+
+Each behaviour cites the Bitrix24 REST documentation (GitHub ``bitrix24/b24restdocs``) by path, as
+"REST docs: <path>". What no page there states is marked "[not in the docs: ...]" with where it
+comes from: "core <path>" is a file of Bitrix's PHP core in the public mirror
+``avshatalov48/bitrix-core-business``, "observed" a behaviour seen in real portal responses;
+"[inferred]" marks a choice of ours.
 """
 from __future__ import annotations
 

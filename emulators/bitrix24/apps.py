@@ -1,4 +1,7 @@
-"""Local applications: registration, install/update/uninstall lifecycle and the OAuth grants (b24-app.md §2–3)."""
+"""Local applications: registration, install/update/uninstall lifecycle and the OAuth grants.
+
+REST docs: local-integrations/local-apps.md, settings/app-installation/, settings/oauth/.
+"""
 from __future__ import annotations
 
 import json
@@ -74,12 +77,14 @@ def frame_request(portal: PortalState, app: App, user_id: int, handler: str, pla
 
 
 def install_request(portal: PortalState, app: App, user_id: int) -> tuple[str, dict[str, Any]]:
-    """The frame POST a portal sends to the install page (b24-app.md §2.3, §13)."""
+    """The frame POST a portal sends to the install page
+    (REST docs: local-integrations/serverside-local-app-with-ui.md)."""
     return frame_request(portal, app, user_id, app.install_url, "DEFAULT", {})
 
 
 def lifecycle_data(portal: PortalState, app: App, user_id: int | None, event: str) -> dict[str, Any]:
-    """ONAPPINSTALL / ONAPPUPDATE payload (b24-app.md §2.5)."""
+    """ONAPPINSTALL / ONAPPUPDATE payload
+    (REST docs: api-reference/common/events/on-app-install.md, on-app-update.md)."""
     return {"event": event, "data": {"VERSION": str(app.version), "ACTIVE": "Y", "INSTALLED": "Y", "LANGUAGE_ID": "ru"},
             "ts": str(int(portal.clock.now())), "auth": portal.events.auth_block(app, user_id, event)}
 
@@ -99,7 +104,8 @@ def install(portal: PortalState, client_id: str, user_id: int) -> dict[str, Any]
         return {"status": None, "body": f"{type(error).__name__}", "installed": False}
     with portal.lock:
         if app.api_only:
-            app.installed = True  # b24-app.md §2.4 B: API-only apps are installed by the server-side call
+            # API-only: installed by the callback (REST docs: settings/app-installation/installation-finish.md)
+            app.installed = True
         elif INSTALL_FINISH.search(response.text):
             finish_install(portal, client_id, user_id)
         return {"status": response.status_code, "body": response.text, "installed": app.installed}
@@ -115,7 +121,8 @@ def finish_install(portal: PortalState, client_id: str, user_id: int) -> App:
 
 
 def update(portal: PortalState, client_id: str, version: int, user_id: int) -> App:
-    """New version: ONAPPUPDATE with a new application_token, then registrations are wiped (§2.5)."""
+    """New version: ONAPPUPDATE with a new application_token, then registrations are wiped
+    (REST docs: api-reference/common/events/on-app-update.md, api-reference/events/event-bind.md)."""
     app = _existing(portal, client_id)
     app.version = version if version > app.version else app.version + 1
     app.application_token = new_application_token()
@@ -127,7 +134,8 @@ def update(portal: PortalState, client_id: str, version: int, user_id: int) -> A
 
 
 def uninstall(portal: PortalState, client_id: str, clean: bool) -> None:
-    """ONAPPUNINSTALL whose auth carries only endpoints, member_id and application_token (§2.5)."""
+    """ONAPPUNINSTALL whose auth carries only endpoints, member_id and application_token
+    (REST docs: api-reference/common/events/on-app-uninstall.md)."""
     app = _existing(portal, client_id)
     if app.installed:
         auth = portal.events.auth_block(app, None, "ONAPPUNINSTALL")
@@ -147,7 +155,8 @@ def _existing(portal: PortalState, client_id: str) -> App:
 # -- OAuth server (/oauth/token/ on its own port, see server.OAuthApp) ------------------------------
 
 def grant_token(portal: PortalState, params: dict[str, Any]) -> dict[str, Any]:
-    """refresh_token and authorization_code grants; the refresh token rotates (b24-app.md §3)."""
+    """refresh_token and authorization_code grants; the refresh token rotates
+    (REST docs: settings/oauth/index.md, settings/oauth/auto-renewal.md)."""
     app = portal.app(str(params.get("client_id", "")))
     if app is None or params.get("client_secret") != app.client_secret:
         raise OAuthError("invalid_client", "Invalid client", 401)
@@ -162,7 +171,7 @@ def grant_token(portal: PortalState, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def authorize_redirect(portal: PortalState, params: dict[str, Any]) -> str:
-    """``/oauth/authorize/``: redirect to the app with a 30-second code (b24-app.md §3.1)."""
+    """``/oauth/authorize/``: redirect to the app with a 30-second code (REST docs: settings/oauth/index.md)."""
     app = portal.app(str(params.get("client_id", "")))
     if app is None:
         raise OAuthError("invalid_client", "Invalid client", 401)

@@ -1,6 +1,7 @@
 """Business processes (scope ``bizproc``): templates, app activities/robots, workflows, events, tasks.
 
-Messages and codes follow b24-app.md §5; the tree itself is executed by ``runtime.py``.
+Messages and codes follow REST docs: api-reference/bizproc/ and, where an older core differs from or goes beyond
+them, core modules/bizproc/lib/restservice.php; the tree itself is executed by ``runtime.py``.
 Test hooks live in ``HOOKS`` (mounted under ``/_emulator/bizproc/...``).
 """
 from __future__ import annotations
@@ -39,7 +40,8 @@ DOCUMENT_FIELD_TYPES = {"string": "S", "text": "S", "int": "N", "double": "N", "
 
 @registry.on_app_wipe
 def forget_app_activities(portal: Portal, client_id: str) -> None:
-    """App update/uninstall deletes its activities and robots (b24-app.md §2.5, §5.9)."""
+    """App update/uninstall deletes its activities and robots
+    [not in the docs: core modules/bizproc/lib/restservice.php onRestAppUpdate/onRestAppDelete]."""
     state = bizproc_state(portal)
     with state.lock:
         state.activities = [a for a in state.activities if a.client_id != client_id]
@@ -61,7 +63,9 @@ def _triplet(value: Any) -> list[str] | None:
 
 
 def _list_document_type(portal: Portal, value: Any) -> list[str] | None:
-    """A lists DOCUMENT_TYPE whose list exists and has business processes enabled (§5.2)."""
+    """A lists DOCUMENT_TYPE whose list exists and has business processes enabled
+    (REST docs: api-reference/bizproc/template/bizproc-workflow-template-add.md,
+    api-reference/lists/lists/lists-add.md BIZPROC)."""
     document_type = _triplet(value)
     if not document_type or document_type[0] != "lists" or document_type[1] not in LIST_ENTITIES:
         return None
@@ -77,7 +81,9 @@ def _template_error(description: str) -> RestError:
 
 
 def _auto_execute(state: BizprocState, raw: Any) -> int:
-    """0..3; strict mode reproduces ``$flag === (string)(int)$flag`` (§5.3 step 4: JSON ints rejected)."""
+    """0..3 (REST docs: api-reference/bizproc/template/bizproc-workflow-template-add.md); strict mode reproduces
+    ``$flag === (string)(int)$flag``, JSON ints rejected
+    [not in the docs: core modules/bizproc/lib/restservice.php]."""
     if raw is None or raw == "":
         return 0
     if state.strict_auto_execute and not isinstance(raw, str):
@@ -98,7 +104,8 @@ def _template_data(state: BizprocState, raw: Any) -> dict:
         raise RestError("ERROR_ARGUMENT", "wrong data", 400, argument="TEMPLATE_DATA") from None
     errors = template_errors(data["TEMPLATE"], lambda type_: _app_required(state, type_))
     if errors:
-        raise RestError("", ". ".join(errors[:5]), 400)  # §5.3 step 7: plain exception text
+        # plain exception text [not in the docs: core modules/bizproc/classes/general/workflowtemplateloader.php]
+        raise RestError("", ". ".join(errors[:5]), 400)
     return data
 
 
@@ -110,7 +117,8 @@ def _app_required(state: BizprocState, type_: str) -> tuple[str, ...] | None:
 
 
 def _import_document_fields(portal: Portal, document_type: list[str], fields: dict) -> None:
-    """Missing list properties from DOCUMENT_FIELDS are created on the list (§5.3 step 9)."""
+    """Missing list properties from DOCUMENT_FIELDS are created on the list
+    [not in the docs: core modules/bizproc/classes/general/workflowtemplateloader.php importDocumentFields]."""
     iblock_id = as_int(document_type[2][7:])
     for key, spec in fields.items():
         if not str(key).upper().startswith("PROPERTY_") or not isinstance(spec, dict):
@@ -135,7 +143,9 @@ def template_add(call: Call) -> int:
         raise _template_error("Incorrect field DOCUMENT_TYPE!")
     name = str(call.param("NAME") or "").strip()
     if not name:
-        raise _template_error("Empty activity code!")  # sic: the core's message for an empty NAME (§5.3 step 3)
+        # sic: the core's message for an empty NAME [not in the docs: core modules/bizproc/lib/restservice.php;
+        # REST docs: api-reference/bizproc/template/bizproc-workflow-template-add.md has "Empty template name!"]
+        raise _template_error("Empty activity code!")
     auto_execute = _auto_execute(state, call.param("AUTO_EXECUTE"))
     data = _template_data(state, call.param("TEMPLATE_DATA"))
     _import_document_fields(call.portal, document_type, data["DOCUMENT_FIELDS"])
@@ -170,7 +180,7 @@ def template_update(call: Call) -> int:
     if not fields:
         raise _template_error("No fields to update.")
     if "NAME" in fields and not str(fields["NAME"]).strip():
-        raise _template_error("Empty activity code!")  # same core message as add (§5.3)
+        raise _template_error("Empty activity code!")  # same core message as add
     auto_execute = _auto_execute(state, fields["AUTO_EXECUTE"]) if "AUTO_EXECUTE" in fields else None
     data = _template_data(state, fields["TEMPLATE_DATA"]) if "TEMPLATE_DATA" in fields else None
     if data is not None:
@@ -210,7 +220,8 @@ def template_row(template: Template) -> dict:
 def template_list(call: Call) -> ListPage:
     state = bizproc_state(call.portal)
     with state.lock:
-        rows = [template_row(t) for t in state.templates.values() if t.auto_execute != 8]  # §5.4: no robots
+        # no automation-rule templates [not in the docs: core modules/bizproc/lib/restservice.php]
+        rows = [template_row(t) for t in state.templates.values() if t.auto_execute != 8]
     query = Query.from_params(dict_param(call, "FILTER"), dict_param(call, "ORDER") or {"ID": "ASC"},
                               TEMPLATE_OPERATORS)
     return paginate([select_fields(r, call.param("SELECT"), ["ID"]) for r in query.apply(rows)], call.param("start"))
@@ -224,7 +235,8 @@ def _activity_error(description: str) -> RestError:
 
 
 def _normalized_properties(raw: Any, is_robot: bool) -> dict:
-    """Keys upper-cased except property names and OPTIONS keys (§5.9); validated."""
+    """Keys upper-cased except property names and OPTIONS keys; validated
+    [not in the docs: core modules/bizproc/lib/restservice.php prepareActivityData]."""
     if raw in (None, "", []):
         return {}
     if not isinstance(raw, dict):
@@ -244,7 +256,9 @@ def _normalized_properties(raw: Any, is_robot: bool) -> dict:
 
 
 def _check_handler(app: Any, handler: Any) -> str:
-    """http(s), a host with a dot, and the host of the app's handler or install URL (§5.9)."""
+    """http(s), a host with a dot, and the host of the app's handler or install URL (REST docs:
+    api-reference/bizproc/bizproc-activity/bizproc-activity-add.md: "the same domain where the application is
+    installed")."""
     parsed = urlparse(str(handler or ""))
     if parsed.scheme not in ("http", "https"):
         raise RestError("ERROR_UNSUPPORTED_PROTOCOL", "Unsupported protocol", 400)
@@ -347,7 +361,8 @@ def _list_activities(call: Call, is_robot: bool) -> list[str]:
 
 
 def _register_activity_methods(prefix: str, is_robot: bool) -> None:
-    """bizproc.activity.* and bizproc.robot.* share one implementation (§5.9)."""
+    """bizproc.activity.* and bizproc.robot.* share one implementation
+    [not in the docs: core modules/bizproc/lib/restservice.php addActivityInternal]."""
     operations: dict[str, Callable[[Call, bool], Any]] = {
         "add": _add_activity, "update": _update_activity, "delete": _delete_activity, "list": _list_activities}
     for name, operation in operations.items():
@@ -398,13 +413,15 @@ def _check_parameters(template: Template, parameters: dict) -> None:
 def instance_list(call: Call) -> ListPage:
     state = bizproc_state(call.portal)
     with state.lock:
-        rows = [w.row() for w in state.workflows.values() if w.status == RUNNING]  # finished ones vanish (§5.7)
+        # finished ones vanish (REST docs: api-reference/bizproc/bizproc-workflow-instances.md: running workflows)
+        rows = [w.row() for w in state.workflows.values() if w.status == RUNNING]
     query = Query.from_params(dict_param(call, "FILTER"), dict_param(call, "ORDER") or {"MODIFIED": "DESC"})
     default = ["ID", "MODIFIED", "OWNED_UNTIL"]
     return paginate([select_fields(r, call.param("SELECT"), default) for r in query.apply(rows)], call.param("start"))
 
 
-method("bizproc.workflow.instances", scope="bizproc", admin_only=True)(instance_list)  # alias (§5.1)
+# alias (REST docs: api-reference/bizproc/bizproc-workflow-instances.md)
+method("bizproc.workflow.instances", scope="bizproc", admin_only=True)(instance_list)
 
 
 def _workflow(call: Call, state: BizprocState) -> Workflow:
@@ -453,7 +470,8 @@ def _event_token(call: Call, state: BizprocState) -> tuple[str, str, str]:
 
 @method("bizproc.event.send", scope="bizproc")
 def event_send(call: Call) -> bool:
-    """Close the waiting app activity; a repeated send is ignored (§5.9.2)."""
+    """Close the waiting app activity (REST docs: api-reference/bizproc/bizproc-robot/bizproc-event-send.md); a
+    repeated send is ignored [not in the docs: core modules/bizproc/classes/general/restactivity.php]."""
     state = bizproc_state(call.portal)
     return_values = dict_param(call, "RETURN_VALUES")
     with state.lock:
@@ -530,7 +548,8 @@ def task_list(call: Call) -> ListPage:
         requested = {str(v) for k, v in conditions.items() if parse_condition(str(k), v).field == "USER_ID"}
         if requested - {str(call.user_id)}:
             raise RestError("ACCESS_DENIED", "Access denied!", 403)
-        conditions = conditions | {"USER_ID": call.user_id}  # non-admins see their own tasks (§5.8)
+        # non-admins see their own tasks (REST docs: api-reference/bizproc/bizproc-task/bizproc-task-list.md)
+        conditions = conditions | {"USER_ID": call.user_id}
     with state.lock:
         rows = [row for task in state.tasks.values() for row in task_rows(state, task, call.portal)]
     query = Query.from_params(conditions, dict_param(call, "ORDER") or {"ID": "DESC"})
@@ -570,7 +589,9 @@ def _check_comment(task: Task, status: int, comment: str) -> None:
 
 @method("bizproc.task.complete", scope="bizproc")
 def task_complete(call: Call) -> bool:
-    """Only the assignee completes a task: the lookup is by TASK_ID and the caller's user id (§5.8)."""
+    """Only the assignee completes a task (REST docs: api-reference/bizproc/bizproc-task/bizproc-task-complete.md):
+    the lookup is by TASK_ID and the caller's user id
+    [not in the docs: core modules/bizproc/lib/restservice.php]."""
     task_id = as_int(call.param("TASK_ID"))
     if not task_id:
         raise RestError("ERROR_TASK_VALIDATION", "empty TASK_ID", 400)
@@ -631,12 +652,13 @@ def task_delegate(call: Call) -> bool:
 
 def _delegation_error(call: Call, task: Task | None, from_user: int, to_user: int) -> str:
     """Why ``task`` cannot go from ``from_user`` to ``to_user`` ('' when it can): only the caller's own waiting
-    task, and only to whom its DelegationType allows ([INF] 0 subordinates, 1 all employees, 2 nobody)."""
+    task, and only to whom its DelegationType allows (0 subordinates, 1 all employees, 2 nobody:
+    [not in the docs: core modules/bizproc/classes/general/constants.php])."""
     if task is None or from_user != call.user_id or not task.waiting_for(from_user) or to_user in task.user_statuses:
         return "User is not responsible for the task"
     subordinate = to_user in _subordinates(call.portal, from_user)
     if task.delegation_type == 2 or (task.delegation_type == 0 and not subordinate):
-        return "Task delegation is not allowed for this user"  # [INF] text
+        return "Task delegation is not allowed for this user"  # [inferred] text
     return ""
 
 

@@ -1,8 +1,10 @@
-"""Known built-in activity types and the import-time check of a template tree (b24-app.md §5.3 step 7).
+"""Known built-in activity types and the import-time check of a template tree
+[not in the docs: core modules/bizproc/classes/general/workflowtemplateloader.php].
 
 Each row: activity type -> properties its ``ValidateProperties`` insists on. Sources: the activity
-classes in core ``modules/bizproc/activities/bitrix/*`` as used by ``templates_bp/vacation.php``
-(b24-app.md §5.5); rows for types the runtime only walks through are kept so real exports import.
+classes in core ``modules/bizproc/install/activities/bitrix/*`` as used by core
+``modules/bizproc/templates_bp/vacation.php``; rows for types the runtime only walks through are kept so real
+exports import.
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ REQUIRED_PROPERTIES: dict[str, tuple[str, ...]] = {
     "UnpublishDocumentActivity": (),
     "GetUserActivity": ("UserType", "UserParameter"),
     "WebHookActivity": ("Handler",),
-    "SmsActivity": ("ProviderId", "PhoneNumber", "MessageText"),  # [INF] names, see runtime.Runner.send_sms
+    "SmsActivity": ("ProviderId", "PhoneNumber", "MessageText"),  # [inferred] names, see runtime.Runner.send_sms
 }
 
 

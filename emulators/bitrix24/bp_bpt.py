@@ -1,4 +1,8 @@
-"""The ``.bpt`` template file: zlib (level 9) of PHP ``serialize()`` (b24-app.md §5.6)."""
+"""The ``.bpt`` template file: zlib (level 9) of PHP ``serialize()``.
+
+REST docs: api-reference/bizproc/template/bizproc-workflow-template-add.md carries a sample file; the format
+itself is [not in the docs: core modules/bizproc/lib/workflow/template/packer/bpt.php].
+"""
 from __future__ import annotations
 
 import base64
@@ -26,10 +30,12 @@ def php_to_python(value: Any) -> Any:
 
 
 def unpack(raw: bytes) -> dict:
-    """Decode .bpt bytes; like the importer, accept plain serialize() too (b24-app.md §5.6)."""
+    """Decode .bpt bytes; like the importer, accept plain serialize() too
+    [not in the docs: core modules/bizproc/lib/workflow/template/packer/bpt.php]."""
     for candidate in _candidates(raw):
         try:
-            # without object_hook phpserialize rejects objects, as allowed_classes=false does (§5.6)
+            # without object_hook phpserialize rejects objects, as allowed_classes=false does
+            # [not in the docs: core modules/bizproc/lib/workflow/template/packer/bpt.php]
             data = phpserialize.loads(candidate, decode_strings=True)
         except (ValueError, TypeError, IndexError, KeyError):
             continue

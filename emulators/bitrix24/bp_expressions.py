@@ -1,4 +1,8 @@
-"""Value references inside activity properties (b24-app.md §5.5).
+"""Value references inside activity properties.
+
+REST docs: api-reference/bizproc/bizproc-activity/bizproc-activity-add.md shows ``{=Document:NAME}``; the
+other forms are [not in the docs: core modules/bizproc/templates_bp/vacation.php and the activities under
+modules/bizproc/install/activities/].
 
 ``{=Document:NAME}``, ``{=Document:~NAME}`` (raw), ``{=Template:param}``, ``{=Variable:x}``,
 ``{=Constant:x}``, ``{=System:Now}``, ``{=A123_...:LastApprover}``, ``{=Template:TargetUser_printable}``,

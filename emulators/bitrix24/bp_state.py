@@ -39,7 +39,8 @@ class Template:
 
 def app_activity_type(client_id: str, code: str) -> str:
     """Activity Type inside templates: ``rest_<md5(APP_ID@CODE)>`` where APP_ID is the client_id
-    (b24-app.md §5.5; restactivity.php looks the app up by ``CLIENT_ID = APP_ID``)."""
+    [not in the docs: core modules/bizproc/lib/restservice.php generateInternalCode; restactivity.php looks the
+    app up by ``CLIENT_ID = APP_ID``]."""
     return "rest_" + hashlib.md5(f"{client_id}@{code}".encode()).hexdigest()
 
 
@@ -83,10 +84,14 @@ class Task:
     document_name: str
     modified: str
     overdue_date: str | None = None
-    status: int = 0  # 0 running, 1 yes, 2 no, 3 ok, 4 timeout, 5 cancel (b24-app.md §5.8)
+    # 0 running, 1 yes, 2 no, 3 ok, 4 timeout (REST docs: api-reference/bizproc/bizproc-task/bizproc-task-list.md),
+    # 5 cancel [not in the docs: core modules/bizproc/classes/general/constants.php CBPTaskStatus]
+    status: int = 0
     user_statuses: dict[int, int] = field(default_factory=dict)  # 0 waiting, 1 yes, 2 no, 3 ok, 4 cancel
     responses: list[dict] = field(default_factory=list)  # {user_id, status, comment, fields, time}
-    delegation_type: int = 0  # [INF] the activity's DelegationType: 0 subordinates, 1 all employees, 2 nobody
+    # the activity's DelegationType: 0 subordinates, 1 all employees, 2 nobody
+    # [not in the docs: core modules/bizproc/classes/general/constants.php CBPTaskDelegationType]
+    delegation_type: int = 0
 
     def waiting_for(self, user_id: int) -> bool:
         return self.status == 0 and self.user_statuses.get(user_id) == 0
@@ -123,7 +128,8 @@ class Workflow:
     stop_requested: bool = False
 
     def row(self) -> dict:
-        """The bizproc.workflow.instance.list field set (b24-app.md §5.7)."""
+        """The bizproc.workflow.instance.list field set
+        (REST docs: api-reference/bizproc/bizproc-workflow-instances.md)."""
         return {
             "ID": self.id, "MODIFIED": self.modified, "OWNED_UNTIL": None,
             "MODULE_ID": self.document_id[0], "ENTITY": self.document_id[1],
@@ -143,7 +149,8 @@ class BizprocState:
     template_ids: count = field(default_factory=lambda: count(1))
     task_ids: count = field(default_factory=lambda: count(1))
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
-    strict_auto_execute: bool = False  # b24-app.md §5.3 step 4 quirk, off by default
+    # AUTO_EXECUTE string quirk, off by default [not in the docs: core modules/bizproc/lib/restservice.php]
+    strict_auto_execute: bool = False
     cancelled: bool = False  # set when the portal discards this state: every runner stops
     changed: threading.Condition = field(init=False)
 

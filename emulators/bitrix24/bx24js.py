@@ -16,7 +16,8 @@ from typing import Any
 from .state import PortalState
 
 SHIM_PATH = "/bitrix/js/rest/bx24.js"
-OUTSIDE_FRAME = "Unable to initialize Bitrix24 JS library!"  # b24-app.md §8: BX24 used outside a frame
+# BX24 used outside a frame (REST docs: sdk/bx24-js-sdk/system-functions/bx24-init.md)
+OUTSIDE_FRAME = "Unable to initialize Bitrix24 JS library!"
 
 SHIM = """(function (fallback) {
   "use strict";
@@ -30,7 +31,8 @@ SHIM = """(function (fallback) {
   var framed = window.parent !== window && !!query.APP_SID;
   var origin = (query.PROTOCOL === "1" ? "https://" : "http://") + query.DOMAIN;
   var state = null, callbacks = {}, sequence = 0;
-  function encode(value, prefix, pairs) {  // PHP http_build_query keys: a[b][0]=x (b24-transport 1.3)
+  // PHP http_build_query keys: a[b][0]=x (REST docs: settings/how-to-call-rest-api/data-encoding.md)
+  function encode(value, prefix, pairs) {
     if (value !== null && typeof value === "object") {
       Object.keys(value).forEach(function (key) {
         encode(value[key], prefix ? prefix + "[" + key + "]" : key, pairs);
@@ -65,7 +67,8 @@ SHIM = """(function (fallback) {
   function absorb(data) {
     state = state || {};
     state.auth = {access_token: data.AUTH_ID, refresh_token: data.REFRESH_ID,
-                  // b24-app.md §8: getAuth().expires_in is a millisecond epoch, not a duration
+                  // getAuth().expires_in is a millisecond epoch, not a duration
+                  // (REST docs: sdk/bx24-js-sdk/system-functions/bx24-get-auth.md)
                   expires_in: Date.now() + parseInt(data.AUTH_EXPIRES, 10) * 1000,
                   domain: state.domain || data.DOMAIN, member_id: state.member_id || data.MEMBER_ID};
     if (data.DOMAIN) { state.domain = data.DOMAIN; state.auth.domain = data.DOMAIN; }
@@ -163,7 +166,8 @@ def remember_frame(portal: PortalState, client_id: str, user_id: int, form: dict
         "client_id": client_id, "user_id": user_id, "rest_url": portal.rest_url, "is_admin": portal.is_admin(user_id),
         "finish_url": f"{portal.base_url}/_emulator/apps/{client_id}/install-finish",
         "auth": {"access_token": form["AUTH_ID"], "refresh_token": form["REFRESH_ID"],
-                 # b24-app.md §8: getAuth().expires_in is a millisecond epoch, not a duration
+                 # getAuth().expires_in is a millisecond epoch, not a duration
+                 # (REST docs: sdk/bx24-js-sdk/system-functions/bx24-get-auth.md)
                  "expires_in": int((portal.clock.now() + float(form["AUTH_EXPIRES"])) * 1000),
                  "domain": portal.domain, "member_id": portal.member_id},
     }

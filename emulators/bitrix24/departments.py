@@ -1,4 +1,4 @@
-"""``department.*`` (b24-app.md §7.2)."""
+"""``department.*`` (REST docs: api-reference/departments/)."""
 from __future__ import annotations
 
 from typing import Any
@@ -18,7 +18,8 @@ def _require_admin(call: Call) -> None:
 
 
 def public_department(department: dict[str, Any]) -> dict[str, Any]:
-    """IDs as strings, SORT as int, UF_HEAD only when set (b24-app.md §7.2)."""
+    """IDs as strings, SORT as int (REST docs: api-reference/departments/department-get.md); UF_HEAD only when
+    set [inferred from that page's example, where no department has a head]."""
     shown = {"ID": str(department["ID"]), "NAME": department["NAME"], "SORT": int(department.get("SORT") or 500)}
     if department.get("PARENT"):
         shown["PARENT"] = str(department["PARENT"])
@@ -31,7 +32,7 @@ def _checked_parent(portal: PortalState, parent: Any) -> int:
     if parent in (None, "", 0, "0"):
         raise RestError("ERROR_CORE", "There can only be one top-level department in the company structure")
     if int(parent) not in portal.tables["departments"]:
-        raise RestError("ERROR_CORE", "Parent department not found")  # [INF] text
+        raise RestError("ERROR_CORE", "Parent department not found")  # [inferred] text
     return int(parent)
 
 
@@ -52,7 +53,7 @@ def department_add(call: Call) -> int:
 def _existing(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     department = portal_state(call).tables["departments"].get(int(params.get("ID") or 0))
     if department is None:
-        raise RestError("ERROR_CORE", "Department not found")  # [INF] text
+        raise RestError("ERROR_CORE", "Department not found")  # [inferred] text
     return department
 
 
@@ -76,7 +77,7 @@ def department_delete(call: Call) -> bool:
     _require_admin(call)
     department = _existing(call, upper_keys(call.params))
     if not department.get("PARENT"):
-        raise RestError("ERROR_CORE", "The top-level department cannot be deleted")  # [INF] text
+        raise RestError("ERROR_CORE", "The top-level department cannot be deleted")  # [inferred] text
     del portal_state(call).tables["departments"][department["ID"]]
     return True
 

@@ -1,4 +1,5 @@
-"""``disk.*``: storages per app/group/user, folders and base64 uploads (b24-app.md §9.2)."""
+"""``disk.*``: storages per app/group/user, folders and base64 uploads
+(REST docs: api-reference/disk/storage/, api-reference/disk/folder/disk-folder-upload-file.md)."""
 from __future__ import annotations
 
 import base64
@@ -73,7 +74,7 @@ def _free_name(portal: PortalState, parent_id: int, name: str, unique: bool) -> 
     if name.lower() not in taken:
         return name
     if not unique:
-        raise RestError("DISK_OBJ_22000", "File or folder with the same name already exists")  # [INF] code
+        raise RestError("DISK_OBJ_22000", "File or folder with the same name already exists")  # [inferred] code
     stem, dot, extension = name.rpartition(".") if "." in name else (name, "", "")
     counter = 1
     while f"{stem} ({counter}){dot}{extension}".lower() in taken:
@@ -141,6 +142,28 @@ def folder_uploadfile(call: Call) -> dict[str, Any]:
     row = _new_object(portal_state(call), folder["STORAGE_ID"], folder["ID"], name, "file", call.user_id,
                       str(content[1]))
     return public_object(row)
+
+
+SHARE_TASKS = ("disk_access_read", "disk_access_add", "disk_access_edit", "disk_access_full")
+
+
+@method("disk.folder.sharetouser", scope="disk", server_time_s=0.03)
+def folder_sharetouser(call: Call) -> bool:
+    """Grant a user a level on a folder (api-reference/disk/folder/disk-folder-share-to-user.md): ``id``,
+    ``userId`` and ``taskName`` are required (ERROR_ARGUMENT), an unknown folder is ERROR_NOT_FOUND and an
+    unknown ``taskName`` ACCESS_DENIED; the grant is kept in the folder's ``SHARED_WITH`` (state only)."""
+    for name in ("id", "userId", "taskName"):
+        if call.param(name) in (None, ""):
+            raise RestError("ERROR_ARGUMENT", "Invalid value of parameter {Parameter #1}", argument=name)
+    folder = _object(call, "folder")
+    user = portal_state(call).user(call.param("userId"))
+    if user is None:
+        raise RestError("ERROR_ARGUMENT", "Invalid value of parameter {Parameter #1}", argument="userId")
+    task = str(call.param("taskName"))
+    if task not in SHARE_TASKS:
+        raise RestError("ACCESS_DENIED", "Access denied")
+    folder.setdefault("SHARED_WITH", {})[str(user["ID"])] = task
+    return True
 
 
 @method("disk.file.get", scope="disk", server_time_s=0.01)

@@ -13,12 +13,15 @@ FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded", "User-Agent
 
 
 def post_form(url: str, data: dict[str, Any], timeout_s: float) -> requests.Response:
-    """POST ``data`` form-encoded with PHP bracket keys, the way the portal's queue does (b24-app.md §4.3)."""
+    """POST ``data`` form-encoded with PHP bracket keys, the way the portal's queue does (REST docs:
+    api-reference/events/index.md shows the array; [not in the docs: the encoding, which bitrix24/b24phpsdk
+    reads with ``parse_str``])."""
     return requests.post(url, data=build_query(data).encode(), headers=FORM_HEADERS, timeout=timeout_s)
 
 
 class Dispatcher:
-    """A queue of deliveries; each is tried once (b24-app.md §4.2) and logged without its auth block."""
+    """A queue of deliveries; each is tried once (REST docs: api-reference/events/index.md) and logged without
+    its auth block."""
 
     def __init__(self, timeout_s: float = 10.0) -> None:
         self.timeout_s = timeout_s

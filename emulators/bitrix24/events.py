@@ -1,4 +1,4 @@
-"""Event handlers, online delivery and the offline queue (b24-app.md §4); methods ``event.*``."""
+"""Event handlers, online delivery, the offline queue; methods ``event.*`` (REST docs: api-reference/events/)."""
 from __future__ import annotations
 
 import hashlib
@@ -15,8 +15,10 @@ declare_events("ONAPPINSTALL", "ONAPPUPDATE", "ONAPPUNINSTALL", "ONUSERADD", "ON
                "ONSONETGROUPUPDATE", "ONSONETGROUPDELETE", "ONOFFLINEEVENT",
                "ONLISTSELEMENTADD", "ONLISTSELEMENTUPDATE", "ONLISTSELEMENTDELETE",
                "ONTASKADD", "ONTASKUPDATE", "ONTASKDELETE")
-declare_events("ONUSERUPDATE")  # b24-app.md §4.6 does not list it [INF]; fired by user.update here
-REFRESH_TOKEN_EVENTS = {"ONAPPINSTALL", "ONOFFLINEEVENT"}  # b24-app.md §3.4
+declare_events("ONUSERUPDATE")  # [not in the docs: no page lists it; inferred] fired by user.update here
+# auth with refresh_token, as the samples of REST docs: api-reference/events/index.md (ONAPPINSTALL) and
+# api-reference/events/on-offline-event.md show it [not in the docs: that other events carry none]
+REFRESH_TOKEN_EVENTS = {"ONAPPINSTALL", "ONOFFLINEEVENT"}
 
 
 class EventHub:
@@ -47,7 +49,8 @@ class EventHub:
     # -- firing -----------------------------------------------------------------------------------
 
     def fire(self, event: str, data: dict[str, Any], *, user_id: int | None) -> None:
-        """Queue ``event`` for every handler of an installed app (nothing before installFinish, §4.2)."""
+        """Queue ``event`` for every handler of an installed app (nothing before installFinish:
+        REST docs: settings/app-installation/installation-finish.md)."""
         event = event.upper()
         for binding in [binding for binding in self.bindings.values() if binding["event"] == event]:
             app = self.portal.app(binding["client_id"])
@@ -66,7 +69,8 @@ class EventHub:
         self.portal.dispatcher.submit(binding["handler"], payload)
 
     def auth_block(self, app: App, user_id: int | None, event: str) -> dict[str, Any]:
-        """The ``auth[...]`` of a delivery: no tokens when no user acted (b24-app.md §3.4)."""
+        """The ``auth[...]`` of a delivery: no tokens when no user acted
+        (REST docs: _includes/auth-params-in-events.md)."""
         block: dict[str, Any] = {"domain": self.portal.domain, "client_endpoint": self.portal.rest_url,
                                  "server_endpoint": self.portal.server_endpoint, "member_id": self.portal.member_id,
                                  "application_token": app.application_token}
@@ -91,7 +95,8 @@ class EventHub:
     # -- offline queue ----------------------------------------------------------------------------
 
     def _enqueue_offline(self, app: App, event: str, data: dict[str, Any], user_id: int | None) -> None:
-        """Deduplicated per object: N changes of one entity = one record with the latest data (§4.5)."""
+        """Deduplicated per object: N changes of one entity = one record with the latest data
+        (REST docs: api-reference/events/offline-events.md)."""
         object_id = str(data.get("ID") or (data.get("FIELDS") or {}).get("ID") or "")
         message_id = hashlib.md5(f"{event}|{object_id}".encode()).hexdigest() if object_id else secrets.token_hex(16)
         now = self.portal.iso(self.portal.clock.now())
@@ -139,7 +144,7 @@ def event_bind(call: Call) -> bool:
     if event_type == "online" and not handler.startswith(("http://", "https://")):
         raise RestError("ERROR_ARGUMENT", "Argument 'handler' is null or empty", argument="handler")
     if any(_same_binding(binding, event, handler, event_type, auth_type) for binding in _hub(call).of_app(call.client_id)):
-        raise RestError("ERROR_CORE", "Handler already binded")  # [INF] exact text of a duplicate bind
+        raise RestError("ERROR_CORE", "Handler already binded")  # [inferred] exact text of a duplicate bind
     _hub(call).bind(call.client_id or "", {"event": event, "handler": handler if event_type == "online" else "",
                                             "auth_type": auth_type, "event_type": event_type,
                                             "auth_connector": str(call.param("auth_connector", "") or "")})

@@ -1,4 +1,8 @@
-"""Fault injection for REST requests: errors, HTML pages, timeouts, resets, slow answers (b24-transport §10)."""
+"""Fault injection for REST requests: errors, HTML pages, timeouts, resets, slow answers.
+
+Errors are those of REST docs error-codes.md; the others are [not in the docs: observed failures of real
+portals, e.g. HTML gateway pages in leshchenko1979/fast_bitrix24 issue 216].
+"""
 from __future__ import annotations
 
 import random

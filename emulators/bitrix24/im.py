@@ -1,4 +1,5 @@
-"""``im.notify.system.add`` / ``im.notify.personal.add``: notifications are stored (b24-app.md §9.1)."""
+"""``im.notify.system.add`` / ``im.notify.personal.add``: notifications are stored
+(REST docs: api-reference/chats/notifications/im-notify-system-add.md, im-notify-personal-add.md)."""
 from __future__ import annotations
 
 import json
@@ -43,7 +44,8 @@ def _notify_from_call(call: Call, kind: str) -> int:
 
 @method("im.notify.system.add", scope="im", server_time_s=0.03)
 def notify_system(call: Call) -> int:
-    """App context only; an incoming webhook must name the app with CLIENT_ID (b24-app.md §9.1)."""
+    """App context only; an incoming webhook must name the app with CLIENT_ID
+    (REST docs: api-reference/chats/notifications/im-notify-system-add.md)."""
     if call.client_id is None and not call.param("CLIENT_ID"):
         raise RestError("WRONG_AUTH_TYPE", "Application context required", 403)
     return _notify_from_call(call, "system")

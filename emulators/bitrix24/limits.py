@@ -1,4 +1,4 @@
-"""The two cloud limits: the request leaky bucket (b24-transport §5.1) and operating time (§5.2)."""
+"""The two cloud limits: the request leaky bucket and operating time (REST docs: limits.md)."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -28,7 +28,7 @@ class LeakyBucket:
     def admit(self) -> bool:
         """Count one request; a refused request is not added to the counter.
 
-        b24-transport §5.1/§12 leave this undocumented: we chose "refusals don't count", so a client that
+        The docs (limits.md) leave this open: [inferred] we chose "refusals don't count", so a client that
         backs off recovers at the drain rate instead of being locked out by its own retries.
         """
         now = self._clock.now()
@@ -58,7 +58,11 @@ class RequestCharges:
 
 
 class OperatingLimiter:
-    """Per (app or webhook, method) server-time budget over ten one-minute buckets (b24-transport §5.2)."""
+    """Per (app or webhook, method) server-time budget over ten one-minute buckets.
+
+    REST docs: limits.md (480 s of a method's time in 10 minutes); [not in the docs: the per-app key, the
+    buckets and the 0.1 s floor, core modules/rest/lib/engine/access/loadlimiter.php].
+    """
 
     def __init__(self, clock: Clock, limit_s: float, time_scale: float = 1.0) -> None:
         self._clock = clock
@@ -90,7 +94,8 @@ class OperatingLimiter:
         return self.window_end(min((bucket.first_call for bucket in buckets.values()), default=self._clock.now()))
 
     def window_end(self, start: float) -> int | float:
-        """``start`` + window as ``operating_reset_at``: an integer second like the cloud (b24-transport §2.1);
+        """``start`` + window as ``operating_reset_at``: an integer second like the cloud
+        (REST docs: api-reference/data-types.md#time);
         a float when time runs K times faster, where a whole second is a large part of the window."""
         end = start + self.window_s
         return int(end) if self.time_scale == 1 else end
@@ -99,7 +104,8 @@ class OperatingLimiter:
         charges.pending[key] += seconds
 
     def commit(self, charges: RequestCharges) -> None:
-        """Persist the request's per-method totals; totals up to 0.1 s are not persisted (§5.2)."""
+        """Persist the request's per-method totals; totals up to 0.1 s are not persisted
+        [not in the docs: core modules/rest/lib/engine/access/loadlimiter.php]."""
         now = self._clock.now()
         index = int(now // self.bucket_s)
         for key, seconds in charges.pending.items():

@@ -1,10 +1,11 @@
 """List semantics of every list method: filter prefixes, order, select, ``start``, 50-row pages.
 
-b24-transport.md §3 (paging) and §10 (``filter`` with operator prefixes ``>=ID``, ``!NAME``, ``@ID``,
-``%NAME``, ``=%NAME``...). Values compare as numbers when both sides look numeric, else as
-case-insensitive strings; a multi-valued field matches when any value does (a negation: when none does).
-A method that accepts fewer operators passes them (``TEMPLATE_OPERATORS``); an unlisted prefix then
-stays part of the field name, an unknown field.
+REST docs: settings/how-to-call-rest-api/list-methods-pecularities.md (paging) and
+api-reference/user/user-get.md (``filter`` with operator prefixes ``>=ID``, ``!NAME``, ``@ID``, ``%NAME``,
+``=%NAME``...). Values compare as numbers when both sides look numeric, else as case-insensitive strings;
+a multi-valued field matches when any value does (a negation: when none does). A method that accepts
+fewer operators passes them (``TEMPLATE_OPERATORS``); an unlisted prefix then stays part of the field
+name, an unknown field.
 """
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from typing import Any, Callable, Iterable, Iterator
 
 from .registry import ListPage
 
-PAGE_SIZE = 50  # b24-transport §3: LIST_LIMIT, fixed
+PAGE_SIZE = 50  # fixed (REST docs: settings/how-to-call-rest-api/list-methods-pecularities.md)
 OPERATORS = ("!=%", "!%=", ">=", "<=", "!=", "!@", "!%", "=%", "%=", ">", "<", "=", "!", "@", "%")  # longest first
-TEMPLATE_OPERATORS = (">=", "<=", ">", "<", "!")  # b24-app.md §5.4: '' ! < <= > >= only
+# bizproc.workflow.template.list: '' ! < <= > >= only [not in the docs: core modules/bizproc/lib/restservice.php;
+# REST docs: api-reference/bizproc/template/bizproc-workflow-template-list.md also lists = and !=]
+TEMPLATE_OPERATORS = (">=", "<=", ">", "<", "!")
 TRUE_WORDS = {"Y", "1", "TRUE_BOOL"}
 FALSE_WORDS = {"N", "0", "", "FALSE_BOOL"}
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
@@ -85,7 +88,8 @@ def _equal(actual: Any, expected: Any) -> bool:
     if isinstance(expected, (dict, list)):
         return False
     if isinstance(actual, bool):
-        # b24-transport §1.3 / FB24 #265: booleans travel as Y/N; "True"/"False" strings match nothing
+        # booleans travel as Y/N (REST docs: api-reference/data-types.md); "True"/"False" strings match nothing
+        # [not in the docs: observed, leshchenko1979/fast_bitrix24 issue 265]
         word = {True: "TRUE_BOOL", False: "FALSE_BOOL"}[expected] if isinstance(expected, bool) \
             else str(expected).upper()
         return (word in TRUE_WORDS) if actual else (word in FALSE_WORDS)
@@ -96,8 +100,8 @@ def _equal(actual: Any, expected: Any) -> bool:
 
 
 def _ordered(actual: Any, expected: Any) -> tuple[Any, Any]:
-    """Numbers when both look numeric, else strings without case: b24-transport §10 names only the prefixes,
-    (inference) the portal's MySQL ``*_ci`` collations compare this way, ``<``/``>`` included."""
+    """Numbers when both look numeric, else strings without case: REST docs: api-reference/user/user-get.md
+    names only the prefixes; [inferred] the portal's MySQL ``*_ci`` collations compare this way, ``<``/``>`` included."""
     left, right = _number(actual), _number(expected)
     if left is not None and right is not None:
         return left, right
@@ -170,7 +174,8 @@ def select_fields(row: Row, select: Any, default: list[str]) -> Row:
 
 
 def start_of(raw: Any) -> int:
-    """PHP ``intval`` of ``start`` (b24-transport §3): the leading number, ``1e3`` -> 1000, garbage -> 0."""
+    """PHP ``intval`` of ``start``: the leading number, ``1e3`` -> 1000, garbage -> 0
+    [not in the docs: core modules/rest/classes/general/rest.php]."""
     match = _INTVAL.match(str(raw)) if raw is not None else None
     number = Decimal(match.group(1)) if match else Decimal(0)
     return int(max(-PHP_INT_MAX - 1, min(number, PHP_INT_MAX)))
@@ -178,7 +183,7 @@ def start_of(raw: Any) -> int:
 
 def paginate(rows: list[Any], raw_start: Any) -> ListPage:
     """One page of 50; ``next`` = offset + page length while rows remain (the ORM ``setNavData``);
-    ``start < 0``: no count, ``total`` 0 and no ``next`` (b24-transport §3)."""
+    ``start < 0``: no count, ``total`` 0 and no ``next`` (REST docs: settings/performance/huge-data.md)."""
     start = start_of(raw_start)
     if start < 0:
         return ListPage(rows[:PAGE_SIZE], 0, None)

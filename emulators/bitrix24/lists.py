@@ -1,4 +1,4 @@
-"""Universal lists (scope ``lists``): lists.*, lists.field.*, lists.element.* (b24-app.md §6).
+"""Universal lists (scope ``lists``): lists.*, lists.field.*, lists.element.* (REST docs: api-reference/lists/).
 
 List elements are the business-process documents of the runtime (``["lists", "BizprocDocument",
 "<ELEMENT_ID>"]``); ``read_document``/``write_document`` are what the runtime uses, and
@@ -31,7 +31,8 @@ SYSTEM_FIELDS = {
     "CREATED_BY": "Created by", "TIMESTAMP_X": "Modified", "MODIFIED_BY": "Modified by",
 }
 AUTO_FIELDS = ("DATE_CREATE", "CREATED_BY", "TIMESTAMP_X", "MODIFIED_BY")
-EVENT_CREATE, EVENT_EDIT = 1, 2  # CBPDocumentEventType bits (b24-app.md §5.4)
+# CBPDocumentEventType bits (REST docs: api-reference/bizproc/template/bizproc-workflow-template-add.md)
+EVENT_CREATE, EVENT_EDIT = 1, 2
 
 ElementListener = Callable[[Portal, int, int, int], None]
 _ELEMENT_LISTENERS: list[ElementListener] = []
@@ -483,7 +484,8 @@ def _check_required(iblock: Iblock, system: dict, values: dict) -> None:
 
 
 def element_row(element: Element) -> dict:
-    """The lists.element.get shape: property values keyed by value id (b24-app.md §6)."""
+    """The lists.element.get shape: property values keyed by value id
+    [inferred: REST docs api-reference/lists/elements/lists-element-get.md shows no response]."""
     row = {"ID": str(element.id), "IBLOCK_ID": str(element.iblock_id), "CODE": element.code,
            "IBLOCK_SECTION_ID": None, "BP_PUBLISHED": "Y"}
     row |= {key: (str(value) if isinstance(value, int) else value) for key, value in element.fields.items()}
@@ -523,7 +525,8 @@ def element_update(call: Call) -> bool:
         iblock = _find_iblock(state, call)
         element = _find_element(state, iblock, call)
         system, values = _element_values(state, iblock, fields)
-        # b24-app.md §6 / §12.15: update replaces the whole field set; omitted properties are cleared
+        # update replaces the whole field set; omitted properties are cleared
+        # (REST docs: api-reference/lists/elements/lists-element-update.md)
         kept = {key: element.fields[key] for key in ("DATE_CREATE", "CREATED_BY") if key in element.fields}
         element.fields = kept | system | {"TIMESTAMP_X": now_iso(), "MODIFIED_BY": call.user_id}
         element.values = values
@@ -657,7 +660,8 @@ def document_entity(portal: Portal, element_id: int) -> tuple[int, str] | None:
 
 
 def ensure_property(portal: Portal, iblock_id: int, code: str, definition: dict) -> bool:
-    """Template import: add a missing property described by DOCUMENT_FIELDS (b24-app.md §5.3 step 9)."""
+    """Template import: add a missing property described by DOCUMENT_FIELDS
+    [not in the docs: core modules/bizproc/classes/general/workflowtemplateloader.php]."""
     with portal_lock(portal):
         state = lists_state(portal)
         iblock = state.iblocks[iblock_id]

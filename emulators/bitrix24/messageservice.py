@@ -95,7 +95,7 @@ def sender_add(call: Call) -> bool:
         raise RestError("ERROR_SENDER_VALIDATION_FAILURE", "Unknown sender message TYPE!")
     handler = str(call.param("HANDLER", "") or "")
     if not handler.startswith(("http://", "https://")):
-        raise RestError("ERROR_SENDER_VALIDATION_FAILURE", "Empty sender HANDLER!")  # [INF] text for HANDLER
+        raise RestError("ERROR_SENDER_VALIDATION_FAILURE", "Empty sender HANDLER!")  # [inferred] text for HANDLER
     senders = service(portal_state(call)).senders
     if f"{client_id}|{code}" in senders:
         raise RestError("ERROR_SENDER_ALREADY_INSTALLED", "Sender already installed!")

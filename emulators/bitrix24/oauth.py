@@ -8,8 +8,8 @@ from typing import Any
 from .clock import Clock
 from .registry import RestError
 
-REFRESH_TTL_S = 180 * 24 * 3600.0  # b24-app.md §3.2: refresh tokens live 180 days
-CODE_TTL_S = 30.0  # b24-app.md §3.1: authorization codes are valid 30 s
+REFRESH_TTL_S = 180 * 24 * 3600.0  # REST docs: settings/oauth/auto-renewal.md
+CODE_TTL_S = 30.0  # authorization codes (REST docs: settings/oauth/index.md)
 
 
 @dataclass
@@ -31,7 +31,7 @@ class OAuthError(Exception):
 
 
 def new_token() -> str:
-    """70 hex characters, like modern Bitrix24 tokens (b24-app.md §3.2)."""
+    """70 hex characters, like the token in REST docs: settings/how-to-call-rest-api/authorization.md."""
     return secrets.token_hex(35)
 
 
@@ -59,7 +59,8 @@ class TokenStore:
         return code
 
     def authenticate(self, access_token: str) -> Grant:
-        """The grant behind an access token, or the REST error a portal returns (b24-app.md §1.3)."""
+        """The grant behind an access token, or the REST error a portal returns: expired_token (REST docs:
+        _includes/system-errors.md), invalid_token [not in the docs: as bitrix-tools/crest handles it]."""
         grant = self.access.get(access_token)
         if grant is None:
             raise RestError("invalid_token", "The access token provided is invalid", 401)

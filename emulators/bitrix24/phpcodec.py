@@ -1,7 +1,8 @@
 """PHP wire semantics the portal inherits: ``parse_str``, ``http_build_query`` and array-to-JSON.
 
-Written from PHP's documented behaviour (b24-transport.md §1.2–1.3) so the emulator does not share a
-parser with any client it is meant to test.
+Written from PHP's documented behaviour (php.net: ``parse_str``, ``http_build_query``, ``json_encode``; REST
+docs: settings/how-to-call-rest-api/data-encoding.md), so the emulator does not share a parser with any client
+it is meant to test.
 """
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ def _key_path(key: str) -> list[str | None] | None:
     key = key.lstrip(" ")
     bracket = key.find("[")
     if bracket < 0 or key.find("]", bracket) < 0:
-        # b24-transport §1.3: PHP mangles "." and " " (and an unmatched "[") in top-level names to "_"
+        # PHP mangles "." and " " (and an unmatched "[") in top-level names to "_" (php.net: variables from
+        # external sources)
         base = re.sub(r"[. \[]", "_", key)
         return [base] if base else None
     base = re.sub(r"[. ]", "_", key[:bracket])
@@ -73,7 +75,8 @@ def is_php_list(value: dict[Any, Any]) -> bool:
 
 
 def as_php_arrays(value: Any) -> Any:
-    """Apply the PHP array -> JSON rule recursively: empty -> [], keys 0..n-1 -> list (b24-transport §4.2)."""
+    """Apply the PHP array -> JSON rule recursively: empty -> [], keys 0..n-1 -> list (php.net ``json_encode``;
+    REST docs: settings/how-to-call-rest-api/batch.md shows empty sections as ``[]``)."""
     if isinstance(value, dict):
         if is_php_list(value):
             return [as_php_arrays(item) for item in value.values()]
@@ -105,7 +108,8 @@ def _encode(pairs: list[str], key: str, value: Any) -> None:
 
 
 def upper_keys(value: dict[Any, Any]) -> dict[str, Any]:
-    """PHP ``array_change_key_case(..., CASE_UPPER)``: parameter names are case-insensitive (b24-app.md §1.1)."""
+    """PHP ``array_change_key_case(..., CASE_UPPER)``: parameter names are case-insensitive
+    [not in the docs: core modules/bizproc/lib/restservice.php, modules/rest/lib/api/user.php]."""
     return {str(key).upper(): item for key, item in value.items()}
 
 

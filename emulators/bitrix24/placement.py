@@ -1,4 +1,4 @@
-"""``placement.bind/get/list/unbind`` for the calling app (b24-app.md §8)."""
+"""``placement.bind/get/list/unbind`` for the calling app (REST docs: api-reference/widgets/)."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,7 +7,7 @@ from .registry import Call, RestError, method
 from .state import PortalState
 
 # Placement -> the scope it needs (b24restdocs api-reference/widgets: left-menu.md basic, universal/app-url.md
-# placement, workgroups/detail-tab.md sonet_group; [INF] the scope of the others is the tool they live in).
+# placement, workgroups/detail-tab.md sonet_group; [inferred] the scope of the others is the tool they live in).
 PLACEMENT_SCOPES = {"REST_APP_URI": "placement", "LEFT_MENU": "basic", "PAGE_BACKGROUND_WORKER": "placement",
                     "SONET_GROUP_DETAIL_TAB": "sonet_group", "USER_PROFILE_MENU": "user",
                     "USER_PROFILE_TOOLBAR": "user", "TASK_VIEW_TAB": "task", "CRM_LEAD_DETAIL_TAB": "crm",
@@ -36,7 +36,7 @@ def placement_bind(call: Call) -> bool:
         raise RestError("ERROR_PLACEMENT_NOT_FOUND", "Placement not found")
     if any(row["CLIENT_ID"] == call.client_id and row["PLACEMENT"] == placement and row["HANDLER"] == handler
            for row in _bindings(call).values()):
-        raise RestError("ERROR_CORE", "Unable to set placement handler: Handler already binded")  # [INF] text
+        raise RestError("ERROR_CORE", "Unable to set placement handler: Handler already binded")  # [inferred] text
     binding_id = portal.next_id("placements")
     _bindings(call)[binding_id] = {"ID": binding_id, "CLIENT_ID": call.client_id, "PLACEMENT": placement,
                                    "HANDLER": handler, "TITLE": str(call.param("TITLE", "") or ""),

@@ -22,7 +22,7 @@ from .state import App, PortalState
 OPEN_PATH = "/_emulator/open"
 FRAMES_PREFIX = "/_emulator/frames/"
 PLACEMENTS_IN_MENU = ("SONET_GROUP_DETAIL_TAB", "LEFT_MENU", "REST_APP_URI")
-# [INF] what a portal's app iframe allows; the docs do not list it
+# [inferred] what a portal's app iframe allows; the docs do not list it
 FRAME_SANDBOX = ("allow-same-origin allow-scripts allow-forms allow-popups allow-popups-to-escape-sandbox "
                  "allow-modals allow-downloads allow-top-navigation-by-user-activation")
 FRAME_ALLOW = "clipboard-read; clipboard-write; camera; microphone; geolocation"

@@ -3,8 +3,8 @@
 Every REST method is a plain function registered with ``@method(...)``. The transport
 (``server.py``) authenticates the call, enforces scope, app-context and admin rules declared
 here, runs the function with a ``Call`` and wraps the result in Bitrix24's envelope
-(b24-app.md §1.2/§1.3). Features live in their own modules (``users.py``, ``bizproc.py``...)
-and keep their state in ``portal.feature(name, factory)``.
+(REST docs: api-reference/data-types.md#time, error-codes.md). Features live in their own modules
+(``users.py``, ``bizproc.py``...) and keep their state in ``portal.feature(name, factory)``.
 """
 from __future__ import annotations
 
@@ -59,7 +59,8 @@ class Call:
     scopes: frozenset[str] = field(default_factory=frozenset)
 
     def param(self, name: str, default: Any = None) -> Any:
-        """Case-insensitive parameter lookup (b24-app.md §1.1)."""
+        """Case-insensitive parameter lookup
+        [not in the docs: core modules/bizproc/lib/restservice.php and other handlers]."""
         if name in self.params:
             return self.params[name]
         lowered = name.lower()
@@ -106,8 +107,9 @@ APP_WIPE_HOOKS: list[AppWipeHook] = []
 def on_app_wipe(func: AppWipeHook) -> AppWipeHook:
     """Register ``func(portal, client_id)``, run when an app is updated or uninstalled.
 
-    b24-app.md §2.5: the platform deletes the app's activities, robots and event handlers then; a
-    feature module drops its registrations of that app here.
+    The platform deletes the app's event handlers then (REST docs: api-reference/events/event-bind.md) and
+    its activities and robots [not in the docs: core modules/bizproc/lib/restservice.php onRestAppDelete];
+    a feature module drops its registrations of that app here.
     """
     APP_WIPE_HOOKS.append(func)
     return func

@@ -46,14 +46,17 @@ class WorkflowFault(Exception):
 
 
 def new_workflow_id() -> str:
-    """PHP ``uniqid('', true)`` shape: ``66e81a641752f8.56521481`` (b24-app.md §5.7)."""
+    """PHP ``uniqid('', true)`` shape: ``66e81a641752f8.56521481``, as the IDs in REST docs:
+    api-reference/bizproc/bizproc-workflow-instances.md."""
     now = time.time()
     seconds, micros = int(now), int((now % 1) * 1_000_000)
     return f"{seconds:08x}{micros:05x}{secrets.randbelow(10)}.{secrets.randbelow(10**8):08d}"
 
 
 def sign_event_token(state: BizprocState, workflow_id: str, activity_name: str, event_id: str) -> str:
-    """``<wf>|<activity>|<32 chars>.<hmac hex>`` (b24-app.md §5.9.1, Signer with salt "bizproc")."""
+    """``<wf>|<activity>|<32 chars>.<hmac hex>``, as the token in REST docs:
+    api-reference/bizproc/bizproc-robot/bizproc-event-send.md; signed with salt "bizproc"
+    [not in the docs: core modules/bizproc/classes/general/restactivity.php]."""
     value = f"{workflow_id}|{activity_name}|{event_id}"
     return f"{value}.{_signature(state, value)}"
 
@@ -81,7 +84,8 @@ def start_workflow(portal: Portal, template: Template, document_id: list[str], u
     stamp = now_iso(portal)
     values = {code: spec.get("Default") if isinstance(spec, dict) else None
               for code, spec in template.parameters.items()}
-    values |= parameters | {"TargetUser": f"user_{user_id}"}  # §5.7: core forces TargetUser = caller
+    # the core forces TargetUser = caller [not in the docs: core modules/bizproc/lib/restservice.php]
+    values |= parameters | {"TargetUser": f"user_{user_id}"}
     workflow = Workflow(
         id=new_workflow_id(), template_id=template.id, document_id=list(document_id),
         document_type=list(template.document_type), started_by=user_id, started=stamp, modified=stamp,
@@ -99,7 +103,8 @@ def _defaults(specs: dict) -> dict:
 
 
 def autostart(portal: Portal, element_id: int, event_bit: int, user_id: int) -> None:
-    """Start every template of the element's list whose AUTO_EXECUTE has ``event_bit`` (§6)."""
+    """Start every template of the element's list whose AUTO_EXECUTE has ``event_bit``
+    (REST docs: api-reference/bizproc/template/bizproc-workflow-template-add.md)."""
     entity = lists.document_entity(portal, element_id)
     if entity is None:
         return
@@ -367,7 +372,7 @@ class Runner:
     def send_sms(self, node: dict) -> None:
         """SmsActivity: the message goes to the app provider's HANDLER with the workflow context
         (b24restdocs messageservice-sender-add.md: module_id bizproc, workflow_id, document_id, document_type).
-        [INF] activity type and property names (ProviderId = the provider CODE, PhoneNumber, MessageText)."""
+        [inferred] activity type and property names (ProviderId = the provider CODE, PhoneNumber, MessageText)."""
         properties = self.properties(node)
         code = str(self.resolve(properties.get("ProviderId")) or "").rsplit("|", 1)[-1]
         phone = self.printable(self.resolve(properties.get("PhoneNumber")))
@@ -430,7 +435,7 @@ class Runner:
                 responses += task.responses
             if not approved:
                 break
-        # [INF] an approval that ran out of time ends as not approved, with IsTimeout 1
+        # [inferred] an approval that ran out of time ends as not approved, with IsTimeout 1
         self.set_result(node, approval_results(responses, users, task.id, self.portal) | {"IsTimeout": int(timed_out)})
         self.write_log(node.get("Name"), "ApproveActivity", "Approved" if approved else "Rejected")
         branches = node.get("Children") or []
@@ -465,7 +470,8 @@ class Runner:
     # ------------------------------------------------------------ app activities
 
     def app_activity(self, node: dict) -> None:
-        """POST the §5.9.1 payload to the app's HANDLER, then wait for bizproc.event.send."""
+        """POST the step's payload to the app's HANDLER, then wait for bizproc.event.send
+        [not in the docs: the payload, core modules/bizproc/classes/general/restactivity.php]."""
         type_, name = str(node.get("Type")), str(node.get("Name"))
         with self.state.lock:
             activity = self.state.app_activity_by_type(type_)
@@ -509,7 +515,8 @@ class Runner:
         }
 
     def callback_auth(self, properties: dict, activity: AppActivity) -> dict:
-        """Full token set incl. refresh_token + application_token for AuthUserId (§5.9.1)."""
+        """Full token set incl. refresh_token + application_token for AuthUserId
+        [not in the docs: core modules/bizproc/classes/general/restactivity.php]."""
         user_ids = self.users(properties.get("AuthUserId") or f"user_{activity.auth_user_id}")
         user_id = user_ids[0] if user_ids else self.workflow.started_by
         app = self.portal.app(activity.client_id)
@@ -635,7 +642,8 @@ def _flatten(value: Any) -> list[Any]:
 
 
 def _external(value: Any) -> Any:
-    """Callback property values: null -> "", multiple -> list of strings (§5.9.1)."""
+    """Callback property values: null -> "", multiple -> list of strings
+    [not in the docs: core modules/bizproc/classes/general/restactivity.php]."""
     if isinstance(value, list):
         return [_external(item) for item in value]
     return "" if value is None else str(value)

@@ -10,6 +10,7 @@ import socket
 import struct
 import time
 from typing import Any
+from urllib.parse import quote
 
 from werkzeug.wrappers import Request, Response
 
@@ -162,7 +163,7 @@ class PortalApp:
             return json_response({"error": "NOT_FOUND", "error_description": "File not found"}, 404)
         name, content = found
         return Response(content, 200, content_type="application/octet-stream",
-                        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
+                        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})  # RFC 5987
 
 
 class OAuthApp:
@@ -191,7 +192,7 @@ class OAuthApp:
 
 def _preflight(request: Request) -> Response:
     """A browser's CORS preflight before a JSON POST from an app frame (b24jssdk's axios calls /rest/ that way):
-    answered without touching limits or auth. [INF] the exact headers a portal sends."""
+    answered without touching limits or auth. [inferred] the exact headers a portal sends."""
     requested = request.headers.get("Access-Control-Request-Headers", "Content-Type")
     return Response(b"", 204, headers={"Access-Control-Allow-Origin": "*",
                                        "Access-Control-Allow-Methods": "GET, POST, OPTIONS",

@@ -1,4 +1,9 @@
-"""Workgroups ``sonet_group.*`` with extranet site binding (b24-app.md §7.3); errors carry empty codes."""
+"""Workgroups ``sonet_group.*`` with extranet site binding; errors carry empty codes.
+
+REST docs: api-reference/sonet-group/ (sonet-group-create.md shows the empty codes, sonet-group-get.md
+IS_EXTRANET); the binding of a group to the extranet site is [not in the docs: core
+modules/socialnetwork/classes/general/rest.php].
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -21,7 +26,8 @@ GROUP_OPERATORS = ("!><", "><", ">=", "<=", "!=", "!%", ">", "<", "=", "!", "?",
 
 
 def _params(call: Call) -> dict[str, Any]:
-    """Upper-cased keys; keys starting with ``~`` or ``=`` are stripped (§7.3)."""
+    """Upper-cased keys; keys starting with ``~`` or ``=`` are stripped
+    [not in the docs: core modules/socialnetwork/classes/general/rest.php]."""
     return upper_keys({key: value for key, value in call.params.items() if not str(key).startswith(("~", "="))})
 
 
@@ -124,7 +130,8 @@ def group_setowner(call: Call) -> bool:
 
 @method("sonet_group.get", scope="sonet_group", server_time_s=0.02)
 def group_get(call: Call) -> ListPage:
-    """Groups visible to the caller; an admin passing IS_ADMIN=Y sees all (§7.3)."""
+    """Groups visible to the caller; an admin passing IS_ADMIN=Y sees all
+    (REST docs: api-reference/sonet-group/sonet-group-get.md)."""
     portal, params = portal_state(call), _params(call)
     see_all = portal.is_admin(call.user_id) and str(params.get("IS_ADMIN", "")).upper() == "Y"
     filter_ = dict(params.get("FILTER") or {})
@@ -153,7 +160,7 @@ def group_user_add(call: Call) -> list[int]:
     """Module admin only; direct membership, existing relations skipped."""
     group = _group(call)
     if not call.portal.is_admin(call.user_id):
-        raise RestError("", "User has no permissions to add users to the group")  # [INF] text
+        raise RestError("", "User has no permissions to add users to the group")  # [inferred] text
     added = []
     for user_id in id_list(_params(call).get("USER_ID")):
         if portal_state(call).user(user_id) is not None and str(user_id) not in group["MEMBERS"]:

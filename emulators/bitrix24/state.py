@@ -27,7 +27,7 @@ INT_TABLES = ("users", "departments", "groups", "user_fields", "storages", "disk
 
 @dataclass
 class Options:
-    """Knobs of one portal; every reference [INF] choice is switchable here."""
+    """Knobs of one portal; every [inferred] choice is switchable here."""
 
     plan: str = "standard"
     time_scale: float = 1.0
@@ -37,8 +37,9 @@ class Options:
     access_ttl_s: float = 3600.0
     extranet_site: str = "co"
     intranet_site: str = "s1"
-    legacy_user_errors: bool = False  # b24-app.md §7.1: old core threw plain exceptions with empty codes
-    https_required: bool = False  # b24-transport §1.1: webhooks demand HTTPS unless REST_APAUTH_ALLOW_HTTP
+    legacy_user_errors: bool = False  # user.add errors with empty codes, as the old core threw them
+    # [not in the docs: core modules/rest/lib/api/user.php]
+    https_required: bool = False  # REST docs: _includes/system-errors.md (INVALID_REQUEST "Https required")
     realtime: float = 0.0  # fraction of the accounted server time actually slept
     tz_offset_h: int = 3
     admin_webhook_code: str = ""
@@ -46,7 +47,7 @@ class Options:
 
 @dataclass
 class App:
-    """A local application registered in the portal (b24-app.md §2.2)."""
+    """A local application registered in the portal (REST docs: local-integrations/local-apps.md)."""
 
     app_id: int
     client_id: str

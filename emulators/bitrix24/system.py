@@ -7,7 +7,7 @@ from .registry import METHODS, Call, RestError, method
 from .state import ALL_SCOPES, App, portal_state
 
 LICENSES = {"standard": ("ru_company", "company", "company"), "enterprise": ("ru_ent250", "ent250", "ent")}
-RESERVED_OPTIONS = {"next", "total"}  # b24-app.md §2.6
+RESERVED_OPTIONS = {"next", "total"}  # REST docs: api-reference/common/settings/app-option-set.md
 
 
 def _app(call: Call) -> App:

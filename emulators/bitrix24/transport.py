@@ -1,4 +1,7 @@
-"""REST transport: auth, input merging, envelopes, limits and ``batch`` (b24-transport §1–5)."""
+"""REST transport: auth, input merging, envelopes, limits and ``batch``.
+
+REST docs: settings/how-to-call-rest-api/ (general-principles.md, batch.md), limits.md, error-codes.md.
+"""
 from __future__ import annotations
 
 import json
@@ -48,7 +51,8 @@ class Outcome:
 # -- input ----------------------------------------------------------------------------------------
 
 def request_params(request: Request) -> dict[str, Any]:
-    """Query and body merged like ``CRestUtil::getRequestData`` (b24-transport §1.2)."""
+    """Query and body merged, the body winning (REST docs: settings/how-to-call-rest-api/general-principles.md
+    names the forms; [not in the docs: the merge, core modules/rest/classes/general/rest_util.php])."""
     query = parse_query(request.query_string.decode("utf-8", "replace"))
     return {**query, **body_params(request)}
 
@@ -60,7 +64,8 @@ def body_params(request: Request) -> dict[str, Any]:
         try:
             body = json.loads(request.get_data(as_text=True) or "null")
         except ValueError:
-            return {}  # b24-transport §1.2: a JSON decode failure silently yields no parameters
+            # broken JSON: no parameters [not in the docs: core modules/rest/classes/general/rest_util.php]
+            return {}
         if isinstance(body, list):
             return {str(index): item for index, item in enumerate(body)}
         return body if isinstance(body, dict) else {}
@@ -90,7 +95,9 @@ def authenticate_webhook(portal: PortalState, user_id: str, code: str, scheme: s
 
 
 def authenticate_oauth(portal: PortalState, request: Request, params: dict[str, Any]) -> Identity:
-    """Bearer header first, then ``auth``/``access_token`` (b24-transport §1.1)."""
+    """Bearer header first, then ``auth``/``access_token``: ``auth`` is in REST docs:
+    settings/how-to-call-rest-api/authorization.md; the others are
+    [not in the docs: core modules/rest/lib/oauth/auth.php]."""
     header = request.headers.get("Authorization", "")
     token = _pop_case_insensitive(params, "auth", "access_token")
     if header.lower().startswith("bearer "):
@@ -114,7 +121,7 @@ def _require_active_user(portal: PortalState, user_id: int) -> None:
 # -- execution ------------------------------------------------------------------------------------
 
 class Executor:
-    """Runs calls for one HTTP request, charging operating time (b24-transport §5.2)."""
+    """Runs calls for one HTTP request, charging operating time (REST docs: limits.md)."""
 
     def __init__(self, portal: PortalState, identity: Identity, start: float) -> None:
         self.portal = portal
@@ -160,7 +167,8 @@ class Executor:
         except RestError as error:
             return Outcome(error=error)
         except (ValueError, TypeError, KeyError, AttributeError, IndexError) as error:
-            # b24-transport §2.3: an unexpected PHP exception becomes ERROR_CORE with HTTP 400
+            # an unexpected exception: ERROR_CORE, HTTP 400
+            # [not in the docs: core modules/rest/classes/general/rest.php]
             log.warning("method %s failed on its input: %s", name, type(error).__name__)
             return Outcome(error=RestError("ERROR_CORE", f"Wrong input: {type(error).__name__}", 400))
 
@@ -176,7 +184,8 @@ class Executor:
                 "operating": round(self.portal.operating.operating(key, self.charges), 6)}
 
     def batch_time_block(self, start: float) -> dict[str, Any]:
-        """The outer ``time`` of a batch: ``operating`` 0 as in current cloud captures (§4.2)."""
+        """The outer ``time`` of a batch: ``operating`` 0
+        [not in the docs: observed in cloud batch responses]."""
         return {"start": start, "finish": self.cursor, "duration": self.cursor - start,
                 "processing": self.cursor - start, "date_start": self.portal.iso(start),
                 "date_finish": self.portal.iso(self.cursor),
@@ -195,7 +204,7 @@ _SECTION = {"result": "result", "next": "result_next", "total": "result_total", 
 
 
 def run_batch(executor: Executor, params: dict[str, Any]) -> dict[str, Any]:
-    """``CRestProvider::methodsBatch`` (b24-transport §4.1)."""
+    """``CRestProvider::methodsBatch`` (REST docs: settings/how-to-call-rest-api/batch.md)."""
     upper = {key.upper(): value for key, value in params.items()}
     commands = upper.get("CMD") or {}
     halt = php_bool(upper.get("HALT", False))
@@ -254,7 +263,8 @@ def substitute(value: Any, sections: dict[str, dict[Any, Any]]) -> Any:
 
 
 def _resolve(match: re.Match[str], sections: dict[str, dict[Any, Any]]) -> Any:
-    """Walk the path; a missing step stops at the deepest existing level (b24-transport §4.1)."""
+    """Walk the path; a missing step stops at the deepest existing level
+    [not in the docs: core modules/rest/classes/general/rest_util.php]."""
     node: Any = sections[_SECTION[match.group(1).lower()]]
     for step in re.findall(r"\[([^\]]+)\]", match.group(2)):
         found, node = _step(node, step)
@@ -284,7 +294,8 @@ def _scalar(value: Any, original: str) -> str:
 # -- envelopes ------------------------------------------------------------------------------------
 
 def success_body(result: Any, time_block: dict[str, Any]) -> dict[str, Any]:
-    """``{"result", ["next"], ["total"], "time"}``; list results lift total/next (b24-transport §2.1)."""
+    """``{"result", ["next"], ["total"], "time"}``; list results lift total/next
+    (REST docs: settings/how-to-call-rest-api/list-methods-pecularities.md)."""
     body: dict[str, Any] = {}
     if isinstance(result, ListPage):
         body["result"] = as_php_arrays(result.items)
@@ -298,5 +309,5 @@ def success_body(result: Any, time_block: dict[str, Any]) -> dict[str, Any]:
 
 
 def error_body(error: RestError) -> dict[str, Any]:
-    """Error envelope: no ``time`` key (b24-transport §2.2)."""
+    """Error envelope, in place of the data: no ``time`` key (REST docs: error-codes.md)."""
     return {"error": error.code, "error_description": error.description, **error.extra}

@@ -1,4 +1,7 @@
-"""``user.*`` and ``user.userfield.*`` with invitation and extranet-visibility semantics (b24-app.md §7.1)."""
+"""``user.*`` and ``user.userfield.*`` with invitation and extranet-visibility semantics.
+
+REST docs: api-reference/user/, api-reference/user/userfields/.
+"""
 from __future__ import annotations
 
 import re
@@ -19,7 +22,7 @@ WRITABLE = ("ACTIVE", "EMAIL", "NAME", "LAST_NAME", "SECOND_NAME", "PERSONAL_GEN
 # b24restdocs api-reference/user/index.md, user-fields.md: read-only fields a user.get row carries; an invitation
 # not yet accepted (CONFIRM_CODE, not a REST field) shows as a user with no LAST_LOGIN
 READ_ONLY = ("ID", "LAST_LOGIN", "DATE_REGISTER", "IS_ONLINE", "LAST_ACTIVITY_DATE", "USER_TYPE")
-ONLINE_WINDOW_S = 120  # [INF] how long after its last activity a user still counts as online
+ONLINE_WINDOW_S = 120  # [inferred] how long after its last activity a user still counts as online
 LIST_PARAMS = {"SORT", "ORDER", "FILTER", "ADMIN_MODE", "START", "IMAGE_RESIZE", "FIND"}
 # b24restdocs api-reference/user/user-get.md: FILTER takes the user.add fields plus UF_DEPARTMENT, UF_PHONE_INNER,
 # IS_ONLINE, NAME_SEARCH, USER_TYPE, ACTIVE; user/index.md lists the readable fields. Other keys never reach the
@@ -30,7 +33,7 @@ FILTERABLE = frozenset((*WRITABLE, *READ_ONLY, "NAME_SEARCH", "TITLE", "TIME_ZON
                         "WORK_ZIP", "WORK_COUNTRY", "WORK_PROFILE", "WORK_NOTES", "UF_EMPLOYMENT_DATE",
                         "UF_TIMEMAN", "UF_SKYPE_LINK", "UF_ZOOM"))
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-DUPLICATE_EMAIL = "User with this email already exists"  # b24-app.md §7.1
+DUPLICATE_EMAIL = "User with this email already exists"  # REST docs: api-reference/user/user-add.md
 
 
 # -- helpers shared by the hooks ------------------------------------------------------------------
@@ -94,7 +97,8 @@ def seed_user(portal: PortalState, fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def accept_invite(portal: PortalState, user_id: int) -> dict[str, Any]:
-    """The invitee completes registration: confirmed, logged in, joins the groups, ONUSERADD (§4.6)."""
+    """The invitee completes registration: confirmed, logged in, joins the groups, ONUSERADD
+    (REST docs: api-reference/common/events/on-user-add.md)."""
     user = portal.user(user_id)
     if user is None:
         raise KeyError(user_id)
@@ -119,7 +123,9 @@ def join_group(portal: PortalState, group_id: int, user_id: int, role: str) -> N
     if user is not None and user.get("USER_TYPE") == "extranet":
         sites = group.setdefault("SITE_ID", [])
         if portal.options.extranet_site not in sites:
-            sites.append(portal.options.extranet_site)  # b24-app.md §7.3: adding an extranet user binds the group
+            # adding an extranet user binds the group
+            # [not in the docs: core modules/socialnetwork/classes/general/rest.php]
+            sites.append(portal.options.extranet_site)
 
 
 def leave_group(portal: PortalState, group_id: int, user_id: int) -> None:
@@ -135,7 +141,8 @@ def id_list(value: Any) -> list[int]:
 
 
 def _writable(portal: PortalState, fields: dict[str, Any]) -> dict[str, Any]:
-    """Whitelisted fields and declared UF_ fields; anything else is silently dropped (§7.1)."""
+    """Whitelisted fields (REST docs: api-reference/user/user-add.md) and declared UF_ fields; anything else is
+    silently dropped [not in the docs: core modules/rest/lib/api/user.php]."""
     declared = custom_fields(portal)
     clean = {key: value for key, value in fields.items() if key in WRITABLE or key in declared}
     if "UF_DEPARTMENT" in clean:
@@ -146,14 +153,15 @@ def _writable(portal: PortalState, fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def _active(value: Any) -> bool:
-    """Falsy (PHP) or "N" -> N, anything else -> Y (b24-app.md §7.1)."""
+    """Falsy (PHP) or "N" -> N, anything else -> Y [not in the docs: core modules/rest/lib/api/user.php]."""
     return not (value in (None, False, 0, "", "0", "N", []) or (isinstance(value, str) and value.upper() == "N"))
 
 
 # -- errors ---------------------------------------------------------------------------------------
 
 def _add_error(portal: PortalState, description: str, argument: str = "") -> RestError:
-    """user.add errors in the docs' format, or the old core's empty code (switchable, §7.1)."""
+    """user.add errors as REST docs: api-reference/user/user-add.md has them, or the old core's empty code
+    (switchable; [not in the docs: core modules/rest/lib/api/user.php])."""
     if portal.options.legacy_user_errors:
         return RestError("", description)
     return RestError("ERROR_ARGUMENT", description, argument=argument)
@@ -188,7 +196,8 @@ def _validate_groups(portal: PortalState, params: dict[str, Any]) -> list[int]:
             raise RestError("", "no_sonet_group_for_extranet")
         raise RestError("ERROR_GROUPID", "Group code not specified")
     if any(group_id not in portal.tables["groups"] for group_id in groups):
-        raise RestError("ERROR_NO_GROUP", "Group not found")  # [INF] description text
+        # [inferred] text; REST docs: api-reference/user/user-add.md has "Group specified incorrectly"
+        raise RestError("ERROR_NO_GROUP", "Group not found")
     return groups
 
 
@@ -205,7 +214,7 @@ def user_update(call: Call) -> bool:
     params = upper_keys(call.params)
     user = portal.user(params.get("ID"))
     if user is None:
-        raise RestError("ERROR_CORE", "User not found")  # [INF] text for a missing ID
+        raise RestError("ERROR_CORE", "User not found")  # [inferred] text for a missing ID
     fields = _writable(portal, params)
     admin = portal.is_admin(call.user_id)
     if not admin and (user["ID"] != call.user_id or {"ACTIVE", "UF_DEPARTMENT"} & fields.keys()):
@@ -232,7 +241,8 @@ def _validate_changed_email(portal: PortalState, user: dict[str, Any], email: An
 # -- reads ----------------------------------------------------------------------------------------
 
 def _list_query(params: dict[str, Any]) -> Query:
-    """FILTER, when present, replaces every top-level filter param (b24-app.md §7.1 quirk)."""
+    """FILTER, when present, replaces every top-level filter param
+    [not in the docs: core modules/rest/lib/api/user.php userGet]."""
     filter_ = params.get("FILTER")
     if not isinstance(filter_, dict):
         filter_ = {key: value for key, value in params.items() if key not in LIST_PARAMS}
@@ -245,7 +255,9 @@ def _list_query(params: dict[str, Any]) -> Query:
 
 
 def _visible(portal: PortalState, caller: dict[str, Any], admin_mode: bool) -> Any:
-    """Extranet visibility: who ``caller`` may see unless an admin passes ADMIN_MODE (§7.1)."""
+    """Extranet visibility: who ``caller`` may see unless an admin passes ADMIN_MODE (REST docs:
+    api-reference/user/user-get.md); the extranet rule is
+    [not in the docs: core modules/rest/lib/api/user.php]."""
     if admin_mode and caller.get("ADMIN"):
         return lambda user: True
     own_groups = set(caller.get("SONET_GROUPS") or [])
@@ -354,7 +366,7 @@ def user_fields(call: Call) -> dict[str, str]:
 # -- user.userfield.* -----------------------------------------------------------------------------
 
 def _field_name(raw: Any) -> str:
-    """REST-created user fields get the ``UF_USR_`` prefix [INF: prefix taken from portal behaviour]."""
+    """REST-created user fields get the ``UF_USR_`` prefix [inferred: prefix taken from portal behaviour]."""
     name = str(raw or "").strip().upper()
     if not re.fullmatch(r"[A-Z0-9_]+", name):
         raise RestError("ERROR_ARGUMENT", "Argument 'FIELD_NAME' is null or empty", argument="FIELD_NAME")
@@ -367,7 +379,7 @@ def userfield_add(call: Call) -> int:
     fields = upper_keys(call.param("fields") or call.params)
     name = _field_name(fields.get("FIELD_NAME"))
     if name in custom_fields(portal):
-        raise RestError("ERROR_CORE", f"Field {name} already exists")  # [INF] text
+        raise RestError("ERROR_CORE", f"Field {name} already exists")  # [inferred] text
     field_id = portal.next_id("user_fields")
     portal.tables["user_fields"][field_id] = {
         "ID": field_id, "ENTITY_ID": "USER", "FIELD_NAME": name,

@@ -3,6 +3,24 @@
     zup = serve(port=0, generate="employees=200,orgs=3,departments=20", seed=1)
     zup.odata_url, zup.wsdl_url, zup.login, zup.password
     zup.stop()
+
+Sources the emulator's modules cite, by these short names:
+
+- 1C DG: 1C:Enterprise 8.3.23 Developer Guide, 17.4 «Standard OData interface» (the Russian
+  «Руководство разработчика», chapter «Стандартный интерфейс OData», on its.1c.ru/db/v83doc),
+  https://kb.1ci.com/1C_Enterprise_Platform/Guides/Developer_Guides/1C_Enterprise_8.3.23_Developer_Guide/Chapter_17._Integration_with_external_systems/17.4._Standard_OData_interface/
+  cited by section title («Data presentation», «Resource name generation rules», «Query
+  parameters», «JSON format», «Methods of modifying data», «Publishing the standard OData
+  interface»).
+- 1C integration book: «Технологии интеграции 1С:Предприятия 8.3» (1C), the section on errors of
+  the REST interface, https://rutlib.com/book/43553/p/66
+- captured replies: JSON replies of a real 1C server kept in the public repository
+  roman-nevr/Client, app/src/main/java/ru/rubicon/client/IncomeJSON.java
+- ZUP dumps: public «dumps to files» of ZUP КОРП 3.1 on GitHub, scriperirkth/zup-structure
+  (RU 3.1.38) and yevgeniy1212/zup-korp (KZ 3.1.2.21), cited by path.
+
+What no public source states is marked plainly: [not in the docs: …] for a behaviour seen on real
+servers (with where it was seen), [inferred] for a choice of ours.
 """
 from __future__ import annotations
 

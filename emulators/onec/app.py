@@ -82,7 +82,8 @@ class OneCEmulator:
             self.published = set(ALL_SET_NAMES)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        # onec-zup.md §7.7: PATH_INFO arrives latin-1-decoded; the bytes are UTF-8
+        # PATH_INFO arrives latin-1-decoded (PEP 3333, «A Note On String Types»); its bytes are
+        # UTF-8
         path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
         query = dict(parse_qsl(environ.get("QUERY_STRING", "").encode("latin-1").decode("utf-8", "replace"),
                                keep_blank_values=True))
@@ -105,7 +106,9 @@ class OneCEmulator:
         return self.serve(method, path, query, environ, body)(environ, start_response)
 
     def authorized(self, header: str) -> bool:
-        """Basic credentials decoded as UTF-8 (1C accepts Cyrillic logins, §1.10)."""
+        """Basic credentials decoded as UTF-8 [not in the docs: 1C accepts a Cyrillic login sent in
+        UTF-8, as in roman-nevr/Client
+        servermodule/src/main/java/ru/yoursolution/servermodule/okhttp/OkHttpTest.java]."""
         scheme, _, encoded = header.partition(" ")
         if scheme.lower() != "basic":
             return False
@@ -286,11 +289,14 @@ class OneCEmulator:
             return report
 
     def hr_decides(self, ref: str, posts: bool, comment: str) -> dict[str, str]:
-        """HR in 1C: posts the document (fill checks apply), or marks it for deletion with a comment
-        written under the request's own lines in Комментарий."""
+        """HR in 1C: posts the document (fill checks apply) — or, for a statement that is never posted
+        (Posting = Deny), marks it Выполнена — or marks it for deletion with a comment written under the
+        request's own lines in Комментарий."""
         with self.lock:
             set_name = self.document_set(ref)
-            if posts:
+            if posts and not SETS[set_name].postable:
+                row = self.store.update(set_name, ref, {"Выполнена": True, "ДатаИсполнения": self.store.now()})
+            elif posts:
                 row = self.store.post_document(set_name, ref)
             else:
                 text = self.store.get(set_name, ref)[SETS[set_name].index("Комментарий")]

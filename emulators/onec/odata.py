@@ -84,7 +84,8 @@ class ODataService:
 
     def definition(self, set_name: str) -> EntitySet:
         if set_name not in self.published:
-            # onec-zup.md §1.9: an unpublished object is simply absent -> code 8, HTTP 404
+            # An unpublished object is absent from the interface (1C DG «Publishing the standard
+            # OData interface») [not in the docs: asking for it gives code 8 with HTTP 404]
             raise ODataError("8", f"Тип сущности не найден: {set_name}")
         return SETS.get(set_name) or tabular_set(set_name)
 
@@ -119,7 +120,8 @@ class ODataService:
                      "application/atom+xml;type=feed;charset=utf-8")
 
     def select_rows(self, definition: EntitySet, query: dict[str, str], condition: str) -> list[Row]:
-        """Filtered and ordered rows; without $orderby the order is unstable between requests (§5)."""
+        """Filtered and ordered rows; without $orderby the order is unstable between requests
+        (query.shuffled_physical)."""
         if query.get("allowedOnly", "true") not in ("true", "false"):
             raise ODataError("14", "Неверное значение параметра allowedOnly")
         node = parse_filter(query["$filter"], definition) if query.get("$filter") else None
@@ -153,7 +155,8 @@ class ODataService:
     def virtual_table(self, request: Request, definition: EntitySet, rest: str, as_json: bool) -> Reply:
         name, _, arguments = rest.partition("(")
         if name != "SliceLast" or definition.name not in SLICE_FUNCTIONS:
-            # onec-zup.md §1.7: slices exist only on periodic registers
+            # Slices exist only on periodic registers (1C DG, virtual tables of registers)
+            # [not in the docs: the code 6 and its wording, as reported from real servers]
             raise ODataError("6", "Обнаружены лишние сегменты в запросе к контейнеру сущностей!")
         params = dict(request.query)
         params.update(parse_arguments(arguments.rstrip(")")))
@@ -258,7 +261,9 @@ class ODataService:
 
 
 def wants_json(request: Request) -> bool:
-    """Atom by default; JSON on `$format=json` (or a JSON media type) or `Accept: application/json` (§1.1)."""
+    """Atom by default; JSON on `$format=json` or a JSON media type (1C DG «Query parameters»,
+    «JSON format») or `Accept: application/json` (what kr-aleksey/PyOData1C
+    src/PyOData1C/http.py sends)."""
     requested = request.query.get("$format", "").replace(" ", "").lower()
     if requested:
         if requested not in JSON_TYPES + ATOM_TYPES:

@@ -13,7 +13,8 @@ Predicate = Callable[[Row], Any]
 
 
 class QueryError(Exception):
-    """A query the 1C server refuses; `code` is the internal OData error code (§1.9)."""
+    """A query the 1C server refuses; `code` is the internal error code 1C puts in the reply body
+    (1C integration book)."""
 
     def __init__(self, code: str, message: str, status: int | None = None) -> None:
         super().__init__(message)
@@ -176,7 +177,8 @@ class FilterParser:
     def comparison(self, op: str, left: Any, right: Any) -> Node:
         for side, other in ((left, right), (right, left)):
             if isinstance(side, Field) and side.edm == GUID and op in ORDERING:
-                # onec-zup.md §5: keyset paging on Ref_Key (guid gt/lt) fails on real servers
+                # [not in the docs: practitioners report that guid gt/lt fails on real servers with
+                # the platform's «Нельзя сравнивать поля неограниченной длины…»: no keyset paging]
                 raise QueryError("-1", UNLIMITED_COMPARE, 500)
             if isinstance(side, Field) and isinstance(other, Literal):
                 _check_types(side, other)
@@ -220,7 +222,7 @@ def compile_node(node: Any) -> Predicate:
         return lambda row: value
     if isinstance(node, Field):
         at = node.position
-        if node.edm == INT64:  # onec-zup.md §1.5: Int64 is stored as a string
+        if node.edm == INT64:  # [not in the docs: Int64 is a string in the captured replies]
             return lambda row: int(row[at])
         return lambda row: row[at]
     parts = [compile_node(arg) for arg in node.args]
@@ -271,7 +273,7 @@ def parse_filter(text: str, definition: EntitySet) -> Any:
 
 
 def parse_orderby(text: str, definition: EntitySet) -> list[tuple[int, bool]]:
-    """(column, descending) pairs; `Ref_Key` expands to the 1C auto-order of the set (§5)."""
+    """(column, descending) pairs; `Ref_Key` expands to the 1C auto-order of the set."""
     order: list[tuple[int, bool]] = []
     for item in filter(None, (part.strip() for part in text.split(","))):
         name, _, direction = item.partition(" ")
@@ -279,7 +281,8 @@ def parse_orderby(text: str, definition: EntitySet) -> list[tuple[int, bool]]:
         if direction not in ("asc", "desc") or name not in definition.by_name:
             raise QueryError("14", f"Ошибка разбора параметра $orderby: {item}")
         names = definition.auto_order if name == "Ref_Key" and definition.auto_order else (name,)
-        # onec-zup.md §5: $orderby=Ref_Key becomes the auto-order (Description/Code, Date/Number)
+        # [not in the docs: practitioners report that $orderby=Ref_Key sorts by the auto-order
+        # (Description/Code, Date/Number), not by GUID]
         order.extend((definition.index(column), direction == "desc") for column in names)
     return order
 
@@ -292,7 +295,8 @@ def sort_rows(rows: list[Row], order: list[tuple[int, bool]]) -> list[Row]:
 
 
 def shuffled_physical(rows: Iterable[Row], rng: random.Random, segment: int = 64) -> list[Row]:
-    """onec-zup.md §5 "unstable physical order": segments come back in a per-request order."""
+    """Segments come back in a per-request order [not in the docs: practitioners report that
+    without $orderby successive $skip pages of a real server repeat and miss rows]."""
     listed = list(rows)
     chunks = [listed[start:start + segment] for start in range(0, len(listed), segment)]
     rng.shuffle(chunks)

@@ -26,7 +26,8 @@ def entity_path(definition: EntitySet, row: Row) -> str:
 
 
 class JsonRenderer:
-    """Rows -> JSON-light objects in hash order with navigation-link annotations (§1.5)."""
+    """Rows -> JSON-light objects with navigation-link annotations (1C DG «JSON format»), in hash
+    order as in the captured replies."""
 
     def __init__(self, definition: EntitySet, select: list[str] | None, links: bool) -> None:
         self.definition = definition
@@ -43,7 +44,7 @@ class JsonRenderer:
                 value = [self.table_row(prop, row[self.ref_at], part) for part in value]
             item[name] = value
             if self.links and prop.nav and prop.ref and value != "00000000-0000-0000-0000-000000000000":
-                # onec-zup.md §3.1: nav links only for non-empty references
+                # [not in the docs: the captured replies carry no link for an empty reference]
                 item[f"{prop.nav}@navigationLinkUrl"] = (
                     f"{self.definition.name}(guid'{row[self.ref_at]}')/{prop.nav}")
         return item
@@ -60,7 +61,9 @@ def json_collection(definition: EntitySet, rows: Iterable[Row], root: str, selec
     render = JsonRenderer(definition, select, links=not nometadata)
     envelope: dict[str, Any] = {} if nometadata else {"odata.metadata": f"{root}$metadata#{definition.name}"}
     if count is not None:
-        envelope["odata.count"] = str(count)  # onec-zup.md §1.5: odata.count arrives as a string
+        # [not in the docs: a string, as OData 3.0 writes counts ([MS-ODATA], «InlineCount
+        # Representation»)]
+        envelope["odata.count"] = str(count)
     envelope["value"] = [render(row) for row in rows]
     return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -134,7 +137,8 @@ def atom_single(definition: EntitySet, row: Row, root: str, select: list[str] | 
 
 
 def service_document(root: str, published: Iterable[str]) -> bytes:
-    """onec-zup.md §1.1: an AtomPub workspace listing the published sets (empty when none)."""
+    """An AtomPub workspace listing the published sets; with none published, the empty «Default»
+    workspace of the 1C integration book (listing 1.122)."""
     collections = "".join(f'<collection href="{escape(name)}"><atom:title>{escape(name)}</atom:title></collection>'
                           for name in published)
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n<service xmlns="http://www.w3.org/2007/app" '

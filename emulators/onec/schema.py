@@ -1,4 +1,6 @@
-"""Entity sets of the emulated ZUP 3.1 standard OData interface (onec-zup.md §2, §7.2).
+"""Entity sets of the emulated ZUP 3.1 standard OData interface: objects and attributes named as
+in the ZUP dumps (emulators/onec/zup31.py, docs/onec-extension.md), properties as 1C DG «Data
+presentation» publishes them (sources: emulators/onec/__init__.py).
 
 Each set is declared once; the store, the query engine, the JSON/Atom renderers and
 `$metadata` all read these declarations.
@@ -9,8 +11,9 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import date
 
-EMPTY_GUID = "00000000-0000-0000-0000-000000000000"  # onec-zup.md §1.4 empty reference
-EMPTY_DATE = "0001-01-01T00:00:00"  # onec-zup.md §1.4 empty date
+# [not in the docs: the empty reference and the empty date as the captured replies carry them]
+EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
+EMPTY_DATE = "0001-01-01T00:00:00"
 AS_OF = date(2026, 11, 1)  # the emulated infobase's "today": generated data never reads the wall clock
 
 GUID, STRING, DATE, BOOL, INT64, INT32, DOUBLE = (
@@ -55,6 +58,7 @@ class EntitySet:
     auto_order: tuple[str, ...] = ()
     tracked: str = ""  # GetChanges item type when writes to the set are tracked
     periodic: bool = False
+    postable: bool = True  # a document with Posting = Deny is never posted (its state lives in attributes)
     columns: tuple[str, ...] = field(init=False)
     by_name: dict[str, Prop] = field(init=False)
     hash_order: tuple[str, ...] = field(init=False)
@@ -66,7 +70,8 @@ class EntitySet:
         object.__setattr__(self, "by_name", {p.name: p for p in self.props})
         object.__setattr__(self, "position", {p.name: i for i, p in enumerate(self.props)})
         object.__setattr__(self, "defaults", tuple(p.empty() for p in self.props))
-        # onec-zup.md §1.5: property order is not guaranteed (captures are hash-ordered)
+        # [not in the docs: property order is not guaranteed; single entities in the captured
+        # replies are hash-ordered]
         order = sorted(self.columns, key=lambda n: zlib.crc32(f"{self.name}.{n}".encode()))
         object.__setattr__(self, "hash_order", tuple(order))
 
@@ -146,7 +151,8 @@ CONTACT_ROWS = (
 
 def catalog(name: str, *props: Prop, code: bool = True, tracked: str = "",
             owner: str = "", folders: bool = False, hierarchy: bool = False) -> EntitySet:
-    """A catalog set; `code=False` models CodeLength 0 (no Code property, §2)."""
+    """A catalog set; `code=False` models CodeLength 0 (as Catalogs/Должности.xml of
+    scriperirkth/zup-structure declares), published without a Code property [inferred]."""
     head = list(CATALOG_HEAD)
     if owner:
         head.append(g("Owner_Key", owner))
@@ -161,12 +167,13 @@ def catalog(name: str, *props: Prop, code: bool = True, tracked: str = "",
     return EntitySet(name, "catalog", tuple(head) + props + CATALOG_TAIL, ("Ref_Key",), order, tracked)
 
 
-def document(name: str, *props: Prop) -> EntitySet:
-    return EntitySet(name, "document", DOCUMENT_HEAD + props, ("Ref_Key",), ("Date", "Number"))
+def document(name: str, *props: Prop, postable: bool = True) -> EntitySet:
+    return EntitySet(name, "document", DOCUMENT_HEAD + props, ("Ref_Key",), ("Date", "Number"), postable=postable)
 
 
 def recordtype(name: str, dims: tuple[Prop, ...], *props: Prop, periodic: bool = True) -> EntitySet:
-    """Flat rows of a recorder-subordinate register (`<Register>_RecordType`, §1.2)."""
+    """Flat rows of a recorder-subordinate register (`<Register>_RecordType`, 1C DG «Resource name
+    generation rules»)."""
     head = (s("Recorder"), s("Recorder_Type")) + ((d("Period"),) if periodic else ()) + (
         Prop("LineNumber", INT64), b("Active"))
     return EntitySet(name, "recordtype", head + dims + props, ("Recorder", "LineNumber"),
@@ -186,7 +193,12 @@ EMPLOYEE = req(g("Сотрудник_Key", EMPLOYEES))
 PERSON = g("ФизическоеЛицо_Key", PERSONS)
 COMMENT = s("Комментарий")
 RESPONSIBLE = g("Ответственный_Key", "")
-# The documents employee requests become, named as in ZUP 3.1's Configuration.xml (docs/onec-extension.md §6).
+STATEMENT_HEAD = (s("ИдентификаторЗаявки"), d("ДатаСоздания"), e("ТипЗаявки"), s("ОтветПоЗаявке"),
+                  g("Организация_Key", ORGS), g("Сотрудник_Key", EMPLOYEES), PERSON, s("КомментарийСотрудника"))
+STATEMENT_TAIL = (d("СрокИсполнения"), e("РезультатВыполнения"), b("Выполнена"), d("ДатаИсполнения"),
+                  g("Исполнитель_Key", ""), COMMENT)
+# The documents employee requests become, named as in ZUP 3.1's Configuration.xml
+# (docs/onec-extension.md, section 6).
 REQUEST_TARGETS = (
     document("Document_ПереносОтпуска", ORGANIZATION, EMPLOYEE, PERSON, req(g("ВидОтпуска_Key", VACATION_KINDS)),
              req(d("ИсходнаяДатаНачала")), b("ПереносПоИнициативеСотрудника"), s("ПричинаПереноса"),
@@ -198,15 +210,22 @@ REQUEST_TARGETS = (
              g("ОснованиеУвольнения_Key", ""), b("КомпенсироватьОтпуск"), RESPONSIBLE, COMMENT),
     document("Document_Командировка", ORGANIZATION, EMPLOYEE, PERSON, req(d("ДатаНачала")), req(d("ДатаОкончания")),
              RESPONSIBLE, COMMENT),
-    document("Document_ЗаявлениеНаПредоставлениеСтандартныхВычетовПоНДФЛ", req(PERSON), g("Организация_Key", ORGS),
-             req(d("МесяцРегистрации")), RESPONSIBLE, COMMENT),
-    document("Document_ЗаявлениеОСпособеВыплатыЗарплатыКабинетСотрудника", req(PERSON), g("Организация_Key", ORGS),
-             RESPONSIBLE, COMMENT),
-    document("Document_ЗаявлениеВПроизвольнойФормеКабинетСотрудника", req(PERSON), g("Организация_Key", ORGS),
-             RESPONSIBLE, COMMENT),
+    # Documents/ЗаявлениеНаПредоставлениеСтандартныхВычетовПоНДФЛ.xml: the person is its «Сотрудник»
+    # (CatalogRef.ФизическиеЛица), the month of registration its «Месяц»
+    document("Document_ЗаявлениеНаПредоставлениеСтандартныхВычетовПоНДФЛ", req(d("Месяц")), ORGANIZATION,
+             req(g("Сотрудник_Key", PERSONS)), g("КодВычетаЛичный_Key", ""), b("ИзменитьВычетыНаДетей"),
+             b("ИзменитьЛичныйВычет"), RESPONSIBLE, COMMENT, s("ДокументПодтверждающийПравоНаЛичныйВычет")),
+    # Documents/Заявление…КабинетСотрудника.xml: Posting = Deny; HR executes them (Выполнена) and answers in
+    # ОтветПоЗаявке
+    document("Document_ЗаявлениеОСпособеВыплатыЗарплатыКабинетСотрудника", *STATEMENT_HEAD, s("НаименованиеБанка"),
+             s("БИК"), s("НомерСчета"), g("БанковскийСчет_Key", ""), *STATEMENT_TAIL, postable=False),
+    document("Document_ЗаявлениеВПроизвольнойФормеКабинетСотрудника", *STATEMENT_HEAD, s("ТекстЗаявления"),
+             *STATEMENT_TAIL, g("ШаблонДокумента_Key", ""), postable=False),
     document("Document_СправкаНДФЛ", ORGANIZATION, req(PERSON), req(n("НалоговыйПериод")), RESPONSIBLE, COMMENT),
-    document("Document_ИсходящаяСправкаОЗаработкеДляРасчетаПособий", ORGANIZATION, EMPLOYEE, PERSON, RESPONSIBLE,
-             COMMENT),
+    # Documents/ИсходящаяСправкаОЗаработкеДляРасчетаПособий.xml: ГодС, ГодПо, Фамилия, Имя are ShowError there;
+    # HR fills the name from the employee with «Заполнить», so only the years are required of a client here
+    document("Document_ИсходящаяСправкаОЗаработкеДляРасчетаПособий", ORGANIZATION, EMPLOYEE, PERSON,
+             req(n("ГодС")), req(n("ГодПо")), s("Фамилия"), s("Имя"), s("Отчество"), RESPONSIBLE, COMMENT),
     document("Document_ГрафикОтпусков", ORGANIZATION, s("КраткийСоставДокумента"), d("ДатаСобытия"),
              g("Руководитель_Key", PERSONS), RESPONSIBLE, COMMENT, g("СборГрафиковОтпусков_Key", ""),
              tab("Сотрудники", req(g("Сотрудник_Key", EMPLOYEES)), PERSON, req(g("ВидОтпуска_Key", VACATION_KINDS)),
@@ -308,7 +327,8 @@ def build_sets() -> dict[str, EntitySet]:
 
 SETS = build_sets()
 TABULAR_SETS = {CONTACTS_TABLE: (PERSONS, "КонтактнаяИнформация")}
-# Tabular parts of every published object are also addressable as `<Set>_<Part>` (§1.2).
+# Tabular parts of every published object are also addressable as `<Set>_<Part>` (1C DG
+# «Resource name generation rules»).
 for _set in list(SETS.values()):
     for _prop in _set.props:
         if _prop.is_table:

@@ -1,4 +1,5 @@
-"""SOAP service «B24Sync» of the b24sync configuration extension (docs/architecture.md, §4.2)."""
+"""SOAP service «B24Sync» of the b24sync configuration extension (docs/architecture.md «SOAP
+contract», docs/onec-extension.md)."""
 from __future__ import annotations
 
 import base64
@@ -162,7 +163,8 @@ class B24Sync:
 
     def WriteDocument(self, Object: str, Fields: str, Key: str) -> str:  # noqa: N802,N803
         """An unposted document of a published kind; the one already carrying `Key` in Комментарий
-        is returned instead of a second (b24sync.ЗаписатьДокумент, docs/onec-extension.md §3)."""
+        is returned instead of a second (b24sync.ЗаписатьДокумент, docs/onec-extension.md,
+        section 2)."""
         set_name = Object.strip()
         if set_name not in SETS or SETS[set_name].kind != "document" or "Комментарий" not in SETS[set_name].by_name:
             raise SoapFault(f"Документ «{Object}» не поддерживается операцией WriteDocument")
@@ -177,6 +179,7 @@ class B24Sync:
             raise SoapFault("Параметр Fields должен быть объектом JSON, а Комментарий — содержать Key")
         existing = find_by_key(self.store, set_name, key)
         if existing is None:
+            values = fill_rows(self.store, set_name, values)
             existing = self.store.insert(set_name, {"Number": self.store.next_number(set_name, "00-"),
                                                     "Date": self.store.now(), **values})
             self.store.client_documents.append((set_name, existing[0]))
@@ -213,6 +216,22 @@ class B24Sync:
         raise SoapFault(f"Заявка не найдена: {ref}")
 
 
+ROW_FILLS = {  # what the extension fills in a row that names none, as the document's form does for a new row
+    ("Document_ГрафикОтпусков", "Сотрудники"): {"ВидОтпуска_Key": ("Catalog_ВидыОтпусков", "Основной")},
+}
+
+
+def fill_rows(store: Store, set_name: str, values: dict[str, Any]) -> dict[str, Any]:
+    """b24sync.ЗаписатьДокумент: empty row attributes of ROW_FILLS get their predefined item
+    (docs/onec-extension.md, section 6: the vacation schedule's main vacation kind)."""
+    filled = dict(values)
+    for (owner, part), wanted in ROW_FILLS.items():
+        if owner == set_name and isinstance(filled.get(part), list):
+            defaults = store.predefined_values(wanted)
+            filled[part] = [{**defaults, **row} if isinstance(row, dict) else row for row in filled[part]]
+    return filled
+
+
 def find_by_key(store: Store, set_name: str, key: str) -> tuple | None:
     """The unmarked document of a set whose Комментарий holds `key`."""
     definition = SETS[set_name]
@@ -222,13 +241,18 @@ def find_by_key(store: Store, set_name: str, key: str) -> tuple | None:
 
 def request_status(store: Store, set_name: str, row: tuple) -> tuple[str, str]:
     """Статус of a request document; certificate requests report ЗапросОбработан instead; HR documents
-    are under review until HR posts them (Согласовано) or marks them for deletion (Отклонено)."""
+    are under review until HR posts them (Согласовано) or marks them for deletion (Отклонено); a statement
+    that is never posted is agreed once HR marks it Выполнена."""
     definition = SETS[set_name]
     if "Статус" not in definition.position and "ЗапросОбработан" not in definition.position:
         text = row[definition.index("Комментарий")]
+        if not definition.postable:  # a Кабинет сотрудника statement: HR executes it and answers in ОтветПоЗаявке
+            answer = row[definition.index("ОтветПоЗаявке")]
+            text = f"{text}\n{answer}".strip() if answer else text
         if row[definition.index("DeletionMark")]:
             return "Отклонено", text
-        return ("Согласовано" if row[definition.index("Posted")] else "Рассматривается"), text
+        accepted = row[definition.index("Posted" if definition.postable else "Выполнена")]
+        return ("Согласовано" if accepted else "Рассматривается"), text
     meta = store.request_meta.get(row[0], {})
     comment = meta.get("comment", "")
     if not comment and "Комментарий" in definition.position:
@@ -300,7 +324,8 @@ def response(envelope_ns: str, operation: str, result: Any) -> bytes:
 
 
 def fault(envelope_ns: str, message: str) -> bytes:
-    """SOAP Fault with the Russian 1C exception text; 1.2 uses soap:Receiver + xml:lang="ru" (§4.2)."""
+    """SOAP Fault with the Russian 1C exception text; 1.2 uses soap:Receiver + xml:lang="ru" (the
+    forms of W3C SOAP 1.2 Part 1, «SOAP Fault») [not in the docs: which form 1C sends]."""
     if envelope_ns == SOAP12:
         detail = (f"<soap:Code><soap:Value>soap:Receiver</soap:Value></soap:Code><soap:Reason>"
                   f'<soap:Text xml:lang="ru">{escape(message)}</soap:Text></soap:Reason>')

@@ -17,7 +17,8 @@ Key = Any
 
 
 class StoreError(Exception):
-    """A write the infobase refuses; `code` is the 1C OData internal error code (§1.9)."""
+    """A write the infobase refuses; `code` is the internal error code 1C puts in the reply body
+    (1C integration book)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -86,7 +87,10 @@ class Change(NamedTuple):
 
 @dataclass
 class ChangeLog:
-    """Кабинет сотрудника-style version numbers (§4.4, §6.1): one global counter."""
+    """Version numbers read the way 1C:Кабинет сотрудника reads its feed (`/data/updates` in
+    CommonModules/КабинетСотрудникаМенеджерОбмена/Ext/Module.bsl and the constant
+    ВерсияИзмененийКабинетСотрудника of yevgeniy1212/zup-korp; docs/onec-extension.md, section 3):
+    one global counter."""
 
     version: int = 0
     latest: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -100,7 +104,8 @@ class ChangeLog:
 
     def since(self, version: int, limit: int) -> tuple[list[Change], bool]:
         """Latest change per object with a version above `version`, oldest first; deletions the node
-        acknowledged are forgotten (the extension keeps a row per live object, docs/onec-extension.md §3)."""
+        acknowledged are forgotten (the extension keeps a row per live object,
+        docs/onec-extension.md, section 3)."""
         start = bisect.bisect_right(self.entries, version, key=lambda change: change.version)
         picked: list[Change] = []
         for position in range(start, len(self.entries)):
@@ -116,7 +121,8 @@ class ChangeLog:
 
 
 def data_version(counter: int) -> str:
-    """onec-zup.md §1.4: DataVersion is base64 of an 8-byte row version."""
+    """DataVersion: base64 of an 8-byte row version [not in the docs: the form of "AAAAAQAAAAA="
+    in the captured replies]."""
     return base64.b64encode(struct.pack(">II", counter, 0)).decode()
 
 
@@ -211,10 +217,15 @@ class Store:
 
     def fill_values(self, set_name: str) -> dict[str, str]:
         """FillValue of attributes (a new object gets them unless written): predefined catalog items."""
+        return self.predefined_values(FILL_VALUES.get(set_name, {}))
+
+    def predefined_values(self, wanted: dict[str, tuple[str, str]]) -> dict[str, str]:
+        """{attribute: (catalog set, PredefinedDataName)} -> {attribute: ref of that predefined item}."""
         filled = {}
-        for attribute, (catalog, predefined) in FILL_VALUES.get(set_name, {}).items():
+        for attribute, (catalog, predefined) in wanted.items():
             column = self.tables[catalog].definition.index("PredefinedDataName")
-            filled.update({attribute: key for key, row in self.tables[catalog].rows.items() if row[column] == predefined})
+            rows = self.tables[catalog].rows.items()
+            filled.update({attribute: key for key, row in rows if row[column] == predefined})
         return filled
 
     def post_document(self, set_name: str, key: Key) -> Row:
@@ -222,6 +233,8 @@ class Store:
         definition, row = SETS[set_name], self.tables[set_name].rows.get(key)
         if row is None:
             raise StoreError("9", "Экземпляр сущности не найден")
+        if not definition.postable:  # Posting = Deny; the wording of 1C's refusal is not documented
+            raise StoreError("-1", "Не удалось провести документ: документы этого вида не проводятся")
         missing = [prop.name.removesuffix("_Key") for prop in definition.props
                    if prop.required and row[definition.index(prop.name)] == prop.empty()]
         for prop in definition.props:
@@ -274,10 +287,11 @@ def _coerce(prop: Prop, value: Any) -> Any:
             raise StoreError("4", f"Неверное значение свойства {prop.name}: ожидается Число")
         return value
     if prop.edm == "Edm.Int64":
-        return str(int(value))  # onec-zup.md §1.5: Int64 is serialized as a string
+        return str(int(value))  # [not in the docs: a string in the captured replies]
     if not isinstance(value, str):
         raise StoreError("4", f"Неверное значение свойства {prop.name}: ожидается Строка")
-    return value.ljust(prop.fixed) if prop.fixed else value  # onec-zup.md §1.5 padded fixed strings
+    # [not in the docs: fixed-length strings come right-padded in the captured replies]
+    return value.ljust(prop.fixed) if prop.fixed else value
 
 
 def _coerce_guid(prop: Prop, value: Any) -> str:

@@ -3,10 +3,8 @@ refreshes its tokens holds no token, secret, application token or webhook code."
 from __future__ import annotations
 
 import io
-import logging
 import re
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import requests
@@ -14,21 +12,6 @@ import requests
 from b24app.logsafety import mask
 from b24app.portal import client_for, get_store
 from tests.support import EmulatedInstall
-
-
-@pytest.fixture
-def debug_log() -> Iterator[io.StringIO]:
-    """Every record of every logger at DEBUG, as a handler on the root writes it."""
-    output = io.StringIO()
-    handler = logging.StreamHandler(output)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    yield output
-    root.removeHandler(handler)
-    root.setLevel(level)
 
 
 def test_install_events_pages_and_refresh_log_no_secret(tmp_path: Path, database_url: str,

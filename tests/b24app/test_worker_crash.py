@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from b24app import inbox
 from b24app.db import get_db
-from tests.support import EmulatedInstall
+from tests.support import EmulatedInstall, python_path
 
 WORKER = str(Path(__file__).with_name("kill_worker_process.py"))
 EVENTS = 150
@@ -43,7 +43,7 @@ def _send(setup: EmulatedInstall, token: str, n: int) -> str:
 
 
 def _start_worker(setup: EmulatedInstall) -> subprocess.Popen:
-    env = {**os.environ, **setup.env, "B24APP_CONFIG": str(setup.config_path), "PYTHONPATH": os.getcwd()}
+    env = {**os.environ, **setup.env, "B24APP_CONFIG": str(setup.config_path), "PYTHONPATH": python_path(os.getcwd())}
     return subprocess.Popen([sys.executable, WORKER], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
 

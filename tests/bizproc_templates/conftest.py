@@ -44,6 +44,7 @@ class Stack:
     def __init__(self, install: EmulatedInstall, zup: Any, people: People) -> None:
         self.install, self.zup, self.people = install, zup, people
         self.app = install.app
+        self.group_id = 0  # the employee's extranet group, set once created
 
     # -- systems -----------------------------------------------------------------------------
 
@@ -66,12 +67,12 @@ class Stack:
 
     # -- the employee's request -----------------------------------------------------------------
 
-    def submit(self, process: Process, values: dict[str, Any]) -> int:
-        """The employee adds a list element (its template starts on create)."""
+    def submit(self, process: Process, values: dict[str, Any], user_id: int | None = None) -> int:
+        """The employee (or another user) adds a list element (its template starts on create)."""
         target = {"IBLOCK_TYPE_ID": IBLOCK_TYPE_ID, "IBLOCK_CODE": iblock_code(process)}
         fields = {"NAME": f"{process.section('list')['name']} — тест"}
         fields |= {f"PROPERTY_{code}": self.enum_id(process, code, value) for code, value in values.items()}
-        element = self.as_user(self.people.employee).call("lists.element.add", {
+        element = self.as_user(user_id or self.people.employee).call("lists.element.add", {
             **target, "ELEMENT_CODE": f"{process.code}-{time.monotonic_ns()}", "FIELDS": fields})
         return int(element.result)
 
@@ -162,11 +163,11 @@ def _active_employee(install: EmulatedInstall) -> tuple[str, str]:
     return str(state.person_ref), state.employee_ref
 
 
-def _config(zup: Any, people_ids: dict[str, list[int]]) -> dict[str, Any]:
+def _config(zup: Any, people_ids: dict[str, list[int]], bizproc: dict[str, Any]) -> dict[str, Any]:
     connection = {"name": "zup", "mode": "soap", "url": zup.wsdl_url, "login": zup.login,
                   "password_env": ONEC_PASSWORD_ENV, "retry": {"attempts": 2, "max_wait_s": 0.05}}
     return {"onec": {"connections": [connection]},
-            "bizproc": {"roles": people_ids, "retry_attempts": 2}}
+            "bizproc": {"roles": people_ids, "retry_attempts": 2, **bizproc}}
 
 
 # Users are seeded in a fixed order after the admin (1): client 2, provider 3, hr 4, accounting 5, employee 6.
@@ -174,9 +175,15 @@ ROLE_IDS = {"hr": [4], "accounting": [5]}
 
 
 @pytest.fixture
-def stack(tmp_path: Path, database_url: str) -> Iterator[Stack]:
+def bizproc_extra(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """More keys of the ``bizproc:`` section (parametrize indirectly to change them)."""
+    return getattr(request, "param", {})
+
+
+@pytest.fixture
+def stack(tmp_path: Path, database_url: str, bizproc_extra: dict[str, Any]) -> Iterator[Stack]:
     zup = serve_onec(generate="employees=20,orgs=1,departments=3", seed=3, password=ONEC_PASSWORD)
-    install = EmulatedInstall(tmp_path, database_url, extra=_config(zup, ROLE_IDS),
+    install = EmulatedInstall(tmp_path, database_url, extra=_config(zup, ROLE_IDS, bizproc_extra),
                               env={ONEC_PASSWORD_ENV: ONEC_PASSWORD}, plan="enterprise")
     try:
         person_ref, employee_ref = _active_employee(install)
@@ -185,7 +192,7 @@ def stack(tmp_path: Path, database_url: str) -> Iterator[Stack]:
         install.install()
         install.drain()
         built = Stack(install, zup, people)
-        _group(built)
+        built.group_id = _group(built)
         built.installer().install()
         install.start_worker()
         yield built

@@ -11,6 +11,7 @@ from bizproc_templates.compiler import compile_bpt, compile_structure, content_h
 from bizproc_templates.decoder import import_bpt
 from bizproc_templates.source import Process, load_processes, resolve_ids, walk
 from bizproc_templates.validation import validate
+from onec.targets import NOT_IN_PAYROLL
 
 PROCESSES = load_processes()
 BY_CODE = {process.code: process for process in PROCESSES}
@@ -84,11 +85,33 @@ def test_request_process_routes_and_registers_in_1c(process: Process) -> None:
     assert len(resolve) == 1 and resolve[0]["properties"]["roles"] == list(process.section("routing"))
     approvals = [node for node in nodes(process) if node.get("type") == "ApproveActivity"]
     assert [node["properties"]["Users"][1] for node in approvals] == list(process.section("routing").values())
-    request_type = app_nodes(process, "zup_register_request")[0]["properties"]["request_type"]
-    options = {field["code"]: field.get("options", {}) for field in process.list_fields()}
-    assert request_type in REQUEST_TYPES or set(options["CERT_TYPE"]) <= REQUEST_TYPES
+    registers = app_nodes(process, "zup_register_request")
+    if process.code in NOT_IN_PAYROLL:  # its request has no ZUP document: never a register step
+        assert not registers and not REQUEST_TYPES & {process.code}
+    else:
+        request_type = registers[0]["properties"]["request_type"]
+        options = {field["code"]: field.get("options", {}) for field in process.list_fields()}
+        assert request_type in REQUEST_TYPES or set(options["CERT_TYPE"]) <= REQUEST_TYPES
     notified = {node.get("type") for node in nodes(process)}
     assert {"IMNotifyActivity", "SocNetMessageActivity", "SetFieldActivity"} <= notified
+
+
+def test_cash_advance_goes_to_accounting_not_to_payroll() -> None:
+    process = BY_CODE["cash_advance"]
+    [task] = [node for node in nodes(process) if node.get("type") == "RequestInformationActivity"]
+    assert task["properties"]["Users"] == ["Variable", "accountants"]
+    assert [field["Name"] for field in task["properties"]["RequestedInformation"]] == ["accounting_document"]
+    statuses = {field["code"]: field.get("options", {}) for field in process.list_fields()}["STATUS"]
+    assert "Передано в бухгалтерию" in statuses.values() and "Ошибка передачи в 1С" not in statuses.values()
+    assert not [node for node in nodes(process) if str(node.get("app", "")).startswith("zup_")]
+
+
+def test_vacation_schedule_stores_wishes_for_the_department() -> None:
+    process = BY_CODE["vacation_schedule"]
+    [store] = app_nodes(process, "b24app_store_vacation_wishes")
+    assert store["properties"]["employee"] == "{=Document:CREATED_BY}"
+    statuses = {field["code"]: field.get("options", {}) for field in process.list_fields()}["STATUS"]
+    assert "Учтено в графике подразделения" in statuses.values() and "Ошибка передачи в 1С" not in statuses.values()
 
 
 def test_vacation_shows_the_1c_balance_to_approvers() -> None:

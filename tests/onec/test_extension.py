@@ -7,10 +7,12 @@ from pathlib import Path
 
 from lxml import etree
 
-from onec.soap import WSDL_PATH
+from onec.soap import ITEM_KINDS, WSDL_PATH
 
 EXTENSION = Path(__file__).resolve().parents[2] / "onec" / "extension"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 MD = {"md": "http://v8.1c.ru/8.3/MDClasses"}
+V8 = "http://v8.1c.ru/8.1/data/core"
 WSDL = {"w": "http://schemas.xmlsoap.org/wsdl/", "xs": "http://www.w3.org/2001/XMLSchema"}
 XS = "{http://www.w3.org/2001/XMLSchema}element"
 
@@ -67,13 +69,57 @@ def test_the_service_module_declares_a_function_per_operation_with_its_parameter
     assert declared == {op: [name for name, _ in params] for op, (params, _) in wsdl_operations().items()}
 
 
-def test_the_change_feed_subscription_calls_an_exported_handler_of_the_module() -> None:
-    subscription = etree.parse(str(EXTENSION / "EventSubscriptions" / "b24sync_РегистрацияИзменений.xml"))
-    handler = subscription.findtext(".//md:Handler", namespaces=MD)
-    module_name, procedure = handler.removeprefix("CommonModule.").split(".")
-    module = (EXTENSION / "CommonModules" / module_name / "Ext" / "Module.bsl").read_text(encoding="utf-8")
-    assert re.search(rf"^Процедура {procedure}\(Источник, Отказ\) Экспорт", module, re.MULTILINE)
+HANDLER_PARAMETERS = {"CatalogObject": "Источник, Отказ", "InformationRegisterRecordSet": "Источник, Отказ, Замещение"}
+FOLDERS = {"Catalog": "Catalogs", "InformationRegister": "InformationRegisters", "CommonModule": "CommonModules",
+           "EventSubscription": "EventSubscriptions", "WebService": "WebServices", "Language": "Languages"}
+MODULE = EXTENSION / "CommonModules" / "b24sync_Обмен" / "Ext" / "Module.bsl"
+
+
+def subscriptions() -> list[etree._ElementTree]:
+    return [etree.parse(str(path)) for path in sorted((EXTENSION / "EventSubscriptions").glob("*.xml"))]
+
+
+def test_every_change_feed_subscription_calls_an_exported_handler_with_the_event_parameters() -> None:
+    assert len(subscriptions()) == 2
+    for subscription in subscriptions():
+        handler = subscription.findtext(".//md:Handler", namespaces=MD)
+        module_name, procedure = handler.removeprefix("CommonModule.").split(".")
+        module = (EXTENSION / "CommonModules" / module_name / "Ext" / "Module.bsl").read_text(encoding="utf-8")
+        kinds = {source.text.removeprefix("cfg:").split(".")[0]
+                 for source in subscription.iterfind(".//md:Source/v8:Type", {**MD, "v8": V8})}
+        [kind] = kinds  # one kind of source per subscription: one handler signature
+        assert re.search(rf"^Процедура {procedure}\({HANDLER_PARAMETERS[kind]}\) Экспорт", module, re.MULTILINE)
+
+
+def test_subscription_sources_are_objects_adopted_from_zup() -> None:
     configuration = (EXTENSION / "Configuration.xml").read_text(encoding="utf-8")
-    for kind, name in (("CommonModule", module_name), ("EventSubscription", "b24sync_РегистрацияИзменений"),
-                       ("WebService", "b24sync_B24Sync"), ("InformationRegister", "b24sync_ОчередьИзменений")):
-        assert f"<{kind}>{name}</{kind}>" in configuration
+    for subscription in subscriptions():
+        for source in subscription.iterfind(".//md:Source/v8:Type", {**MD, "v8": V8}):
+            generated, name = source.text.removeprefix("cfg:").split(".")
+            kind = "Catalog" if generated == "CatalogObject" else "InformationRegister"
+            adopted = etree.parse(str(EXTENSION / FOLDERS[kind] / f"{name}.xml")).find(f"md:{kind}/md:Properties", MD)
+            assert adopted.findtext("md:ObjectBelonging", namespaces=MD) == "Adopted"
+            assert re.fullmatch(r"[0-9a-f-]{36}", adopted.findtext("md:ExtendedConfigurationObject", namespaces=MD))
+            assert f"<{kind}>{name}</{kind}>" in configuration
+
+
+def test_the_configuration_lists_exactly_the_objects_of_the_tree() -> None:
+    listed = {(child.tag.split("}")[1], child.text) for child in
+              etree.parse(str(EXTENSION / "Configuration.xml")).find("md:Configuration/md:ChildObjects", MD)}
+    on_disk = {(kind, path.stem) for kind, folder in FOLDERS.items() for path in (EXTENSION / folder).glob("*.xml")}
+    assert listed == on_disk
+
+
+def test_the_feed_produces_the_contract_item_types_and_data_fields() -> None:
+    module = MODULE.read_text(encoding="utf-8")
+    catalogs = module.split("Функция СправочникиЛенты()", 1)[1].split("КонецФункции", 1)[0]
+    fields = module.split("Функция ПоляЛенты()", 1)[1].split("КонецФункции", 1)[0]
+    assert set(re.findall(r'Имена\.Вставить\("(\w+)"', catalogs)) | {"hr_state"} == set(ITEM_KINDS)
+    assert set(re.findall(r'Поля\.Вставить\("(\w+)"', fields)) == set(ITEM_KINDS)
+    assert 'ПоставитьВОчередь("hr_state"' in module
+    feed = (DOCS / "onec-extension.md").read_text(encoding="utf-8").split("### Feed items", 1)[1].split("\n## ", 1)[0]
+    for row in (line for line in feed.splitlines() if line.startswith("| `")):
+        item_type, _, fields = (cell.strip() for cell in row.strip("|").split("|"))
+        assert item_type.strip("`") in ITEM_KINDS
+        for name in re.findall(r"`([^`]+)`", fields):
+            assert name.removesuffix("_Key") in module, f"{item_type}: {name} is not written by the extension"

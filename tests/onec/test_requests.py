@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import requests
 
 from emulators.onec.schema import SETS
 from emulators.onec.zup31 import REAL_OBJECTS, metadata_name
@@ -27,7 +28,7 @@ VALUES: dict[str, dict[str, Any]] = {
     "bank_details": {"bank_name": "Банк", "bik": "044525225", "account": "40817810000000000001"},
     "work_book": {"delivery": "post", "address": "Москва, ул. Ленина, 1"},
     "certificate_2ndfl": {"year": 2026},
-    "certificate_182n": {},
+    "certificate_182n": {"year": 2026},
 }
 MODES = ("odata", "soap")
 
@@ -105,3 +106,33 @@ def test_a_missing_request_value_is_a_clear_error(make_source: Callable[..., Zup
         make_source().submit_request(EmployeeRequest("vacation", employee.person_ref, employee.employee_ref,
                                                      employee.organization_ref, "https://b24/x",
                                                      {"date_from": "2027-03-01"}))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_statement_is_executed_not_posted_and_hr_answer_flows_back(
+        mode: str, zup: Any, hooks: Any, make_source: Callable[..., ZupSource], employee: Any) -> None:
+    source = source_in(mode, zup, make_source)
+    created = source.submit_request(request("bank_details", employee, "https://portal.example/element/0/77/"))
+    [document] = [d for d in hooks("GET", "documents") if d["ref"] == created.ref]
+    fields = document["fields"]
+    assert (fields["НаименованиеБанка"], fields["БИК"], fields["НомерСчета"]) == (
+        "Банк", "044525225", "40817810000000000001")
+    assert (fields["Сотрудник_Key"], fields["ФизическоеЛицо_Key"]) == (employee.employee_ref, employee.person_ref)
+    set_name = TARGETS["bank_details"].entity_set
+    credentials = (zup.login.encode(), zup.password.encode())  # 1C takes the Cyrillic login as UTF-8
+    refused = requests.post(f"{zup.odata_url}{set_name}(guid'{created.ref}')/Post()", auth=credentials, timeout=10)
+    assert refused.status_code >= 400 and "не проводятся" in refused.text  # Posting = Deny, as in ZUP
+    zup.app.store.update(set_name, created.ref, {"ОтветПоЗаявке": "Счёт будет учтён с 1-го числа"})
+    hooks("POST", f"documents/{created.ref}/post")  # HR marks it Выполнена
+    status = source.request_status(created)
+    assert (status.status, status.comment) == ("Согласовано", "Счёт будет учтён с 1-го числа")
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"bank_name": "Банк", "bik": "04452522", "account": "40817810000000000001"}, "БИК должен состоять из 9 цифр"),
+    ({"bank_name": "Банк", "bik": "044525225", "account": "4081781000"}, "номер счёта должен состоять из 20 цифр")])
+def test_bank_details_are_checked_before_1c_sees_them(values: dict[str, str], message: str,
+                                                      make_source: Callable[..., ZupSource], employee: Any) -> None:
+    with pytest.raises(OneCConfigError, match=message):
+        make_source().submit_request(EmployeeRequest("bank_details", employee.person_ref, employee.employee_ref,
+                                                     employee.organization_ref, "https://b24/y", values))

@@ -50,11 +50,11 @@ def test_wishes_conflict_then_consolidate_approve_and_become_the_schedule(
     assert clash.conflicts[0].away == tuple(sorted(staff[:2]))
     assert clash.coverage[dt.date(year, 7, 12)] == 1 and clash.coverage[dt.date(year, 9, 1)] == 3
     with pytest.raises(OneCConfigError, match="нельзя утвердить"):
-        approve(clash, "v1", main_kind(zup), "Менеджер провайдера")
+        approve(clash, "v1", "Менеджер провайдера")
 
     wishes[1] = Wish(second.employee_ref, second.person_ref, dt.date(year, 7, 15), dt.date(year, 7, 28), "перенесён")
     resolved = consolidate(year, org, dep, staff, wishes, max_away=1)
-    schedule = approve(resolved, f"{dep}/{year}/v2", main_kind(zup), "Менеджер провайдера")
+    schedule = approve(resolved, f"{dep}/{year}/v2", "Менеджер провайдера")  # the main kind: the source names it
     source = source_in(mode, zup, make_source)
     written = source.submit_vacation_schedule(schedule, "Склад")
     assert source.submit_vacation_schedule(schedule, "Склад") == written
@@ -64,6 +64,7 @@ def test_wishes_conflict_then_consolidate_approve_and_become_the_schedule(
     assert [(r["Сотрудник_Key"], r["ДатаНачала"][:10], r["КоличествоДней"]) for r in rows] == [
         (first.employee_ref, f"{year}-07-01", 14), (second.employee_ref, f"{year}-07-15", 14),
         (third.employee_ref, f"{year}-08-01", 28)]
+    assert {r["ВидОтпуска_Key"] for r in rows} == {main_kind(zup)}  # OData: the connector, SOAP: the extension
     assert hooks("POST", f"documents/{written.ref}/post")["status"] == "Согласовано"
 
 

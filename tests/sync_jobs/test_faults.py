@@ -71,7 +71,7 @@ def _cli(tmp_path: Path, portal_server: Any, zup_server: Any, database_url: str)
     config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     env = {**os.environ, **sync_env(portal_server, zup_server), "B24APP_CONFIG": str(config),
            "DATABASE_URL": database_url, "SECRET_KEY": "test", "B24APP_TOKEN_KEY": _key(),
-           "PYTHONPATH": str(REPO)}
+           "PYTHONPATH": python_path(str(REPO))}
     return [sys.executable, "-m", "service.cli", "sync", "run"], env
 
 

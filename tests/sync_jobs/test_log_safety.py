@@ -3,9 +3,8 @@ hold no webhook code, 1C password, СНИЛС, ИНН or full phone number of an
 from __future__ import annotations
 
 import io
-import logging
 import re
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
 from flask import Flask
@@ -13,19 +12,6 @@ from flask import Flask
 from sync_jobs import run_sync
 from emulators.onec.schema import PERSONS
 from tests.sync_jobs.conftest import Hooks
-
-
-@pytest.fixture
-def debug_log() -> Iterator[io.StringIO]:
-    output = io.StringIO()
-    handler = logging.StreamHandler(output)
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    yield output
-    root.removeHandler(handler)
-    root.setLevel(level)
 
 
 def _personal_data(zup_server: Any) -> set[str]:

@@ -40,7 +40,8 @@ def as_list(value: Any) -> list:
 
 def bpt_data(tree: list[dict], variables: dict | None = None, parameters: dict | None = None,
              document_fields: dict | None = None) -> list[str]:
-    """TEMPLATE_DATA as a portal exports it: zlib level 9 of PHP serialize (b24-app.md §5.6)."""
+    """TEMPLATE_DATA as a portal exports it: zlib level 9 of PHP serialize
+    [not in the docs: core modules/bizproc/lib/workflow/template/packer/bpt.php]."""
     data = {"VERSION": 2, "TEMPLATE": tree, "PARAMETERS": parameters or {}, "VARIABLES": variables or {},
             "CONSTANTS": {}, "DOCUMENT_FIELDS": document_fields or {}}
     return ["template.bpt", base64.b64encode(zlib.compress(phpserialize.dumps(data), 9)).decode()]

@@ -1,4 +1,7 @@
-"""App install/update/uninstall and event delivery (b24-app.md §2, §4, §13)."""
+"""App install/update/uninstall and event delivery.
+
+REST docs: settings/app-installation/, api-reference/common/events/, api-reference/events/.
+"""
 from __future__ import annotations
 
 import json
@@ -171,7 +174,8 @@ def test_offline_events_dedupe_and_processing(portal: RunningBitrix24, app_endpo
 
 
 def test_bx24_shim_finishes_the_install_of_the_open_page(portal: RunningBitrix24, app_endpoint: AppEndpoint) -> None:
-    """b24-app.md §8: the page's BX24.js knows its frame; installFinish posts to the install-finish hook."""
+    """The page's BX24.js knows its frame (REST docs: sdk/bx24-js-sdk/system-functions/bx24-init.md);
+    installFinish posts to the install-finish hook."""
     shim_url = f"{portal.url}/bitrix/js/rest/bx24.js"
     assert "})(null);" in requests.get(shim_url, timeout=10).text  # no install page open: BX24 refuses
     app = _register(portal, app_endpoint)

@@ -1,4 +1,5 @@
-"""``batch``: halt, 50-command cap, references, sections, PHP array quirk (b24-transport §4)."""
+"""``batch``: halt, 50-command cap, references, sections, PHP array quirk
+(REST docs: settings/how-to-call-rest-api/batch.md)."""
 from __future__ import annotations
 
 import requests

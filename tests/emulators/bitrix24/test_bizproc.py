@@ -1,4 +1,7 @@
-"""bizproc.workflow.template.*, bizproc.activity.* / robot.* validation over HTTP (b24-app.md §5.3-§5.9)."""
+"""bizproc.workflow.template.*, bizproc.activity.* / robot.* validation over HTTP.
+
+REST docs: api-reference/bizproc/.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,12 +29,14 @@ def test_docs_sample_installs_and_lists_decoded(bp_world: BpWorld) -> None:
     [row] = rows
     assert row["TEMPLATE"][0]["Children"][0]["Type"] == "SocNetMessageActivity"
     assert row["SYSTEM_CODE"].startswith("rest_app_")
+    # default SELECT is ID only (REST docs: api-reference/bizproc/template/bizproc-workflow-template-list.md)
     assert bp_world.admin.result("bizproc.workflow.template.list", FILTER={"ID": template_id}) == [
-        {"ID": template_id}]  # default SELECT is ID only (§5.4)
+        {"ID": template_id}]
 
 
 def test_template_list_accepts_only_its_filter_operators(bp_world: BpWorld) -> None:
-    """b24-app.md §5.4: '' ! < <= > >=; any other prefix is no operator (the key names no field)."""
+    """'' ! < <= > >=; any other prefix is no operator (the key names no field)
+    [not in the docs: core modules/bizproc/lib/restservice.php]."""
     iblock_id = bp_world.new_list()
     ids = [bp_world.admin.result("bizproc.workflow.template.add", DOCUMENT_TYPE=doc_type(iblock_id), NAME=name,
                                  TEMPLATE_DATA=bpt_data(MESSAGE_TREE)) for name in ("Отпуск", "Командировка")]

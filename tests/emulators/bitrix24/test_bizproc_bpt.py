@@ -1,4 +1,8 @@
-"""The .bpt codec and the import-time tree check (pure functions, b24-app.md §5.3/§5.6)."""
+"""The .bpt codec and the import-time tree check (pure functions).
+
+REST docs: api-reference/bizproc/template/bizproc-workflow-template-add.md (the sample); the format is
+[not in the docs: core modules/bizproc/lib/workflow/template/packer/bpt.php].
+"""
 from __future__ import annotations
 
 import base64

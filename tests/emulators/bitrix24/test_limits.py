@@ -1,4 +1,4 @@
-"""Leaky bucket and operating time on an injected clock (b24-transport §5.1–5.2)."""
+"""Leaky bucket and operating time on an injected clock (REST docs: limits.md)."""
 from __future__ import annotations
 
 from typing import Iterator
@@ -72,7 +72,8 @@ def test_operating_time_blocks_the_method_before_execution(heavy_portal: Running
     last_ok = answers[5].json()["time"]
     assert last_ok["operating"] == pytest.approx(12.0)
     assert last_ok["operating_reset_at"] == int(answers[0].json()["time"]["start"]) + 600
-    assert isinstance(last_ok["operating_reset_at"], int)  # whole seconds at time_scale 1 (b24-transport §2.1)
+    # whole seconds at time_scale 1 (REST docs: api-reference/data-types.md#time)
+    assert isinstance(last_ok["operating_reset_at"], int)
     assert call(heavy_portal, "user.get", ID=2).status_code == 200  # other methods keep working
     assert hook(heavy_portal, "counters", http_method="GET")["rejected_429"] == 1
     assert len(call(heavy_portal, "user.get", FILTER={"EMAIL": "h6@example.com"}).json()["result"]) == 0

@@ -1,4 +1,4 @@
-"""lists.*, lists.field.*, lists.element.* over HTTP (b24-app.md §6)."""
+"""lists.*, lists.field.*, lists.element.* over HTTP (REST docs: api-reference/lists/)."""
 from __future__ import annotations
 
 import base64
@@ -65,10 +65,11 @@ def test_elements_add_get_update_replace_and_delete(bp_world: BpWorld) -> None:
         "ERROR_ELEMENT_ALREADY_EXISTS")
     [row] = bp_world.admin.result("lists.element.get", **common, ELEMENT_ID=element_id, SELECT=["NAME", days, note])
     assert list(row[days].values()) == ["14"] and list(row[note].values()) == ["a", "b"]
-    assert all(key.isdigit() for key in row[note])  # values keyed by value id (§6)
+    assert all(key.isdigit() for key in row[note])  # values keyed by value id [inferred]
     bp_world.admin.result("lists.element.update", **common, ELEMENT_ID=element_id, FIELDS={"NAME": "Новое"})
     [row] = bp_world.admin.result("lists.element.get", **common, ELEMENT_ID=element_id, SELECT=["NAME", days])
-    assert row["NAME"] == "Новое" and days not in row  # update replaces all FIELDS (§6, §12.15)
+    # update replaces all FIELDS (REST docs: api-reference/lists/elements/lists-element-update.md)
+    assert row["NAME"] == "Новое" and days not in row
     assert bp_world.admin.result("lists.element.get", **common) == [{"ID": str(element_id)}]  # SELECT: ['ID']
     assert bp_world.admin.result("lists.element.delete", **common, ELEMENT_ID=element_id) is True
     assert bp_world.admin.result("lists.element.get", **common) == []
@@ -107,7 +108,8 @@ def test_element_filter_order_and_file_url(bp_world: BpWorld) -> None:
 
 
 def test_element_filter_prefixes_like_and_start(bp_world: BpWorld) -> None:
-    """The shared list semantics (b24-transport §3, §10) as lists.element.get applies them."""
+    """The shared list semantics (REST docs: settings/how-to-call-rest-api/list-methods-pecularities.md) as
+    lists.element.get applies them."""
     iblock_id = bp_world.new_list()
     common = {"IBLOCK_TYPE_ID": PROCESSES, "IBLOCK_ID": iblock_id}
     for index, name in enumerate(("Заявка [A]", "Заявка 10", "Отчёт 3")):

@@ -1,4 +1,4 @@
-"""The OAuth server: grants, rotation, errors (b24-app.md §3, b24-transport §5.3)."""
+"""The OAuth server: grants, rotation, errors (REST docs: settings/oauth/)."""
 from __future__ import annotations
 
 import requests

@@ -1,4 +1,4 @@
-"""PHP wire semantics as pure functions (b24-transport §1.3, §4.2)."""
+"""PHP wire semantics as pure functions (php.net: parse_str, http_build_query, json_encode)."""
 from __future__ import annotations
 
 from emulators.bitrix24.phpcodec import as_php_arrays, build_query, parse_query, php_bool

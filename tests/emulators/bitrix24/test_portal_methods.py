@@ -1,4 +1,4 @@
-"""department.*, sonet_group.*, im.notify.*, disk.*, placement.*, app.option.* (b24-app.md §2.6, §7–9)."""
+"""department.*, sonet_group.*, im.notify.*, disk.*, placement.*, app.option.* (REST docs: api-reference/)."""
 from __future__ import annotations
 
 import base64
@@ -79,10 +79,34 @@ def test_disk_upload_and_download(portal: RunningBitrix24) -> None:
     assert clash["NAME"] == "d (1).txt"
     children = _rest(portal, token, "disk.folder.getchildren", id=folder["ID"]).json()
     assert children["total"] == 2
-    assert requests.get(uploaded["DOWNLOAD_URL"], timeout=10).content == "Договор №1".encode()
+    download = requests.get(uploaded["DOWNLOAD_URL"], timeout=10)
+    assert download.content == "Договор №1".encode()
+    cyrillic = _rest(portal, token, "disk.folder.uploadfile", id=folder["ID"], data={"NAME": "Справка 1.pdf"},
+                     fileContent=["Справка 1.pdf", content]).json()["result"]
+    disposition = requests.get(cyrillic["DOWNLOAD_URL"], timeout=10).headers["Content-Disposition"]
+    assert disposition == "attachment; filename*=UTF-8''%D0%A1%D0%BF%D1%80%D0%B0%D0%B2%D0%BA%D0%B0%201.pdf"
     assert _rest(portal, token, "disk.file.get", id=uploaded["ID"]).json()["result"]["NAME"] == "d.txt"
     bad = _rest(portal, token, "disk.folder.uploadfile", id=folder["ID"], fileContent=["x", "@@@"]).json()
     assert bad["error"] == "ERROR_ARGUMENT"
+
+
+def test_folder_shared_to_a_user(portal: RunningBitrix24) -> None:
+    token = _app_token(portal, ["disk"])
+    root = _rest(portal, token, "disk.storage.getforapp").json()["result"]["ROOT_OBJECT_ID"]
+    folder = _rest(portal, token, "disk.folder.addsubfolder", id=root, data={"NAME": "Справки"}).json()["result"]
+    employee = hook(portal, "users", {"NAME": "Ира", "EMAIL": "ira@example.com"})["ID"]
+    shared = _rest(portal, token, "disk.folder.shareToUser", id=folder["ID"], userId=employee,
+                   taskName="disk_access_read").json()
+    assert shared["result"] is True
+    [row] = [r for r in hook(portal, "state", http_method="GET")["tables"]["disk_objects"].values()
+             if str(r["ID"]) == folder["ID"]]
+    assert row["SHARED_WITH"] == {str(employee): "disk_access_read"}
+    assert _rest(portal, token, "disk.folder.shareToUser", id=folder["ID"], userId=employee,
+                 taskName="disk_access_owner").json()["error"] == "ACCESS_DENIED"
+    assert _rest(portal, token, "disk.folder.shareToUser", id=folder["ID"],
+                 taskName="disk_access_read").json()["error"] == "ERROR_ARGUMENT"
+    assert _rest(portal, token, "disk.folder.shareToUser", id=999999, userId=employee,
+                 taskName="disk_access_read").json()["error"] == "ERROR_NOT_FOUND"
 
 
 def test_group_storage_listed(portal: RunningBitrix24) -> None:

@@ -77,7 +77,8 @@ def setup_vacation(world: BpWorld, timeout_s: int = 0, answer: bool = True) -> V
                        NAME="Остаток отпуска", USE_SUBSCRIPTION="Y", AUTH_USER_ID=1,
                        PROPERTIES={"days": {"Name": "Дней", "Type": "int", "Required": "Y"}},
                        RETURN_PROPERTIES={"balance": {"Name": "Остаток", "Type": "int"}})
-    world.handler.answer = (lambda payload: {"BALANCE": "28"}) if answer else None  # case-insensitive keys (§5.9.2)
+    # case-insensitive keys [not in the docs: core modules/bizproc/classes/general/restactivity.php]
+    world.handler.answer = (lambda payload: {"BALANCE": "28"}) if answer else None
     iblock_id = world.new_list()
     fields = {code_: world.admin.result("lists.field.add", IBLOCK_TYPE_ID=PROCESSES, IBLOCK_ID=iblock_id,
                                         FIELDS={"NAME": code_, "TYPE": "S", "CODE": code_})
@@ -111,8 +112,9 @@ def test_vacation_request_approved_end_to_end(bp_world: BpWorld) -> None:
     assert {"access_token", "refresh_token", "application_token", "member_id"} <= set(callback["auth"])
     assert task["NAME"] == "Отпуск: Отпуск" and task["PARAMETERS"] == {"StatusYesLabel": "Согласовать"}
     assert vacation.element(element_id)["BALANCE"] == "28"
+    # only the assignee (REST docs: api-reference/bizproc/bizproc-task/bizproc-task-complete.md)
     assert vacation.employee.error("bizproc.task.complete", TASK_ID=task["ID"], STATUS="yes")[1:] == (
-        "ERROR_TASK_NOT_FOUND", "Task not found")  # only the assignee (§5.8)
+        "ERROR_TASK_NOT_FOUND", "Task not found")
     assert vacation.boss.error("bizproc.task.complete", TASK_ID=task["ID"], STATUS="maybe")[1:] == (
         "ERROR_TASK_VALIDATION", "incorrect STATUS")
     assert vacation.boss.result("bizproc.task.complete", TASK_ID=task["ID"], STATUS="yes", COMMENT="ок") is True

@@ -1,4 +1,4 @@
-"""Routing, input merging, envelopes and auth errors (b24-transport §1–2, §10)."""
+"""Routing, input merging, envelopes and auth errors (REST docs: settings/how-to-call-rest-api/, error-codes.md)."""
 from __future__ import annotations
 
 import requests

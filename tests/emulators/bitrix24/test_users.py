@@ -1,4 +1,4 @@
-"""user.*: invitation, extranet, visibility, FILTER quirk, UF fields (b24-app.md §7.1)."""
+"""user.*: invitation, extranet, visibility, FILTER quirk, UF fields (REST docs: api-reference/user/)."""
 from __future__ import annotations
 
 import requests
@@ -76,7 +76,8 @@ def test_user_update_and_dismissal(portal: RunningBitrix24) -> None:
     assert result(portal, "user.update", ID=user_id, WORK_POSITION="Инженер", ACTIVE="N") is True
     [user] = result(portal, "user.get", ID=user_id)
     assert (user["WORK_POSITION"], user["ACTIVE"]) == ("Инженер", False)
-    assert result(portal, "user.update", ID=user_id, ACTIVE="false") is True  # non-empty string: active (§7.1)
+    # non-empty string: active [not in the docs: core modules/rest/lib/api/user.php]
+    assert result(portal, "user.update", ID=user_id, ACTIVE="false") is True
     assert result(portal, "user.get", ID=user_id)[0]["ACTIVE"] is True
     clash = call(portal, "user.update", ID=user_id, EMAIL="admin@portal.example").json()
     assert clash["error_description"] == "User with this email already exists"

@@ -1,4 +1,5 @@
-"""Reading the standard interface: representations, value quirks (§1.4, §1.5, §7.1–7.3)."""
+"""Reading the standard interface: representations, value quirks (sources in
+emulators/onec/__init__.py)."""
 from __future__ import annotations
 
 import base64

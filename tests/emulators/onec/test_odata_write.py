@@ -1,4 +1,5 @@
-"""Writes: POST/PATCH/DELETE, Post/Unpost, DataVersion bumps, tabular rows (§1.8, §7.5)."""
+"""Writes: POST/PATCH/DELETE, Post/Unpost, DataVersion bumps, tabular rows (1C Developer Guide,
+«Methods of modifying data»; sources in emulators/onec/__init__.py)."""
 from __future__ import annotations
 
 import requests

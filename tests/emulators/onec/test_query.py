@@ -1,4 +1,4 @@
-"""The query engine and the paging traps of §5 (§7.4)."""
+"""The query engine and a real server's paging traps (emulators/onec/query.py)."""
 from __future__ import annotations
 
 import requests

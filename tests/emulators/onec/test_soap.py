@@ -1,4 +1,5 @@
-"""B24Sync over SOAP with zeep against the served WSDL (architecture.md SOAP contract, §4.2, §7.8)."""
+"""B24Sync over SOAP with zeep against the served WSDL (docs/architecture.md «SOAP contract»,
+docs/onec-extension.md, section 2)."""
 from __future__ import annotations
 
 import base64

@@ -1,0 +1,292 @@
+"""Where the cabinet's data comes from: the directory, the portal, 1C and the core's stores.
+
+Each function reads one thing for one page part and returns plain JSON-ready values.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from cachetools import TTLCache
+from flask import Flask
+
+from b24app import inbox
+from b24app.bitrix import B24Client
+from b24app.bitrix.errors import B24Error
+from b24app.db import get_db
+from b24app.portal import client_for, get_config, get_store
+from b24app.verify import Viewer
+from bizproc_templates.installer import Installer, installed_rows
+from bizproc_templates.settings import bizproc_settings
+from bizproc_templates.source import load_processes
+from bizproc_templates.zup import employee_of, open_source
+from cabinet.roles import Roles, roles_of
+from cabinet.settings import CabinetSettings
+from cabinet.sources import Directory, Person, SiteManagers, StaffRoles
+from onec.errors import OneCError
+from onec.factory import build_source
+from sync_jobs import run_sync
+from sync_jobs.run import preview
+from sync_jobs.store import recent_runs, run_records
+
+log = logging.getLogger(__name__)
+
+DIRECTORY_KEY = "cabinet.directory"
+CONTACTS_KEPT = 1024
+CONTACTS_TTL_S = 300.0  # managers' names and contacts change rarely; a page shows them for 5 minutes at most
+EXAMPLES = 5
+REQUEST_PATH = "/bizproc/processes/{iblock_id}/element/0/0/"  # the portal's form of a new process element
+
+
+def directory(app: Flask) -> Directory:
+    return app.extensions[DIRECTORY_KEY]
+
+
+def settings(app: Flask) -> CabinetSettings:
+    return get_config(app).settings("cabinet")
+
+
+def staff_roles(app: Flask) -> StaffRoles:
+    """HR and accounting user ids of the ``bizproc:`` section (its own reader, not a copy of it)."""
+    return bizproc_settings(app).roles
+
+
+def roles(app: Flask, viewer: Viewer) -> Roles:
+    return roles_of(viewer, directory(app), settings(app), staff_roles(app))
+
+
+# -- people and contacts ---------------------------------------------------------------------------
+
+CONTACTS_KEY = "cabinet.contacts"
+
+
+def contacts_by_id(app: Flask, user_ids: Iterable[int], member_id: str) -> dict[int, dict[str, Any]]:
+    """Name, position, e-mail and work phone of portal users, read with the app's token (kept a while)."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    key = f"{member_id}:{ids}"
+    cache, lock = app.extensions.setdefault(CONTACTS_KEY, (TTLCache(maxsize=CONTACTS_KEPT, ttl=CONTACTS_TTL_S),
+                                                           threading.Lock()))
+    with lock:
+        known = cache.get(key)
+    if known is not None:
+        return known
+    try:
+        rows = client_for(app, member_id).call("user.get", {"FILTER": {"ID": ids}, "ADMIN_MODE": True}).result or []
+    except (B24Error, LookupError) as exc:  # names only, not kept: the next page asks again
+        log.warning("cabinet: contacts not read: %s", getattr(exc, "code", type(exc).__name__))
+        return {user_id: {"id": user_id, "name": f"Пользователь {user_id}"} for user_id in ids}
+    known = {int(row["ID"]): _contact(row) for row in rows if str(row.get("ID", "")).isdigit()}
+    with lock:
+        cache[key] = known
+    return known
+
+
+def _contact(row: dict[str, Any]) -> dict[str, Any]:
+    name = " ".join(str(row.get(k) or "") for k in ("NAME", "LAST_NAME")).strip()
+    return {"id": int(row["ID"]), "name": name, "position": row.get("WORK_POSITION") or "",
+            "email": row.get("EMAIL") or "", "phone": row.get("WORK_PHONE") or ""}
+
+
+def contacts(app: Flask, managers: SiteManagers, member_id: str) -> dict[str, list[dict[str, Any]]]:
+    known = contacts_by_id(app, (*managers.client, *managers.provider), member_id)
+    return {side: [known[i] for i in getattr(managers, side) if i in known] for side in ("client", "provider")}
+
+
+def managers_of_person(app: Flask, person: Person, member_id: str) -> dict[str, list[dict[str, Any]]]:
+    """The client's and the provider's managers of every site the person works at."""
+    found = [directory(app).managers_of(e.department_ref) for e in person.employments]
+    merged = SiteManagers(tuple(dict.fromkeys(i for m in found for i in m.client)),
+                          tuple(dict.fromkeys(i for m in found for i in m.provider)))
+    return contacts(app, merged, member_id)
+
+
+# -- requests ----------------------------------------------------------------------------------------
+
+def request_forms(app: Flask, member_id: str) -> list[dict[str, Any]]:
+    """A button per installed HR process: its title and the portal's form that starts it."""
+    lists = {row.code: row.b24_id for row in installed_rows(get_db(app), member_id) if row.kind == "list"}
+    return [{"code": process.code, "title": process.section("list").get("name", process.code),
+             "path": REQUEST_PATH.format(iblock_id=lists[process.code])}
+            for process in load_processes() if process.code in lists]
+
+
+def requests_of(client: B24Client, user_id: int) -> dict[str, Any]:
+    """The running processes the user started and the tasks waiting in them, plus the user's own tasks."""
+    workflows = client.call("bizproc.workflow.instance.list", {
+        "SELECT": ["ID", "STARTED", "STARTED_BY", "TEMPLATE_ID", "MODIFIED"],
+        "FILTER": {"STARTED_BY": user_id}}).result or []
+    tasks = _tasks(client, {"WORKFLOW_STARTED_BY": user_id, "STATUS": 0}) if workflows else []
+    waiting = {str(t.get("WORKFLOW_ID")): t for t in tasks}
+    mine = _tasks(client, {"USER_ID": user_id, "STATUS": 0})
+    return {"requests": [{"id": w.get("ID"), "started": w.get("STARTED"), "title": _title_of(waiting.get(str(w.get("ID")))),
+                          "status": "ждёт согласования" if str(w.get("ID")) in waiting else "в работе",
+                          "waiting_for": (waiting.get(str(w.get("ID"))) or {}).get("NAME", "")} for w in workflows],
+            "my_tasks": [_task(t) for t in mine]}
+
+
+def approvals_of(client: B24Client, user_id: int) -> dict[str, Any]:
+    """What waits for this user's decision (business-process tasks), newest first."""
+    return {"tasks": [_task(t) for t in _tasks(client, {"USER_ID": user_id, "STATUS": 0})]}
+
+
+def _tasks(client: B24Client, conditions: dict[str, Any]) -> list[dict[str, Any]]:
+    return client.call("bizproc.task.list", {
+        "SELECT": ["ID", "NAME", "WORKFLOW_ID", "DOCUMENT_NAME", "DOCUMENT_URL", "WORKFLOW_TEMPLATE_NAME",
+                   "WORKFLOW_STARTED", "WORKFLOW_STARTED_BY", "USER_ID"],
+        "FILTER": conditions, "ORDER": {"ID": "DESC"}}).result or []
+
+
+def _title_of(task: dict[str, Any] | None) -> str:
+    return str((task or {}).get("WORKFLOW_TEMPLATE_NAME") or (task or {}).get("DOCUMENT_NAME") or "Заявление")
+
+
+def _task(task: dict[str, Any]) -> dict[str, Any]:
+    return {"id": task.get("ID"), "name": task.get("NAME") or "", "process": task.get("WORKFLOW_TEMPLATE_NAME") or "",
+            "document": task.get("DOCUMENT_NAME") or "", "url": task.get("DOCUMENT_URL") or "",
+            "started": task.get("WORKFLOW_STARTED"), "started_by": task.get("WORKFLOW_STARTED_BY")}
+
+
+# -- 1C ------------------------------------------------------------------------------------------------
+
+def onec_card(app: Flask, person: Person) -> dict[str, Any] | None:
+    """Today's vacation balance of the person's main employment and the hire date per department,
+    read from 1C:ZUP now; None if 1C fails."""
+    today = dt.date.today()
+    try:
+        source = open_source(app, bizproc_settings(app))
+        try:
+            states = [s for s in source.employments() if s.person_ref == person.ref and s.is_active(today)]
+            balance = source.vacation_balance(employee_of(source, person.ref, today).employee_ref, today)
+        finally:
+            source.close()
+    except (OneCError, LookupError) as exc:
+        log.warning("cabinet: 1C card not read: %s", type(exc).__name__)
+        return None
+    return {"vacation": {"as_of": balance.as_of.isoformat(), "days": balance.days,
+                         "by_kind": [{"kind": k.kind, "days": k.days} for k in balance.by_kind]},
+            "hired_on": {s.department_ref: s.hire_date.isoformat() for s in states if s.department_ref and s.hire_date}}
+
+
+# -- sync and the admin console ---------------------------------------------------------------------
+
+def last_sync(app: Flask) -> dict[str, Any] | None:
+    runs = recent_runs(get_db(app), 1)
+    return _run(runs[0]) if runs else None
+
+
+def _run(run: Any) -> dict[str, Any]:
+    return {"id": run.id, "mode": run.mode, "status": run.status,
+            "started_at": run.started_at.isoformat() if run.started_at else None,
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "counts": json.loads(run.counts or "{}"), "message": run.message}
+
+
+def admin_console(app: Flask, member_id: str) -> dict[str, Any]:
+    """Portal status, 1C connections, sync runs, the inbox: its depth and failed items."""
+    db = get_db(app)
+    runs = recent_runs(db, 20)
+    problems = run_records(db, runs[0].id) if runs else []
+    waiting, oldest = inbox.depth(db)
+    return {"portal": _portal_status(app, member_id),
+            "inbox": {"waiting": waiting, "oldest_age_s": _age_s(oldest)},
+            "onec": [_onec_status(connection) for connection in get_config(app).settings("onec").connections],
+            "sync_runs": [{**_run(run), "problems": len(run_records(db, run.id))} for run in runs],
+            "last_run_problems": [{"kind": r.kind, "title": r.title, "reason": r.reason} for r in problems[:200]],
+            "inbox_failed": [{"id": item.id, "kind": item.kind, "name": item.name, "attempts": item.attempts,
+                              "error": item.last_error or ""}
+                             for item in inbox.list_items(db, status="failed", limit=100)]}
+
+
+def _age_s(moment: dt.datetime | None) -> float | None:
+    if moment is None:
+        return None
+    now = dt.datetime.now(dt.timezone.utc)
+    return round((now - (moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc))).total_seconds(), 1)
+
+
+def sync_plan(app: Flask) -> dict[str, Any]:
+    """What the next incremental run would do, read without writing (``b24app sync plan``)."""
+    plan = preview(app, full=False).plan
+    examples = {"groups_create": [g.name for g in plan.group_creates], "users_create": [u.title for u in plan.user_creates],
+                "users_update": [u.user.title for u in plan.user_updates],
+                "users_deactivate": [u.title for u, _ in plan.deactivations],
+                "skipped": [f"{s.title}: {s.reason}" for s in plan.skipped]}
+    return {"counts": plan.counts(), "examples": {k: v[:EXAMPLES] for k, v in examples.items() if v}}
+
+
+def start_sync(app: Flask) -> None:
+    """An incremental run in the background; its row appears in the runs (the sync lock keeps it single)."""
+    threading.Thread(target=_run_quietly, args=(app,), name="cabinet-sync", daemon=True).start()
+
+
+def _run_quietly(app: Flask) -> None:
+    try:
+        run_sync(app, full=False)
+    except Exception as exc:  # the run's own row says what happened; a refused lock leaves no row
+        log.warning("cabinet: sync run from the console ended with %s", type(exc).__name__)
+
+
+def templates_status(app: Flask, client: B24Client, member_id: str) -> list[dict[str, Any]]:
+    """Each process (its list, fields and template) and each app activity against the source:
+    the installed version and what installing would do now (nothing, update, create)."""
+    config = get_config(app)
+    installer = Installer(client, get_db(app), member_id=member_id, client_id=config.client_id,
+                          public_url=config.public_url)
+    versions = {(row.kind, row.code): row.version for row in installed_rows(get_db(app), member_id)}
+    titles = {process.code: process.section("list").get("name", process.code) for process in installer.processes}
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for change in installer.plan():
+        kind, code = ("activity", change.code) if change.kind == "activity" else ("process", change.code.split(".")[0])
+        row = rows.setdefault((kind, code), {"kind": kind, "code": code, "title": titles.get(code, code),
+                                             "version": versions.get(("activity" if kind == "activity" else "template", code)),
+                                             "actions": set()})
+        row["actions"].add(change.action)
+    return [{key: value for key, value in row.items() if key != "actions"} | {"action": _summary(row["actions"])}
+            for row in rows.values()]
+
+
+def _summary(actions: set[str]) -> str:
+    """The one action that says the most: anything to create, else to update, else unchanged."""
+    return next((a for a in ("create", "adopt", "update") if a in actions), "unchanged" if actions <= {"unchanged"}
+                else sorted(actions)[0])
+
+
+def _onec_status(connection: Any) -> dict[str, Any]:
+    """Whether the connection answers now: the sets (OData) or the service (SOAP) it needs."""
+    try:
+        source = build_source(connection)
+        try:
+            problems = {name: type(error).__name__ for name, error in source.check().items() if error is not None}
+        finally:
+            source.close()
+    except OneCError as exc:
+        problems = {"(подключение)": type(exc).__name__}
+    return {"name": connection.name, "mode": connection.mode, "ok": not problems, "problems": problems}
+
+
+def _portal_status(app: Flask, member_id: str) -> dict[str, Any]:
+    installation = get_store(app).find(member_id=member_id)
+    if installation is None:
+        return {"status": "unknown"}
+    status: dict[str, Any] = {
+        "domain": installation.domain, "status": installation.status, "app_version": installation.app_version,
+        "scopes": list(installation.scopes),
+        "token_expires_at": installation.expires_at.isoformat() if installation.expires_at else None}
+    try:
+        client = client_for(app, member_id)
+        answer = client.batch({"events": ("event.get", {}), "placements": ("placement.get", {}),
+                               "activities": ("bizproc.activity.list", {})})
+        status.update({name: answer.results.get(name) for name in ("events", "placements", "activities")})
+    except (B24Error, LookupError) as exc:
+        status["error"] = getattr(exc, "code", type(exc).__name__)
+    return status
+
+
+def retry_inbox_item(app: Flask, item_id: int) -> bool:
+    return inbox.retry(get_db(app), item_id)

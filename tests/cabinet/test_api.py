@@ -1,0 +1,111 @@
+"""The cabinet's JSON API per role, checked against the emulators' state; every role against the
+others' data is refused with 403 and nothing of it in the body."""
+from __future__ import annotations
+
+import pytest
+
+from bizproc_templates.demo import wait_for
+from cabinet.data import directory
+from tests.cabinet.stack import CabinetStack
+
+
+def test_roles_come_from_real_data(stack: CabinetStack) -> None:
+    expected = {"employee": ["employee"], "client": ["client_manager"], "brigadier": ["brigade_leader"],
+                "provider": ["provider_manager"], "hr": ["hr"], "accounting": ["accounting"], "admin": ["admin"]}
+    for who, roles in expected.items():
+        me = stack.api(stack.ids[who], "/me").json()
+        assert me["roles"] == roles, who
+    assert stack.api(stack.ids["admin"], "/me").json()["pages"] == ["admin"]
+    assert stack.api(stack.ids["client"], "/me").json()["pages"] == ["sites"]
+
+
+def test_the_employee_sees_themself_as_1c_knows_them(stack: CabinetStack) -> None:
+    answer = stack.api(stack.employee, "/cabinet")
+    assert answer.status_code == 200
+    cabinet = answer.json()
+    user = stack.admin().call("user.get", {"ID": stack.employee, "ADMIN_MODE": True}).result[0]
+    assert cabinet["person"]["name"].startswith(f"{user['LAST_NAME']} {user['NAME']}")
+    job = cabinet["person"]["employments"][0]
+    assert job["group_id"] == stack.groups["a"] and job["position"] == user["WORK_POSITION"]
+    assert job["personnel_number"] == user["UF_USR_ZUP_PERSONNEL_NO"]  # what the sync wrote from 1C
+    assert job["legal_entity"] == user["UF_USR_ZUP_LEGAL_ENTITY"] and job["department"] == user["UF_USR_ZUP_DEPARTMENT"]
+    assert [m["id"] for m in cabinet["managers"]["client"]] == [stack.ids["client"]]
+    assert [m["id"] for m in cabinet["managers"]["provider"]] == [stack.ids["provider"]]
+    assert cabinet["managers"]["client"][0]["email"] == "client@example.ru"
+    assert {form["code"] for form in cabinet["request_forms"]} >= {"vacation", "sick_leave"}
+    card = stack.api(stack.employee, "/cabinet/onec").json()
+    assert card["available"] is True and card["vacation"]["days"] >= 0
+    assert card["hired_on"] == {job["department_ref"]: stack.hire_date(stack.employee, job["department_ref"])}
+    requests_ = stack.api(stack.employee, "/cabinet/requests").json()
+    assert [r["status"] for r in requests_["requests"]] == ["ждёт согласования"]
+
+
+def test_the_client_manager_sees_the_site_people_and_what_waits_for_them(stack: CabinetStack) -> None:
+    sites = stack.api(stack.ids["client"], "/sites").json()["sites"]
+    assert stack.groups["a"] in [s["group_id"] for s in sites] and stack.groups["b"] not in [s["group_id"] for s in sites]
+    site = stack.api(stack.ids["client"], f"/sites/{stack.groups['a']}").json()
+    members = {str(m["USER_ID"]) for m in stack.admin().call("sonet_group.user.get", {"ID": stack.groups["a"]}).result}
+    listed = {str(p["user_id"]) for p in site["people"] if p["user_id"]}
+    assert listed and listed <= members
+    approvals = stack.api(stack.ids["client"], f"/sites/{stack.groups['a']}/approvals").json()
+    assert [t["id"] for t in approvals["tasks"]] == [str(stack.task["ID"])]
+
+
+def test_the_provider_manager_sees_their_legal_entities_and_the_last_sync(stack: CabinetStack) -> None:
+    provider = stack.api(stack.ids["provider_b"], "/provider").json()
+    names = [d["group_id"] for e in provider["legal_entities"] for d in e["departments"]]
+    assert stack.groups["b"] in names and stack.groups["a"] not in names
+    assert provider["last_sync"]["status"] in ("ok", "partial")
+    assert provider["onboarding"]["people"] >= provider["onboarding"]["invited"] > 0
+
+
+def test_the_admin_console_shows_the_portal_and_the_sync(stack: CabinetStack) -> None:
+    console = stack.api(stack.ids["admin"], "/admin").json()
+    assert console["portal"]["status"] == "installed"
+    assert {e["event"].upper() for e in console["portal"]["events"]} >= {"ONAPPINSTALL", "ONAPPUPDATE"}
+    assert console["sync_runs"][0]["status"] in ("ok", "partial") and console["onec"] == [
+        {"name": "zup", "mode": "soap", "ok": True, "problems": {}}]
+
+
+def test_the_admin_sees_the_next_plan_the_templates_and_starts_a_run(stack: CabinetStack) -> None:
+    admin = stack.ids["admin"]
+    plan = stack.api(admin, "/admin/sync/plan", "POST").json()
+    assert plan["available"] is True and plan["counts"]["users_create"] == 0  # nothing changed in 1C since the run
+    objects = stack.api(admin, "/admin/templates", "POST").json()["objects"]
+    assert {o["action"] for o in objects} == {"unchanged"} and all(o["version"] == 1 for o in objects)
+    assert {o["code"] for o in objects if o["kind"] == "process"} >= {"vacation", "sick_leave"}
+    assert next(o["title"] for o in objects if o["code"] == "vacation") == "Заявление на отпуск"
+    runs_before = len(stack.api(admin, "/admin").json()["sync_runs"])
+    assert stack.api(admin, "/admin/sync/run", "POST").status_code == 202
+    wait_for(lambda: (runs := stack.api(admin, "/admin").json()["sync_runs"]) and len(runs) > runs_before
+             and runs[0]["status"] not in ("running",) and runs, "the console's sync run")
+    assert stack.api(admin, "/admin").json()["inbox"]["waiting"] >= 0
+
+
+# Each role's own data, and who else tries it.
+def _forbidden_cases(stack: CabinetStack) -> list[tuple[str, str]]:
+    a, b = stack.groups["a"], stack.groups["b"]
+    everybody = ["employee", "client", "client_b", "provider", "provider_b", "brigadier", "hr", "accounting", "admin"]
+    owners = {"/cabinet": ["employee"],
+              "/admin/sync/plan": ["admin"], "/admin/sync/run": ["admin"], "/admin/templates": ["admin"], "/cabinet/onec": ["employee"], "/cabinet/requests": ["employee"],
+              f"/sites/{a}": ["client", "brigadier", "provider", "hr", "accounting"],
+              f"/sites/{a}/approvals": ["client", "brigadier", "provider", "hr", "accounting"],
+              f"/sites/{b}": ["client_b", "provider_b", "hr", "accounting"],
+              "/provider": ["provider", "provider_b", "hr", "accounting"], "/admin": ["admin"]}
+    return [(who, path) for path, allowed in owners.items() for who in everybody if who not in allowed]
+
+
+def test_every_role_is_refused_the_others_data(stack: CabinetStack) -> None:
+    cases = _forbidden_cases(stack)
+    assert len(cases) > 40
+    secrets = [p.name for p in directory(stack.app).people_of_site(directory(stack.app).site(stack.groups["b"]))][:3]
+    for who, path in cases:
+        answer = stack.api(stack.ids[who], path, "POST" if path.startswith("/admin/") else "GET")
+        assert answer.status_code == 403, (who, path, answer.status_code)
+        assert answer.json() == {"error": "forbidden", "message": "Нет доступа."}
+        assert not any(name in answer.text for name in secrets)
+
+
+@pytest.mark.parametrize("method,path", [("POST", "/admin/inbox/1/retry"), ("GET", "/sites/999999")])
+def test_admin_actions_and_unknown_sites_are_refused_to_others(stack: CabinetStack, method: str, path: str) -> None:
+    assert stack.api(stack.employee, path, method).status_code == 403

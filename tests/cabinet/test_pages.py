@@ -1,0 +1,217 @@
+"""Every page in real Chromium as each role, opened through the portal's frame POST with third-party
+cookies blocked; content checked against the emulators, screenshots saved (desktop and phone)."""
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import urlencode
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Frame, Page, sync_playwright
+
+from b24app.frames import EXTRA_ANCESTORS_KEY, get_sessions
+from cabinet.data import directory
+from tests.cabinet.browser import SCREENSHOTS, Served, browser_context, cookie_setter
+from tests.cabinet.stack import CabinetStack
+
+@pytest.fixture(scope="module")
+def portal(stack: CabinetStack) -> Iterator[str]:
+    """The emulated portal's own page, opened on ``localhost``: the app on 127.0.0.1 is another site there."""
+    url = stack.install.portal.url.replace("//127.0.0.1:", "//localhost:")
+    stack.app.config[EXTRA_ANCESTORS_KEY] = [url]  # the portal answers on both names; frames allow this one too
+    yield url
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Any]:
+    with sync_playwright() as running:
+        yield running
+
+
+PHONE_WIDTH = 600
+FULL_WIDTH_FRAME = ("#app-frame { position: absolute !important; left: 0; top: 0; width: 100vw !important;"
+                    " z-index: 100; }")
+PHONE_VIEWPORT = ("() => { const meta = document.createElement('meta'); meta.name = 'viewport';"
+                  " meta.content = 'width=device-width, initial-scale=1'; document.head.appendChild(meta); }")
+
+
+def open_app(page: Page, portal: str, stack: CabinetStack, user_id: int, placement: str = "DEFAULT",
+             options: dict | None = None) -> Frame:
+    """Open the app in the portal as ``user_id``, the way the portal does; the app's frame once drawn."""
+    query = urlencode({"user_id": user_id, "client_id": stack.install.client_id, "placement": placement,
+                       "options": json.dumps(options or {})})
+    with page.expect_event("framenavigated", predicate=lambda f: "/b24/app" in f.url) as navigated:
+        page.goto(f"{portal}/_emulator/open?{query}")
+        if page.viewport_size["width"] < PHONE_WIDTH:  # the mobile app shows an app full-width, not in a desktop page
+            page.add_style_tag(content=FULL_WIDTH_FRAME)
+            page.evaluate(PHONE_VIEWPORT)
+    frame = navigated.value
+    frame.wait_for_selector("[data-test=title]")
+    return frame
+
+
+NEXT_PAINT = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(true))))"
+
+
+def settle(frame: Frame) -> None:
+    """Wait until no card shows a skeleton and the portal has fitted its frame to the content: the page
+    asks it with BX24.fitWindow whenever its size changes."""
+    frame.wait_for_function("() => !document.querySelector('.animate-pulse')")
+    frame.wait_for_function(NEXT_PAINT)
+    height = frame.evaluate("() => document.documentElement.scrollHeight")
+    frame.page.wait_for_function("height => Math.abs(parseFloat(document.getElementById('app-frame').style.height)"
+                                 " - height) <= 2", arg=height)
+
+
+def shoot(page: Page, name: str, *, phone: bool) -> None:
+    """The portal page on a desktop; on a phone the app's frame alone, as the Bitrix24 mobile app shows
+    an app full-screen. The viewport grows to the page first: Chromium paints a cross-site frame only
+    inside the viewport (a capture beyond it comes out blank)."""
+    height = page.evaluate("() => document.documentElement.scrollHeight")
+    page.set_viewport_size({"width": page.viewport_size["width"], "height": height})
+    page.evaluate(NEXT_PAINT)
+    next(f for f in page.frames if "/b24/app" in f.url).wait_for_function(NEXT_PAINT)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = str(SCREENSHOTS / f"{name}-{'phone' if phone else 'desktop'}.png")
+    if phone:
+        page.locator("#app-frame").screenshot(path=path)
+    else:
+        page.screenshot(path=path)
+
+
+@pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+def test_the_employee_cabinet(stack: CabinetStack, portal: str, playwright: Any, phone: bool) -> None:
+    person = directory(stack.app).person_of_user(stack.employee)
+    with browser_context(playwright, phone=phone) as context:
+        page = context.new_page()
+        frame = open_app(page, portal, stack, stack.employee)
+        frame.wait_for_selector("[data-test=vacation-days]")
+        frame.wait_for_selector("[data-test=request]")
+        settle(frame)
+        assert frame.inner_text("[data-test=person-name]") == person.name
+        job = person.employments[0]
+        assert frame.inner_text("[data-test=legal-entity]") == job.legal_entity
+        assert frame.inner_text("[data-test=personnel-number]") == job.personnel_number
+        assert "Клара Клиентова" in frame.inner_text("[data-test=managers-client]")
+        assert "Пётр Провайдеров" in frame.inner_text("[data-test=managers-provider]")
+        assert frame.locator("[data-test=request-vacation]").count() == 1
+        assert "ждёт согласования" in frame.inner_text("[data-test=request]")
+        assert frame.locator("[data-test=not-yet]").count() >= 2  # documents and timesheets: labelled, not faked
+        assert context.cookies() == []
+        shoot(page, "employee", phone=phone)
+
+
+@pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+def test_the_client_manager_view(stack: CabinetStack, portal: str, playwright: Any, phone: bool) -> None:
+    people = directory(stack.app).people_of_site(directory(stack.app).site(stack.groups["a"]))
+    with browser_context(playwright, phone=phone) as context:
+        page = context.new_page()
+        frame = open_app(page, portal, stack, stack.ids["client"])
+        frame.click(f"[data-test=site-{stack.groups['a']}]")
+        frame.wait_for_selector("[data-test=approval]")
+        frame.wait_for_function(f"() => document.querySelectorAll('[data-test=person]').length === {len(people)}")
+        settle(frame)
+        assert stack.task["NAME"] in frame.inner_text("[data-test=approval]")
+        assert frame.locator(f"[data-test=site-{stack.groups['b']}]").count() == 0
+        shoot(page, "client-manager", phone=phone)
+
+
+def test_the_workgroup_tab_opens_that_site(stack: CabinetStack, portal: str, playwright: Any) -> None:
+    people = directory(stack.app).people_of_site(directory(stack.app).site(stack.groups["b"]))
+    with browser_context(playwright) as context:
+        page = context.new_page()
+        frame = open_app(page, portal, stack, stack.ids["client_b"], "SONET_GROUP_DETAIL_TAB", {"GROUP_ID": stack.groups["b"]})
+        frame.wait_for_selector("[data-test=person]")
+        assert frame.locator("[data-test=person]").count() == len(people)
+        refused = open_app(page, portal, stack, stack.ids["client_b"], "SONET_GROUP_DETAIL_TAB",
+                           {"GROUP_ID": stack.groups["a"]})
+        assert "нет доступа" in refused.inner_text("[data-test=refused]")
+        assert refused.locator("[data-test=person]").count() == 0
+
+
+@pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+def test_the_provider_manager_view(stack: CabinetStack, portal: str, playwright: Any, phone: bool) -> None:
+    sites = [s for s in directory(stack.app).sites() if s.legal_entity_ref == next(
+        x.legal_entity_ref for x in directory(stack.app).sites() if x.group_id == stack.groups["b"])]
+    with browser_context(playwright, phone=phone) as context:
+        page = context.new_page()
+        frame = open_app(page, portal, stack, stack.ids["provider_b"])
+        frame.wait_for_selector("[data-test=last-sync]")
+        settle(frame)
+        assert frame.locator("[data-test=department]").count() == len(sites)
+        assert frame.locator("[data-test=legal-entity]").count() == 1
+        shoot(page, "provider-manager", phone=phone)
+
+
+@pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+def test_the_admin_console(stack: CabinetStack, portal: str, playwright: Any, phone: bool) -> None:
+    with browser_context(playwright, phone=phone) as context:
+        page = context.new_page()
+        frame = open_app(page, portal, stack, stack.ids["admin"])
+        frame.wait_for_selector("[data-test=portal-status]")
+        frame.click("[data-test=show-plan]")
+        frame.click("[data-test=check-templates]")
+        frame.wait_for_selector("[data-test=plan-users_create]")
+        frame.wait_for_selector("[data-test=templates]")
+        settle(frame)
+        assert frame.inner_text("[data-test=portal-status]") == "установлено"
+        assert frame.inner_text("[data-test=plan-users_create]") == "пригласить: 0"
+        assert "1C" not in frame.inner_text("[data-test=onec]") and "отвечает" in frame.inner_text("[data-test=onec]")
+        assert "ONAPPINSTALL" in frame.inner_text("[data-test=events]").upper()
+        assert frame.locator("[data-test=sync-runs] tr").count() == len(stack.api(stack.ids["admin"], "/admin")
+                                                                        .json()["sync_runs"])
+        shoot(page, "admin", phone=phone)
+
+
+def test_a_role_without_pages_sees_a_message_not_someone_elses_data(stack: CabinetStack, portal: str,
+                                                                     playwright: Any) -> None:
+    nobody = int(stack.hook("users", {"NAME": "Нина", "LAST_NAME": "Посторонняя", "EMAIL": "nina@example.ru"})["ID"])
+    with browser_context(playwright) as context:
+        frame = open_app(context.new_page(), portal, stack, nobody)
+        frame.wait_for_selector("[data-test=nothing]")
+        assert frame.locator("[data-test=person], [data-test=department], [data-test=portal]").count() == 0
+
+
+def test_an_expired_session_is_renewed_through_the_portal_as_the_same_user(stack: CabinetStack, portal: str,
+                                                                        playwright: Any) -> None:
+    """The page left open past its session: its next request renews it with BX24's fresh AUTH_ID."""
+    sessions = get_sessions(stack.app)
+    with browser_context(playwright) as context:
+        page = context.new_page()
+        frame = open_app(page, portal, stack, stack.ids["client"])
+        frame.wait_for_selector("[data-test=person]")
+        renewals = []
+        page.on("request", lambda request: renewals.append(request.url) if "/b24/frame/renew" in request.url else None)
+        second = stack.api(stack.ids["client"], "/sites").json()["sites"][1]["group_id"]  # the first one is shown
+        sessions.clock = lambda: time.time() + sessions.session_ttl_s + 60
+        try:
+            with page.expect_request(lambda request: "/b24/frame/renew" in request.url):
+                frame.click(f"[data-test=site-{second}]")
+            frame.wait_for_selector(f"text=Люди на площадке «{directory(stack.app).site(second).name}»")
+            people = directory(stack.app).people_of_site(directory(stack.app).site(second))
+            frame.wait_for_function(f"() => document.querySelectorAll('[data-test=person]').length === {len(people)}")
+        finally:
+            sessions.clock = time.time
+        assert len(renewals) == 1 and frame.locator("[data-test=error]").count() == 0
+        assert page.evaluate("() => window.portalMessages.map(m => m.command)").count("resizeWindow") >= 1
+        assert page.inner_text("#app-title") == "Площадки"  # BX24.setTitle
+
+
+@pytest.mark.parametrize("blocked", [True, False], ids=["blocked", "allowed"])
+def test_third_party_cookies_are_blocked_in_the_test_browser(stack: CabinetStack, portal: str,
+                                                             playwright: Any, blocked: bool) -> None:
+    """The profile setting is in effect: a cookie set on the app's host inside the portal's frame is not
+    stored (and, as a control, is stored when the same browser allows third-party cookies)."""
+    probe = Served(cookie_setter)
+    try:
+        with browser_context(playwright, block_third_party_cookies=blocked) as context:
+            page = context.new_page()
+            frame = open_app(page, portal, stack, stack.employee)
+            frame.goto(f"{probe.url}/")
+            frame.wait_for_selector("#done")
+            stored = [(c["name"], c["domain"]) for c in context.cookies()]
+            assert stored == ([] if blocked else [("probe", "127.0.0.1")])
+    finally:
+        probe.stop()
