@@ -185,6 +185,7 @@ def run_demo(*, once: bool, port: int, reset: bool = False) -> None:
 def tell_the_story(portal: DemoPortal, zup: Any, port: int, *, once: bool) -> dict[str, Any]:
     """The chapters, on an empty portal; the ports and people are kept for the next run."""
     from bizproc_templates.demo import Cast, chapter_business_processes
+    from timesheets.demo import chapter_timesheets
 
     step(f"Эмулятор портала Битрикс24: {portal.url} (лимиты тарифа, часы ускорены в {PORTAL_TIME_SCALE} раз)")
     step(f"Эмулятор 1С:ЗУП: {zup.odata_url} — сгенерирована кадровая компания ({COMPANY})")
