@@ -15,7 +15,7 @@ from flask import Flask
 
 from b24app.features import ConfigSection, Feature
 from b24app.scheduling import ScheduledJob
-from timesheets import cli, jobs
+from timesheets import api, cli, jobs
 from timesheets.settings import load_settings
 from timesheets.sheets import utc_now
 
@@ -30,5 +30,5 @@ FEATURE = Feature(
     config_section=ConfigSection("timesheets", load_settings),
     scheduled_jobs=(ScheduledJob("timesheets_approvals", "*/5 * * * *", jobs.approval_cycle, lease_s=3600),
                     ScheduledJob("timesheets_reminders", "0 9 * * *", jobs.reminders, lease_s=3600)),
-    cli=(cli.group,), init_app=_init_app, health=jobs.health,
+    blueprints=(api.bp,), cli=(cli.group,), init_app=_init_app, health=jobs.health,
 )
