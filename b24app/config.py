@@ -22,7 +22,8 @@ from b24app.features import Feature, enabled_features
 
 ENV_FILE = ".env (окружение)"
 
-DEFAULT_SCOPES = ("bizproc", "lists", "user", "department", "sonet_group", "im", "disk", "placement")
+DEFAULT_SCOPES = ("bizproc", "lists", "user", "department", "sonet_group", "im", "disk", "placement",
+                  "messageservice")
 DEFAULT_EVENTS = ("ONAPPUPDATE", "ONAPPUNINSTALL")  # add user events once a handler needs them
 
 # Features that only work when the service runs as an installed local app, not through a webhook

@@ -1,6 +1,7 @@
 """What a handler of an inbox item is: ``fn(ctx: HandlerContext, session: Session) -> None``.
 
-Features map ``("event", "ONAPPUPDATE")`` or ``("activity", "<code>")`` to their handlers in their
+Features map ``("event", "ONAPPUPDATE")``, ``("activity", "<code>")`` or ``("message", "sms")`` (a message the
+portal asks one of the app's messaging providers to send) to their handlers in their
 declaration (:class:`b24app.features.Feature`); the worker looks them up through
 :func:`b24app.features.get_features`. A handler raises :class:`FatalHandlerError` for calls that
 can never succeed (parked at once) and any other exception for transient failures (retried with
@@ -19,7 +20,8 @@ if TYPE_CHECKING:
     from b24app.inbox import InboxMessage
 
 Handler = Callable[["HandlerContext", Session], None]
-HandlerKey = tuple[str, str]  # (kind, name): ("event", "ONAPPUPDATE") or ("activity", "zup_vacation_balance")
+# (kind, name): ("event", "ONAPPUPDATE"), ("activity", "zup_vacation_balance") or ("message", "sms")
+HandlerKey = tuple[str, str]
 
 
 class FatalHandlerError(Exception):
@@ -40,6 +42,11 @@ def activity(code: str) -> HandlerKey:
     return ("activity", code.lower())
 
 
+def message(kind: str) -> HandlerKey:
+    """A message of ``kind`` ("sms") for a provider the app registered (messageservice.sender.add)."""
+    return ("message", kind.lower())
+
+
 def handler_key(kind: str, name: str) -> HandlerKey:
-    """The key of an inbox item: event names are matched upper-case, activity codes lower-case."""
-    return event(name) if kind == "event" else activity(name)
+    """The key of an inbox item: event names are matched upper-case, everything else lower-case."""
+    return event(name) if kind == "event" else (kind, name.lower())

@@ -1,4 +1,4 @@
-"""``/b24/events`` and ``/b24/activities/<code>``: parse, verify, store in the inbox, answer 200.
+"""``/b24/events``, ``/b24/activities/<code>`` and ``/b24/messages``: parse, verify, store in the inbox, answer 200.
 
 Every call is proven by the verifier (``b24app.verify``): 401 and nothing stored otherwise.
 """
@@ -47,6 +47,18 @@ def activity(code: str):  # type: ignore[no-untyped-def]
         raise BadCall("код действия в теле не совпадает с адресом обработчика")
     member_id = get_verifier(current_app).call(payload, event=None)
     return _accept(member_id, "activity", code.lower(), _digest(event_token), payload)
+
+
+@bp.post("/messages")
+def message():  # type: ignore[no-untyped-def]
+    """A message the portal asks one of the app's providers to send: the HANDLER of messageservice.sender.add
+    (Bitrix24 REST docs: api-reference/messageservice/messageservice-sender-add.md, "What Comes to the Handler").
+    One inbox item per provider code and portal message_id, however often the portal posts it."""
+    payload = _read_payload()
+    kind = _required_text(payload, "type").lower()
+    code, message_id = _required_text(payload, "code"), _required_text(payload, "message_id")
+    member_id = get_verifier(current_app).call(payload, event=None)
+    return _accept(member_id, "message", kind, _digest({"code": code, "message_id": message_id}), payload)
 
 
 def _read_payload() -> dict[str, Any]:

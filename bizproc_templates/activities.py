@@ -20,7 +20,7 @@ from b24app.bitrix.errors import B24APIError, B24Error, B24RefusedError, B24Tran
 from b24app.db import get_db
 from b24app.install_steps import RestCaller
 from b24app.portal import get_store
-from bizproc_templates.approvers import PortalDirectory, SyncDirectory, resolve_slots
+from bizproc_templates.approvers import SUBSTITUTES, PortalDirectory, SyncDirectory, resolve_slots, substituted
 from bizproc_templates.catalog import load_app_activities
 from bizproc_templates.compiler import IBLOCK_TYPE_ID
 from bizproc_templates.employee_documents import save_for_employee
@@ -156,10 +156,14 @@ def resolve_approvers(call: ActivityCall) -> Answer:
         raise BadInput("не указаны процесс или роли согласующих")
     portal = PortalDirectory(call.client)
     directory = SyncDirectory(sync_directory(call.app), portal)
-    resolution = resolve_slots(process, slots, directory.workplace(call.user("employee")), call.settings,
-                               _fallback(call))
+    employee = call.user("employee")
+    resolution, replaced = substituted(
+        resolve_slots(process, slots, directory.workplace(employee), call.settings, _fallback(call)),
+        call.app.extensions.get(SUBSTITUTES), call.member_id, employee)
     values: dict[str, Any] = {slot: [f"user_{i}" for i in ids] for slot, ids in resolution.users.items()}
     found = "; ".join(f"{ROLE_LABELS[slot]}: {', '.join(map(str, ids))}" for slot, ids in resolution.users.items())
+    if replaced:
+        found += "; замещают отсутствующих: " + ", ".join(f"{by} вместо {away}" for away, by in sorted(replaced.items()))
     if not resolution.unresolved:
         return Answer(values, f"Согласующие определены ({found})")
     missing = ", ".join(ROLE_LABELS[slot] for slot in resolution.unresolved)

@@ -6,6 +6,10 @@ the employee works in. :class:`SyncDirectory` reads the sync's directory (user -
 groups straight from Bitrix24 (used when the directory does not know the user, e.g. before the first
 sync). In both, a group's owner is the provider manager (the sync makes the provider manager the
 owner of every group) and its moderators are the client managers.
+
+Absent approvers: a feature that knows who is away puts a :class:`Substitutes` into
+``app.extensions[SUBSTITUTES]`` (the outreach feature does); :func:`substituted` then puts each absent
+approver's substitute in their place.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from sync_jobs.directory import Directory
 
 OWNER_ROLE = "A"
 MODERATOR_ROLE = "E"
+SUBSTITUTES = "bizproc_templates.substitutes"  # app.extensions key of a Substitutes, if any
 
 
 @dataclass(frozen=True)
@@ -116,3 +121,22 @@ def resolve_slots(process: str, slots: Iterable[str], workplace: Workplace, sett
 
 def _ids_of(source: RoleSource, by_role: Mapping[str, tuple[int, ...]]) -> tuple[int, ...]:
     return (source,) if isinstance(source, int) else by_role.get(source, ())
+
+
+class Substitutes(Protocol):
+    def substitute_for(self, member_id: str, user_id: int) -> int | None:
+        """Who stands in for ``user_id`` today, or None when they are not away (or nobody is named)."""
+
+
+def substituted(resolution: Resolution, substitutes: Substitutes | None, member_id: str,
+                employee: int) -> tuple[Resolution, dict[int, int]]:
+    """Absent approvers replaced by their substitutes (never by the employee); returns who replaced whom."""
+    if substitutes is None:
+        return resolution, {}
+    replaced: dict[int, int] = {}
+    for user_id in {i for ids in resolution.users.values() for i in ids}:
+        substitute = substitutes.substitute_for(member_id, user_id)
+        if substitute is not None and substitute != employee:
+            replaced[user_id] = substitute
+    users = {slot: _unique(replaced.get(i, i) for i in ids) for slot, ids in resolution.users.items()}
+    return Resolution(users, resolution.unresolved), replaced

@@ -10,10 +10,13 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from b24app.db import get_db
+from b24app.portal import get_store
+from outreach.absences import AbsenceError, absences, remove_absence, set_absence
+from outreach.jobs import approvals_job
 from outreach.models import OutreachBounce, OutreachMessage, OutreachOptOut
 from outreach.phones import mask, try_e164
 from outreach.planner import REASONS, by_unit
-from outreach.service import Proposal, clock_of, propose, send, sender_of
+from outreach.service import Proposal, clock_of, propose, send, sender_of, today
 
 
 @click.group("outreach")
@@ -122,3 +125,80 @@ def _print_status(app) -> None:  # type: ignore[no-untyped-def]
     with get_db(app).read_session() as session:
         counts = dict(session.execute(select(OutreachMessage.status, func.count()).group_by(OutreachMessage.status)).all())
     click.echo("Очередь: " + ", ".join(f"{status}: {n}" for status, n in sorted(counts.items())))
+
+
+@group.command("approvals")
+@with_appcontext
+def approvals_command() -> None:
+    """Проверить заявления и задачи согласования сейчас: уведомления, напоминания, эскалация."""
+    sent = approvals_job(current_app._get_current_object())  # type: ignore[attr-defined]
+    click.echo(f"Уведомлений отправлено: {sent}.")
+
+
+@group.group("absence")
+def absence_group() -> None:
+    """Отсутствия согласующих и их замещающие."""
+
+
+DATE = click.DateTime(["%Y-%m-%d", "%d.%m.%Y"])
+
+
+@absence_group.command("add")
+@click.argument("user_id", type=click.IntRange(min=1))
+@click.option("--from", "date_from", type=DATE, required=True, help="Первый день отсутствия.")
+@click.option("--to", "date_to", type=DATE, required=True, help="Последний день отсутствия.")
+@click.option("--substitute", type=click.IntRange(min=1), help="ID замещающего в Битрикс24.")
+@click.option("--note", default="", help="Комментарий (например, «отпуск»).")
+@click.option("--portal", "member_id", help="member_id портала, если их несколько.")
+@with_appcontext
+def absence_add_command(user_id: int, date_from: datetime, date_to: datetime, substitute: int | None, note: str,
+                        member_id: str | None) -> None:
+    """Отметить отсутствие согласующего (USER_ID) и его замещающего."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        absence_id = set_absence(get_db(app), member_id=_portal(member_id), user_id=user_id,
+                                 date_from=date_from.date(), date_to=date_to.date(), substitute_id=substitute,
+                                 now=clock_of(app).now(), note=note)
+    except AbsenceError as exc:
+        raise click.ClickException(str(exc)) from None
+    who = f", замещает {substitute}" if substitute else ", замещающий не указан"
+    click.echo(f"Отсутствие {absence_id} записано: пользователь {user_id} с {date_from:%d.%m.%Y} "
+               f"по {date_to:%d.%m.%Y}{who}.")
+
+
+@absence_group.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Также прошедшие.")
+@with_appcontext
+def absence_list_command(show_all: bool) -> None:
+    """Отсутствия: текущие и будущие (с --all — все)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    found = absences(get_db(app), since=None if show_all else today(app))
+    for absence in found:
+        substitute = f"замещает {absence.substitute_id}" if absence.substitute_id else "без замещающего"
+        source = f"{absence.source}; {absence.note}" if absence.note else absence.source
+        click.echo(f"{absence.id}: пользователь {absence.user_id}, {absence.date_from:%d.%m.%Y}–"
+                   f"{absence.date_to:%d.%m.%Y}, {substitute} ({source})")
+    click.echo(f"Всего: {len(found)}")
+
+
+@absence_group.command("remove")
+@click.argument("absence_id", type=int)
+@with_appcontext
+def absence_remove_command(absence_id: int) -> None:
+    """Удалить отсутствие по его номеру."""
+    if not remove_absence(get_db(current_app._get_current_object()), absence_id):  # type: ignore[attr-defined]
+        raise click.ClickException(f"Отсутствие {absence_id} не найдено")
+    click.echo(f"Отсутствие {absence_id} удалено.")
+
+
+def _portal(member_id: str | None) -> str:
+    """The portal named, or the only installed one."""
+    installed = [i.member_id for i in get_store(current_app._get_current_object()).all()  # type: ignore[attr-defined]
+                 if i.status == "installed"]
+    if member_id is not None:
+        if member_id not in installed:
+            raise click.ClickException(f"Портал {member_id} не установлен")
+        return member_id
+    if len(installed) != 1:
+        raise click.ClickException(f"Укажите портал (--portal): установлено порталов — {len(installed)}")
+    return installed[0]

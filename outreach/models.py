@@ -1,10 +1,11 @@
-"""Tables of outreach: the outbox of every message (written before the send), opt-outs, bounces."""
+"""Tables of outreach: the outbox of every message (written before the send), opt-outs, bounces; and for the
+approvals: absences of approvers, the portal notifications sent once, the approval tasks and requests watched."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Index, Integer, Numeric, String, Text
+from sqlalchemy import Date, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from b24app.db import Base, UTCDateTime
@@ -52,6 +53,7 @@ class OutreachMessage(Base):
     portal_code: Mapped[str | None] = mapped_column(String(64))        # messageservice provider CODE
     portal_message_id: Mapped[str | None] = mapped_column(String(64))  # the portal's message_id
     portal_status: Mapped[str | None] = mapped_column(String(16))      # last status reported to the portal
+    member_id: Mapped[str | None] = mapped_column(String(64))          # the portal that asked for the message
 
 
 class OutreachOptOut(Base):
@@ -72,3 +74,85 @@ class OutreachBounce(Base):
     address: Mapped[str] = mapped_column(String(320), primary_key=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OutreachAbsence(Base):
+    """An approver away from ``date_from`` to ``date_to`` (inclusive), and who stands in for them.
+
+    ``source`` is "manual" (the provider manager, ``b24app outreach absence add``) or the request that told
+    it ("vacation:<element id>", "business_trip:<element id>"): one row per request.
+    """
+
+    __tablename__ = "outreach_absences"
+    __table_args__ = (UniqueConstraint("member_id", "source", name="uq_outreach_absence_source"),
+                      Index("ix_outreach_absence_user", "member_id", "user_id", "date_to"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(Integer)
+    date_from: Mapped[date] = mapped_column(Date)
+    date_to: Mapped[date] = mapped_column(Date)
+    substitute_id: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(80))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# Notice states: pending (written, not yet accepted by the portal) → sent, or failed (the portal refused it).
+class OutreachNotice(Base):
+    """A portal notification (im.notify) for one cause, keyed so that it goes out once."""
+
+    __tablename__ = "outreach_notices"
+    __table_args__ = (UniqueConstraint("member_id", "key", name="uq_outreach_notice_key"),
+                      Index("ix_outreach_notice_status", "status"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(160))   # the cause, e.g. "task:12:7:reminder"; also the im.notify TAG
+    user_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(24))   # new_task | reminder | escalation | absence | delegated | status
+    message: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class OutreachApprovalTask(Base):
+    """A waiting approval task of one approver, as the watcher first saw it."""
+
+    __tablename__ = "outreach_approval_tasks"
+
+    member_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    task_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process: Mapped[str] = mapped_column(String(64))
+    workflow_id: Mapped[str] = mapped_column(String(64), default="")
+    name: Mapped[str] = mapped_column(Text, default="")
+    document_name: Mapped[str] = mapped_column(Text, default="")
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class OutreachRequestState(Base):
+    """The last status of one request (a list element of an HR process) the watcher saw."""
+
+    __tablename__ = "outreach_request_states"
+
+    member_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    process: Mapped[str] = mapped_column(String(64), primary_key=True)
+    element_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OutreachRequestScan(Base):
+    """Per process: the highest element id read; its absence means the first scan (a silent baseline)."""
+
+    __tablename__ = "outreach_request_scans"
+
+    member_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    process: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_element_id: Mapped[int] = mapped_column(Integer, default=0)
+    scanned_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -24,7 +24,8 @@ from b24app.db import Database
 from outreach.errors import ChannelError, GatewayUnusable, MessageRejected, OutcomeUnknown, RetriableError
 from outreach.gateways.base import Gateway, Sms
 from outreach.mail import Email, SmtpChannel
-from outreach.models import FAILED, GONE_OUT, PENDING, SENDING, SENT, UNKNOWN, OutreachBounce, OutreachMessage
+from outreach.models import (FAILED, GONE_OUT, PENDING, SENDING, SENT, UNKNOWN, OutreachBounce, OutreachMessage,
+                             OutreachOptOut)
 from outreach.phones import mask
 from outreach.retry import call_with_retries, next_attempt_delay
 from outreach.rules import day_start, next_day_start, outside_quiet_hours
@@ -33,6 +34,7 @@ from outreach.settings import OutreachSettings
 log = logging.getLogger(__name__)
 
 SMTP = "smtp"
+OPTED_OUT = "получатель отказался от сообщений"
 
 
 class Clock(Protocol):
@@ -59,6 +61,9 @@ class Draft:
     fallback_body: str = ""
     portal_code: str | None = None
     portal_message_id: str | None = None
+    member_id: str | None = None
+    status: str = PENDING      # FAILED with ``error`` records a message refused before any send
+    error: str | None = None
 
 
 def enqueue(db: Database, drafts: Iterable[Draft], now: datetime) -> list[int]:
@@ -79,8 +84,8 @@ def _enqueue_chunk(db: Database, drafts: list[Draft], now: datetime) -> list[int
             if draft.key in known:
                 ids.append(known[draft.key])
                 continue
-            row = OutreachMessage(**{**draft.__dict__, "not_before": draft.not_before or now}, status=PENDING,
-                                  attempts=0, created_at=now, updated_at=now)
+            row = OutreachMessage(**{**draft.__dict__, "not_before": draft.not_before or now}, attempts=0,
+                                  created_at=now, updated_at=now)
             session.add(row)
             session.flush()
             known[draft.key] = row.id
@@ -154,8 +159,9 @@ class Sender:
             handled += done
         return handled
 
-    def run_once(self) -> int:
-        rows = self._claim()
+    def run_once(self, only: Collection[int] | None = None) -> int:
+        """Claim and send one batch of due rows (of ``only`` these ids, if given)."""
+        rows = self._claim(only)
         if not rows:
             return 0
         outcomes = [(row, self._send(row)) for row in rows]
@@ -163,16 +169,17 @@ class Sender:
         return len(rows)
 
     # --- claiming -----------------------------------------------------------------------------------
-    def _claim(self) -> list[OutreachMessage]:
+    def _claim(self, only: Collection[int] | None = None) -> list[OutreachMessage]:
         now = self.clock.now()
         with self.db.write_lock, self.db.session() as session:
-            rows = list(session.scalars(select(OutreachMessage).where(
-                OutreachMessage.status == PENDING, OutreachMessage.not_before <= now)
-                .order_by(OutreachMessage.not_before, OutreachMessage.id).limit(self.batch)
-                .with_for_update(skip_locked=True)))
+            due = select(OutreachMessage).where(OutreachMessage.status == PENDING, OutreachMessage.not_before <= now)
+            if only is not None:
+                due = due.where(OutreachMessage.id.in_(list(only)))
+            rows = list(session.scalars(due.order_by(OutreachMessage.not_before, OutreachMessage.id)
+                                        .limit(self.batch).with_for_update(skip_locked=True)))
             claimed: list[OutreachMessage] = []
             reserved: dict[str, int] = {}  # the caps count what this claim hands out
-            for row in rows:
+            for row in self._without_opted_out(session, rows, now):
                 name = SMTP if row.channel == "email" else self._first_gateway(now, reserved)
                 if self._hold(row, now, name):
                     continue
@@ -183,6 +190,16 @@ class Sender:
                     reserved[name] = reserved.get(name, 0) + 1
                 claimed.append(row)
         return claimed
+
+    @staticmethod
+    def _without_opted_out(session: Session, rows: list[OutreachMessage], now: datetime) -> list[OutreachMessage]:
+        """An address that opted out after its message was queued gets nothing: the row fails with the reason."""
+        opted = set(session.scalars(select(OutreachOptOut.address).where(
+            OutreachOptOut.address.in_({row.address.lower() for row in rows})))) if rows else set()
+        for row in rows:
+            if row.address.lower() in opted:
+                row.status, row.error, row.updated_at = FAILED, OPTED_OUT, now
+        return [row for row in rows if row.address.lower() not in opted]
 
     def _hold(self, row: OutreachMessage, now: datetime, name: str | None) -> bool:
         """Quiet hours of the person or a full daily cap move the row later; True if moved."""

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
 
 from flask import Flask
 
@@ -28,6 +29,11 @@ def settings_of(app: Flask) -> OutreachSettings:
 
 def clock_of(app: Flask) -> Clock:
     return app.extensions.get("outreach.clock") or SystemClock()
+
+
+def today(app: Flask) -> date:
+    """The date now where the approvers work (``outreach.approvals.time_zone``)."""
+    return clock_of(app).now().astimezone(ZoneInfo(settings_of(app).approvals.time_zone)).date()
 
 
 def build_channels(settings: OutreachSettings) -> Channels:
@@ -66,7 +72,3 @@ def send(app: Flask, proposal: Proposal) -> int:
     enqueue(get_db(app), proposal.drafts, clock_of(app).now())
     return sender_of(app).run_until_idle()
 
-
-def send_job(app: Flask) -> None:
-    """Scheduled: send what is due in the outbox and resolve interrupted sends."""
-    sender_of(app).run_until_idle()

@@ -28,6 +28,16 @@ outreach:
   templates:                     # overrides of outreach/templates.py DEFAULTS, Jinja2
     invitation: {sms: "{{ company }}: кабинет {{ portal_url }}"}
   provider: {code: b24app_sms, name: "SMS через b24app"}   # the portal's SMS provider (messageservice)
+  approvals:                     # approval tasks of the HR processes: notices, reminders, escalation
+    working_hours: "09:00-18:00" # hours are counted on working days of the production calendar only
+    time_zone: Europe/Moscow     # default: rules.time_zone
+    remind_after_hours: 8        # a reminder to the approver (0: none)
+    escalate_after_hours: 16     # a notice to the approver's substitute or manager (0: none)
+    escalate_to: [1]             # who hears of it when the approver has neither
+    notify: {new_tasks: true, status_changes: true}
+    absence_processes: [vacation, business_trip]   # approved requests that make their author absent
+    processes:                   # per process code (bizproc_templates/processes/<code>.yaml)
+      sick_leave: {remind_after_hours: 2, escalate_after_hours: 4}
 ```
 """
 from __future__ import annotations
@@ -85,6 +95,28 @@ class ProviderSettings:
 
 
 @dataclass(frozen=True)
+class ApprovalRules:
+    remind_after_hours: float = 8.0     # working hours; 0: no reminder
+    escalate_after_hours: float = 16.0  # working hours; 0: no escalation
+
+
+@dataclass(frozen=True)
+class ApprovalSettings:
+    working_start: time = time(9, 0)
+    working_end: time = time(18, 0)
+    time_zone: str = "Europe/Moscow"
+    default: ApprovalRules = field(default_factory=ApprovalRules)
+    processes: Mapping[str, ApprovalRules] = field(default_factory=dict)
+    escalate_to: tuple[int, ...] = ()
+    notify_new_tasks: bool = True
+    notify_status_changes: bool = True
+    absence_processes: tuple[str, ...] = ("vacation", "business_trip")
+
+    def rules_for(self, process: str) -> ApprovalRules:
+        return self.processes.get(process, self.default)
+
+
+@dataclass(frozen=True)
 class OutreachSettings:
     company: str = ""
     portal_url: str = ""
@@ -95,6 +127,7 @@ class OutreachSettings:
     gateways: tuple[GatewaySettings, ...] = ()
     templates: Templates = field(default_factory=Templates)
     provider: ProviderSettings = field(default_factory=ProviderSettings)
+    approvals: ApprovalSettings = field(default_factory=ApprovalSettings)
 
 
 def load_settings(raw: Mapping[str, Any] | None, env: Mapping[str, str]) -> OutreachSettings:
@@ -112,6 +145,8 @@ def load_settings(raw: Mapping[str, Any] | None, env: Mapping[str, str]) -> Outr
         gateways=_gateways(raw.get("sms_gateways"), env),
         templates=templates,
         provider=_provider(_mapping(raw.get("provider"), "outreach.provider")),
+        approvals=_approvals(_mapping(raw.get("approvals"), "outreach.approvals"),
+                             str(_mapping(raw.get("rules"), "outreach.rules").get("time_zone", "Europe/Moscow"))),
     )
     templates.check({"name": "Иван Петрович", "full_name": "Иванов Иван Петрович", "company": settings.company,
                      "portal_url": settings.portal_url, "login": "ivanov@example.ru", "reason": "…"})
@@ -156,16 +191,19 @@ def _cap(value: Any, key: str) -> int | None:
     return value
 
 
-def _rules(raw: Mapping[str, Any]) -> Rules:
-    quiet = raw.get("quiet_hours", "21:00-09:00")
-    match = re.fullmatch(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})", str(quiet)) if quiet else None
-    if quiet and not match:
-        raise OutreachConfigError("outreach.rules.quiet_hours: «ЧЧ:ММ-ЧЧ:ММ», например «21:00-09:00»")
+def _time_range(value: Any, key: str, example: str) -> tuple[time, time]:
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})", str(value)) if value else None
+    if value and not match:
+        raise OutreachConfigError(f"{key}: «ЧЧ:ММ-ЧЧ:ММ», например «{example}»")
     try:
-        start, end = ((time(int(match[1]), int(match[2])), time(int(match[3]), int(match[4]))) if match
-                      else (time(0), time(0)))
+        return ((time(int(match[1]), int(match[2])), time(int(match[3]), int(match[4]))) if match
+                else (time(0), time(0)))
     except ValueError:
-        raise OutreachConfigError("outreach.rules.quiet_hours: часы 0–23, минуты 0–59") from None
+        raise OutreachConfigError(f"{key}: часы 0–23, минуты 0–59") from None
+
+
+def _rules(raw: Mapping[str, Any]) -> Rules:
+    start, end = _time_range(raw.get("quiet_hours", "21:00-09:00"), "outreach.rules.quiet_hours", "21:00-09:00")
     zone = raw.get("time_zone", "Europe/Moscow")
     _zone(zone, "outreach.rules.time_zone")
     fallback = raw.get("fallback", True)
@@ -254,3 +292,59 @@ def _provider(raw: Mapping[str, Any]) -> ProviderSettings:
     if not isinstance(code, str) or not _CODE.match(code):
         raise OutreachConfigError("outreach.provider.code: латинские буквы, цифры, «.», «-», «_»")
     return ProviderSettings(code, str(raw.get("name", ProviderSettings.name)))
+
+
+def _approvals(raw: Mapping[str, Any], default_zone: str) -> ApprovalSettings:
+    prefix = "outreach.approvals"
+    start, end = _time_range(raw.get("working_hours", "09:00-18:00"), f"{prefix}.working_hours", "09:00-18:00")
+    if end <= start:
+        raise OutreachConfigError(f"{prefix}.working_hours: конец рабочего дня позже начала")
+    zone = str(raw.get("time_zone", default_zone))
+    _zone(zone, f"{prefix}.time_zone")
+    default = _approval_rules(raw, prefix, ApprovalRules())
+    processes = {str(code): _approval_rules(_mapping(value, f"{prefix}.processes.{code}"),
+                                            f"{prefix}.processes.{code}", default)
+                 for code, value in _mapping(raw.get("processes"), f"{prefix}.processes").items()}
+    notify = _mapping(raw.get("notify"), f"{prefix}.notify")
+    return ApprovalSettings(start, end, zone, default, processes,
+                            _user_ids(raw.get("escalate_to"), f"{prefix}.escalate_to"),
+                            _flag(notify, "new_tasks", f"{prefix}.notify"),
+                            _flag(notify, "status_changes", f"{prefix}.notify"),
+                            _codes(raw.get("absence_processes", ["vacation", "business_trip"]),
+                                   f"{prefix}.absence_processes"))
+
+
+def _approval_rules(raw: Mapping[str, Any], prefix: str, defaults: ApprovalRules) -> ApprovalRules:
+    values = {}
+    for name in ("remind_after_hours", "escalate_after_hours"):
+        value = raw.get(name, getattr(defaults, name))
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+            raise OutreachConfigError(f"{prefix}.{name}: число рабочих часов ≥ 0 (0 — не нужно)")
+        values[name] = float(value)
+    rules = ApprovalRules(**values)
+    late = rules.escalate_after_hours and rules.escalate_after_hours <= rules.remind_after_hours
+    if rules.remind_after_hours and late:
+        raise OutreachConfigError(f"{prefix}.escalate_after_hours: больше, чем remind_after_hours")
+    return rules
+
+
+def _user_ids(value: Any, key: str) -> tuple[int, ...]:
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else [value]
+    if not all(isinstance(item, int) and not isinstance(item, bool) and item > 0 for item in items):
+        raise OutreachConfigError(f"{key}: список ID пользователей Битрикс24, например [1]")
+    return tuple(items)
+
+
+def _codes(value: Any, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) and _CODE.match(item) for item in value):
+        raise OutreachConfigError(f"{key}: список кодов процессов, например [vacation, business_trip]")
+    return tuple(value)
+
+
+def _flag(raw: Mapping[str, Any], name: str, prefix: str) -> bool:
+    value = raw.get(name, True)
+    if not isinstance(value, bool):
+        raise OutreachConfigError(f"{prefix}.{name}: true или false")
+    return value

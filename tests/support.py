@@ -61,7 +61,7 @@ class LiveServer:
 class EmulatedInstall:
     """The app served on a real port and installed into a Bitrix24 emulator, as a portal does it."""
 
-    SCOPES = ["bizproc", "lists", "user", "department", "sonet_group", "im", "disk", "placement"]
+    SCOPES = ["bizproc", "lists", "user", "department", "sonet_group", "im", "disk", "placement", "messageservice"]
 
     def __init__(self, tmp_path: Path, database_url: str, *, extra: dict | None = None, env: dict | None = None,
                  **emulator_options) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -174,17 +175,14 @@ def _config(zup: Any, people_ids: dict[str, list[int]], bizproc: dict[str, Any])
 ROLE_IDS = {"hr": [4], "accounting": [5]}
 
 
-@pytest.fixture
-def bizproc_extra(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """More keys of the ``bizproc:`` section (parametrize indirectly to change them)."""
-    return getattr(request, "param", {})
-
-
-@pytest.fixture
-def stack(tmp_path: Path, database_url: str, bizproc_extra: dict[str, Any]) -> Iterator[Stack]:
+@contextmanager
+def built_stack(tmp_path: Path, database_url: str, extra: dict[str, Any] | None = None,
+                bizproc: dict[str, Any] | None = None, **emulator_options: Any) -> Iterator[Stack]:
+    """The stack with more app.yaml sections (``extra``), keys of ``bizproc:`` and emulator options
+    (e.g. a ManualClock)."""
     zup = serve_onec(generate="employees=20,orgs=1,departments=3", seed=3, password=ONEC_PASSWORD)
-    install = EmulatedInstall(tmp_path, database_url, extra=_config(zup, ROLE_IDS, bizproc_extra),
-                              env={ONEC_PASSWORD_ENV: ONEC_PASSWORD}, plan="enterprise")
+    install = EmulatedInstall(tmp_path, database_url, extra={**_config(zup, ROLE_IDS, bizproc or {}), **(extra or {})},
+                              env={ONEC_PASSWORD_ENV: ONEC_PASSWORD}, **{"plan": "enterprise", **emulator_options})
     try:
         person_ref, employee_ref = _active_employee(install)
         people = _seed_people(install, person_ref, employee_ref)
@@ -199,3 +197,15 @@ def stack(tmp_path: Path, database_url: str, bizproc_extra: dict[str, Any]) -> I
     finally:
         install.stop()
         zup.stop()
+
+
+@pytest.fixture
+def bizproc_extra(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """More keys of the ``bizproc:`` section (parametrize indirectly to change them)."""
+    return getattr(request, "param", {})
+
+
+@pytest.fixture
+def stack(tmp_path: Path, database_url: str, bizproc_extra: dict[str, Any]) -> Iterator[Stack]:
+    with built_stack(tmp_path, database_url, bizproc=bizproc_extra) as built:
+        yield built

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from b24app import inbox
 from b24app.db import get_db
 from b24app.models import InboxItem
-from bizproc_templates.approvers import Workplace, resolve_slots
+from bizproc_templates.approvers import Resolution, Workplace, resolve_slots, substituted
 from bizproc_templates.models import ActivityAnswer
 from bizproc_templates.settings import BizprocSettings
 from b24app.dispatch import HandlerContext
@@ -67,6 +67,22 @@ def test_routing_overrides_a_slot_and_an_empty_slot_falls_back() -> None:
     resolution = resolve_slots("vacation", ["client_manager", "provider_manager"], Workplace((), (3,)), settings, (1,))
     assert resolution.users == {"client_manager": (1,), "provider_manager": (7, 9)}
     assert resolution.unresolved == ("client_manager",)
+
+
+class AwayToday:
+    """Users 3 and 9 are away: 3 stands in for 9, 4 for 3; the employee 5 never stands in."""
+
+    def substitute_for(self, member_id: str, user_id: int) -> int | None:
+        return {3: 4, 9: 5}.get(user_id) if member_id == "portal" else None
+
+
+def test_absent_approvers_are_replaced_by_their_substitutes() -> None:
+    resolution = Resolution({"client_manager": (3, 4), "provider_manager": (9,)}, ())
+    replaced, who = substituted(resolution, AwayToday(), "portal", employee=5)
+    assert replaced.users == {"client_manager": (4,), "provider_manager": (9,)}  # no duplicate, never the employee
+    assert who == {3: 4}
+    assert substituted(resolution, None, "portal", employee=5) == (resolution, {})
+    assert substituted(resolution, AwayToday(), "other", employee=5) == (resolution, {})
 
 
 @pytest.mark.parametrize("after", [False, True], ids=["lost-before-the-portal", "lost-after-the-portal"])

@@ -69,3 +69,32 @@ def test_full_section_reads_secrets_from_the_environment() -> None:
 def test_bad_settings_name_the_key_in_russian(raw: dict, expected: str) -> None:
     with pytest.raises(OutreachConfigError, match=expected.replace("[", r"\[").replace("]", r"\]")):
         load_settings(raw, ENV)
+
+
+def test_approval_rules_per_process_fall_back_to_the_defaults() -> None:
+    settings = load_settings({"rules": {"time_zone": "Asia/Yekaterinburg"}, "approvals": {
+        "working_hours": "08:30-17:30", "remind_after_hours": 6, "escalate_to": [1, 5],
+        "processes": {"sick_leave": {"remind_after_hours": 2, "escalate_after_hours": 4}}}}, {}).approvals
+    assert (settings.working_start, settings.working_end, settings.time_zone) == (
+        time(8, 30), time(17, 30), "Asia/Yekaterinburg")
+    assert (settings.rules_for("sick_leave").remind_after_hours, settings.rules_for("sick_leave").escalate_after_hours) \
+        == (2, 4)
+    assert (settings.rules_for("vacation").remind_after_hours, settings.rules_for("vacation").escalate_after_hours) \
+        == (6, 16)
+    assert settings.escalate_to == (1, 5) and settings.absence_processes == ("vacation", "business_trip")
+
+
+@pytest.mark.parametrize(("approvals", "expected"), [
+    ({"working_hours": "18:00-09:00"}, "outreach.approvals.working_hours: конец рабочего дня позже начала"),
+    ({"working_hours": "9-18"}, "outreach.approvals.working_hours: «ЧЧ:ММ-ЧЧ:ММ»"),
+    ({"time_zone": "Марс"}, "outreach.approvals.time_zone: часовой пояс IANA"),
+    ({"remind_after_hours": "два"}, "outreach.approvals.remind_after_hours: число рабочих часов"),
+    ({"processes": {"vacation": {"remind_after_hours": 8, "escalate_after_hours": 4}}},
+     "outreach.approvals.processes.vacation.escalate_after_hours: больше, чем remind_after_hours"),
+    ({"escalate_to": ["admin"]}, "outreach.approvals.escalate_to: список ID пользователей"),
+    ({"notify": {"new_tasks": "да"}}, "outreach.approvals.notify.new_tasks: true или false"),
+    ({"absence_processes": "vacation"}, "outreach.approvals.absence_processes: список кодов процессов"),
+])
+def test_bad_approval_rules_name_the_key(approvals: dict, expected: str) -> None:
+    with pytest.raises(OutreachConfigError, match=expected.replace("(", r"\(")):
+        load_settings({"approvals": approvals}, {})

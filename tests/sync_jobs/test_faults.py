@@ -19,6 +19,7 @@ from sync_jobs.models import SyncMapping, SyncRun
 from b24app.db import get_db
 from tests.sync_jobs.conftest import Hooks, sync_config_data, sync_env
 from tests.sync_jobs.portal_view import PortalView, write_calls
+from tests.support import python_path
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -204,20 +204,30 @@ def test_run_commands_reports_per_command_errors(portal: Portal, hook_client: B2
     assert outcomes[1].status == "ok" and int(outcomes[1].result) > 0
 
 
-def test_interleaving_keeps_independent_methods_moving(portal: Portal, hook_client: B24Client) -> None:
-    portal.hook("method-times", {"user.add": 40.0})  # ~12 user.add per window, then blocked
+def test_interleaving_keeps_independent_methods_moving() -> None:
+    """user.add spends its budget after 12 calls and waits for the window's end; the 300 updates (6
+    batches) finish meanwhile. The portal's window is 20 s of real time (time scale 30), which those 6
+    requests take on any machine, however busy."""
+    from emulators.bitrix24 import serve
+
+    running = serve(port=0, plan="standard", time_scale=30)
+    portal = Portal(running)
+    portal.hook("method-times", {"user.add": 40.0})  # 480 s / 40 s: 12 user.add per window, then blocked
     ids = portal.seed_users(5, prefix="seed")
-    adds = [new_user(n) for n in range(40)]
+    adds = [new_user(n) for n in range(14)]
     updates = [Command("user.update", {"ID": ids[n % 5], "WORK_POSITION": f"p{n}"}, ref=f"upd{n}")
                for n in range(300)]
-    statuses = []
-    updates_done_at_first_add_wait = None
-    for outcome in hook_client.run_commands(adds + updates):
-        statuses.append((outcome.command.method, outcome.status))
-        adds_done = sum(1 for method, _ in statuses if method == "user.add")
-        if adds_done < 40 and portal.calls("user.add") < 40 and updates_done_at_first_add_wait is None \
-                and sum(1 for method, _ in statuses if method == "user.update") == 300:
-            updates_done_at_first_add_wait = adds_done
-    assert all(status == "ok" for _, status in statuses) and len(statuses) == 340
-    assert updates_done_at_first_add_wait is not None  # every update finished while user.add waited
-    assert portal.calls("user.add") == 40 and portal.calls("user.update") == 300
+    statuses: list[tuple[str, str]] = []
+    adds_done_when_updates_finished = None
+    try:
+        with B24Client(portal.webhook_url(), webhook=True, plan_limits=RateLimits().scaled(30)) as client:
+            for outcome in client.run_commands(adds + updates):
+                statuses.append((outcome.command.method, outcome.status))
+                if adds_done_when_updates_finished is None and \
+                        sum(1 for method, _ in statuses if method == "user.update") == 300:
+                    adds_done_when_updates_finished = sum(1 for method, _ in statuses if method == "user.add")
+        assert all(status == "ok" for _, status in statuses) and len(statuses) == 314
+        assert adds_done_when_updates_finished is not None and adds_done_when_updates_finished < 14
+        assert portal.calls("user.add") == 14 and portal.calls("user.update") == 300
+    finally:
+        running.stop()
