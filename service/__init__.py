@@ -15,13 +15,15 @@ import bizproc_templates
 import cabinet
 import outreach
 import sync_jobs
+import timesheets
 from b24app import app as core
 from b24app import config as core_config
 from b24app import db
 from b24app.config import Config
 from service.onec_feature import ONEC
 
-FEATURES = (ONEC, sync_jobs.FEATURE, bizproc_templates.FEATURE, outreach.FEATURE, cabinet.FEATURE)
+FEATURES = (ONEC, sync_jobs.FEATURE, bizproc_templates.FEATURE, outreach.FEATURE, cabinet.FEATURE,
+            timesheets.FEATURE)
 
 
 def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None,

@@ -5,6 +5,8 @@
 2. The 1C:ZUP emulator generates a staffing company (3 legal entities, 40 client sites,
    2,000 employees) and the first sync brings it into the portal as extranet workgroups and users.
 3. The twelve business processes are installed and one vacation request runs end to end.
+4. A brigade's month of timesheets: prefilled, typed in, approved by the client in the app and by the
+   provider in Bitrix24's task list, exported as the T-13 form and priced as the invoice basis.
 Then the app is served at http://127.0.0.1:<port> until Ctrl-C, with a link that opens each page of
 the cabinet as one of the story's people through the emulated portal's own page.
 
@@ -21,6 +23,7 @@ import logging
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +35,12 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from b24app.app import upgrade
+from b24app.bitrix import B24Client
 from b24app.config import generate_token_key
 from b24app.db import get_db
 from b24app.frames import EXTRA_ANCESTORS_KEY
 from b24app.portal import client_for, get_store
+from b24app.verify import OneOffToken
 from service import create_app, load_config
 from sync_jobs.keys import person_of_xml_id
 from b24app.worker import get_executor
@@ -67,6 +72,13 @@ class DemoPortal:
         response = requests.post(f"{self.url}/_emulator/{path}", json=body or {}, timeout=60)
         response.raise_for_status()
         return response.json()
+
+    def acting_user(self, client_id: str) -> Callable[[int], B24Client]:
+        """A REST client acting as a portal user (what that user's page in the portal would hold)."""
+        def client_of(user_id: int) -> B24Client:
+            token = self.hook("tokens", {"client_id": client_id, "user_id": user_id})["access_token"]
+            return B24Client(f"{self.url}/rest/", tokens=OneOffToken(token))
+        return client_of
 
     def stop(self) -> None:
         self.emulator.stop()
@@ -173,6 +185,7 @@ def run_demo(*, once: bool, port: int, reset: bool = False) -> None:
 def tell_the_story(portal: DemoPortal, zup: Any, port: int, *, once: bool) -> dict[str, Any]:
     """The chapters, on an empty portal; the ports and people are kept for the next run."""
     from bizproc_templates.demo import Cast, chapter_business_processes
+    from timesheets.demo import chapter_timesheets
 
     step(f"Эмулятор портала Битрикс24: {portal.url} (лимиты тарифа, часы ускорены в {PORTAL_TIME_SCALE} раз)")
     step(f"Эмулятор 1С:ЗУП: {zup.odata_url} — сгенерирована кадровая компания ({COMPANY})")
@@ -192,6 +205,8 @@ def tell_the_story(portal: DemoPortal, zup: Any, port: int, *, once: bool) -> di
         chapter_sync(app)
         cast = Cast(client=managers["client"], provider=managers["provider"], employee=synced_employee(app, portal))
         chapter_business_processes(app, portal.url, zup.url, step, cast)
+        chapter_timesheets(app, cast.employee, cast.provider, cast.client, portal.acting_user(registered["client_id"]),
+                           DEMO_DIR, step)
     finally:
         _stop_app(app, server)
     kept = {"app_port": port, "portal_port": _port(portal.url), "oauth_port": _port(portal.emulator.oauth_url),

@@ -31,7 +31,7 @@ def test_health_names_what_is_wrong_and_stays_up_while_the_database_answers(setu
     healthy = _health(setup)
     assert healthy.status_code == 200
     assert healthy.json() == {"status": "ok", "checks": {"database": "ok", "portals": {domain: "ok"},
-                                                         "onec": {}}}
+                                                         "onec": {}, "timesheets": {"notices": "ok"}}}
     setup.hook("faults", {"kind": "error", "status": 503, "method": "app.info"})
     degraded = _health(setup)
     assert degraded.status_code == 200 and degraded.json()["status"] == "degraded"

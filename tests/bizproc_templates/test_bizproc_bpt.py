@@ -47,11 +47,11 @@ def test_cli_build_import_validate(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     built = runner.invoke(group, ["build"])
     assert built.exit_code == 0, built.output
     files = sorted(path.name for path in (tmp_path / "dist" / "bizproc").iterdir())
-    assert len(files) == 12 and "vacation.bpt" in files
+    assert len(files) == 13 and "vacation.bpt" in files and "timesheet_approval.bpt" in files
     assert "Заявление на отпуск" in built.output
     (tmp_path / "sample.bpt").write_bytes(DOCS_SAMPLE)
     imported = runner.invoke(group, ["import", "sample.bpt", "--out", "src"])
     assert imported.exit_code == 0, imported.output
     assert compile_bpt(load_process(tmp_path / "src" / "sample.yaml")) == DOCS_SAMPLE
     validated = runner.invoke(group, ["validate"])
-    assert validated.exit_code == 0 and "12 processes OK" in validated.output
+    assert validated.exit_code == 0 and "13 processes OK" in validated.output

@@ -26,10 +26,11 @@ def app_nodes(process: Process, code: str) -> list[dict]:
     return [node for node in nodes(process) if node.get("app") == code]
 
 
-def test_twelve_processes_are_shipped() -> None:
+def test_the_twelve_hr_processes_and_the_timesheet_approval_are_shipped() -> None:
     assert sorted(BY_CODE) == sorted([
         "vacation", "vacation_transfer", "vacation_schedule", "child_tax_deduction", "sick_leave", "bank_details",
         "work_book", "business_trip", "cash_advance", "certificate", "resignation", "lna_acknowledgement",
+        "timesheet_approval",
     ])
 
 
@@ -76,7 +77,9 @@ def test_app_activities_compile_to_rest_types_of_the_client() -> None:
     assert decoded["activities"] == resolve_ids(process).activities
 
 
-@pytest.mark.parametrize("process", [p for p in PROCESSES if p.code != "lna_acknowledgement"], ids=lambda p: p.code)
+# HR requests; the timesheet approval takes its approvers as parameters and writes nothing to 1C itself
+@pytest.mark.parametrize("process", [p for p in PROCESSES if p.code not in ("lna_acknowledgement", "timesheet_approval")],
+                         ids=lambda p: p.code)
 def test_request_process_routes_and_registers_in_1c(process: Process) -> None:
     resolve = app_nodes(process, "b24app_resolve_approvers")
     assert len(resolve) == 1 and resolve[0]["properties"]["roles"] == list(process.section("routing"))

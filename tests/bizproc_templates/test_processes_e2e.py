@@ -14,7 +14,10 @@ from tests.bizproc_templates.conftest import Stack
 
 NOT_IN_ZUP = set(NOT_IN_PAYROLL)  # processes whose request has no ZUP object (onec.targets)
 
-PROCESSES = {process.code: process for process in load_processes()}
+# Processes an employee starts by adding a list element; the timesheet approval is started by the app
+# (bizproc.workflow.start) and runs end to end in tests/timesheets.
+PROCESSES = {process.code: process for process in load_processes()
+             if process.section("template").get("auto_execute", 1)}
 TASK_DONE = {"ApproveActivity": 1, "ReviewActivity": 3, "RequestInformationActivity": 3}
 SAMPLE_BY_TYPE: dict[str, Any] = {"S": "Тестовое значение", "N": 2, "S:Date": "2027-03-01",
                                   "S:DateTime": "2027-03-01 10:00:00", "S:HTML": "текст", "S:DiskFile": "1",

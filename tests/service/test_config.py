@@ -108,11 +108,12 @@ def test_package_sections_are_checked_with_the_rest(tmp_path: Path) -> None:
 
 def test_config_check_lists_the_enabled_features(tmp_path: Path, monkeypatch) -> None:
     path = _write(tmp_path, {"app": {"public_url": "https://b24.example.ru"},
-                             "features": {"bizproc_templates": False, "cabinet": False}})  # the cabinet needs it
+                             "features": {"bizproc_templates": False, "cabinet": False,
+                                                          "timesheets": False}})  # they need it
     for key, value in {**GOOD_ENV, "B24APP_TOKEN_KEY": generate_token_key()}.items():
         monkeypatch.setenv(key, value)
     result = CliRunner().invoke(cli, ["config", "check", "--file", str(path)])
     assert result.exit_code == 0, result.output
     enabled = result.output.split("Включены:")[1].split("Выключены")[0]
     assert "sync_jobs: Синхронизация 1С:ЗУП → Битрикс24" in enabled and "bizproc_templates" not in enabled
-    assert "Выключены (features: в app.yaml): bizproc_templates, cabinet" in result.output
+    assert "Выключены (features: в app.yaml): bizproc_templates, cabinet, timesheets" in result.output

@@ -17,7 +17,8 @@ def test_demo_story_runs_to_the_end(tmp_path: Path) -> None:
     story = result.stdout
     for line in ("installFinish вызван", "ONAPPINSTALL получен и проверен", "Синхронизация №1 (полная)",
                  "групп создано: 38", "без e-mail (не приглашены)", "Шаблоны бизнес-процессов установлены",
-                 "Согласовал менеджер клиента", "Согласовал менеджер провайдера", "зарегистрировано в 1С:ЗУП"):
+                 "Согласовал менеджер клиента", "Согласовал менеджер провайдера", "зарегистрировано в 1С:ЗУП",
+                 "табели согласованы обеими сторонами", "Табель Т-13 (сотрудников:", "Основание для счёта клиенту"):
         assert line in story, line
     assert (tmp_path / "instance" / "demo" / "demo.sqlite3").exists()
     links = [line for line in story.splitlines() if "/_emulator/open?user_id=" in line]

@@ -1,0 +1,123 @@
+"""The pages' JSON API on the whole stack (1C and Bitrix24 emulators, the app installed, a full sync):
+each role's view of the grid, saving cells, submitting, approving many at once, summaries; every role
+refused the others' timesheets with nothing leaked."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from b24app.db import get_db
+from b24app.portal import client_for, get_config
+from bizproc_templates.demo import wait_for
+from bizproc_templates.installer import Installer
+from bizproc_templates.source import PROCESSES_DIR, load_process
+from sync_jobs.directory import directory
+from tests.cabinet.stack import CabinetStack
+from timesheets.jobs import clock_of, settings_of
+from timesheets.models import Timesheet
+from timesheets.roster import open_source, prefill_site, site_roster
+from service import upgrade_schema
+from timesheets.sheets import first_of_month
+
+REFUSED = {"error": "forbidden", "message": "Нет доступа."}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CabinetStack]:
+    """The cabinet's stack (built once per module, as tests/cabinet does) with this month's timesheets."""
+    path = tmp_path_factory.mktemp("timesheets_api")
+    url = f"sqlite:///{path / 'b24app.sqlite3'}"
+    upgrade_schema(url)
+    built = CabinetStack(path, url, requests_waiting=False)
+    app = built.app
+    Installer(client_for(app, built.install.member_id), get_db(app), member_id=built.install.member_id,
+              client_id=built.install.client_id, public_url=get_config(app).public_url,
+              processes=[load_process(PROCESSES_DIR / "timesheet_approval.yaml")], activities={}).install()
+    month = first_of_month(clock_of(app)().date())
+    source = open_source(app)
+    try:
+        roster = site_roster(source, directory(app), [built.sites.a, built.sites.b], month)
+    finally:
+        source.close()
+    prefill_site(get_db(app), settings_of(app), roster, month, clock_of(app)())
+    yield built
+    built.stop()
+
+
+def month(stack: CabinetStack) -> str:
+    return f"{clock_of(stack.app)().date():%Y-%m}"
+
+
+def call(stack: CabinetStack, user: int, path: str, body: Any = None, method: str = "GET") -> requests.Response:
+    return requests.request(method, f"{stack.install.public_url}/timesheets/api{path}", json=body, timeout=60,
+                            headers={"Authorization": f"Bearer {stack.session(user)}"})
+
+
+def sheets(stack: CabinetStack, user: int) -> list[dict[str, Any]]:
+    response = call(stack, user, f"/sheets?month={month(stack)}")
+    assert response.status_code == 200, response.text
+    return response.json()["sheets"]
+
+
+def test_each_role_sees_its_own_scope(stack: CabinetStack) -> None:
+    ids = stack.ids
+    own = sheets(stack, stack.employee)
+    assert own and all(sheet["department_ref"] == stack.sites.a for sheet in own)
+    with get_db(stack.app).read_session() as session:
+        of_a = set(session.scalars(select(Timesheet.id).where(Timesheet.department_ref == stack.sites.a)))
+        of_b = set(session.scalars(select(Timesheet.id).where(Timesheet.department_ref == stack.sites.b)))
+    assert {s["id"] for s in own} < of_a
+    assert {s["id"] for s in sheets(stack, ids["client"])} == of_a
+    assert {s["id"] for s in sheets(stack, ids["provider_b"])} == of_b
+    assert sheets(stack, ids["hr"]) == []
+    assert all(not s["editable"] for s in sheets(stack, ids["client"]))
+    assert call(stack, ids["client"], "/sheets?month=декабрь").status_code == 400
+    assert requests.get(f"{stack.install.public_url}/timesheets/api/sheets?month={month(stack)}",
+                        timeout=30).status_code == 401
+
+
+def test_cells_are_saved_by_their_owner_only(stack: CabinetStack) -> None:
+    [mine, *_] = sheets(stack, stack.employee)
+    first = mine["cells"][0]
+    saved = call(stack, stack.employee, "/cells", {"edits": [
+        {"timesheet_id": mine["id"], "day": 1, "text": "б", "version": first["version"]}]}, "POST")
+    assert saved.status_code == 200 and saved.json()["saved"][0]["text"] == "Б"
+    stale = call(stack, stack.employee, "/cells", {"edits": [
+        {"timesheet_id": mine["id"], "day": 1, "text": "Я 8", "version": first["version"]}]}, "POST")
+    assert stale.status_code == 409 and stale.json()["current"]["text"] == "Б"
+    bad = call(stack, stack.employee, "/cells", {"edits": [
+        {"timesheet_id": mine["id"], "day": 2, "text": "ЖЖ", "version": mine["cells"][1]["version"]}]}, "POST")
+    assert bad.status_code == 400 and "не код табеля" in bad.json()["message"]
+    other = next(s for s in sheets(stack, stack.ids["client"]) if s["id"] != mine["id"])
+    for user in (stack.employee, stack.ids["client"], stack.ids["provider_b"]):
+        refused = call(stack, user, "/cells", {"edits": [
+            {"timesheet_id": other["id"] if user == stack.employee else mine["id"], "day": 3, "text": "В",
+             "version": 1}]}, "POST")
+        assert refused.status_code == 403 and refused.json() == REFUSED
+
+
+def test_submitted_and_approved_at_once_by_the_client_manager(stack: CabinetStack) -> None:
+    [mine, *_] = sheets(stack, stack.employee)
+    submitted = call(stack, stack.employee, "/submit", {"ids": [mine["id"]]}, "POST")
+    assert submitted.status_code == 200 and submitted.json()["started"] == [mine["id"]]
+    assert call(stack, stack.employee, "/submit", {"ids": [mine["id"]]}, "POST").status_code == 409
+    client = stack.ids["client"]
+    tasks = wait_for(lambda: call(stack, client, "/approvals").json()["tasks"], "the client manager's task")
+    assert [t["id"] for t in tasks] == [mine["id"]] and tasks[0]["cells"][0]["text"] == "Б"
+    assert call(stack, stack.ids["client_b"], "/approvals").json()["tasks"] == []
+    decision = {"decisions": [{"task_id": tasks[0]["task_id"], "approve": True}]}
+    forged = call(stack, client, "/approvals", {**decision, "auth_id": stack.auth_id(stack.ids["client_b"])}, "POST")
+    assert forged.status_code == 403 and forged.json() == REFUSED
+    done = call(stack, client, "/approvals", {**decision, "auth_id": stack.auth_id(client)}, "POST")
+    assert done.status_code == 200 and done.json()["done"] == [tasks[0]["task_id"]]
+
+
+def test_summaries_for_managers_only(stack: CabinetStack) -> None:
+    summary = call(stack, stack.ids["client"], f"/summary?month={month(stack)}")
+    assert summary.status_code == 200 and "Итоги по кодам" in summary.json()["html"]
+    assert call(stack, stack.employee, f"/summary?month={month(stack)}").status_code == 403
+    assert call(stack, stack.ids["client_b"], f"/summary?month={month(stack)}&site={stack.sites.a}").status_code == 403

@@ -1,0 +1,78 @@
+"""Who sees and changes which timesheets, from the verified viewer's roles.
+
+- an employee: only their own timesheets (by Bitrix24 user, or by 1C person when several employments);
+- a brigade leader (``timesheets.brigade_leaders``): the timesheets of the sites they lead, and fills them;
+- a client manager: the timesheets of their sites (``sync.managers`` client side), approves the client step;
+- a provider manager: the sites of their side (``sync.managers`` provider side), approves the provider step;
+- the portal admin sees everything and changes nothing in somebody else's name.
+Every check is a pure function of the viewer and the timesheet; ``visible`` is the same rule as SQL.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask
+from sqlalchemy import ColumnElement, false, or_
+
+from sync_jobs.directory import directory
+from timesheets.models import Timesheet
+from timesheets.settings import TimesheetSettings
+
+CLIENT_STEP, PROVIDER_STEP = "submitted", "approved_by_client"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The verified user and the scopes of their roles (department refs)."""
+
+    user_id: int
+    person_ref: str | None = None
+    brigades: frozenset[str] = frozenset()
+    client_sites: frozenset[str] = frozenset()
+    provider_sites: frozenset[str] = frozenset()
+    admin: bool = False
+
+    def owns(self, timesheet: Timesheet) -> bool:
+        return timesheet.user_id == self.user_id or (self.person_ref is not None
+                                                     and timesheet.person_ref == self.person_ref)
+
+
+def can_view(viewer: Viewer, timesheet: Timesheet) -> bool:
+    return viewer.admin or viewer.owns(timesheet) or timesheet.department_ref in (
+        viewer.brigades | viewer.client_sites | viewer.provider_sites)
+
+
+def can_edit(viewer: Viewer, timesheet: Timesheet) -> bool:
+    """Filling a timesheet: its employee or the site's brigade leader."""
+    return viewer.owns(timesheet) or timesheet.department_ref in viewer.brigades
+
+
+def can_decide(viewer: Viewer, timesheet: Timesheet) -> bool:
+    """Approving or returning the step the timesheet waits at."""
+    if timesheet.status == CLIENT_STEP:
+        return timesheet.department_ref in viewer.client_sites
+    if timesheet.status == PROVIDER_STEP:
+        return timesheet.department_ref in viewer.provider_sites
+    return False
+
+
+def visible(viewer: Viewer) -> ColumnElement[bool]:
+    """``can_view`` as a WHERE clause."""
+    if viewer.admin:
+        return Timesheet.id.is_not(None)
+    conditions = [Timesheet.user_id == viewer.user_id]
+    if viewer.person_ref:
+        conditions.append(Timesheet.person_ref == viewer.person_ref)
+    sites = viewer.brigades | viewer.client_sites | viewer.provider_sites
+    if sites:
+        conditions.append(Timesheet.department_ref.in_(sorted(sites)))
+    return or_(*conditions) if conditions else false()
+
+
+def viewer_of(app: Flask, user_id: int, settings: TimesheetSettings, *, admin: bool = False) -> Viewer:
+    """The roles of a verified Bitrix24 user, from the sync's directory and ``timesheets:``."""
+    people = directory(app)
+    return Viewer(user_id=user_id, person_ref=people.person_of_user(user_id),
+                  brigades=frozenset(ref for ref, leader in settings.brigade_leaders.items() if leader == user_id),
+                  client_sites=frozenset(people.departments_managed_by(user_id, side="client")),
+                  provider_sites=frozenset(people.departments_managed_by(user_id, side="provider")), admin=admin)

@@ -1,0 +1,234 @@
+"""The timesheets' JSON API for the frame pages: the grid, submitting, the approval view, summaries.
+
+Every view runs with a proven frame session (``b24app.frames.viewer_required``) and checks the
+viewer's roles (``timesheets.access``) before reading or writing anything: another role's timesheet
+is refused with 403 and a body that says only that. Cell saves name the version they were typed over:
+a stale one gets 409 with what the cell holds now, a bad value 400 with the Russian reason, and
+nothing of a refused batch is written. Completing approval tasks needs the approver's own token
+(only the assignee may complete a task): the page sends its current AUTH_ID, which must prove the
+same portal user as the session.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, jsonify, request
+from sqlalchemy import select
+
+from b24app.bitrix import B24Client
+from b24app.db import get_db
+from b24app.frames import current_viewer, viewer_required
+from b24app.portal import client_for, get_store
+from b24app.verify import OneOffToken, get_verifier
+from timesheets.access import Viewer, can_edit, viewer_of, visible
+from timesheets.approval import (ApprovalError, Decision, complete_tasks, open_tasks, process_list, start_workflows,
+                                 submit)
+from timesheets.jobs import clock_of, settings_of
+from timesheets.models import Timesheet
+from timesheets.roster import directory_approvers
+from timesheets.sheets import (STATUS_TITLES, BadCell, CellEdit, CellState, Conflict, NotEditable, TimesheetError,
+                               cells, edit_cells, first_of_month)
+from timesheets.summaries import load_summary, render_summary
+
+bp = Blueprint("timesheets_api", __name__, url_prefix="/timesheets/api")
+
+REFUSED = {"error": "forbidden", "message": "Нет доступа."}
+MAX_EDITS = 2000  # one paste of a week across a big brigade
+
+
+@bp.after_request
+def no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.errorhandler(403)
+def forbidden(_error: Exception) -> tuple[Response, int]:
+    return jsonify(REFUSED), 403
+
+
+def _viewer() -> Viewer:
+    proven = current_viewer()
+    return viewer_of(current_app, proven.user_id, settings_of(current_app), admin=proven.is_admin)
+
+
+def _bad(message: str, status: int = 400, **extra: Any) -> tuple[Response, int]:
+    return jsonify({"error": "refused", "message": message, **extra}), status
+
+
+def _month(text: str | None) -> dt.date | None:
+    try:
+        return first_of_month(dt.datetime.strptime(text or "", "%Y-%m").date())
+    except ValueError:
+        return None
+
+
+BAD_MONTH = "месяц в виде ГГГГ-ММ, например 2026-12"
+
+
+def _sheet_row(timesheet: Timesheet) -> dict[str, Any]:
+    return {"id": timesheet.id, "name": timesheet.employee_name, "personnel_number": timesheet.personnel_number,
+            "position": timesheet.position, "site": timesheet.site_name, "department_ref": timesheet.department_ref,
+            "status": timesheet.status, "status_title": STATUS_TITLES[timesheet.status],
+            "revision": timesheet.revision, "return_comment": timesheet.return_comment,
+            "onec_number": timesheet.onec_number}
+
+
+def _cell(state: CellState) -> dict[str, Any]:
+    return {"day": state.day, "text": state.text, "version": state.version, "planned": state.planned}
+
+
+@bp.get("/sheets")
+@viewer_required
+def sheets():  # type: ignore[no-untyped-def]
+    """The viewer's timesheets of a month, optionally of one site, with their cells."""
+    viewer, month = _viewer(), _month(request.args.get("month"))
+    if month is None:
+        return _bad(BAD_MONTH)
+    statement = select(Timesheet).where(Timesheet.period_start == month, visible(viewer))
+    if request.args.get("site"):
+        statement = statement.where(Timesheet.department_ref == request.args["site"].lower())
+    with get_db(current_app).read_session() as session:
+        rows = list(session.scalars(statement.order_by(Timesheet.site_name, Timesheet.employee_name)))
+        body = [{**_sheet_row(ts), "editable": can_edit(viewer, ts) and ts.status in ("draft", "returned"),
+                 "cells": [_cell(state) for state in cells(session, ts.id)]} for ts in rows]
+    return jsonify({"month": f"{month:%Y-%m}", "sheets": body})
+
+
+@bp.post("/cells")
+@viewer_required
+def save_cells():  # type: ignore[no-untyped-def]
+    """Save typed cells all or none: {"edits": [{"timesheet_id", "day", "text", "version"}]}."""
+    edits = _edits(request.get_json(silent=True))
+    if edits is None:
+        return _bad(f"ожидается {{\"edits\": [...]}} — не больше {MAX_EDITS} ячеек с timesheet_id, day, text, version")
+    viewer, db = _viewer(), get_db(current_app)
+    with db.read_session() as session:
+        owned = {ts.id: ts for ts in session.scalars(select(Timesheet).where(
+            Timesheet.id.in_({edit.timesheet_id for edit in edits})))}
+    if len(owned) != len({edit.timesheet_id for edit in edits}) or not all(can_edit(viewer, ts) for ts in owned.values()):
+        abort(403)
+    try:
+        with db.session() as session:
+            saved = edit_cells(session, edits, viewer.user_id, clock_of(current_app)())
+    except Conflict as conflict:
+        return _bad(str(conflict), 409, current={"timesheet_id": conflict.current.timesheet_id,
+                                                 **_cell(conflict.current)})
+    except BadCell as error:
+        return _bad(str(error), 400, timesheet_id=error.timesheet_id, day=error.day)
+    except NotEditable as error:
+        return _bad(str(error), 409)
+    return jsonify({"saved": [{"timesheet_id": state.timesheet_id, **_cell(state)} for state in saved]})
+
+
+def _edits(body: Any) -> list[CellEdit] | None:
+    raw = body.get("edits") if isinstance(body, dict) else None
+    if not isinstance(raw, list) or not 0 < len(raw) <= MAX_EDITS:
+        return None
+    try:
+        return [CellEdit(int(item["timesheet_id"]), int(item["day"]), str(item["text"]), int(item["version"]))
+                for item in raw]
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _ids(body: Any) -> list[int] | None:
+    raw = body.get("ids") if isinstance(body, dict) else None
+    if not isinstance(raw, list) or not raw or not all(isinstance(i, int) and not isinstance(i, bool) for i in raw):
+        return None
+    return sorted(set(raw))
+
+
+@bp.post("/submit")
+@viewer_required
+def submit_sheets():  # type: ignore[no-untyped-def]
+    """Send timesheets for approval (all or none) and start their workflows: {"ids": [...]}."""
+    ids = _ids(request.get_json(silent=True))
+    if ids is None:
+        return _bad("ожидается {\"ids\": [номера табелей]}")
+    viewer, app = _viewer(), current_app._get_current_object()  # type: ignore[attr-defined]
+    db = get_db(app)
+    with db.read_session() as session:
+        found = list(session.scalars(select(Timesheet).where(Timesheet.id.in_(ids))))
+    if len(found) != len(ids) or not all(can_edit(viewer, ts) for ts in found):
+        abort(403)
+    approvers, now = directory_approvers(app), clock_of(app)()
+    try:
+        submit(db, ids, viewer.user_id, now, approvers)
+        member_id = current_viewer().member_id
+        admin = client_for(app, member_id)
+        report = start_workflows(admin, db, process_list(admin, db, member_id), approvers, now)
+    except TimesheetError as error:
+        return _bad(str(error), 409)
+    return jsonify({"submitted": ids, "started": report.started, "waiting": report.waiting})
+
+
+@bp.get("/approvals")
+@viewer_required
+def approvals():  # type: ignore[no-untyped-def]
+    """The viewer's waiting approval tasks (of one site: ?group=<workgroup id>) with the days that
+    differ from the schedule."""
+    app, proven = current_app._get_current_object(), current_viewer()  # type: ignore[attr-defined]
+    group = request.args.get("group", type=int)
+    admin = client_for(app, proven.member_id)
+    db = get_db(app)
+    tasks = open_tasks(admin, db, process_list(admin, db, proven.member_id), proven.user_id, group)
+    with db.read_session() as session:
+        sheets = {ts.id: ts for ts in session.scalars(select(Timesheet).where(
+            Timesheet.id.in_([task.timesheet_id for task in tasks])))}
+        body = [{"task_id": task.task_id, "step": task.step, **_sheet_row(sheets[task.timesheet_id]),
+                 "cells": [_cell(state) for state in cells(session, task.timesheet_id)]}
+                for task in tasks if task.timesheet_id in sheets]
+    return jsonify({"tasks": body})
+
+
+@bp.post("/approvals")
+@viewer_required
+def decide():  # type: ignore[no-untyped-def]
+    """Approve or return many at once with the approver's own token:
+    {"auth_id": <BX24.getAuth().access_token>, "decisions": [{"task_id", "approve", "comment"}]}."""
+    body = request.get_json(silent=True) or {}
+    app, proven = current_app._get_current_object(), current_viewer()  # type: ignore[attr-defined]
+    decisions = _decisions(body)
+    if decisions is None:
+        return _bad("ожидается {\"auth_id\": ..., \"decisions\": [{\"task_id\", \"approve\", \"comment\"}]}")
+    assignee = get_verifier(app).viewer({"member_id": proven.member_id, "AUTH_ID": str(body.get("auth_id") or "")})
+    if assignee is None or assignee.user_id != proven.user_id:
+        abort(403)
+    installation = get_store(app).find(member_id=proven.member_id)
+    assert installation is not None, "a proven viewer's portal is installed"
+    client = B24Client(installation.client_endpoint, tokens=OneOffToken(str(body["auth_id"])))
+    try:
+        report = complete_tasks(client, decisions)
+    except ApprovalError as error:
+        return _bad(str(error))
+    return jsonify({"done": report.done, "failed": report.failed})
+
+
+def _decisions(body: dict[str, Any]) -> list[Decision] | None:
+    raw = body.get("decisions")
+    if not isinstance(raw, list) or not raw:
+        return None
+    try:
+        return [Decision(int(item["task_id"]), bool(item["approve"]), str(item.get("comment") or ""))
+                for item in raw]
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+@bp.get("/summary")
+@viewer_required
+def summary():  # type: ignore[no-untyped-def]
+    """The summary of the sites the viewer may see (?site=<ref> for one), as an HTML fragment."""
+    viewer, month = _viewer(), _month(request.args.get("month"))
+    if month is None:
+        return _bad(BAD_MONTH)
+    sites = viewer.brigades | viewer.client_sites | viewer.provider_sites
+    wanted = {request.args["site"].lower()} if request.args.get("site") else sites
+    if not wanted or not (wanted <= sites or viewer.admin):
+        abort(403)
+    with get_db(current_app).read_session() as session:
+        html = render_summary(load_summary(session, "Сводный табель", month, sorted(wanted)))
+    return jsonify({"html": html})
+

@@ -1,0 +1,163 @@
+"""Scheduled jobs: the approval cycle (start workflows, apply outcomes, lock closed months, notify)
+and the reminders before a month's timesheets close."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from b24app.db import Database, get_db
+from b24app.portal import client_for, get_config, get_store
+from timesheets.approval import IN_APPROVAL, ApproversOf, process_list, start_workflows, sync_outcomes
+from timesheets.calendar import month_title
+from timesheets.models import Timesheet, TimesheetNotice
+from timesheets.notices import MAX_ATTEMPTS, Notices, send_notices
+from timesheets.onec_push import PushReport, push_locked
+from timesheets.roster import directory_approvers, open_source
+from timesheets.settings import TimesheetSettings
+from timesheets.sheets import EDITABLE, Clock, first_of_month, transition, utc_now
+
+log = logging.getLogger(__name__)
+
+CLOCK_KEY = "timesheets.clock"
+
+
+def clock_of(app: Flask) -> Clock:
+    """The app's clock (tests put a fixed one in ``app.extensions["timesheets.clock"]``)."""
+    return app.extensions.get(CLOCK_KEY, utc_now)
+
+
+def settings_of(app: Flask) -> TimesheetSettings:
+    return get_config(app).settings("timesheets")
+
+
+def installed_member(app: Flask) -> str:
+    installed = [i.member_id for i in get_store(app).all() if i.status == "installed"]
+    if len(installed) != 1:
+        raise LookupError(f"табели работают с одним порталом; установлено порталов: {len(installed)}")
+    return installed[0]
+
+
+def approval_cycle(app: Flask) -> None:
+    """Start what waits to start, apply what the workflows decided, lock closed months, send notices."""
+    if get_config(app).mode != "app":
+        log.info("timesheets: approvals need the installed application, not a webhook; skipped")
+        return
+    db, now, approvers_of = get_db(app), clock_of(app)(), directory_approvers(app)
+    member_id = installed_member(app)
+    client = client_for(app, member_id)
+    target = process_list(client, db, member_id)
+    started = start_workflows(client, db, target, approvers_of, now)
+    moved = sync_outcomes(client, db, target, approvers_of, now)
+    locked = lock_closed_months(db, settings_of(app), now)
+    pushed = push_to_onec(app)
+    sent = send_notices(client, db, now)
+    log.info("timesheets: %d started, %d waiting, %d moved, %d locked, %d pushed to 1C, %d notices sent",
+             len(started.started), len(started.waiting), len(moved.moved), len(locked), len(pushed.pushed), sent.sent)
+
+
+def push_to_onec(app: Flask) -> PushReport:
+    """Locked timesheets to 1C:ZUP when ``timesheets.onec.time_kind`` is set."""
+    time_kind = settings_of(app).onec_time_kind
+    if time_kind is None:
+        return PushReport()
+    source = open_source(app)
+    try:
+        return push_locked(get_db(app), source, time_kind, clock_of(app)())
+    finally:
+        source.close()
+
+
+def lock_closed_months(db: Database, settings: TimesheetSettings, now: dt.datetime) -> list[int]:
+    """Timesheets approved by both sides whose month has closed become locked (ready for payroll)."""
+    today = now.date()
+    with db.session() as session:
+        approved = list(session.scalars(select(Timesheet).where(Timesheet.status == "approved_by_provider")))
+        closed = [ts for ts in approved if settings.close_date(ts.period_start) <= today]
+        for timesheet in closed:
+            transition(session, timesheet, "lock", None, now)
+    return [ts.id for ts in closed]
+
+
+def reminders(app: Flask) -> None:
+    """Reminders before a month closes, then send them."""
+    db, now = get_db(app), clock_of(app)()
+    plan_reminders(db, settings_of(app), now, directory_approvers(app))
+    if get_config(app).mode == "app":
+        send_notices(client_for(app, installed_member(app)), db, now)
+
+
+def plan_reminders(db: Database, settings: TimesheetSettings, now: dt.datetime, approvers_of: ApproversOf) -> int:
+    """Notices for a month that closes in one of ``remind_days_before`` days: each draft's authors (the
+    employee and the brigade leader), a digest per site to its managers, and each approver with
+    timesheets waiting at their step. Returns the timesheets reminded of."""
+    today = now.date()
+    reminded = 0
+    for period in (first_of_month(first_of_month(today) - dt.timedelta(days=1)), first_of_month(today)):
+        days_left = (settings.close_date(period) - today).days
+        if days_left not in settings.remind_days_before:
+            continue
+        until = f"до закрытия табелей за {month_title(period)} осталось {days_left} дн. " \
+                f"({settings.close_date(period):%d.%m.%Y})"
+        with db.session() as session:
+            open_ones = list(session.scalars(select(Timesheet).where(
+                Timesheet.period_start == period, Timesheet.status.in_((*EDITABLE, *IN_APPROVAL)))
+                .order_by(Timesheet.id)))
+            reminder = Reminder(Notices(session), f"remind:{period:%Y-%m}:{days_left}", until, now)
+            drafts = [ts for ts in open_ones if ts.status in EDITABLE]
+            reminder.drafts(drafts, settings.brigade_leaders.get, approvers_of)
+            reminder.waiting([ts for ts in open_ones if ts.status in IN_APPROVAL], approvers_of)
+            reminded += len(open_ones)
+    return reminded
+
+
+@dataclass
+class Reminder:
+    """The reminders of one month on one day."""
+
+    notices: Notices
+    key: str
+    until: str
+    now: dt.datetime
+
+    def drafts(self, drafts: list[Timesheet], leader_of: Callable[[str], int | None],
+               approvers_of: ApproversOf) -> None:
+        by_site: dict[str, list[Timesheet]] = {}
+        for timesheet in drafts:
+            by_site.setdefault(timesheet.department_ref, []).append(timesheet)
+            self.notices.add(f"{self.key}:ts{timesheet.id}", (timesheet.user_id, leader_of(timesheet.department_ref)),
+                             f"Табель «{timesheet.employee_name}» не отправлен на согласование: {self.until}.", self.now)
+        for department_ref, sheets in by_site.items():
+            managers = approvers_of(sheets[0])
+            self.notices.add(f"{self.key}:site:{department_ref}", (*managers.client, *managers.provider),
+                             f"На площадке «{sheets[0].site_name}» не отправлено табелей: {len(sheets)}; "
+                             f"{self.until}.", self.now)
+
+    def waiting(self, waiting: list[Timesheet], approvers_of: ApproversOf) -> None:
+        """Each approver: how many timesheets wait for their decision."""
+        counts: dict[int, int] = {}
+        for timesheet in waiting:
+            approvers = approvers_of(timesheet)
+            for user_id in approvers.client if timesheet.status == "submitted" else approvers.provider:
+                counts[user_id] = counts.get(user_id, 0) + 1
+        for user_id, count in counts.items():
+            self.notices.add(f"{self.key}:approver", (user_id,),
+                             f"Ждут вашего согласования табелей: {count}; {self.until}.", self.now)
+
+
+def health(app: Flask) -> dict[str, str]:
+    """What waits too long: notices Bitrix24 refused every time, locked timesheets 1C does not have."""
+    with get_db(app).read_session() as session:
+        undelivered = session.scalar(select(func.count()).select_from(TimesheetNotice).where(
+            TimesheetNotice.sent_at.is_(None), TimesheetNotice.attempts >= MAX_ATTEMPTS)) or 0
+        unpushed = session.scalar(select(func.count()).select_from(Timesheet).where(
+            Timesheet.status == "locked",
+            (Timesheet.onec_revision.is_(None)) | (Timesheet.onec_revision != Timesheet.revision))) or 0
+    report = {"notices": "ok" if not undelivered else f"не доставлено уведомлений: {undelivered}"}
+    if settings_of(app).onec_time_kind is not None:
+        report["onec_push"] = "ok" if not unpushed else f"закрытых табелей не в 1С: {unpushed}"
+    return report
