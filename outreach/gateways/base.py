@@ -91,6 +91,17 @@ class HttpCaller:
         except requests.Timeout:
             raise OutcomeUnknown(f"шлюз {self.name} не ответил вовремя") from None
 
+    def post_for_object(self, url: str, form: dict[str, str]) -> dict[str, Any]:
+        """POST a form and return the provider's JSON object; 5xx and 429 are retriable, any other
+        answer that is not a JSON object leaves the outcome unknown."""
+        response = self.call("POST", url, data=form)
+        if response.status_code >= 500 or response.status_code == 429:
+            raise RetriableError(f"шлюз {self.name}: ошибка HTTP {response.status_code}")
+        answer = json_body(response, self.name)
+        if not isinstance(answer, dict):
+            raise OutcomeUnknown(f"шлюз {self.name}: неожиданный ответ")
+        return answer
+
     def close(self) -> None:
         self.session.close()
 
@@ -101,6 +112,13 @@ def _nothing_sent(exc: requests.ConnectionError) -> bool:
         return True
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
     return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
+
+
+def int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def json_body(response: requests.Response, gateway: str) -> Any:

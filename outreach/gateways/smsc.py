@@ -21,7 +21,7 @@ from typing import Any
 
 from outreach.errors import GatewayUnusable, MessageRejected, OutcomeUnknown, RetriableError
 from outreach.gateways.base import (DELIVERED, FAILED, QUEUED, SENT, UNDELIVERED, Accepted, Delivery,
-                                    HttpCaller, Sms, decimal_or_none, json_body)
+                                    HttpCaller, Sms, decimal_or_none, int_or_none)
 from outreach.phones import digits
 
 MAX_ID = 2147483647
@@ -64,13 +64,13 @@ class SmscGateway:
 
     def find(self, sms: Sms) -> Accepted | None:
         answer = self._status(sms)
-        if _int(answer.get("status")) == NOT_FOUND:
+        if int_or_none(answer.get("status")) == NOT_FOUND:
             return None
         return Accepted(str(_our_id(sms)), decimal_or_none(answer.get("cost")))
 
     def delivery(self, sms: Sms, provider_id: str) -> Delivery:
         answer = self._status(sms)
-        code = _int(answer.get("status"))
+        code = int_or_none(answer.get("status"))
         state = DELIVERY_STATES.get(code, FAILED) if code != NOT_FOUND else FAILED
         return Delivery(state, str(answer.get("status_name") or code), decimal_or_none(answer.get("cost")))
 
@@ -88,13 +88,7 @@ class SmscGateway:
 
     def _post(self, path: str, form: dict[str, str]) -> dict[str, Any]:
         auth = {"login": self.login, "psw": self.password, "fmt": "3", "charset": "utf-8"}
-        response = self.http.call("POST", self.url + path, data={**auth, **form})
-        if response.status_code >= 500 or response.status_code == 429:
-            raise RetriableError(f"шлюз {self.name}: ошибка HTTP {response.status_code}")
-        answer = json_body(response, self.name)
-        if not isinstance(answer, dict):
-            raise OutcomeUnknown(f"шлюз {self.name}: неожиданный ответ")
-        return answer
+        return self.http.post_for_object(self.url + path, {**auth, **form})
 
 
 def _our_id(sms: Sms) -> int:
@@ -103,15 +97,8 @@ def _our_id(sms: Sms) -> int:
     return sms.message_id
 
 
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def _error(gateway: str, answer: dict[str, Any]) -> Exception:
-    code = _int(answer.get("error_code"))
+    code = int_or_none(answer.get("error_code"))
     if code in GATEWAY_CODES:
         return GatewayUnusable(f"SMSC ({gateway}): {GATEWAY_CODES[code]}", code=code)
     if code in UNKNOWN_CODES:
@@ -121,7 +108,7 @@ def _error(gateway: str, answer: dict[str, Any]) -> Exception:
 
 def _status_error(gateway: str, answer: dict[str, Any]) -> Exception:
     """status.php errors (status_answer page): 9 is "too many status requests", safe to repeat."""
-    code = _int(answer.get("error_code"))
+    code = int_or_none(answer.get("error_code"))
     if code in (2, 4):
         return GatewayUnusable(f"SMSC ({gateway}): {GATEWAY_CODES[code]}", code=code)
     return RetriableError(f"SMSC ({gateway}): проверка статуса не удалась (код {code})", code=code)

@@ -17,7 +17,7 @@ from typing import Any
 
 from outreach.errors import GatewayUnusable, MessageRejected, OutcomeUnknown, RetriableError
 from outreach.gateways.base import (DELIVERED, FAILED, QUEUED, SENT, UNDELIVERED, Accepted, Delivery,
-                                    HttpCaller, Sms, decimal_or_none, json_body)
+                                    HttpCaller, Sms, decimal_or_none, int_or_none)
 from outreach.phones import digits
 
 OK = 100
@@ -71,7 +71,7 @@ class SmsRuGateway:
     def delivery(self, sms: Sms, provider_id: str) -> Delivery:
         answer = self._post("/sms/status", {"api_id": self.api_id, "sms_id": provider_id, "json": "1"})
         entry = (answer.get("sms") or {}).get(provider_id) or {}
-        code = _int(entry.get("status_code"))
+        code = int_or_none(entry.get("status_code"))
         if entry.get("status") != "OK" or code not in DELIVERY_STATES:
             return Delivery(FAILED, str(entry.get("status_text") or "сообщение не найдено"))
         return Delivery(DELIVERY_STATES[code], str(entry.get("status_text") or ""),
@@ -82,26 +82,14 @@ class SmsRuGateway:
         return Decimal(str(answer["balance"]))
 
     def _post(self, path: str, form: dict[str, str]) -> dict[str, Any]:
-        response = self.http.call("POST", self.url + path, data=form)
-        if response.status_code >= 500 or response.status_code == 429:
-            raise RetriableError(f"шлюз {self.name}: ошибка HTTP {response.status_code}")
-        answer = json_body(response, self.name)
-        if not isinstance(answer, dict):
-            raise OutcomeUnknown(f"шлюз {self.name}: неожиданный ответ")
+        answer = self.http.post_for_object(self.url + path, form)
         if answer.get("status") != "OK":
             raise _error(self.name, answer)
         return answer
 
 
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def _error(gateway: str, entry: dict[str, Any]) -> Exception:
-    code = _int(entry.get("status_code"))
+    code = int_or_none(entry.get("status_code"))
     if code in GATEWAY_CODES:
         return GatewayUnusable(f"SMS.ru ({gateway}): {GATEWAY_CODES[code]}", code=code)
     if code in MESSAGE_CODES:
