@@ -28,9 +28,13 @@ def get_store(app: Flask) -> InstallationStore:
     return app.extensions["b24app.store"]
 
 
-def oauth_server(app: Flask) -> OAuthServer:
+def oauth_server(app: Flask, member_id: str | None = None) -> OAuthServer:
+    """The OAuth server: ``app.oauth_token_url``, or a portal's own ``portals.<member_id>.oauth_token_url``
+    (an on-premise portal runs its own; it comes from app.yaml, never from what a request says)."""
     config = get_config(app)
-    return OAuthServer(config.oauth_token_url, config.client_id, config.client_secret)
+    named = config.portals.get(member_id or "")
+    url = str(named.sections.get("oauth_token_url") or config.oauth_token_url) if named else config.oauth_token_url
+    return OAuthServer(url, config.client_id, config.client_secret)
 
 
 PLANS = {"standard": RateLimits(), "enterprise": RateLimits(requests_per_s=5.0, burst=250)}
@@ -57,7 +61,7 @@ def client_for(app: Flask, member_id: str | None = None) -> B24Client:
     installation = store.find(member_id=member_id)
     if installation is None or installation.status == "uninstalled":
         raise LookupError(f"приложение не установлено на портале {member_id}")
-    tokens = PortalTokens(store, member_id, oauth_server(app), expiry_margin_s=EXPIRY_MARGIN_S / config.time_scale)
+    tokens = PortalTokens(store, member_id, oauth_server(app, member_id), expiry_margin_s=EXPIRY_MARGIN_S / config.time_scale)
     return B24Client(installation.client_endpoint, tokens=tokens, plan_limits=plan_limits(config),
                      **_limiters(app, member_id))
 
