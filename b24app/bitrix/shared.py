@@ -24,6 +24,7 @@ from .pacing import Clock, OperatingGovernor, RateLimits, RequestPacer
 log = logging.getLogger(__name__)
 
 RETRY_REDIS_S = 5.0
+ARRIVAL_JITTER_S = 0.25  # how much later than booked a request may reach the portal from another machine
 KEY_TTL_MS = 3_600_000  # an idle portal's state disappears after an hour
 
 T = TypeVar("T")
@@ -123,9 +124,8 @@ class SharedRequestPacer:
     def __init__(self, link: RedisLink, portal: str, limits: RateLimits, *, fallback_share: int = 4) -> None:
         self.link = link
         self.key = f"b24app:limits:{{{portal}}}:bucket"
-        local = RequestPacer(limits)
         self._rate = limits.requests_per_s
-        self._capacity = local._capacity
+        self._capacity = max(1.0, limits.burst - 1.0 - min(limits.burst / 2, self._rate * ARRIVAL_JITTER_S))
         self._ttl = str(KEY_TTL_MS)
         self.fallback = RequestPacer(conservative(limits, fallback_share), headroom=0)
 
