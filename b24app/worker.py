@@ -2,7 +2,7 @@
 
 The seam for a distributed task engine is :class:`Executor`: intake calls ``notify(item_id, member_id)``
 after committing an item. The in-process executor (the embedded default) wakes a polling thread; the
-celery engine (``b24app.engine``) publishes a ``process_item`` task instead. Both run an item with
+celery engine (``b24app.engine``) publishes a ``process_items`` task instead. Both run an item with
 :func:`process_message`; handlers never know which engine runs them.
 """
 from __future__ import annotations

@@ -4,7 +4,7 @@
 ``b24app.worker`` and the scheduler runs jobs itself. ``cluster.engine: celery``:
 
 - intake commits the call to the inbox (durable before the 200, group commit), then the web process
-  publishes a ``process_item`` task to the portal's own durable queue with publisher confirms
+  publishes a ``process_items`` task to the portal's own durable queue with publisher confirms
   (``publisher``); the broker's confirmation is written back as ``enqueued_at``;
 - workers (``b24app worker --engine celery``) consume every portal's queue; the broker hands out the
   queues' messages in turn, so one portal's burst does not starve the others (``queues``); a task

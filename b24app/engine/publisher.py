@@ -19,24 +19,31 @@ from b24app import inbox
 from b24app.db import get_db
 from b24app.engine.celery_app import get_celery
 from b24app.engine.queues import EXCHANGE, portal_queue
-from b24app.engine.tasks import PROCESS_ITEM
+from b24app.engine.tasks import PROCESS_ITEMS
 
 log = logging.getLogger(__name__)
 
 BATCH = 500
+PER_MESSAGE = 20  # item ids of one portal in one task message, at most
 BROKER_DOWN_PAUSE_S = 1.0
 
 
 def publish(app: Flask, items: Sequence[tuple[int, str]]) -> list[int]:
-    """Publish ``(item_id, member_id)`` tasks with confirms; return the ids the broker confirmed."""
+    """Publish tasks for ``(item_id, member_id)`` pairs, each portal's ids in messages of up to
+    ``PER_MESSAGE``, with confirms; return the ids the broker confirmed."""
     celery = get_celery(app)
+    by_portal: dict[str, list[int]] = {}
+    for item_id, member_id in items:
+        by_portal.setdefault(member_id, []).append(item_id)
     confirmed: list[int] = []
     with celery.producer_or_acquire() as producer:
-        for item_id, member_id in items:
+        for member_id, ids in by_portal.items():
             target = portal_queue(member_id)
-            celery.send_task(PROCESS_ITEM, args=(item_id,), queue=target, exchange=EXCHANGE,
-                             routing_key=target.routing_key, producer=producer, retry=False)
-            confirmed.append(item_id)
+            for start in range(0, len(ids), PER_MESSAGE):
+                chunk = ids[start:start + PER_MESSAGE]
+                celery.send_task(PROCESS_ITEMS, args=(chunk,), queue=target, exchange=EXCHANGE,
+                                 routing_key=target.routing_key, producer=producer, retry=False)
+                confirmed.extend(chunk)
     return confirmed
 
 

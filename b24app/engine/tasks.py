@@ -1,8 +1,9 @@
-"""The tasks: ``process_item(item_id)`` and ``run_job(name, member_id)``; both idempotent by design.
+"""The tasks: ``process_items(item_ids)`` and ``run_job(name, member_id)``; both idempotent by design.
 
-A task carries only an id. ``process_item`` leases the inbox item first (``inbox.claim_item``): a
-task delivered twice, or published again by the sweeper, finds the item done or leased and does
-nothing; the handler's writes commit in the transaction that marks the item done, only while the
+A task carries only ids: those of one portal's items that were published together (one under
+light load, up to ``publisher.PER_MESSAGE`` in a burst: the broker's work per call shrinks as the
+load grows). Each item is leased first (``inbox.claim_item``): a task delivered twice, or
+published again by the sweeper, finds its items done or leased and does nothing for them; the handler's writes commit in the transaction that marks the item done, only while the
 lease is still this task's. ``run_job`` runs a scheduled job under its database lease, so a job
 never overlaps itself whatever the broker delivers.
 """
@@ -26,7 +27,7 @@ from b24app.worker import lease_of, process_message
 
 log = logging.getLogger(__name__)
 
-PROCESS_ITEM = "b24app.process_item"
+PROCESS_ITEMS = "b24app.process_items"
 RUN_JOB = "b24app.run_job"
 
 
@@ -57,9 +58,9 @@ def run_job(app: Flask, name: str, member_id: str | None) -> bool:
 def register(celery: Celery) -> None:
     app: Flask = celery.flask_app  # type: ignore[attr-defined]
 
-    @celery.task(name=PROCESS_ITEM)
-    def process_item(item_id: int) -> str:
-        return run_item(app, item_id)
+    @celery.task(name=PROCESS_ITEMS)
+    def process_items(item_ids: list[int]) -> list[str]:
+        return [run_item(app, item_id) for item_id in item_ids]
 
     @celery.task(name=RUN_JOB)
     def run_job_task(name: str, member_id: str | None = None) -> bool:

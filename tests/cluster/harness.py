@@ -138,6 +138,11 @@ class Cluster:
         self.workers.append(worker)
         return worker
 
+    def stop_workers(self) -> None:
+        """Warm shutdown of every Celery worker (tasks in flight finish, prefetched ones go back)."""
+        while self.workers:
+            _stop(self.workers.pop())
+
     def web_processes(self) -> list[int]:
         """The gunicorn worker processes (children of the master)."""
         assert self.web is not None

@@ -1,0 +1,196 @@
+"""Cluster benchmark: the service on Celery + RabbitMQ + Redis + PostgreSQL against emulated portals.
+
+    python -m bench.cluster [--time-scale 10] [--window 12] [--portals 10] [--intake-events 6000]
+
+Prints one JSON object:
+- ``one_portal``: 3 Celery workers (each call they process asks the portal ``app.info``) and a
+  separate caller process (standing for the sync and the pages: its own REST client on the same
+  shared limits, four threads) all call ONE emulated portal (standard plan,
+  ``--time-scale``); ``rejected_503`` at the portal and ``ratio_to_bound`` = requests/s the portal
+  served in the window ÷ its bound (2 req/s × time scale), measured in this run;
+- ``many_portals``: the same with ``--portals`` portals, each kept busy: ``ratio_to_one`` = their
+  total requests/s ÷ the one portal's;
+- ``intake``: verified events answered by the cluster's 2 gunicorn processes (PostgreSQL, publish to
+  RabbitMQ with confirms) against the single-machine service (``bench.intake``'s setup: gunicorn on
+  SQLite, the same process and thread counts, no processing), both loaded here: ``events_per_s``,
+  ``p50_ms``, ``p99_ms`` and ``ratio_to_single``. ``cluster`` is measured with the Celery workers
+  stopped (on this machine they would share its two cores with the web tier; on a real cluster they
+  run elsewhere), then started again to process everything; ``cluster_while_processing`` with
+  them running. ``lost`` = calls answered "accepted" that the cluster never processed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+import sqlalchemy as sa
+
+from bench import intake
+from tests.cluster.harness import Cluster
+
+WEB_WORKERS = 2
+
+
+def _caller(env: dict[str, str], member_id: str, stop_at: float) -> None:
+    """A separate process calling the portal through the service's own client and shared limits."""
+    os.environ.update(env)
+    from tests.cluster.node import make_app
+    from b24app.portal import client_for
+
+    app = make_app()
+
+    def loop() -> None:
+        with client_for(app, member_id) as client:
+            while time.monotonic() < stop_at:
+                client.call("user.get", {"ID": 1})
+
+    threads = [threading.Thread(target=loop) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def _counters(cluster: Cluster) -> list[dict]:
+    return [requests.get(f"{p.url}/_emulator/counters", timeout=30).json() for p in cluster.portals]
+
+
+def _busy_window(cluster: Cluster, window_s: float, events_per_portal: int, *, caller: bool, first: int = 0) -> dict:
+    """Fill every portal's queue, let the burst drain, then count what the portals served in a window."""
+    plan = [(portal, first + n) for n in range(events_per_portal) for portal in cluster.portals]
+    sender = threading.Thread(target=cluster.send_events, args=(plan,), kwargs={"threads": 8})
+    sender.start()
+    time.sleep(3)  # the portals' buckets fill: the window measures the steady state
+    processes = []
+    if caller:
+        stop_at = time.monotonic() + window_s + 4
+        processes = [multiprocessing.Process(target=_caller, args=(cluster.env, cluster.portals[0].member_id, stop_at))]
+        for process in processes:
+            process.start()
+        time.sleep(2)
+    before, started = _counters(cluster), time.monotonic()
+    time.sleep(window_s)
+    after, elapsed = _counters(cluster), time.monotonic() - started
+    for process in processes:
+        process.join()
+    sender.join()
+    served = sum(a["requests"] - b["requests"] for a, b in zip(after, before))
+    rejected = sum(a.get("rejected_503", 0) + a.get("rejected_429", 0) for a in after)
+    return {"requests_per_s": round(served / elapsed, 2), "rejected_503": rejected, "portals": len(cluster.portals)}
+
+
+def _seed_bench_portal(cluster: Cluster) -> None:
+    """bench.intake's portal, stored beside the cluster's own (its REST endpoint: the first emulator)."""
+    from datetime import timedelta
+
+    from b24app.db import get_db
+    from b24app.models import utcnow
+    from b24app.portal import get_store
+    from b24app.store import NewInstallation, TokenSet
+
+    app = cluster.app()
+    get_store(app).save(NewInstallation(
+        member_id=intake.MEMBER_ID, domain="bench.bitrix24.ru", client_endpoint=f"{cluster.portals[0].url}/rest/",
+        server_endpoint=None, tokens=TokenSet("a", "r", utcnow() + timedelta(hours=1)),
+        application_token=intake.APP_TOKEN, scopes=("user",), admin_user_id=1, app_version=1))
+    get_db(app).dispose()
+
+
+def _processed(cluster: Cluster, expected: int, timeout_s: float = 300) -> int:
+    """How many of bench.intake's calls the cluster processed (waiting up to ``timeout_s`` for ``expected``)."""
+    deadline = time.monotonic() + timeout_s
+    with sa.create_engine(cluster.database_url).connect() as connection:
+        while True:
+            done = connection.execute(sa.text("SELECT count(*) FROM inbox_items WHERE member_id = :m "
+                                              "AND status = 'done'"), {"m": intake.MEMBER_ID}).scalar_one()
+            if done >= expected or time.monotonic() > deadline:
+                return done
+            time.sleep(1)
+
+
+def _intake(cluster: Cluster, args: argparse.Namespace) -> dict:
+    """bench.intake's load against the cluster's web processes: first with the workers stopped (they
+    come back afterwards), then with them processing; every accepted call must end up processed."""
+    _seed_bench_portal(cluster)
+    workers = len(cluster.workers)
+    cluster.stop_workers()
+    alone = intake._load(cluster.port, 0, args)
+    for _ in range(workers):
+        cluster.start_worker()
+    busy = intake._load(cluster.port, args.events, args)
+    processed = _processed(cluster, alone["accepted"] + busy["accepted"])
+    return {"cluster": alone, "cluster_while_processing": busy,
+            "lost": alone["accepted"] + busy["accepted"] - processed}
+
+
+def _intake_single(args: argparse.Namespace) -> dict:
+    """The single-machine figure: bench.intake's service (gunicorn on SQLite) with the same settings."""
+    portal_url, portal = intake._refusing_portal()
+    with tempfile.TemporaryDirectory() as tmp:
+        config_path, env = intake._prepare(Path(tmp), portal_url)
+        port = intake._free_port()
+        server = intake._serve([sys.executable, "-m", "service.cli", "web", "--bind", f"127.0.0.1:{port}",
+                                "--workers", str(WEB_WORKERS), "--threads", "4"],
+                               {**env, "B24APP_CONFIG": str(config_path), "B24APP_LOG_LEVEL": "ERROR"}, port)
+        try:
+            return intake._load(port, 0, args)
+        finally:
+            intake._stop(server)
+            portal.shutdown()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--time-scale", type=float, default=10.0)
+    parser.add_argument("--window", type=float, default=12.0, help="seconds of steady state measured")
+    parser.add_argument("--portals", type=int, default=10)
+    parser.add_argument("--intake-events", type=int, default=6000)
+    args = parser.parse_args()
+    bound = 2.0 * args.time_scale
+    load = argparse.Namespace(events=args.intake_events, clients=2, threads=6)
+    result: dict = {"bound_requests_per_s": bound}
+    with tempfile.TemporaryDirectory() as tmp:
+        with Cluster(Path(tmp), portals=1, time_scale=args.time_scale, web_workers=WEB_WORKERS,
+                     celery_workers=3, concurrency=8) as cluster:
+            one = _busy_window(cluster, args.window, int(bound * (args.window + 8)) + 100, caller=True)
+            one["ratio_to_bound"] = round(one["requests_per_s"] / bound, 3)
+            result["one_portal"] = one
+            result["intake"] = _intake(cluster, load)
+    result["intake"]["single_machine"] = _intake_single(load)
+    result["intake"]["ratio_to_single"] = round(result["intake"]["cluster"]["events_per_s"]
+                                                / result["intake"]["single_machine"]["events_per_s"], 3)
+    result["lost"] = result["intake"].pop("lost")
+    with tempfile.TemporaryDirectory() as tmp:
+        with Cluster(Path(tmp), portals=args.portals, time_scale=args.time_scale / 4, web_workers=WEB_WORKERS,
+                     celery_workers=3, concurrency=12) as cluster:
+            scale = args.time_scale / 4
+            single = _busy_window_subset(cluster, args.window, int(2 * scale * (args.window + 8)) + 100)
+            many = _busy_window(cluster, args.window, int(2 * scale * (args.window + 8)) + 100, caller=False,
+                                first=1_000_000)
+            many["bound_per_portal"] = 2 * scale
+            many["one_portal_requests_per_s"] = single["requests_per_s"]
+            many["ratio_to_one"] = round(many["requests_per_s"] / single["requests_per_s"], 2)
+            result["many_portals"] = many
+    print(json.dumps(result, ensure_ascii=False))
+
+
+def _busy_window_subset(cluster: Cluster, window_s: float, events: int) -> dict:
+    """The one-portal figure on the same cluster and time scale: only the first portal is busy."""
+    portals = cluster.portals
+    cluster.portals = portals[:1]
+    try:
+        return _busy_window(cluster, window_s, events, caller=False)
+    finally:
+        cluster.portals = portals
+
+
+if __name__ == "__main__":
+    main()
