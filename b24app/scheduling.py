@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -42,12 +43,18 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ScheduledJob:
-    """``func(app)`` run on ``default_cron`` (or ``schedules.<name>``), at most one run at a time."""
+    """``func(app)`` run on ``default_cron`` (or ``schedules.<name>``), at most one run at a time.
+
+    ``needs_section``: with ``portals:`` in app.yaml, the job runs only for the portals that name this
+    section of their own (the sync runs for the portals that have a ``sync:``).
+    """
 
     name: str
     default_cron: str
     func: Callable[[Flask], None]
-    lease_s: float = 6 * 3600
+    lease_s: float | None = None  # renewed while the job runs: a dead holder blocks it this long
+                                  # (None: ``cluster.job_lease_s``, 60 s by default)
+    needs_section: str | None = None
 
 
 def acquire_lock(db: Database, name: str, holder: str, lease_s: float) -> bool:
@@ -86,15 +93,37 @@ def run_locked(app: Flask, job: ScheduledJob, member_id: str | None = None) -> b
         return False
     holder = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     name = lock_name(job, member_id)
-    if not acquire_lock(db, name, holder, job.lease_s):
+    lease_s = job.lease_s or get_config(app).cluster.job_lease_s
+    if not acquire_lock(db, name, holder, lease_s):
         log.info("job %s is running elsewhere; skipped", name)
         return False
+    stop = threading.Event()
+    heartbeat = threading.Thread(target=_renew, args=(db, name, holder, lease_s, stop), daemon=True)
+    heartbeat.start()
     try:
         with app.app_context(), portal_scope(member_id):
             job.func(app)
         return True
     finally:
+        stop.set()
+        heartbeat.join()
         release_lock(db, name, holder)
+
+
+def _renew(db: Database, name: str, holder: str, lease_s: float, stop: threading.Event) -> None:
+    """Keep the job's lease while it runs (a third of the lease apart)."""
+    while not stop.wait(lease_s / 3):
+        try:
+            acquire_lock(db, name, holder, lease_s)
+        except Exception as error:  # the database is briefly unreachable: the next beat tries again
+            log.warning("job %s: lease not renewed (%s)", name, type(error).__name__)
+
+
+def lock_expires_in(db: Database, name: str) -> float:
+    """Seconds until the named lease runs out (0 when nobody holds it)."""
+    with db.read_session() as session:
+        expires = session.scalar(select(JobLock.expires_at).where(JobLock.name == name))
+    return 0.0 if expires is None else max(0.0, (expires - utcnow()).total_seconds())
 
 
 def _paused(app: Flask, member_id: str | None) -> bool:
@@ -133,9 +162,14 @@ def cron_of(app: Flask, job: ScheduledJob) -> str:
     return str(get_config(app).section("schedules").get(job.name, job.default_cron))
 
 
-def portal_targets(app: Flask) -> list[str | None]:
-    """Whom jobs run for: each portal app.yaml names, or once for the app's only portal."""
-    return list(get_config(app).portals) or [None]
+def portal_targets(app: Flask, job: ScheduledJob) -> list[str | None]:
+    """Whom ``job`` runs for: each portal app.yaml names (that has the job's section, if it needs one),
+    or once for the app's only portal."""
+    portals = get_config(app).portals
+    if not portals:
+        return [None]
+    return [member_id for member_id, own in portals.items()
+            if job.needs_section is None or job.needs_section in own.sections]
 
 
 Fire = Callable[[Flask, ScheduledJob, "str | None"], object]
@@ -145,8 +179,8 @@ def build_scheduler(app: Flask, *, blocking: bool, fire: Fire = run_locked) -> B
     """A scheduler with every enabled feature's job (per portal) whose schedule is not ``off``;
     ``fire(app, job, member_id)`` runs it here (embedded) or publishes it (celery engine)."""
     scheduler: BaseScheduler = BlockingScheduler() if blocking else BackgroundScheduler(daemon=True)
-    for member_id in portal_targets(app):
-        for job in get_features(app).scheduled_jobs:
+    for job in get_features(app).scheduled_jobs:
+        for member_id in portal_targets(app, job):
             with portal_scope(member_id):
                 cron = cron_of(app, job)
             if cron.strip().lower() == "off":

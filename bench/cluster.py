@@ -34,7 +34,7 @@ import requests
 import sqlalchemy as sa
 
 from bench import intake
-from tests.cluster.harness import Cluster
+from bench.cluster_harness import Cluster
 
 WEB_WORKERS = 2
 
@@ -42,7 +42,7 @@ WEB_WORKERS = 2
 def _caller(env: dict[str, str], member_id: str, stop_at: float) -> None:
     """A separate process calling the portal through the service's own client and shared limits."""
     os.environ.update(env)
-    from tests.cluster.node import make_app
+    from bench.cluster_node import make_app
     from b24app.portal import client_for
 
     app = make_app()

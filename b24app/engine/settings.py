@@ -7,6 +7,7 @@ cluster:
   sweep_interval_s: 10      # how often the sweeper republishes accepted calls not yet on the broker
   republish_after_s: 5      # an accepted call not on the broker after this long is published again
   job_grace_s: 60           # a scheduled job fires at most this late (a scheduler replica restarting)
+  job_lease_s: 60           # a running job renews its lease; a job whose worker died waits this long
 ```
 
 The addresses carry passwords, so they come from the environment: ``B24APP_BROKER_URL``
@@ -31,6 +32,7 @@ class ClusterSettings:
     sweep_interval_s: float = 10.0
     republish_after_s: float = 5.0
     job_grace_s: float = 60.0
+    job_lease_s: float = 60.0
 
     @property
     def celery(self) -> bool:
@@ -65,7 +67,8 @@ def load_cluster(section: Mapping[str, Any], env: Mapping[str, str]) -> ClusterS
         engine=engine if engine in ENGINES else "embedded", broker_url=broker_url, redis_url=redis_url,
         fallback_share=share, sweep_interval_s=_positive(section, "sweep_interval_s", 10.0, problems),
         republish_after_s=_positive(section, "republish_after_s", 5.0, problems),
-        job_grace_s=_positive(section, "job_grace_s", 60.0, problems))
+        job_grace_s=_positive(section, "job_grace_s", 60.0, problems),
+        job_lease_s=_positive(section, "job_lease_s", 60.0, problems))
     if problems:
         raise ExceptionGroup("cluster", [ValueError(p) for p in problems])
     return settings

@@ -21,7 +21,7 @@ from b24app import inbox
 from b24app.db import get_db
 from b24app.features import get_features
 from b24app.portal import get_config, get_store
-from b24app.scheduling import run_locked
+from b24app.scheduling import lock_expires_in, lock_name, run_locked
 from b24app.tenancy import portal_scope
 from b24app.worker import lease_of, process_message
 
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 PROCESS_ITEMS = "b24app.process_items"
 RUN_JOB = "b24app.run_job"
+JOB_RETRIES = 3
 
 
 def holder() -> str:
@@ -45,14 +46,28 @@ def run_item(app: Flask, item_id: int) -> str:
     return process_message(app, message, owner)
 
 
+class JobHeld(Exception):
+    """The job's lease is held: by a run in progress, or by a worker that died with it."""
+
+    def __init__(self, expires_in: float) -> None:
+        super().__init__(f"lease held for {expires_in:.1f} s more")
+        self.expires_in = expires_in
+
+
 def run_job(app: Flask, name: str, member_id: str | None) -> bool:
-    """Run the enabled job ``name`` for ``member_id`` (None: the app's only portal) under its lease."""
+    """Run the enabled job ``name`` for ``member_id`` (None: the app's only portal) under its lease;
+    JobHeld when its lease is held (the task tries again once the lease would have run out)."""
     job = next((job for job in get_features(app).scheduled_jobs if job.name == name), None)
     if job is None:
         log.warning("job %s is not enabled here; dropped", name)
         return False
     with portal_scope(member_id):
-        return run_locked(app, job, member_id)
+        if run_locked(app, job, member_id):
+            return True
+    held = lock_expires_in(get_db(app), lock_name(job, member_id))
+    if held:
+        raise JobHeld(held)
+    return False
 
 
 def register(celery: Celery) -> None:
@@ -62,6 +77,10 @@ def register(celery: Celery) -> None:
     def process_items(item_ids: list[int]) -> list[str]:
         return [run_item(app, item_id) for item_id in item_ids]
 
-    @celery.task(name=RUN_JOB)
-    def run_job_task(name: str, member_id: str | None = None) -> bool:
-        return run_job(app, name, member_id)
+    @celery.task(name=RUN_JOB, bind=True, max_retries=JOB_RETRIES)
+    def run_job_task(self, name: str, member_id: str | None = None) -> bool:  # type: ignore[no-untyped-def]
+        try:
+            return run_job(app, name, member_id)
+        except JobHeld as held:
+            # a live run renews its lease and this gives up after JOB_RETRIES; a dead one's lease runs out
+            raise self.retry(countdown=held.expires_in + 1) from None

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.cluster.harness import Cluster
+from bench.cluster_harness import Cluster
 
 pytestmark = pytest.mark.cluster
 

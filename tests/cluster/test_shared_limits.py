@@ -16,7 +16,7 @@ from b24app.bitrix.shared import RedisLink, SharedGovernor, SharedRequestPacer, 
 from b24app.db import Database
 from b24app.scheduling import claim_fire
 from emulators.bitrix24 import serve
-from tests.cluster.harness import REDIS_URL
+from bench.cluster_harness import REDIS_URL
 
 pytestmark = pytest.mark.cluster
 

@@ -1,13 +1,14 @@
 """A real cluster on this machine: Bitrix24 emulator processes, gunicorn web, Celery workers, the
 scheduler, RabbitMQ (a fresh virtual host), Redis and PostgreSQL (a fresh schema).
 
-Used by ``tests/cluster`` and ``bench.cluster``. Every process is started here and stopped by its
+Used by ``bench.cluster`` and ``tests/cluster``. Every process is started here and stopped by its
 own pid; the virtual host, the schema and the Redis keys are removed at the end.
 """
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -25,14 +26,19 @@ import sqlalchemy as sa
 import yaml
 
 from b24app.config import generate_token_key
-from tests.support import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 RABBIT = "amqp://guest:guest@127.0.0.1:5672"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 CLIENT_ID, CLIENT_SECRET = "local.cluster.1", "cluster-secret"
 SCOPES = ["bizproc", "lists", "user", "department", "sonet_group", "im", "disk", "placement"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def _b24app() -> str:
@@ -61,7 +67,8 @@ class Cluster:
     """``with Cluster(workdir, portals=3) as cluster:`` — everything up; everything gone afterwards."""
 
     def __init__(self, workdir: Path, *, portals: int = 3, time_scale: float = 20.0, web_workers: int = 2,
-                 celery_workers: int = 3, concurrency: int = 4, portals_in_config: bool = True) -> None:
+                 celery_workers: int = 3, concurrency: int = 4, portals_in_config: bool = True,
+                 portal_sections: dict[int, dict[str, Any]] | None = None, env: dict[str, str] | None = None) -> None:
         self.workdir = workdir
         self.portal_count = portals
         self.time_scale = time_scale
@@ -69,6 +76,8 @@ class Cluster:
         self.celery_workers = celery_workers
         self.concurrency = concurrency
         self.portals_in_config = portals_in_config
+        self.portal_sections = portal_sections or {}  # portal index -> its own app.yaml sections
+        self.extra_env = env or {}
         self.run_id = uuid.uuid4().hex[:10]
         self.vhost = f"b24app-test-{self.run_id}"
         self.schema = f"cluster_{self.run_id}"
@@ -126,7 +135,7 @@ class Cluster:
 
     def _spawn(self, *args: str) -> subprocess.Popen:
         log = open(self.workdir / f"{args[0]}-{time.monotonic_ns()}.log", "wb")
-        return subprocess.Popen([sys.executable, "-m", "tests.cluster.node", *args], cwd=ROOT,
+        return subprocess.Popen([sys.executable, "-m", "bench.cluster_node", *args], cwd=ROOT,
                                 env={**os.environ, **self.env, "PYTHONPATH": str(ROOT)}, stdout=log,
                                 stderr=subprocess.STDOUT)
 
@@ -203,24 +212,26 @@ class Cluster:
         return f"{POSTGRES_URL}{separator}options=-csearch_path%3D{self.schema}"
 
     def _write_config(self, database_url: str) -> None:
-        from tests.cluster.node import EFFECTS_TABLE
+        from bench.cluster_node import EFFECTS_TABLE
 
         data: dict[str, Any] = {
             "mode": "app", "app": {"public_url": self.public_url, "version": 1,
                                    "oauth_token_url": f"{self.portals[0].url}/oauth/token/"},
             "bitrix24": {"time_scale": self.time_scale},
             "worker": {"lease_s": 5},
-            "cluster": {"engine": "celery", "sweep_interval_s": 1, "republish_after_s": 2, "fallback_share": 4},
+            "cluster": {"engine": "celery", "sweep_interval_s": 1, "republish_after_s": 2, "fallback_share": 4,
+                        "job_lease_s": 6},
         }
         if self.portals_in_config:
-            data["portals"] = {p.member_id: {"title": f"Портал {i + 1}", "oauth_token_url": f"{p.url}/oauth/token/"}
+            data["portals"] = {p.member_id: {"title": f"Портал {i + 1}", "oauth_token_url": f"{p.url}/oauth/token/",
+                                             **self.portal_sections.get(i, {})}
                                for i, p in enumerate(self.portals)}
         path = self.workdir / "app.yaml"
         path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
         self.env = {"B24_CLIENT_ID": CLIENT_ID, "B24_CLIENT_SECRET": CLIENT_SECRET,
                     "B24APP_TOKEN_KEY": generate_token_key(), "SECRET_KEY": "cluster", "DATABASE_URL": database_url,
                     "B24APP_BROKER_URL": f"{RABBIT}/{self.vhost}", "B24APP_REDIS_URL": REDIS_URL,
-                    "B24APP_CONFIG": str(path), "B24APP_LOG_LEVEL": "WARNING"}
+                    "B24APP_CONFIG": str(path), "B24APP_LOG_LEVEL": "WARNING", **self.extra_env}
         from service import upgrade_schema
 
         upgrade_schema(database_url)
@@ -234,7 +245,7 @@ class Cluster:
         old = dict(os.environ)
         os.environ.update(self.env)
         try:
-            from tests.cluster.node import make_app
+            from bench.cluster_node import make_app
 
             return make_app()
         finally:
@@ -269,7 +280,7 @@ class Cluster:
                    attempts: int = 50) -> str:
         """POST one probe event until the service answers (a killed web process drops the connection);
         "accepted" or "duplicate" — both mean the call is in the inbox."""
-        from tests.cluster.node import PROBE_EVENT
+        from bench.cluster_node import PROBE_EVENT
 
         form = {"event": PROBE_EVENT, "data[N]": str(n), "ts": str(n), "auth[member_id]": portal.member_id,
                 "auth[application_token]": portal.application_token}
@@ -294,7 +305,7 @@ class Cluster:
 
     def probe_state(self) -> tuple[dict[str, int], list[int]]:
         """Inbox statuses of the probe events, and the item ids of every recorded effect."""
-        from tests.cluster.node import EFFECTS_TABLE, PROBE_EVENT
+        from bench.cluster_node import EFFECTS_TABLE, PROBE_EVENT
 
         assert self.engine is not None
         with sa.create_engine(self.database_url).connect() as connection:

@@ -1,4 +1,4 @@
-"""One process of the test cluster: ``python -m tests.cluster.node web|worker|scheduler``.
+"""One process of the benchmark and test cluster: ``python -m bench.cluster_node web|worker|scheduler``.
 
 The service's own processes (gunicorn web, celery worker, scheduler) with one more feature whose
 handler calls the portal (through the shared limits) and records its effect, so the tests can count
