@@ -22,6 +22,7 @@ from b24app.models import InboxItem, PortalInstallation, utcnow
 
 DIGEST_CACHE_S = 2.0
 DIGEST_CACHE_SIZE = 1024  # portals; keyed by a value the request names, so bounded
+PAUSED_CACHE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class InstallationStore:
         self.cipher = cipher
         self._digests: TTLCache = TTLCache(maxsize=DIGEST_CACHE_SIZE, ttl=DIGEST_CACHE_S)
         self._digests_lock = threading.Lock()
+        self._paused: TTLCache = TTLCache(maxsize=1, ttl=PAUSED_CACHE_S)
 
     @contextmanager
     def _use(self, session: Session | None) -> Iterator[Session]:
@@ -156,13 +158,22 @@ class InstallationStore:
             if not paused:  # its waiting calls go to the broker again (b24app.engine.sweeper)
                 session.execute(update(InboxItem).where(InboxItem.member_id == member_id,
                                                         InboxItem.status == "pending").values(enqueued_at=None))
-            return result.rowcount == 1
+        with self._digests_lock:
+            self._paused.clear()
+        return result.rowcount == 1
 
-    def paused(self) -> set[str]:
-        """member_ids of the paused portals."""
+    def paused(self) -> frozenset[str]:
+        """member_ids of the paused portals (read at most once a second per process: every task asks)."""
+        with self._digests_lock:
+            cached = self._paused.get("paused")
+        if cached is not None:
+            return cached
         with self.db.read_session() as session:
-            return set(session.scalars(select(PortalInstallation.member_id)
-                                       .where(PortalInstallation.paused_at.is_not(None))))
+            paused = frozenset(session.scalars(select(PortalInstallation.member_id)
+                                               .where(PortalInstallation.paused_at.is_not(None))))
+        with self._digests_lock:
+            self._paused["paused"] = paused
+        return paused
 
     def application_token_matches(self, *, member_id: str, application_token: str) -> bool:
         """True when the presented token is the stored one of an active installation.

@@ -8,15 +8,18 @@ Prints one JSON object:
   shared limits, four threads) all call ONE emulated portal (standard plan,
   ``--time-scale``); ``rejected_503`` at the portal and ``ratio_to_bound`` = requests/s the portal
   served in the window ÷ its bound (2 req/s × time scale), measured in this run;
-- ``many_portals``: the same with ``--portals`` portals, each kept busy: ``ratio_to_one`` = their
-  total requests/s ÷ the one portal's;
+- ``many_portals``: ``--portals`` portals, each kept busy, against one portal alone on the same
+  cluster and time scale (``--many-time-scale``: chosen so that the portals' total bound fits the
+  machine, which also hosts every emulator and the whole cluster): ``ratio_to_one`` = their total
+  requests/s ÷ the one portal's;
 - ``intake``: verified events answered by the cluster's 2 gunicorn processes (PostgreSQL, publish to
   RabbitMQ with confirms) against the single-machine service (``bench.intake``'s setup: gunicorn on
   SQLite, the same process and thread counts, no processing), both loaded here: ``events_per_s``,
   ``p50_ms``, ``p99_ms`` and ``ratio_to_single``. ``cluster`` is measured with the Celery workers
   stopped (on this machine they would share its two cores with the web tier; on a real cluster they
   run elsewhere), then started again to process everything; ``cluster_while_processing`` with
-  them running. ``lost`` = calls answered "accepted" that the cluster never processed.
+  them running; ``single_machine_postgresql`` is the single-machine service on PostgreSQL, to tell the
+  database's share from the broker's. ``lost`` = calls answered "accepted" that the cluster never processed.
 """
 from __future__ import annotations
 
@@ -63,12 +66,15 @@ def _counters(cluster: Cluster) -> list[dict]:
     return [requests.get(f"{p.url}/_emulator/counters", timeout=30).json() for p in cluster.portals]
 
 
-def _busy_window(cluster: Cluster, window_s: float, events_per_portal: int, *, caller: bool, first: int = 0) -> dict:
-    """Fill every portal's queue, let the burst drain, then count what the portals served in a window."""
+def _busy_window(cluster: Cluster, window_s: float, bound: float, *, caller: bool, first: int = 0,
+                 warmup_s: float = 3.0) -> dict:
+    """Keep every portal's queue full, let the portals' bursts fill up (``warmup_s``), then count what the
+    portals served in a window."""
+    events_per_portal = int(bound * (warmup_s + window_s + 6)) + 100
     plan = [(portal, first + n) for n in range(events_per_portal) for portal in cluster.portals]
     sender = threading.Thread(target=cluster.send_events, args=(plan,), kwargs={"threads": 8})
     sender.start()
-    time.sleep(3)  # the portals' buckets fill: the window measures the steady state
+    time.sleep(warmup_s)  # the portals' buckets fill: the window measures the steady state
     processes = []
     if caller:
         stop_at = time.monotonic() + window_s + 4
@@ -147,11 +153,57 @@ def _intake_single(args: argparse.Namespace) -> dict:
             portal.shutdown()
 
 
+def _intake_single_postgresql(args: argparse.Namespace) -> dict:
+    """The single-machine service as above, on PostgreSQL (a fresh schema) instead of SQLite."""
+    import uuid
+    from datetime import timedelta
+
+    from b24app.db import get_db
+    from b24app.models import utcnow
+    from b24app.portal import get_store
+    from b24app.store import NewInstallation, TokenSet
+    from bench.cluster_harness import POSTGRES_URL
+    from service import create_app, load_config, upgrade_schema
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    engine = sa.create_engine(POSTGRES_URL)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
+    portal_url, portal = intake._refusing_portal()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            config_path, env = intake._prepare(Path(tmp), portal_url)
+            env["DATABASE_URL"] = url
+            upgrade_schema(url)
+            app = create_app(load_config(config_path, env=env))
+            get_store(app).save(NewInstallation(
+                member_id=intake.MEMBER_ID, domain="bench.bitrix24.ru", client_endpoint=f"{portal_url}/rest/",
+                server_endpoint=None, tokens=TokenSet("a", "r", utcnow() + timedelta(hours=1)),
+                application_token=intake.APP_TOKEN, scopes=("user",), admin_user_id=1, app_version=1))
+            get_db(app).dispose()
+            port = intake._free_port()
+            server = intake._serve([sys.executable, "-m", "service.cli", "web", "--bind", f"127.0.0.1:{port}",
+                                    "--workers", str(WEB_WORKERS), "--threads", "4"],
+                                   {**env, "B24APP_CONFIG": str(config_path), "B24APP_LOG_LEVEL": "ERROR"}, port)
+            try:
+                return intake._load(port, 0, args)
+            finally:
+                intake._stop(server)
+    finally:
+        portal.shutdown()
+        with engine.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--time-scale", type=float, default=10.0)
     parser.add_argument("--window", type=float, default=12.0, help="seconds of steady state measured")
     parser.add_argument("--portals", type=int, default=10)
+    parser.add_argument("--many-time-scale", type=float, default=1.25,
+                        help="time scale of the many-portals run: 10 portals x 2 req/s x 1.25 = 25 req/s fits 2 cores")
     parser.add_argument("--intake-events", type=int, default=6000)
     args = parser.parse_args()
     bound = 2.0 * args.time_scale
@@ -160,21 +212,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         with Cluster(Path(tmp), portals=1, time_scale=args.time_scale, web_workers=WEB_WORKERS,
                      celery_workers=3, concurrency=8) as cluster:
-            one = _busy_window(cluster, args.window, int(bound * (args.window + 8)) + 100, caller=True)
+            one = _busy_window(cluster, args.window, bound, caller=True)
             one["ratio_to_bound"] = round(one["requests_per_s"] / bound, 3)
             result["one_portal"] = one
             result["intake"] = _intake(cluster, load)
     result["intake"]["single_machine"] = _intake_single(load)
+    result["intake"]["single_machine_postgresql"] = _intake_single_postgresql(load)
     result["intake"]["ratio_to_single"] = round(result["intake"]["cluster"]["events_per_s"]
                                                 / result["intake"]["single_machine"]["events_per_s"], 3)
+    result["intake"]["ratio_to_single_postgresql"] = round(
+        result["intake"]["cluster"]["events_per_s"] / result["intake"]["single_machine_postgresql"]["events_per_s"], 3)
     result["lost"] = result["intake"].pop("lost")
     with tempfile.TemporaryDirectory() as tmp:
-        with Cluster(Path(tmp), portals=args.portals, time_scale=args.time_scale / 4, web_workers=WEB_WORKERS,
+        scale = args.many_time_scale
+        with Cluster(Path(tmp), portals=args.portals, time_scale=scale, web_workers=WEB_WORKERS,
                      celery_workers=3, concurrency=12) as cluster:
-            scale = args.time_scale / 4
-            single = _busy_window_subset(cluster, args.window, int(2 * scale * (args.window + 8)) + 100)
-            many = _busy_window(cluster, args.window, int(2 * scale * (args.window + 8)) + 100, caller=False,
-                                first=1_000_000)
+            single = _busy_window_subset(cluster, args.window, 2 * scale)
+            many = _busy_window(cluster, args.window, 2 * scale, caller=False, first=1_000_000,
+                                warmup_s=3 + min(25.0, args.portals * 50 / (2 * scale) / 4))
             many["bound_per_portal"] = 2 * scale
             many["one_portal_requests_per_s"] = single["requests_per_s"]
             many["ratio_to_one"] = round(many["requests_per_s"] / single["requests_per_s"], 2)
@@ -182,12 +237,12 @@ def main() -> None:
     print(json.dumps(result, ensure_ascii=False))
 
 
-def _busy_window_subset(cluster: Cluster, window_s: float, events: int) -> dict:
+def _busy_window_subset(cluster: Cluster, window_s: float, bound: float) -> dict:
     """The one-portal figure on the same cluster and time scale: only the first portal is busy."""
     portals = cluster.portals
     cluster.portals = portals[:1]
     try:
-        return _busy_window(cluster, window_s, events, caller=False)
+        return _busy_window(cluster, window_s, bound, caller=False)
     finally:
         cluster.portals = portals
 
