@@ -9,7 +9,7 @@ single-portal app.yaml works unchanged.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -19,6 +19,13 @@ _CURRENT: ContextVar[str | None] = ContextVar("b24app_portal", default=None)
 def current_portal() -> str | None:
     """The member_id of the portal in scope, or None."""
     return _CURRENT.get()
+
+
+def enter_portal(member_id: str | None) -> Callable[[], None]:
+    """Put the rest of this context in ``member_id``'s scope (``b24app --portal ID <command>``);
+    return the function that leaves it."""
+    token = _CURRENT.set(member_id)
+    return lambda: _CURRENT.reset(token)
 
 
 @contextmanager

@@ -18,7 +18,7 @@ FEATURE = Feature(
     name="outreach", title="Сообщения сотрудникам (e-mail, SMS)", requires=("sync_jobs",),
     models=("outreach.models",), migrations=Path(__file__).parent / "migrations",
     config_section=ConfigSection("outreach", load_settings),
-    scheduled_jobs=(ScheduledJob("outreach_send", "*/5 * * * *", send_job),),
+    scheduled_jobs=(ScheduledJob("outreach_send", "*/5 * * * *", send_job, needs_section="outreach"),),
     cli=(cli.group,),
 )
 

@@ -13,6 +13,7 @@ from b24app import cli as core_cli
 from b24app.app import upgrade
 from b24app.config import APP_ONLY_FEATURES, ConfigError, generate_token_key
 from b24app.portal import get_config
+from b24app.tenancy import enter_portal
 from service import FEATURES, create_app, load_config
 
 
@@ -45,6 +46,10 @@ cli = ServiceGroup(name="b24app", create_app=_create_app, add_default_commands=F
                    add_version_option=False, set_debug_flag=False,
                    help="b24app: Bitrix24 local application for staffing companies (1C:ZUP, HR processes).")
 cli.params = [param for param in cli.params if param.name not in ("app", "debug")]
+cli.params.append(click.Option(
+    ["--portal"], envvar="B24APP_PORTAL", expose_value=False, is_eager=True,
+    callback=lambda ctx, param, value: ctx.call_on_close(enter_portal(value)) if value else None,
+    help="member_id портала, для которого выполнить команду (его разделы portals: в app.yaml)."))
 
 
 def _app() -> Flask:

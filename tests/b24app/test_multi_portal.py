@@ -127,3 +127,28 @@ def test_healthz_reports_an_unreachable_broker_and_redis(tmp_path: Path, databas
     assert report.get_json()["status"] == "degraded"
     assert checks["broker"].startswith("нет связи") and checks["redis"].startswith("нет связи")
     get_db(application).dispose()
+
+
+def test_a_command_runs_in_the_portal_named_by_portal(tmp_path: Path, database_url: str) -> None:
+    """``b24app --portal ID <command>``: the command reads that portal's own sections."""
+    import click
+    from click.testing import CliRunner
+    from flask.cli import with_appcontext
+
+    from service.cli import cli
+
+    config, env = _portals_config(tmp_path, database_url)
+
+    @cli.command("probe-owner")
+    @with_appcontext
+    def probe_owner() -> None:
+        from flask import current_app
+
+        click.echo(get_config(current_app).settings("sync").owner_id)
+
+    try:
+        runner = CliRunner(env={**env, "B24APP_CONFIG": str(tmp_path / "app.yaml")})
+        assert runner.invoke(cli, ["--portal", A, "probe-owner"]).output.strip() == "7"
+        assert runner.invoke(cli, ["probe-owner"]).output.strip() == "3"
+    finally:
+        cli.commands.pop("probe-owner")
