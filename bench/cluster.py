@@ -33,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import redis
@@ -116,8 +117,8 @@ def _busy_window(cluster: Cluster, window_s: float, bound: float, *, caller: boo
             "served_per_s": round(served / elapsed, 2), "rejected_503": rejected, "portals": len(cluster.portals)}
 
 
-def _seed_bench_portal(cluster: Cluster) -> None:
-    """bench.intake's portal, stored beside the cluster's own (its REST endpoint: the first emulator)."""
+def _seed_bench_portal(app, portal_url: str) -> None:  # type: ignore[no-untyped-def]
+    """bench.intake's portal in ``app``'s database (its REST endpoint at ``portal_url``)."""
     from datetime import timedelta
 
     from b24app.db import get_db
@@ -125,9 +126,8 @@ def _seed_bench_portal(cluster: Cluster) -> None:
     from b24app.portal import get_store
     from b24app.store import NewInstallation, TokenSet
 
-    app = cluster.app()
     get_store(app).save(NewInstallation(
-        member_id=intake.MEMBER_ID, domain="bench.bitrix24.ru", client_endpoint=f"{cluster.portals[0].url}/rest/",
+        member_id=intake.MEMBER_ID, domain="bench.bitrix24.ru", client_endpoint=f"{portal_url}/rest/",
         server_endpoint=None, tokens=TokenSet("a", "r", utcnow() + timedelta(hours=1)),
         application_token=intake.APP_TOKEN, scopes=("user",), admin_user_id=1, app_version=1))
     get_db(app).dispose()
@@ -148,7 +148,7 @@ def _processed(cluster: Cluster, expected: int, timeout_s: float = 300) -> int:
 def _intake(cluster: Cluster, args: argparse.Namespace) -> dict:
     """bench.intake's load against the cluster's web processes: first with the workers stopped (they
     come back afterwards), then with them processing; every accepted call must end up processed."""
-    _seed_bench_portal(cluster)
+    _seed_bench_portal(cluster.app(), cluster.portals[0].url)
     workers = len(cluster.workers)
     cluster.stop_workers()
     alone = intake._load(cluster.port, 0, args)
@@ -160,51 +160,24 @@ def _intake(cluster: Cluster, args: argparse.Namespace) -> dict:
             "lost": alone["accepted"] + busy["accepted"] - processed}
 
 
-def _intake_single(args: argparse.Namespace) -> dict:
-    """The single-machine figure: bench.intake's service (gunicorn on SQLite) with the same settings."""
-    portal_url, portal = intake._refusing_portal()
-    with tempfile.TemporaryDirectory() as tmp:
-        config_path, env = intake._prepare(Path(tmp), portal_url)
-        port = intake._free_port()
-        server = intake._serve([sys.executable, "-m", "service.cli", "web", "--bind", f"127.0.0.1:{port}",
-                                "--workers", str(WEB_WORKERS), "--threads", "4"],
-                               {**env, "B24APP_CONFIG": str(config_path), "B24APP_LOG_LEVEL": "ERROR"}, port)
-        try:
-            return intake._load(port, 0, args)
-        finally:
-            intake._stop(server)
-            portal.shutdown()
-
-
-def _intake_single_postgresql(args: argparse.Namespace) -> dict:
-    """The single-machine service as above, on PostgreSQL (a fresh schema) instead of SQLite."""
-    import uuid
-    from datetime import timedelta
-
-    from b24app.db import get_db
-    from b24app.models import utcnow
-    from b24app.portal import get_store
-    from b24app.store import NewInstallation, TokenSet
+def _intake_single(args: argparse.Namespace, *, postgresql: bool) -> dict:
+    """The single-machine figure: bench.intake's service (gunicorn, the same settings) on SQLite, or on
+    PostgreSQL (a fresh schema)."""
     from bench.cluster_harness import POSTGRES_URL
     from service import create_app, load_config, upgrade_schema
 
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     engine = sa.create_engine(POSTGRES_URL)
-    with engine.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
     portal_url, portal = intake._refusing_portal()
     try:
         with tempfile.TemporaryDirectory() as tmp:
             config_path, env = intake._prepare(Path(tmp), portal_url)
-            env["DATABASE_URL"] = url
-            upgrade_schema(url)
-            app = create_app(load_config(config_path, env=env))
-            get_store(app).save(NewInstallation(
-                member_id=intake.MEMBER_ID, domain="bench.bitrix24.ru", client_endpoint=f"{portal_url}/rest/",
-                server_endpoint=None, tokens=TokenSet("a", "r", utcnow() + timedelta(hours=1)),
-                application_token=intake.APP_TOKEN, scopes=("user",), admin_user_id=1, app_version=1))
-            get_db(app).dispose()
+            if postgresql:
+                with engine.begin() as connection:
+                    connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+                env["DATABASE_URL"] = f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
+                upgrade_schema(env["DATABASE_URL"])
+                _seed_bench_portal(create_app(load_config(config_path, env=env)), portal_url)
             port = intake._free_port()
             server = intake._serve([sys.executable, "-m", "service.cli", "web", "--bind", f"127.0.0.1:{port}",
                                     "--workers", str(WEB_WORKERS), "--threads", "4"],
@@ -216,7 +189,7 @@ def _intake_single_postgresql(args: argparse.Namespace) -> dict:
     finally:
         portal.shutdown()
         with engine.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+            connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         engine.dispose()
 
 
@@ -239,8 +212,8 @@ def main() -> None:
             one["ratio_to_bound"] = round(one["requests_per_s"] / bound, 3)
             result["one_portal"] = one
             result["intake"] = _intake(cluster, load)
-    result["intake"]["single_machine"] = _intake_single(load)
-    result["intake"]["single_machine_postgresql"] = _intake_single_postgresql(load)
+    result["intake"]["single_machine"] = _intake_single(load, postgresql=False)
+    result["intake"]["single_machine_postgresql"] = _intake_single(load, postgresql=True)
     result["intake"]["ratio_to_single"] = round(result["intake"]["cluster"]["events_per_s"]
                                                 / result["intake"]["single_machine"]["events_per_s"], 3)
     result["intake"]["ratio_to_single_postgresql"] = round(

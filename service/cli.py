@@ -101,6 +101,8 @@ def worker_command(engine: str | None, concurrency: int, pool: str) -> None:
     if (engine or get_config(app).cluster.engine) == "celery":
         from b24app.engine.worker import run_worker
 
+        if not get_config(app).cluster.broker_url:
+            raise click.ClickException("Укажите адрес RabbitMQ в B24APP_BROKER_URL (amqp://пользователь:пароль@сервер:5672//).")
         run_worker(app, concurrency=concurrency, pool=pool)
         return
     from b24app.worker import get_worker
