@@ -73,11 +73,11 @@ def run_job(app: Flask, name: str, member_id: str | None) -> bool:
 def register(celery: Celery) -> None:
     app: Flask = celery.flask_app  # type: ignore[attr-defined]
 
-    @celery.task(name=PROCESS_ITEMS)
+    @celery.task(name=PROCESS_ITEMS, shared=False)
     def process_items(item_ids: list[int]) -> list[str]:
         return [run_item(app, item_id) for item_id in item_ids]
 
-    @celery.task(name=RUN_JOB, bind=True, max_retries=JOB_RETRIES)
+    @celery.task(name=RUN_JOB, bind=True, max_retries=JOB_RETRIES, shared=False)
     def run_job_task(self, name: str, member_id: str | None = None) -> bool:  # type: ignore[no-untyped-def]
         try:
             return run_job(app, name, member_id)
