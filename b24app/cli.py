@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 from b24app import inbox
 from b24app.app import upgrade
 from b24app.db import get_db
-from b24app.portal import get_store
+from b24app.portal import get_config, get_store
 
 
 @click.group("db")
@@ -36,14 +36,46 @@ def portals_group() -> None:
 @portals_group.command("list")
 @with_appcontext
 def portals_list() -> None:
+    """Every portal: status, keys, paused or not, calls waiting."""
     installations = get_store(current_app).all()
     if not installations:
         click.echo("Нет установленных порталов.")
+    waiting: dict[str, int] = {}
+    for member_id, status, count in inbox.depth_by_portal(get_db()):
+        if status != "failed":
+            waiting[member_id] = waiting.get(member_id, 0) + count
+    named = get_config(current_app).portals
     for item in installations:
         keys = "ключи в порядке" if item.tokens_broken_at is None else (
             f"ключи не работают с {item.tokens_broken_at:%Y-%m-%d %H:%M}: откройте приложение администратором")
+        paused = f"  приостановлен с {item.paused_at:%Y-%m-%d %H:%M}" if item.paused_at else ""
+        title = f"  «{named[item.member_id].title}»" if item.member_id in named else ""
         click.echo(f"{item.member_id}  {item.domain:30}  {item.status:12}  v{item.app_version}  "
-                   f"установлено {item.installed_at:%Y-%m-%d %H:%M}  {keys}")
+                   f"установлено {item.installed_at:%Y-%m-%d %H:%M}  {keys}  в очереди {waiting.get(item.member_id, 0)}"
+                   f"{paused}{title}")
+
+
+def _set_paused(member_id: str, paused: bool) -> None:
+    if not get_store(current_app).set_paused(member_id=member_id, paused=paused):
+        raise click.ClickException(f"нет портала {member_id} (b24app portals list)")
+
+
+@portals_group.command("pause")
+@click.argument("member_id")
+@with_appcontext
+def portals_pause(member_id: str) -> None:
+    """Stop processing a portal's calls and jobs; its calls are still accepted and kept."""
+    _set_paused(member_id, True)
+    click.echo(f"Портал {member_id} приостановлен: вызовы принимаются и ждут, задания по расписанию пропускаются.")
+
+
+@portals_group.command("resume")
+@click.argument("member_id")
+@with_appcontext
+def portals_resume(member_id: str) -> None:
+    """Process a paused portal's waiting calls and jobs again."""
+    _set_paused(member_id, False)
+    click.echo(f"Портал {member_id} снова обрабатывается.")
 
 
 @click.group("inbox")

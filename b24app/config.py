@@ -18,7 +18,9 @@ from urllib.parse import urlparse
 import yaml
 from cryptography.fernet import Fernet
 
+from b24app.engine.settings import ClusterSettings, load_cluster
 from b24app.features import Feature, enabled_features
+from b24app.tenancy import current_portal
 
 ENV_FILE = ".env (окружение)"
 
@@ -81,14 +83,33 @@ class Config:
     source_file: str
     features: tuple[str, ...] = ()  # the enabled features, in the assembly's order
     feature_settings: Mapping[str, Any] = field(default_factory=dict)  # section name -> typed settings
+    cluster: ClusterSettings = ClusterSettings()
+    portals: Mapping[str, PortalSections] = field(default_factory=dict)  # member_id -> its own sections
 
     def section(self, name: str) -> Mapping[str, Any]:
-        """A raw ``app.yaml`` section (empty if absent)."""
+        """A raw ``app.yaml`` section (empty if absent): the portal in scope's own, else the top-level one."""
+        own = self.portals.get(current_portal() or "")
+        if own is not None and name in own.sections:
+            return own.sections[name] or {}
         return self.sections.get(name) or {}
 
     def settings(self, section: str) -> Any:
-        """The typed settings a feature's reader made of its section (KeyError if it is not enabled)."""
+        """The typed settings a feature's reader made of its section (KeyError if it is not enabled),
+        the portal in scope's own when it names that section (b24app.tenancy)."""
+        own = self.portals.get(current_portal() or "")
+        if own is not None and section in own.settings:
+            return own.settings[section]
         return self.feature_settings[section]
+
+
+@dataclass(frozen=True)
+class PortalSections:
+    """One portal's own sections of app.yaml (``portals: {<member_id>: {...}}``)."""
+
+    member_id: str
+    title: str
+    sections: Mapping[str, Any]  # raw (schedules, ...)
+    settings: Mapping[str, Any]  # section name -> typed settings, for the sections it names
 
 
 class _Reader:
@@ -222,9 +243,12 @@ def load_config(
     database_url = env.get("DATABASE_URL", "").strip()
 
     settings = _feature_settings(data, env, enabled, str(file), problems)
+    cluster = _cluster(data, env, str(file), problems)
+    portals = _portals(data, env, enabled, str(file), problems)
     if problems:
         raise ConfigError(problems)
-    known = {"mode", "app", "bitrix24", "features"} | {f.config_section.name for f in features if f.config_section}
+    known = ({"mode", "app", "bitrix24", "features", "cluster", "portals"}
+             | {f.config_section.name for f in features if f.config_section})
     return Config(
         mode=mode, public_url=public_url.rstrip("/"), app_version=version, scopes=scopes,
         events=events, allowed_domains=allowed_domains, oauth_token_url=oauth_url,
@@ -232,7 +256,7 @@ def load_config(
         token_keys=token_keys, database_url=database_url, webhook_url=webhook_url,
         secret_key=secret_key, plan=plan, time_scale=float(time_scale),
         sections={k: v for k, v in data.items() if k not in known}, source_file=str(file),
-        features=tuple(f.name for f in enabled), feature_settings=settings,
+        features=tuple(f.name for f in enabled), feature_settings=settings, cluster=cluster, portals=portals,
     )
 
 
@@ -274,6 +298,40 @@ def _feature_settings(data: Mapping[str, Any], env: Mapping[str, str], features:
         except* ValueError as group:
             problems.extend(_problem(file, exc) for exc in _leaves(group))
     return settings
+
+
+def _cluster(data: Mapping[str, Any], env: Mapping[str, str], file: str,
+             problems: list[ConfigProblem]) -> ClusterSettings:
+    raw = data.get("cluster") or {}
+    if not isinstance(raw, Mapping):
+        problems.append(ConfigProblem(file, "cluster", "словарь настроек"))
+        return ClusterSettings()
+    try:
+        return load_cluster(raw, env)
+    except* ValueError as group:
+        problems.extend(_problem(ENV_FILE if str(exc).startswith("B24APP_") else file, exc) for exc in _leaves(group))
+    return ClusterSettings()
+
+
+def _portals(data: Mapping[str, Any], env: Mapping[str, str], features: Sequence[Feature], file: str,
+             problems: list[ConfigProblem]) -> dict[str, PortalSections]:
+    """``portals: {<member_id>: {title?, <section>: …}}``: each named section read by its feature's reader."""
+    raw = data.get("portals") or {}
+    if not isinstance(raw, Mapping):
+        problems.append(ConfigProblem(file, "portals", "словарь «member_id портала: его разделы настроек»"))
+        return {}
+    portals: dict[str, PortalSections] = {}
+    for member_id, sections in raw.items():
+        if not isinstance(sections, Mapping):
+            problems.append(ConfigProblem(file, f"portals.{member_id}", "словарь разделов настроек портала"))
+            continue
+        found: list[ConfigProblem] = []
+        own = _feature_settings(sections, env, [f for f in features if f.config_section
+                                                and f.config_section.name in sections], file, found)
+        problems.extend(ConfigProblem(p.file, f"portals.{member_id}.{p.key}", p.expected) for p in found)
+        portals[str(member_id)] = PortalSections(str(member_id), str(sections.get("title") or member_id),
+                                                 {k: v for k, v in sections.items() if k != "title"}, own)
+    return portals
 
 
 def _leaves(error: BaseException) -> list[BaseException]:

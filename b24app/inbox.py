@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import weakref
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -131,11 +132,15 @@ def _ready(now: datetime):  # type: ignore[no-untyped-def]
                and_(InboxItem.status == "processing", InboxItem.lease_until < now))
 
 
-def claim(db: Database, *, holder: str, limit: int, lease_s: float) -> list[InboxMessage]:
-    """Lease up to ``limit`` ready items to ``holder``."""
+def claim(db: Database, *, holder: str, limit: int, lease_s: float,
+          paused: Collection[str] = ()) -> list[InboxMessage]:
+    """Lease up to ``limit`` ready items of portals not ``paused`` to ``holder``."""
     now = utcnow()
     with db.session() as session:
-        ids = list(session.scalars(select(InboxItem.id).where(_ready(now)).order_by(InboxItem.id).limit(limit)))
+        ready = select(InboxItem.id).where(_ready(now))
+        if paused:
+            ready = ready.where(InboxItem.member_id.not_in(list(paused)))
+        ids = list(session.scalars(ready.order_by(InboxItem.id).limit(limit)))
         if not ids:
             return []
         session.execute(update(InboxItem).where(InboxItem.id.in_(ids), _ready(now)).values(
@@ -144,6 +149,58 @@ def claim(db: Database, *, holder: str, limit: int, lease_s: float) -> list[Inbo
         rows = session.scalars(select(InboxItem).where(
             InboxItem.id.in_(ids), InboxItem.lease_holder == holder, InboxItem.status == "processing"))
         return [_message(row) for row in rows]
+
+
+def claim_item(db: Database, item_id: int, *, holder: str, lease_s: float,
+               paused: Collection[str] = ()) -> InboxMessage | None:
+    """Lease one named item if it is ready and its portal is not paused (a task of the celery engine);
+    None when it is done, leased by a live holder, not yet due or paused — a repeated task is a no-op."""
+    now = utcnow()
+    with db.session() as session:
+        statement = update(InboxItem).where(InboxItem.id == item_id, _ready(now))
+        if paused:
+            statement = statement.where(InboxItem.member_id.not_in(list(paused)))
+        result = session.execute(statement.values(
+            status="processing", lease_holder=holder, lease_until=now + timedelta(seconds=lease_s),
+            attempts=InboxItem.attempts + 1))
+        if result.rowcount != 1:
+            return None
+        return _message(session.get_one(InboxItem, item_id))
+
+
+def mark_enqueued(db: Database, item_ids: Sequence[int]) -> None:
+    """The broker confirmed these items' tasks."""
+    if item_ids:
+        with db.session() as session:
+            session.execute(update(InboxItem).where(InboxItem.id.in_(list(item_ids))).values(enqueued_at=utcnow()))
+
+
+def unpublished(db: Database, *, older_than_s: float, lost_after_s: float, paused: Collection[str] = (),
+                limit: int = 1000) -> list[tuple[int, str]]:
+    """(id, member_id) of items whose task is not on the broker: accepted (or due for a retry) more than
+    ``older_than_s`` ago and never confirmed since, leased by a holder whose lease ran out, or confirmed
+    so long ago (``lost_after_s``) that the message must be gone."""
+    now = utcnow()
+    due = now - timedelta(seconds=older_than_s)
+    waiting = and_(InboxItem.status == "pending", InboxItem.next_attempt_at <= due,
+                   or_(InboxItem.enqueued_at.is_(None), InboxItem.enqueued_at < InboxItem.next_attempt_at,
+                       InboxItem.enqueued_at < now - timedelta(seconds=lost_after_s)))
+    abandoned = and_(InboxItem.status == "processing", InboxItem.lease_until < now,
+                     or_(InboxItem.enqueued_at.is_(None), InboxItem.enqueued_at < InboxItem.lease_until))
+    statement = select(InboxItem.id, InboxItem.member_id).where(or_(waiting, abandoned)).order_by(InboxItem.id)
+    if paused:
+        statement = statement.where(InboxItem.member_id.not_in(list(paused)))
+    with db.read_session() as session:
+        return [(row.id, row.member_id) for row in session.execute(statement.limit(limit))]
+
+
+def depth_by_portal(db: Database) -> list[tuple[str, str, int]]:
+    """(member_id, status, count) of the items not yet processed, per portal."""
+    with db.read_session() as session:
+        rows = session.execute(select(InboxItem.member_id, InboxItem.status, func.count())
+                               .where(InboxItem.status.in_(("pending", "processing", "failed")))
+                               .group_by(InboxItem.member_id, InboxItem.status))
+        return [(member_id, status, count) for member_id, status, count in rows]
 
 
 def _message(row: InboxItem) -> InboxMessage:

@@ -92,7 +92,7 @@ def _accept(member_id: str, kind: str, name: str, dedupe: str, payload: dict[str
                            payload=_without_secrets(payload))
     if item_id is None:
         return jsonify(result="duplicate")
-    get_executor(current_app).notify(item_id)
+    get_executor(current_app).notify(item_id, member_id)
     return jsonify(result="accepted", id=item_id)
 
 

@@ -30,6 +30,7 @@ class PortalInstallation(Base):
     refresh_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     refresh_lease_holder: Mapped[str | None] = mapped_column(String(64))
     tokens_broken_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the pair stopped working
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # `b24app portals pause`: calls wait
     application_token_digest: Mapped[str | None] = mapped_column(String(64))
     scopes: Mapped[str] = mapped_column(Text, default="")
     admin_user_id: Mapped[int | None] = mapped_column(Integer)
@@ -49,6 +50,7 @@ class InboxItem(Base):
     __table_args__ = (
         UniqueConstraint("member_id", "dedupe_key", name="uq_inbox_dedupe"),
         Index("ix_inbox_ready", "status", "next_attempt_at"),
+        Index("ix_inbox_member_status", "member_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -64,6 +66,7 @@ class InboxItem(Base):
     lease_holder: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # confirmed on the broker (celery engine)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 

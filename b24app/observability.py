@@ -6,8 +6,11 @@ token) and every check an enabled feature declares (``Feature.health``: each 1C 
 503 when the database does not. Results are kept ``HEALTH_CACHE_S`` seconds, so probes cost the
 portals and 1C nothing more.
 
-``/metrics`` is the Prometheus text format of ``b24app.metrics`` plus the inbox's depth and age,
-read from the database at scrape time.
+With the celery engine the report also holds ``broker`` (RabbitMQ) and ``redis`` (the shared
+limits); either down makes the service ``degraded``, not down: calls are still accepted durably.
+
+``/metrics`` is the Prometheus text format of ``b24app.metrics`` plus the inbox's depth and age and
+each portal's queue depth (``b24app_portal_queue_items``), read from the database at scrape time.
 """
 from __future__ import annotations
 
@@ -26,9 +29,10 @@ from sqlalchemy import func, select
 from b24app.bitrix.errors import B24Error
 from b24app.db import get_db
 from b24app.features import get_features
+from b24app.inbox import depth_by_portal
 from b24app.metrics import PAGE_SECONDS
 from b24app.models import InboxItem, utcnow
-from b24app.portal import client_for, get_store
+from b24app.portal import client_for, get_config, get_store, redis_link
 
 bp = Blueprint("observability", __name__)
 
@@ -73,6 +77,7 @@ def _health(app: Flask) -> dict[str, Any]:
     checks: dict[str, Any] = {"database": _database(app)}
     if checks["database"] != OK:
         return {"status": "down", "checks": checks}
+    checks.update(_cluster(app))
     checks["portals"] = {item.domain: _portal(app, item.member_id) for item in get_store(app).all()
                          if item.status == "installed"}
     for feature in get_features(app).features:
@@ -96,6 +101,28 @@ def _database(app: Flask) -> str:
             connection.execute(select(InboxItem.id).limit(1))  # reachable, and the schema is in place
     except Exception as exc:  # any failure to reach the database is the report itself
         return f"нет связи: {type(exc).__name__}"
+    return OK
+
+
+def _cluster(app: Flask) -> dict[str, str]:
+    """The broker (celery engine) and Redis (shared limits), when the service uses them."""
+    checks: dict[str, str] = {}
+    if get_config(app).cluster.celery:
+        checks["broker"] = _broker(app)
+    link = redis_link(app)
+    if link is not None:
+        checks["redis"] = OK if link.ping() else "нет связи: общие лимиты порталов заменены осторожными местными"
+    return checks
+
+
+def _broker(app: Flask) -> str:
+    from b24app.engine.celery_app import get_celery
+
+    try:
+        with get_celery(app).connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=2)
+    except Exception as exc:  # any failure to reach the broker is the report itself
+        return f"нет связи: {type(exc).__name__}; вызовы принимаются и ждут в базе"
     return OK
 
 
@@ -132,6 +159,12 @@ class _InboxCollector:
         age.add_metric([], (utcnow() - oldest).total_seconds() if oldest else 0.0)
         yield depth
         yield age
+        per_portal = GaugeMetricFamily("b24app_portal_queue_items",
+                                       "Calls not yet processed, per portal (member_id) and status",
+                                       labels=["portal", "status"])
+        for member_id, status, count in depth_by_portal(get_db(self.app)):
+            per_portal.add_metric([member_id, status], count)
+        yield per_portal
 
 
 def _inbox_registry(app: Flask) -> CollectorRegistry:

@@ -1,15 +1,23 @@
-"""How the service reaches a portal: the store, the OAuth server and REST clients per portal."""
+"""How the service reaches a portal: the store, the OAuth server and REST clients per portal.
+
+With ``B24APP_REDIS_URL`` set, every client of a portal books its requests in that portal's one
+bucket in Redis (``b24app.bitrix.shared``), whichever process or machine it runs in.
+"""
 from __future__ import annotations
+
+from urllib.parse import urlparse
 
 from flask import Flask
 
 from b24app import verify
 from b24app.bitrix import B24Client, RateLimits
+from b24app.bitrix.shared import RedisLink, SharedGovernor, SharedRequestPacer
 from b24app.bitrix.tokens import EXPIRY_MARGIN_S, OAuthServer, PortalTokens
 from b24app.config import Config
 from b24app.crypto import TokenCipher
 from b24app.db import get_db
 from b24app.store import InstallationStore
+from b24app.tenancy import current_portal
 
 
 def get_config(app: Flask) -> Config:
@@ -20,9 +28,13 @@ def get_store(app: Flask) -> InstallationStore:
     return app.extensions["b24app.store"]
 
 
-def oauth_server(app: Flask) -> OAuthServer:
+def oauth_server(app: Flask, member_id: str | None = None) -> OAuthServer:
+    """The OAuth server: ``app.oauth_token_url``, or a portal's own ``portals.<member_id>.oauth_token_url``
+    (an on-premise portal runs its own; it comes from app.yaml, never from what a request says)."""
     config = get_config(app)
-    return OAuthServer(config.oauth_token_url, config.client_id, config.client_secret)
+    named = config.portals.get(member_id or "")
+    url = str(named.sections.get("oauth_token_url") or config.oauth_token_url) if named else config.oauth_token_url
+    return OAuthServer(url, config.client_id, config.client_secret)
 
 
 PLANS = {"standard": RateLimits(), "enterprise": RateLimits(requests_per_s=5.0, burst=250)}
@@ -37,8 +49,10 @@ def client_for(app: Flask, member_id: str | None = None) -> B24Client:
     """The REST client of an installed portal (app mode) or of the configured webhook."""
     config = get_config(app)
     if config.mode == "webhook":
-        return B24Client(config.webhook_url, webhook=True, plan_limits=plan_limits(config))
+        return B24Client(config.webhook_url, webhook=True, plan_limits=plan_limits(config),
+                         **_limiters(app, urlparse(config.webhook_url).netloc))
     store = get_store(app)
+    member_id = member_id or current_portal()
     if member_id is None:
         installed = [i for i in store.all() if i.status == "installed"]
         if len(installed) != 1:
@@ -47,11 +61,30 @@ def client_for(app: Flask, member_id: str | None = None) -> B24Client:
     installation = store.find(member_id=member_id)
     if installation is None or installation.status == "uninstalled":
         raise LookupError(f"приложение не установлено на портале {member_id}")
-    tokens = PortalTokens(store, member_id, oauth_server(app), expiry_margin_s=EXPIRY_MARGIN_S / config.time_scale)
-    return B24Client(installation.client_endpoint, tokens=tokens, plan_limits=plan_limits(config))
+    tokens = PortalTokens(store, member_id, oauth_server(app, member_id), expiry_margin_s=EXPIRY_MARGIN_S / config.time_scale)
+    return B24Client(installation.client_endpoint, tokens=tokens, plan_limits=plan_limits(config),
+                     **_limiters(app, member_id))
+
+
+def redis_link(app: Flask) -> RedisLink | None:
+    """This process's link to the shared limits (None: limits kept in-process, the embedded default)."""
+    return app.extensions.get("b24app.redis")
+
+
+def _limiters(app: Flask, portal: str) -> dict:
+    """The shared pacer and governor of ``portal`` when Redis is configured, else nothing (in-process)."""
+    link = redis_link(app)
+    if link is None:
+        return {}
+    config = get_config(app)
+    limits, share = plan_limits(config), config.cluster.fallback_share
+    return {"pacer": SharedRequestPacer(link, portal, limits, fallback_share=share),
+            "governor": SharedGovernor(link, portal, limits, fallback_share=share)}
 
 
 def init_app(app: Flask, config: Config) -> None:
     app.extensions["b24app.config"] = config
+    if config.cluster.redis_url:
+        app.extensions["b24app.redis"] = RedisLink(config.cluster.redis_url)
     app.extensions["b24app.store"] = InstallationStore(get_db(app), TokenCipher(config.token_keys))
     verify.init_app(app, get_store(app), oauth_server(app), config)

@@ -22,6 +22,7 @@ from b24app.models import InboxItem, PortalInstallation, utcnow
 
 DIGEST_CACHE_S = 2.0
 DIGEST_CACHE_SIZE = 1024  # portals; keyed by a value the request names, so bounded
+PAUSED_CACHE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Installation:
     status: str
     installed_at: datetime
     tokens_broken_at: datetime | None = None  # the OAuth server refused the stored pair; an admin restores it
+    paused_at: datetime | None = None  # paused by the operator: calls are kept, not processed; jobs skip it
 
     def __repr__(self) -> str:
         return (f"Installation(member_id={self.member_id!r}, domain={self.domain!r}, "
@@ -90,6 +92,7 @@ class InstallationStore:
         self.cipher = cipher
         self._digests: TTLCache = TTLCache(maxsize=DIGEST_CACHE_SIZE, ttl=DIGEST_CACHE_S)
         self._digests_lock = threading.Lock()
+        self._paused: TTLCache = TTLCache(maxsize=1, ttl=PAUSED_CACHE_S)
 
     @contextmanager
     def _use(self, session: Session | None) -> Iterator[Session]:
@@ -146,6 +149,31 @@ class InstallationStore:
         with self.db.session() as session:
             session.execute(update(PortalInstallation)
                             .where(PortalInstallation.member_id == member_id).values(**values))
+
+    def set_paused(self, *, member_id: str, paused: bool) -> bool:
+        """Pause (calls are accepted and kept, not processed; jobs skip it) or resume a portal."""
+        with self.db.session() as session:
+            result = session.execute(update(PortalInstallation).where(PortalInstallation.member_id == member_id)
+                                     .values(paused_at=utcnow() if paused else None))
+            if not paused:  # its waiting calls go to the broker again (b24app.engine.sweeper)
+                session.execute(update(InboxItem).where(InboxItem.member_id == member_id,
+                                                        InboxItem.status == "pending").values(enqueued_at=None))
+        with self._digests_lock:
+            self._paused.clear()
+        return result.rowcount == 1
+
+    def paused(self) -> frozenset[str]:
+        """member_ids of the paused portals (read at most once a second per process: every task asks)."""
+        with self._digests_lock:
+            cached = self._paused.get("paused")
+        if cached is not None:
+            return cached
+        with self.db.read_session() as session:
+            paused = frozenset(session.scalars(select(PortalInstallation.member_id)
+                                               .where(PortalInstallation.paused_at.is_not(None))))
+        with self._digests_lock:
+            self._paused["paused"] = paused
+        return paused
 
     def application_token_matches(self, *, member_id: str, application_token: str) -> bool:
         """True when the presented token is the stored one of an active installation.
@@ -253,5 +281,5 @@ class InstallationStore:
             expires_at=row.expires_at, token_generation=row.token_generation or 0,
             scopes=tuple(s for s in (row.scopes or "").split(",") if s),
             admin_user_id=row.admin_user_id, app_version=row.app_version, status=row.status,
-            installed_at=row.installed_at, tokens_broken_at=row.tokens_broken_at,
+            installed_at=row.installed_at, tokens_broken_at=row.tokens_broken_at, paused_at=row.paused_at,
         )

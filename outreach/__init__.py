@@ -30,8 +30,8 @@ FEATURE = Feature(
     models=("outreach.models",), migrations=Path(__file__).parent / "migrations",
     config_section=ConfigSection("outreach", load_settings),
     inbox_handlers=provider.HANDLERS, install_steps=(provider.register_provider,),
-    scheduled_jobs=(ScheduledJob("outreach_send", "*/5 * * * *", send_job),
-                    ScheduledJob("outreach_approvals", "*/10 * * * *", approvals_job)),
+    scheduled_jobs=(ScheduledJob("outreach_send", "*/5 * * * *", send_job, needs_section="outreach"),
+                    ScheduledJob("outreach_approvals", "*/10 * * * *", approvals_job, needs_section="outreach")),
     cli=(cli.group,), init_app=init_app,
 )
 

@@ -12,6 +12,8 @@ from flask.cli import FlaskGroup, NoAppException, with_appcontext
 from b24app import cli as core_cli
 from b24app.app import upgrade
 from b24app.config import APP_ONLY_FEATURES, ConfigError, generate_token_key
+from b24app.portal import get_config
+from b24app.tenancy import enter_portal
 from service import FEATURES, create_app, load_config
 
 
@@ -44,6 +46,10 @@ cli = ServiceGroup(name="b24app", create_app=_create_app, add_default_commands=F
                    add_version_option=False, set_debug_flag=False,
                    help="b24app: Bitrix24 local application for staffing companies (1C:ZUP, HR processes).")
 cli.params = [param for param in cli.params if param.name not in ("app", "debug")]
+cli.params.append(click.Option(
+    ["--portal"], envvar="B24APP_PORTAL", expose_value=False, is_eager=True,
+    callback=lambda ctx, param, value: ctx.call_on_close(enter_portal(value)) if value else None,
+    help="member_id портала, для которого выполнить команду (его разделы portals: в app.yaml)."))
 
 
 def _app() -> Flask:
@@ -55,15 +61,15 @@ def _app() -> Flask:
 @click.option("--port", default=5000, type=int)
 @with_appcontext
 def run_command(host: str, port: int) -> None:
-    """Web + worker + scheduler in one process (the embedded default, SQLite)."""
+    """Web + worker + scheduler in one process (the embedded default, SQLite; always embedded)."""
     from werkzeug.serving import run_simple
 
     from b24app.scheduling import build_scheduler
-    from b24app.worker import get_executor
+    from b24app.worker import embedded
 
     app = _app()
     upgrade(app)
-    get_executor(app).start_thread()
+    embedded(app).start_thread()
     build_scheduler(app, blocking=False).start()
     click.echo(f"b24app: http://{host}:{port} (веб, обработчик очереди и планировщик в одном процессе)")
     run_simple(host, port, app, threaded=True, use_reloader=False)
@@ -84,21 +90,42 @@ def web_command(bind: str, workers: int, threads: int) -> None:
 
 
 @cli.command("worker")
+@click.option("--engine", type=click.Choice(["embedded", "celery"]), default=None,
+              help="embedded: опрос очереди в этом процессе; celery: задачи из RabbitMQ (по умолчанию — cluster.engine)")
+@click.option("--concurrency", default=os.cpu_count() or 1, type=int, show_default=True,
+              help="задач одновременно (celery)")
+@click.option("--pool", type=click.Choice(["prefork", "threads", "solo"]), default="threads", show_default=True,
+              help="как celery выполняет задачи")
 @with_appcontext
-def worker_command() -> None:
-    """The inbox worker process."""
-    from b24app.worker import get_executor
+def worker_command(engine: str | None, concurrency: int, pool: str) -> None:
+    """The worker process: inbox calls and scheduled jobs."""
+    app = _app()
+    if (engine or get_config(app).cluster.engine) == "celery":
+        from b24app.engine.worker import run_worker
 
-    get_executor(_app()).run_forever()
+        if not get_config(app).cluster.broker_url:
+            raise click.ClickException("Укажите адрес RabbitMQ в B24APP_BROKER_URL (amqp://пользователь:пароль@сервер:5672//).")
+        run_worker(app, concurrency=concurrency, pool=pool)
+        return
+    from b24app.worker import get_worker
+
+    get_worker(app).run_forever()
 
 
 @cli.command("scheduler")
 @with_appcontext
 def scheduler_command() -> None:
-    """The scheduler process (cron jobs of the enabled features, schedules from app.yaml)."""
+    """The scheduler process: cron jobs of the enabled features (celery engine: fired once across
+    replicas, and the sweeper)."""
+    app = _app()
+    if get_config(app).cluster.celery:
+        from b24app.engine.scheduler import build
+
+        build(app, blocking=True, holder=f"scheduler-{os.getpid()}").start()
+        return
     from b24app.scheduling import build_scheduler
 
-    build_scheduler(_app(), blocking=True).start()
+    build_scheduler(app, blocking=True).start()
 
 
 @cli.group("config")

@@ -29,5 +29,5 @@ def sync_full(app: Flask) -> None:
     _run(app, full=True)
 
 
-JOBS = (ScheduledJob("sync_incremental", "*/15 * * * *", sync_incremental),
-        ScheduledJob("sync_full", "30 2 * * *", sync_full))
+JOBS = (ScheduledJob("sync_incremental", "*/15 * * * *", sync_incremental, needs_section="sync"),
+        ScheduledJob("sync_full", "30 2 * * *", sync_full, needs_section="sync"))

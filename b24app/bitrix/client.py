@@ -176,7 +176,8 @@ class B24Client:
 
     def __init__(self, endpoint: str, *, tokens: TokenProvider | None = None, webhook: bool = False,
                  plan_limits: RateLimits = RateLimits(), timeout: tuple[float, float] = (5, 60),
-                 max_attempts: int = 6, session: requests.Session | None = None) -> None:
+                 max_attempts: int = 6, session: requests.Session | None = None,
+                 pacer: RequestPacer | None = None, governor: OperatingGovernor | None = None) -> None:
         if webhook == (tokens is not None):
             raise ValueError("pass tokens= for an OAuth endpoint, or webhook=True for a webhook URL")
         self.endpoint = endpoint if endpoint.endswith("/") else endpoint + "/"
@@ -186,8 +187,9 @@ class B24Client:
         self._max_attempts = max_attempts
         self._session = session or requests.Session()
         self._session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
-        self.pacer = RequestPacer(plan_limits)
-        self.governor = OperatingGovernor(plan_limits)
+        # in-process by default; shared through Redis when many processes call the portal (bitrix/shared.py)
+        self.pacer = pacer or RequestPacer(plan_limits)
+        self.governor = governor or OperatingGovernor(plan_limits)
 
     def __enter__(self) -> B24Client:
         return self

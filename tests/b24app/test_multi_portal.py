@@ -1,0 +1,154 @@
+"""Many portals in one app.yaml: each portal's own sections inside its scope, the cluster: section's
+checks, pause and resume, per-portal queue depth in /metrics, broker and Redis in /healthz."""
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from b24app import inbox
+from b24app.cli import portals_group
+from b24app.config import ConfigError
+from b24app.db import get_db
+from b24app.models import utcnow
+from b24app.portal import get_config, get_store
+from b24app.scheduling import build_scheduler, portal_targets
+from b24app.store import NewInstallation, TokenSet
+from b24app.tenancy import portal_scope
+from service import create_app
+from tests.support import write_config
+
+A, B = "a" * 32, "b" * 32
+
+
+def _portals_config(tmp_path: Path, database_url: str, **extra):  # type: ignore[no-untyped-def]
+    sections = {"portals": {A: {"title": "Ромашка", "sync": {"owner_id": 7},
+                                "schedules": {"sync_incremental": "*/5 * * * *"}},
+                            B: {"title": "Лютик"}},
+                "sync": {"owner_id": 3}, "schedules": {"sync_incremental": "*/20 * * * *"}, **extra}
+    return write_config(tmp_path, public_url="http://127.0.0.1:5000", database_url=database_url, extra=sections)
+
+
+def _install(app: Flask, member_id: str) -> None:
+    get_store(app).save(NewInstallation(
+        member_id=member_id, domain=f"{member_id[:4]}.bitrix24.ru", client_endpoint="http://127.0.0.1:1/rest/",
+        server_endpoint=None, tokens=TokenSet("a", "r", utcnow() + timedelta(hours=1)), application_token="t",
+        scopes=("user",), admin_user_id=1, app_version=1))
+
+
+@pytest.fixture
+def portals_app(tmp_path: Path, database_url: str):  # type: ignore[no-untyped-def]
+    application = create_app(_portals_config(tmp_path, database_url)[0])
+    application.config["TESTING"] = True
+    for member_id in (A, B):
+        _install(application, member_id)
+    yield application
+    get_db(application).dispose()
+
+
+def test_a_portal_scope_reads_that_portals_own_sections(portals_app: Flask) -> None:
+    config = get_config(portals_app)
+    assert config.settings("sync").owner_id == 3
+    with portal_scope(A):
+        assert config.settings("sync").owner_id == 7
+        assert config.section("schedules")["sync_incremental"] == "*/5 * * * *"
+    with portal_scope(B):  # names no sync: of its own
+        assert config.settings("sync").owner_id == 3
+        assert config.section("schedules")["sync_incremental"] == "*/20 * * * *"
+    assert config.portals[A].title == "Ромашка"
+
+
+def test_jobs_run_per_portal_and_the_sync_only_where_it_is_configured(portals_app: Flask) -> None:
+    jobs = {job.id: str(job.trigger) for job in build_scheduler(portals_app, blocking=False).get_jobs()}
+    assert f"sync_incremental@{A}" in jobs and f"sync_incremental@{B}" not in jobs
+    assert "*/5" in jobs[f"sync_incremental@{A}"]
+    assert {f"inbox_purge@{A}", f"inbox_purge@{B}"} <= set(jobs)
+    sync = next(job for job in portals_app.extensions["b24app.features"].scheduled_jobs if job.name == "sync_full")
+    assert portal_targets(portals_app, sync) == [A]
+
+
+def test_a_single_portal_config_is_unchanged(app: Flask) -> None:
+    assert {job.id for job in build_scheduler(app, blocking=False).get_jobs()} >= {"sync_incremental", "inbox_purge"}
+    assert get_config(app).cluster.engine == "embedded" and get_config(app).portals == {}
+
+
+def test_bad_cluster_and_portals_sections_are_named(tmp_path: Path, database_url: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        _portals_config(tmp_path, database_url, cluster={"engine": "kafka", "fallback_share": 0},
+                        portals={A: {"sync": {"owner_id": "семь"}}, B: "нет"})
+    text = str(error.value)
+    assert "cluster.engine: embedded или celery" in text
+    assert "cluster.fallback_share" in text
+    assert f"portals.{A}.sync.owner_id" in text
+    assert f"portals.{B}: словарь" in text
+    with pytest.raises(ConfigError) as error:
+        _portals_config(tmp_path, database_url, cluster={"engine": "celery"})
+    assert "B24APP_BROKER_URL" in str(error.value) and "B24APP_REDIS_URL" in str(error.value)
+
+
+def test_a_paused_portal_keeps_its_calls_and_resume_releases_them(portals_app: Flask) -> None:
+    db = get_db(portals_app)
+    for member_id in (A, B):
+        inbox.accept(db, member_id=member_id, kind="event", name="ONTEST", dedupe_key=member_id, payload={})
+    runner = portals_app.test_cli_runner()
+    assert "приостановлен" in runner.invoke(portals_group, ["pause", A]).output
+    listing = runner.invoke(portals_group, ["list"]).output
+    assert "приостановлен с" in listing and "«Ромашка»" in listing and "в очереди 1" in listing
+    claimed = inbox.claim(db, holder="w", limit=10, lease_s=30, paused=get_store(portals_app).paused())
+    assert [message.member_id for message in claimed] == [B]
+    assert inbox.claim_item(db, 1, holder="w", lease_s=30, paused={A}) is None
+    assert runner.invoke(portals_group, ["resume", A]).exit_code == 0
+    assert get_store(portals_app).paused() == set()
+    assert [m.member_id for m in inbox.claim(db, holder="w", limit=10, lease_s=30)] == [A]
+    assert "нет портала" in runner.invoke(portals_group, ["pause", "c" * 32]).output
+
+
+def test_metrics_give_each_portals_queue(portals_app: Flask) -> None:
+    db = get_db(portals_app)
+    for n in range(3):
+        inbox.accept(db, member_id=A, kind="event", name="ONTEST", dedupe_key=f"a{n}", payload={})
+    inbox.accept(db, member_id=B, kind="event", name="ONTEST", dedupe_key="b", payload={})
+    body = portals_app.test_client().get("/metrics").get_data(as_text=True)
+    assert f'b24app_portal_queue_items{{portal="{A}",status="pending"}} 3.0' in body
+    assert f'b24app_portal_queue_items{{portal="{B}",status="pending"}} 1.0' in body
+
+
+def test_healthz_reports_an_unreachable_broker_and_redis(tmp_path: Path, database_url: str) -> None:
+    config = write_config(tmp_path, public_url="http://127.0.0.1:5000", database_url=database_url,
+                          extra={"cluster": {"engine": "celery"}},
+                          env={"B24APP_BROKER_URL": "amqp://guest:guest@127.0.0.1:1//",
+                               "B24APP_REDIS_URL": "redis://127.0.0.1:1/0"})[0]
+    application = create_app(config)
+    report = application.test_client().get("/healthz")
+    assert report.status_code == 200  # calls are still accepted: degraded, not down
+    checks = report.get_json()["checks"]
+    assert report.get_json()["status"] == "degraded"
+    assert checks["broker"].startswith("нет связи") and checks["redis"].startswith("нет связи")
+    get_db(application).dispose()
+
+
+def test_a_command_runs_in_the_portal_named_by_portal(tmp_path: Path, database_url: str) -> None:
+    """``b24app --portal ID <command>``: the command reads that portal's own sections."""
+    import click
+    from click.testing import CliRunner
+    from flask.cli import with_appcontext
+
+    from service.cli import cli
+
+    config, env = _portals_config(tmp_path, database_url)
+
+    @cli.command("probe-owner")
+    @with_appcontext
+    def probe_owner() -> None:
+        from flask import current_app
+
+        click.echo(get_config(current_app).settings("sync").owner_id)
+
+    try:
+        runner = CliRunner(env={**env, "B24APP_CONFIG": str(tmp_path / "app.yaml")})
+        assert runner.invoke(cli, ["--portal", A, "probe-owner"]).output.strip() == "7"
+        assert runner.invoke(cli, ["probe-owner"]).output.strip() == "3"
+    finally:
+        cli.commands.pop("probe-owner")
