@@ -152,3 +152,11 @@ def test_a_command_runs_in_the_portal_named_by_portal(tmp_path: Path, database_u
         assert runner.invoke(cli, ["probe-owner"]).output.strip() == "3"
     finally:
         cli.commands.pop("probe-owner")
+
+
+def test_a_feature_keeping_one_portals_state_is_configured_for_one_portal_only(tmp_path: Path,
+                                                                                database_url: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        write_config(tmp_path, public_url="http://127.0.0.1:5000", database_url=database_url, extra={
+            "portals": {A: {"sync": {"owner_id": 7}}, B: {"sync": {"owner_id": 8}}}})
+    assert any(p.key == f"portals.{B}.sync" and "одного портала" in p.expected for p in info.value.problems)
