@@ -186,11 +186,13 @@ class Cluster:
         port = free_port()
         log = open(self.workdir / f"portal-{seed}.log", "wb")
         process = subprocess.Popen([_b24app(), "emulate", "bitrix24", "--port", str(port), "--seed", str(seed),
-                                    "--time-scale", str(self.time_scale)], cwd=ROOT, stdout=log,
+                                    "--oauth-port", "0", "--time-scale", str(self.time_scale)], cwd=ROOT, stdout=log,
                                    stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)})
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"portal emulator {seed} exited: {(self.workdir / f'portal-{seed}.log').read_text()}")
             try:
                 requests.get(f"{url}/_emulator/counters", timeout=2).raise_for_status()
                 break

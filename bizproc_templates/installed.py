@@ -1,4 +1,5 @@
-"""Read API for other features: the HR processes installed on a portal, and the requests filed with them.
+"""Read API for other features: the HR processes installed on a portal, the requests filed with them, and the
+absences their approved requests make (``approved_absences``: timesheets prefill them).
 
 ``installed_processes(app, member_id)`` says which list, fields and template each process has on the portal
 (from what the installer recorded); ``filed_requests(client, process, ...)`` reads the requests (list
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from datetime import date
 
 from flask import Flask
 
@@ -95,3 +97,42 @@ def _request(row: Mapping, process: InstalledProcess, labels: Mapping[str, Mappi
         values[code] = labels[code].get(first, first) if code in labels else first
     author = str(row.get("CREATED_BY") or "0")
     return FiledRequest(int(row["ID"]), str(row.get("NAME") or ""), int(author) if author.isdigit() else 0, values)
+
+
+ABSENCE_KINDS = {"vacation": "vacation", "business_trip": "business_trip", "sick_leave": "sick_leave"}
+"""Processes whose approved requests put their author away (process code -> kind of absence)."""
+APPROVED = ("approved", "registered")  # both approvals given; registered: also written to 1C
+
+
+@dataclass(frozen=True)
+class ApprovedAbsence:
+    """An approved request's dates (both inclusive) for the employee who filed it."""
+
+    user_id: int
+    kind: str
+    start: date
+    end: date
+
+
+def approved_absences(client: B24Client, processes: Collection[InstalledProcess], start: date,
+                      end: date) -> list[ApprovedAbsence]:
+    """The approved vacations, business trips and sick leaves overlapping ``start``..``end``."""
+    found = []
+    for process in processes:
+        kind = ABSENCE_KINDS.get(process.code)
+        if kind is None:
+            continue
+        for request in filed_requests(client, process):
+            dates = _period(request)
+            if request.values.get("STATUS") in APPROVED and request.author and dates and \
+                    dates[0] <= end and dates[1] >= start:
+                found.append(ApprovedAbsence(request.author, kind, *dates))
+    return found
+
+
+def _period(request: FiledRequest) -> tuple[date, date] | None:
+    try:
+        first, last = (date.fromisoformat(request.values.get(code, "")[:10]) for code in ("DATE_FROM", "DATE_TO"))
+    except ValueError:
+        return None
+    return (first, last) if first <= last else None

@@ -18,6 +18,7 @@ from timesheets.exports.t13 import t13_of_department
 from timesheets.jobs import approval_cycle, clock_of, push_to_onec, settings_of
 from timesheets.models import Timesheet
 from timesheets.rates import parse_rubles, set_rate
+from timesheets.absences import portal_absences
 from timesheets.roster import open_source, prefill_site, site_roster
 from timesheets.sheets import STATUS_TITLES, TimesheetError
 
@@ -65,7 +66,8 @@ def prefill_command(site: str, month: str) -> None:
         source.close()
     if not assignments:
         raise click.ClickException(f"в 1С нет сотрудников подразделения {site} за {month_title(period)}")
-    report = prefill_site(get_db(app), settings_of(app), assignments, period, clock_of(app)())
+    report = prefill_site(get_db(app), settings_of(app), assignments, period, clock_of(app)(),
+                          absences=portal_absences(app))
     click.echo(f"Табели за {month_title(period)}: открыто {len(report.opened)}, перезаполнено "
                f"{len(report.replanned)} (изменено дней: {sum(report.replanned.values())}), "
                f"не черновики, оставлены как есть: {len(report.kept)}")

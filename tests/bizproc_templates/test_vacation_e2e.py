@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from bizproc_templates.source import PROCESSES_DIR, load_process
-from bizproc_templates.demo import wait_for
 from tests.bizproc_templates.conftest import Stack
 
 VACATION = load_process(PROCESSES_DIR / "vacation.yaml")

@@ -9,7 +9,6 @@ from flask import Flask
 
 from onec.factory import build_source
 from sync_jobs import run_sync
-from sync_jobs.desired import NO_EMAIL
 from tests.sync_jobs.conftest import Hooks, PASSWORD_ENV
 from tests.sync_jobs.portal_view import PortalView, write_calls
 
