@@ -115,15 +115,33 @@ class MappingStore:
 
     def pushed_state(self) -> PushedState:
         """Confirmed rows as the planner sees them."""
-        groups = {row.key: MappedGroup(row.key, row.b24_id, row.state_hash,
-                                       frozenset(row.state.get("moderators", ())))
-                  for row in self.of_kind("group") if row.b24_id is not None}
-        users = {row.key: MappedUser(row.key, row.b24_id, row.state_hash, frozenset(row.state.get("groups", ())),
-                                     bool(row.state.get("active", True)), _refusal(row.state.get("refused")))
-                 for row in self.of_kind("user") if row.b24_id is not None}
-        rejected = {row.key: (row.state_hash or "", str(row.state.get("reason", "")))
-                    for row in self.of_kind("rejected")}
+        groups = {row.key: group for row in self.of_kind("group") if (group := self.mapped_group(row.key))}
+        users = {row.key: user for row in self.of_kind("user") if (user := self.mapped_user(row.key))}
+        rejected = {row.key: refusal for row in self.of_kind("rejected") if (refusal := self.rejected(row.key))}
         return PushedState(groups, users, rejected)
+
+    def mapped_group(self, key: str) -> MappedGroup | None:
+        """The group as last pushed; None unless confirmed."""
+        row = self.get("group", key)
+        if row is None or row.b24_id is None:
+            return None
+        return MappedGroup(row.key, row.b24_id, row.state_hash, frozenset(row.state.get("moderators", ())))
+
+    def mapped_user(self, key: str) -> MappedUser | None:
+        """The user as last pushed; None unless confirmed."""
+        row = self.get("user", key)
+        if row is None or row.b24_id is None:
+            return None
+        return MappedUser(row.key, row.b24_id, row.state_hash, frozenset(row.state.get("groups", ())),
+                          bool(row.state.get("active", True)), _refusal(row.state.get("refused")))
+
+    def rejected(self, key: str) -> tuple[str, str] | None:
+        """(fields hash, reason) of an invitation Bitrix24 refused; None when there was none."""
+        row = self.get("rejected", key)
+        return None if row is None else (row.state_hash or "", str(row.state.get("reason", "")))
+
+    def mapped_users(self) -> list[MappedUser]:
+        return [user for row in self.of_kind("user") if (user := self.mapped_user(row.key)) is not None]
 
 
 def _refusal(value: Any) -> tuple[str, str] | None:
