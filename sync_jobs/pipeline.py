@@ -15,6 +15,7 @@ import contextvars
 import logging
 import queue
 import threading
+from concurrent.futures import Future
 from array import array
 from collections.abc import Callable
 from contextlib import closing
@@ -35,6 +36,7 @@ from sync_jobs.errors import SourceReadFailed
 from sync_jobs.plan import Planner, SyncPlan
 from sync_jobs.replica import RecordCodec, ReplicaStore
 from sync_jobs.settings import SyncSettings
+from sync_jobs.store import DirectoryRows
 from sync_jobs.streams import STREAMS, Bookmark, Deliver, Stream, deliver_streams, read_changes
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,12 @@ class SourceRead:
     def bookmarks(self) -> dict[str, Bookmark]:
         return {stream.name: stream.bookmark(self.records[stream.name]) for stream in STREAMS}
 
+    def prepare(self) -> SourceRead:
+        """Compute the bookmarks and the replica now (they are kept)."""
+        self.bookmarks, self.replica  # noqa: B018  (cached properties)
+        return self
+
+    @cached_property
     def replica(self) -> dict[str, bytes]:
         """The kept records per stream, encoded (sync_jobs.replica); nothing without a feed."""
         if self.feed is None:
@@ -83,9 +91,10 @@ def read_into(app: Flask, settings: SyncSettings, replicas: ReplicaStore, delive
                     deliver(name, items)
                     deliver(name, None)
                 return feed, True
-            feed = source.snapshot() if source.has_change_feed else None  # before the read: no change missed
-            deliver_streams(source, lambda: open_source(app, settings), deliver)
-            return feed, False
+            # the feed's position before the read (no change missed), or the versions of what it read
+            feed = source.snapshot() if source.has_change_feed and not source.position_from_read else None
+            position = deliver_streams(source, lambda: open_source(app, settings), deliver)
+            return (position if source.has_change_feed and feed is None else feed), False
     except OneCError as error:
         raise SourceReadFailed(READ_FAILED.format(kind=type(error).__name__, error=error)) from error
 
@@ -191,19 +200,30 @@ class BackgroundRead:
                 return taken
 
 
+@dataclass(frozen=True)
+class ReadResults:
+    """What a successful run stores of its read: bookmarks, replica, directory rows."""
+
+    source: SourceRead
+    directory: DirectoryRows
+
+
 @dataclass
 class DecidedFeed:
     """The desired state and its plan as the read delivers them (see the module docstring)."""
 
     read: BackgroundRead
+    origin: str  # which 1C (sync_jobs.connections.source_identity)
     builder: DesiredStateBuilder
     planner: Planner
     finish_plan: Callable[[Planner, DesiredState], SyncPlan]
+    store_rows: Callable[[SourceRead, DesiredState], ReadResults]
     observe_user: Callable[[DesiredUser], None] = lambda user: None
     records: dict[str, list[Any]] = field(default_factory=lambda: {stream.name: [] for stream in STREAMS})
     new_adds: list[tuple[str, str]] = field(default_factory=list)  # (group key, person key) planned
     desired: DesiredState | None = None  # the whole desired state, once the read succeeded
     error: BaseException | None = None
+    _results: Future[ReadResults] | None = None
 
     @property
     def plan(self) -> SyncPlan:
@@ -237,6 +257,15 @@ class DecidedFeed:
         self._plan_users(self.builder.take_ready())
         self.finish_plan(self.planner, desired)
         self.desired = desired
+        assert self.read.outcome is not None
+        feed, via_feed = self.read.outcome
+        read = SourceRead(self.records, feed, self.origin, via_feed)
+        self._results = _in_thread(lambda: self.store_rows(read, desired))  # while the writes go on
+
+    def results(self) -> ReadResults:
+        """What the successful read stores (computed beside the writes since the read ended)."""
+        assert self._results is not None
+        return self._results.result()
 
     def _plan_users(self, users: list[DesiredUser]) -> None:
         groups = self.builder.desired.groups
@@ -246,15 +275,24 @@ class DecidedFeed:
                 self.planner.group(groups[key])
             self.new_adds.extend((group, user.key) for group in self.planner.user(user))
 
-    def source_read(self, origin: str) -> SourceRead:
-        """The successful read as it is stored."""
-        assert self.read.outcome is not None
-        feed, via_feed = self.read.outcome
-        return SourceRead(self.records, feed, origin, via_feed)
-
     def raise_if_failed(self) -> None:
         if self.error is None:
             return
         if isinstance(self.error, SourceReadFailed):
             raise self.error
         raise SourceReadFailed(READ_FAILED.format(kind=type(self.error).__name__, error=self.error)) from self.error
+
+
+def _in_thread(work: Callable[[], ReadResults]) -> Future[ReadResults]:
+    """``work()`` in a thread of its own (in the caller's context); its result when asked."""
+    future: Future[ReadResults] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work())
+        except BaseException as error:  # handed to whoever asks for the result
+            future.set_exception(error)
+
+    context = contextvars.copy_context()
+    threading.Thread(target=context.run, args=(run,), name="sync-results", daemon=True).start()
+    return future

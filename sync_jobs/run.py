@@ -20,8 +20,8 @@ from sync_jobs.desired import NO_EMAIL, DesiredState, DesiredStateBuilder, Skipp
 from sync_jobs.errors import SyncFatal, SyncRefused, classify
 from sync_jobs.execute import PlanWriter
 from sync_jobs.lock import Lease, sync_lock
-from sync_jobs.pipeline import (BackgroundRead, DecidedFeed, SourceRead, changed_since_last_run, read_into,
-                                read_source)
+from sync_jobs.pipeline import (BackgroundRead, DecidedFeed, ReadResults, SourceRead, changed_since_last_run,
+                                read_into, read_source)
 from sync_jobs.plan import Planner, SyncPlan, deactivation_refusal, plan_sync
 from sync_jobs.reconcile import Reconciler
 from sync_jobs.sender import Report, Sender
@@ -124,11 +124,12 @@ class SyncRunner:
         read = BackgroundRead(lambda deliver: read_into(self.app, self.settings, replicas, deliver, full=full)).start()
         try:
             self._reconcile(reconciler, full)
-            feed = DecidedFeed(read, DesiredStateBuilder(self.settings, self.settings.as_of()),
+            feed = DecidedFeed(read, source_identity(self.app, self.settings),
+                               DesiredStateBuilder(self.settings, self.settings.as_of()),
                                Planner(store.mapped_group, store.mapped_user, store.rejected,
                                        sum(1 for user in store.mapped_users() if user.active)),
                                lambda planner, desired: planner.finish(desired, store.mapped_users()),
-                               reconciler.observe_user if full else lambda user: None)
+                               self._results, reconciler.observe_user if full else lambda user: None)
             started = time.monotonic()
             writer.run_pipelined(feed)
             feed.raise_if_failed()
@@ -140,12 +141,17 @@ class SyncRunner:
             bar.close()
             store.flush()
             client.close()
-        source = feed.source_read(source_identity(self.app, self.settings))
+        results = feed.results()
+        source = results.source
         prepared = Prepared(feed.desired, feed.plan, source, changed_since_last_run(self.db, source.bookmarks))
         runs.save_bookmarks(self.db, source.bookmarks)
-        runs.save_directory(self.db, feed.desired, get_store(self.app).cipher)
-        replicas.save(source.replica(), source.feed, source.source)
+        runs.save_directory(self.db, results.directory)
+        replicas.save(source.replica, source.feed, source.source)
         return self._summary(run_id, full, prepared)
+
+    def _results(self, source: SourceRead, desired: DesiredState) -> ReadResults:
+        """Computed once the read succeeded, beside the writes: bookmarks, replica, directory rows."""
+        return ReadResults(source.prepare(), runs.directory_rows(desired, get_store(self.app).cipher))
 
     def _tick(self, bar: tqdm) -> None:
         bar.update(1)

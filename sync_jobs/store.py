@@ -227,22 +227,36 @@ def run_records(db: Database, run_id: int) -> list[SyncRunRecord]:
 
 # -- the directory of who is who (read through sync_jobs.directory) ---------------------------------
 
-def save_directory(db: Database, desired: DesiredState, cipher: TokenCipher) -> None:
-    """Bring the directory tables to the desired state of a successful run, writing only what changed.
+@dataclass(frozen=True)
+class DirectoryRows:
+    """The directory tables' rows for a desired state, as stored (contacts encrypted, digests taken)."""
+
+    sites: dict[str, dict[str, Any]]
+    people: dict[str, dict[str, Any]]
+    departments: dict[str, list[str]]  # person key -> department refs
+
+
+def directory_rows(desired: DesiredState, cipher: TokenCipher) -> DirectoryRows:
+    """The rows of the directory of ``desired``: computed apart from the transaction (they cost most).
 
     A person's e-mail and mobile phone are stored encrypted; their keyed fingerprint tells a change."""
     sites = {g.key: {"name": g.name, "department_name": g.department_name, "legal_entity_ref": g.legal_entity_ref,
                      "legal_entity_name": g.legal_entity_name} for g in desired.groups.values()}
-    people = {u.key: _person(u, cipher) for u in desired.users.values() if u.fields is not None and u.groups}
+    users = [u for u in desired.users.values() if u.fields is not None and u.groups]
+    people = {u.key: _stored_row(_person(u, cipher), {"contacts": cipher.encrypt}) for u in users}
+    return DirectoryRows({key: _stored_row(values, {}) for key, values in sites.items()}, people,
+                         {u.key: sorted(u.groups) for u in users})
+
+
+def save_directory(db: Database, rows: DirectoryRows) -> None:
+    """Bring the directory tables to the rows of a successful run, writing only what changed."""
     with db.session() as session:
-        _sync_rows(session, DirectorySite, DirectorySite.department_ref, sites)
-        changed, removed = _sync_rows(session, DirectoryPerson, DirectoryPerson.person_ref, people,
-                                      encrypt={"contacts": cipher.encrypt})
+        _sync_rows(session, DirectorySite, DirectorySite.department_ref, rows.sites)
+        changed, removed = _sync_rows(session, DirectoryPerson, DirectoryPerson.person_ref, rows.people)
         stale = [*changed, *removed]
         for chunk in (stale[i:i + 500] for i in range(0, len(stale), 500)):
             session.execute(delete(DirectoryPlacement).where(DirectoryPlacement.person_ref.in_(chunk)))
-        placements = [{"department_ref": ref, "person_ref": key} for key in changed
-                      for ref in json.loads(people[key]["departments"])]
+        placements = [{"department_ref": ref, "person_ref": key} for key in changed for ref in rows.departments[key]]
         if placements:
             session.execute(insert(DirectoryPlacement), placements)
 
@@ -257,16 +271,11 @@ def _person(user: DesiredUser, cipher: TokenCipher) -> dict[str, Any]:
             "fingerprint": cipher.fingerprint(contacts)}
 
 
-def _sync_rows(session: Any, model: Any, key_column: Any, wanted: Mapping[str, dict[str, Any]],
-               encrypt: Mapping[str, Callable[[str], str]] | None = None) -> tuple[list[str], list[str]]:
-    """Insert, update and delete rows of ``model`` to match ``wanted``; the keys changed and removed.
-
-    Columns in ``encrypt`` are stored encrypted; the digest covers everything but them (their plain
-    text enters it only as the ``fingerprint`` the caller adds)."""
-    encrypt = encrypt or {}
+def _sync_rows(session: Any, model: Any, key_column: Any, rows: Mapping[str, dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """Insert, update and delete rows of ``model`` to match ``rows`` (``_stored_row``); the keys changed
+    and removed."""
     known = dict(session.execute(select(key_column, model.digest)).all())
     key_name = key_column.key
-    rows = {key: _stored_row(values, encrypt) for key, values in wanted.items()}
     new = [{key_name: key, **row} for key, row in rows.items() if key not in known]
     updated = [{"k": key, **row} for key, row in rows.items() if key in known and known[key] != row["digest"]]
     removed = [key for key in known if key not in rows]
@@ -282,6 +291,8 @@ def _sync_rows(session: Any, model: Any, key_column: Any, wanted: Mapping[str, d
 
 
 def _stored_row(values: dict[str, Any], encrypt: Mapping[str, Callable[[str], str]]) -> dict[str, Any]:
+    """The row as stored: columns in ``encrypt`` sealed; the digest covers everything but them (their plain
+    text enters it only as the ``fingerprint`` the caller adds)."""
     plain = {k: v for k, v in values.items() if k not in encrypt}
     digest = state_hash(plain)
     plain.pop("fingerprint", None)

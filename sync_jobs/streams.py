@@ -134,11 +134,12 @@ def read_streams(source: ZupSource, open_source: Callable[[], ZupSource],
 
 
 def deliver_streams(source: ZupSource, open_source: Callable[[], ZupSource], deliver: Deliver,
-                    streams: Iterable[Stream] = READ_ORDER) -> None:
+                    streams: Iterable[Stream] = READ_ORDER) -> SourcePosition | None:
     """Every stream fully, handed to ``deliver`` chunk by chunk from the reader threads: through
     ``source`` and, when it is worth more readers at once (``concurrent_reads``), through sources
     opened for this read (sources are not shared by threads). The first error propagates after the
-    other readers stopped (the run must not plan on a partial read)."""
+    other readers stopped (the run must not plan on a partial read). Returns the readers' positions of
+    what they read, merged (``ZupSource.read_position``), when the source notes them."""
     extra: list[ZupSource] = []
     try:
         for _ in range(source.concurrent_reads - 1):
@@ -154,9 +155,19 @@ def deliver_streams(source: ZupSource, open_source: Callable[[], ZupSource], del
             finally:
                 for future in futures:
                     future.cancel()
+        return _merged([reader.read_position() for reader in (source, *extra)]) if source.position_from_read else None
     finally:
         for reader in extra:
             reader.close()
+
+
+def _merged(positions: list[SourcePosition | None]) -> SourcePosition:
+    """Positions of readers that read different kinds: {source: {kind: versions}} merged by kind."""
+    merged: SourcePosition = {}
+    for position in positions:
+        for name, kinds in (position or {}).items():
+            merged.setdefault(name, {}).update(kinds)
+    return merged
 
 
 def _deliver_with(sources: queue.SimpleQueue[ZupSource], stream: Stream, deliver: Deliver) -> None:

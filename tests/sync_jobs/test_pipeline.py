@@ -76,7 +76,7 @@ def test_read_failing_after_writes_began_removes_and_deactivates_nobody(sync_app
         raise OneCTransportError("1C OData connection failed on persons: ConnectionError")
 
     _gate_persons(monkeypatch, 4, fail_after_a_write)
-    failed = run_sync(sync_app, full=False, force=True)
+    failed = run_sync(sync_app, full=True, force=True)  # a full read, in chunks
     assert failed.status == "failed" and "1С" in (failed.message or ""), failed.render()
     assert not {"users_deactivated", "memberships_removed"} & {k for k, v in failed.counts.items() if v}
     after = PortalView.read(portal).state()
