@@ -216,9 +216,10 @@ class DesiredStateBuilder:
         return ready
 
     def finish(self) -> DesiredState:
-        """The whole desired state (every stream complete)."""
+        """The whole desired state (every stream complete); the records it was built from are let go."""
         for person_ref in list(self.waiting):
             self._decide(person_ref)
+        self.persons, self.employees, self.by_person, self.person_of_employee = {}, {}, defaultdict(list), {}
         return self.desired
 
     def _decide_if_ready(self, person_ref: str) -> None:

@@ -61,8 +61,9 @@ class SourceRead:
         return {stream.name: stream.bookmark(self.records[stream.name]) for stream in STREAMS}
 
     def prepare(self) -> SourceRead:
-        """Compute the bookmarks and the replica now (they are kept)."""
+        """Compute the bookmarks and the replica now; the records are let go (memory)."""
         self.bookmarks, self.replica  # noqa: B018  (cached properties)
+        self.records = {}
         return self
 
     @cached_property
@@ -259,7 +260,7 @@ class DecidedFeed:
         self.desired = desired
         assert self.read.outcome is not None
         feed, via_feed = self.read.outcome
-        read = SourceRead(self.records, feed, self.origin, via_feed)
+        read, self.records = SourceRead(self.records, feed, self.origin, via_feed), {}
         self._results = _in_thread(lambda: self.store_rows(read, desired))  # while the writes go on
 
     def results(self) -> ReadResults:

@@ -243,16 +243,20 @@ def directory_rows(desired: DesiredState, cipher: TokenCipher) -> DirectoryRows:
     sites = {g.key: {"name": g.name, "department_name": g.department_name, "legal_entity_ref": g.legal_entity_ref,
                      "legal_entity_name": g.legal_entity_name} for g in desired.groups.values()}
     users = [u for u in desired.users.values() if u.fields is not None and u.groups]
-    people = {u.key: _stored_row(_person(u, cipher), {"contacts": cipher.encrypt}) for u in users}
-    return DirectoryRows({key: _stored_row(values, {}) for key, values in sites.items()}, people,
+    people = {u.key: _digested(_person(u, cipher), secret=("contacts",)) for u in users}
+    return DirectoryRows({key: _digested(values) for key, values in sites.items()}, people,
                          {u.key: sorted(u.groups) for u in users})
 
 
-def save_directory(db: Database, rows: DirectoryRows) -> None:
-    """Bring the directory tables to the rows of a successful run, writing only what changed."""
+def save_directory(db: Database, rows: DirectoryRows, cipher: TokenCipher) -> None:
+    """Bring the directory tables to the rows of a successful run, writing only what changed (the
+    contacts of those rows encrypted)."""
+    def seal(row: dict[str, Any]) -> dict[str, Any]:
+        return {**row, "contacts": cipher.encrypt(row["contacts"])}
+
     with db.session() as session:
         _sync_rows(session, DirectorySite, DirectorySite.department_ref, rows.sites)
-        changed, removed = _sync_rows(session, DirectoryPerson, DirectoryPerson.person_ref, rows.people)
+        changed, removed = _sync_rows(session, DirectoryPerson, DirectoryPerson.person_ref, rows.people, seal)
         stale = [*changed, *removed]
         for chunk in (stale[i:i + 500] for i in range(0, len(stale), 500)):
             session.execute(delete(DirectoryPlacement).where(DirectoryPlacement.person_ref.in_(chunk)))
@@ -271,13 +275,14 @@ def _person(user: DesiredUser, cipher: TokenCipher) -> dict[str, Any]:
             "fingerprint": cipher.fingerprint(contacts)}
 
 
-def _sync_rows(session: Any, model: Any, key_column: Any, rows: Mapping[str, dict[str, Any]]) -> tuple[list[str], list[str]]:
-    """Insert, update and delete rows of ``model`` to match ``rows`` (``_stored_row``); the keys changed
-    and removed."""
+def _sync_rows(session: Any, model: Any, key_column: Any, rows: Mapping[str, dict[str, Any]],
+               seal: Callable[[dict[str, Any]], dict[str, Any]] = lambda row: row) -> tuple[list[str], list[str]]:
+    """Insert, update and delete rows of ``model`` to match ``rows`` (``_digested``; ``seal`` makes a row
+    as stored, only for those written); the keys changed and removed."""
     known = dict(session.execute(select(key_column, model.digest)).all())
     key_name = key_column.key
-    new = [{key_name: key, **row} for key, row in rows.items() if key not in known]
-    updated = [{"k": key, **row} for key, row in rows.items() if key in known and known[key] != row["digest"]]
+    new = [{key_name: key, **seal(row)} for key, row in rows.items() if key not in known]
+    updated = [{"k": key, **seal(row)} for key, row in rows.items() if key in known and known[key] != row["digest"]]
     removed = [key for key in known if key not in rows]
     if new:
         session.execute(insert(model), new)
@@ -290,10 +295,8 @@ def _sync_rows(session: Any, model: Any, key_column: Any, rows: Mapping[str, dic
     return [row[key_name] for row in new] + [row["k"] for row in updated], removed
 
 
-def _stored_row(values: dict[str, Any], encrypt: Mapping[str, Callable[[str], str]]) -> dict[str, Any]:
-    """The row as stored: columns in ``encrypt`` sealed; the digest covers everything but them (their plain
-    text enters it only as the ``fingerprint`` the caller adds)."""
-    plain = {k: v for k, v in values.items() if k not in encrypt}
-    digest = state_hash(plain)
-    plain.pop("fingerprint", None)
-    return {**plain, **{name: seal(values[name]) for name, seal in encrypt.items()}, "digest": digest}
+def _digested(values: dict[str, Any], secret: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The row with its digest, over everything but the ``secret`` columns (their plain text enters it only
+    as the ``fingerprint`` the caller adds); the secret columns stay plain until sealed."""
+    digest = state_hash({k: v for k, v in values.items() if k not in secret})
+    return {**{k: v for k, v in values.items() if k != "fingerprint"}, "digest": digest}
