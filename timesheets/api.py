@@ -273,7 +273,9 @@ def summary():  # type: ignore[no-untyped-def]
         return _bad(BAD_MONTH)
     sites, leader = _sites_of(viewer), request.args.get("leader", type=int)
     if request.args.get("site"):
-        wanted, title = {request.args["site"].lower()}, "Сводный табель площадки"
+        ref = request.args["site"].lower()
+        site = directory(current_app).site_of_department(ref) if ref in sites or viewer.admin else None
+        wanted, title = {ref}, f"Сводный табель площадки «{site.name if site else ref}»"
     elif leader is not None:
         wanted, title = set(brigade_departments(settings_of(current_app).brigade_leaders, leader)), "Сводный табель бригады"
     else:

@@ -1,9 +1,10 @@
 """The timesheet pages in real Chromium, opened through the emulated portal's frame POST: a brigade
 leader fills the brigade's month with the keyboard only (typing codes and hours, a range filled at once,
-a week copied onto the others, an undo, a value the server refuses, a save that meets a network error),
-submits it; the client manager approves all of it in the app; the provider manager completes the
-Bitrix24 tasks; the summary shows both approvals and the T-13 downloaded from the page adds up to the
-saved days. Screenshots of each step go to tests/output/screenshots."""
+a week copied onto the others, an undo, a value the server refuses, a save that meets a network error)
+and submits it; the client manager approves it in the app, returning one timesheet with a comment that
+the leader corrects on a phone and submits again; the provider manager completes the Bitrix24 tasks;
+the summary shows both approvals and the T-13 downloaded from the page adds up to the saved days.
+Screenshots of each step go to tests/output/screenshots."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -31,6 +32,7 @@ from timesheets.models import Timesheet
 from timesheets.sheets import cells
 
 WEEK = 7
+RETURNED_WITH = "1 числа была ночная смена, а не дневная: проверьте"
 T = TypeVar("T")
 
 
@@ -80,12 +82,12 @@ def beside_playwright(call: Callable[[], T]) -> T:
         return pool.submit(call).result()
 
 
-def settled_cycle(stack: CabinetStack, status: str) -> None:
-    """The scheduled approval job, run until the site's timesheets reach ``status``."""
+def settled_cycle(stack: CabinetStack, expected: set[str]) -> None:
+    """The scheduled approval job, run until the site's timesheets are in the ``expected`` statuses."""
     def probe() -> bool:
         approval_cycle(stack.app)
-        return statuses(stack) == {status}
-    beside_playwright(lambda: wait_for(probe, f"табели площадки в статусе {status}"))
+        return statuses(stack) == expected
+    beside_playwright(lambda: wait_for(probe, f"табели площадки в статусах {expected}"))
 
 
 def test_a_brigade_month_filled_by_keyboard_approved_on_both_sides_and_exported(
@@ -159,14 +161,42 @@ def test_a_brigade_month_filled_by_keyboard_approved_on_both_sides_and_exported(
         assert frame.locator("[data-test=differences]").count() == people  # everyone's week differs from the plan
         settle(frame)
         shoot(page, "timesheets-4-client-approval", phone=False)
+        frame.locator("[data-test=approval-task]").last.locator("input[type=checkbox]").check()
+        frame.click("[data-test=return]")
+        frame.fill("[data-test=return-comment]", RETURNED_WITH)
+        frame.click("[data-test=return-confirm]")
+        frame.wait_for_selector("text=Возвращено: 1")
         frame.check("[data-test=choose-all]")
         frame.click("[data-test=approve]")
-        frame.wait_for_selector(f"text=Согласовано: {people}")
-    settled_cycle(stack, "approved_by_client")
+        frame.wait_for_selector(f"text=Согласовано: {people - 1}")
+    settled_cycle(stack, {"approved_by_client", "returned"})
+
+    # the leader, on a phone now, sees why it came back, corrects the day and sends it again
+    with browser_context(playwright, phone=True) as context:
+        page = context.new_page()
+        frame = open_timesheets(page, portal, stack, leader)
+        frame.wait_for_selector(f"text={RETURNED_WITH}")
+        frame.focus("[data-test=grid-input]")
+        keys(page, "Control+ArrowDown", "Home")
+        page.keyboard.type("Я 8")
+        keys(page, "Enter")
+        saved(frame)
+        settle(frame)
+        shoot(page, "timesheets-5-returned", phone=True)
+        frame.click("[data-test=submit]")
+        frame.wait_for_selector("text=Отправлено на согласование: 1")
+    beside_playwright(lambda: wait_for(lambda: len(_tasks(stack, client)) == 1, "задание после исправления"))
+    with browser_context(playwright) as context:
+        frame = open_timesheets(context.new_page(), portal, stack, client)
+        frame.wait_for_selector("[data-test=approval-task]")
+        frame.check("[data-test=choose-all]")
+        frame.click("[data-test=approve]")
+        frame.wait_for_selector("text=Согласовано: 1")
+    settled_cycle(stack, {"approved_by_client"})
 
     # the provider manager decides in Bitrix24's own task list: the same tasks, completed as that user
     beside_playwright(lambda: complete_in_bitrix24(stack, provider, people))
-    settled_cycle(stack, "approved_by_provider")
+    settled_cycle(stack, {"approved_by_provider"})
 
     with browser_context(playwright) as context:
         page = context.new_page()
@@ -175,7 +205,7 @@ def test_a_brigade_month_filled_by_keyboard_approved_on_both_sides_and_exported(
         frame.wait_for_selector("[data-test=summary] .ts-summary")
         assert f"Согласован провайдером: {people}" in frame.inner_text("[data-test=summary]")
         settle(frame)
-        shoot(page, "timesheets-5-summary", phone=False)
+        shoot(page, "timesheets-6-summary", phone=False)
         with page.expect_download() as downloading:
             frame.click("[data-test=download-t13]")
         path = tmp_path / "t13.xlsx"
