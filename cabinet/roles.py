@@ -19,7 +19,7 @@ from b24app.verify import Viewer
 from cabinet.settings import CabinetSettings
 from cabinet.sources import Directory, Person, Site, StaffRoles
 
-PAGES = ("cabinet", "sites", "timesheets", "provider", "admin")  # in the order a plain app opening picks the first
+PAGES = ("cabinet", "sites", "provider", "timesheets", "admin")  # in the order a plain app opening picks the first
 
 
 @dataclass(frozen=True)
