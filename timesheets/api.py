@@ -71,6 +71,16 @@ def _month(text: str | None) -> dt.date | None:
 BAD_MONTH = "месяц в виде ГГГГ-ММ, например 2026-12"
 
 
+def _requested_month() -> dt.date:
+    """``?month=YYYY-MM`` of the request, or a 400 that says how to write it."""
+    month = _month(request.args.get("month"))
+    if month is None:
+        response, status = _bad(BAD_MONTH)
+        response.status_code = status
+        abort(response)
+    return month
+
+
 def _sheet_row(timesheet: Timesheet) -> dict[str, Any]:
     return {"id": timesheet.id, "name": timesheet.employee_name, "personnel_number": timesheet.personnel_number,
             "position": timesheet.position, "site": timesheet.site_name, "department_ref": timesheet.department_ref,
@@ -129,9 +139,7 @@ def _brigades(viewer: Viewer, people: Directory) -> list[dict[str, Any]]:
 @viewer_required
 def sheets():  # type: ignore[no-untyped-def]
     """The viewer's timesheets of a month, optionally of one site, with their cells."""
-    viewer, month = _viewer(), _month(request.args.get("month"))
-    if month is None:
-        return _bad(BAD_MONTH)
+    viewer, month = _viewer(), _requested_month()
     statement = select(Timesheet).where(Timesheet.period_start == month, visible(viewer))
     if request.args.get("site"):
         statement = statement.where(Timesheet.department_ref == request.args["site"].lower())
@@ -268,9 +276,7 @@ def _decisions(body: dict[str, Any]) -> list[Decision] | None:
 def summary():  # type: ignore[no-untyped-def]
     """The summary of the sites the viewer may see, as an HTML fragment: ?site=<ref> for one site,
     ?leader=<user id> for one brigade (the sites that user leads), else all of them."""
-    viewer, month = _viewer(), _month(request.args.get("month"))
-    if month is None:
-        return _bad(BAD_MONTH)
+    viewer, month = _viewer(), _requested_month()
     sites, leader = _sites_of(viewer), request.args.get("leader", type=int)
     if request.args.get("site"):
         ref = request.args["site"].lower()
@@ -294,9 +300,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @viewer_required
 def t13():  # type: ignore[no-untyped-def]
     """The unified form T-13 of one site and month as XLSX: ?site=<ref>&month=YYYY-MM."""
-    viewer, month = _viewer(), _month(request.args.get("month"))
-    if month is None:
-        return _bad(BAD_MONTH)
+    viewer, month = _viewer(), _requested_month()
     ref = (request.args.get("site") or "").lower()
     if not ref or not (ref in _sites_of(viewer) or viewer.admin):
         abort(403)
