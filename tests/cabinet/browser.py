@@ -4,10 +4,15 @@ with third-party cookies blocked the way a user blocks them (the profile setting
 The app is opened through the emulated portal's own page on ``localhost`` (``/_emulator/open``): it
 POSTs the frame form into an iframe to the app on ``127.0.0.1`` — another site, so the app is
 third-party content there, as in a real portal.
+
+Chromium runs on the machine's own clock even when the tests run under faketime (CI's year-end pass):
+under libfaketime one navigation takes Chromium some 18 seconds, and the pages take every date from the
+server's clock anyway, as a user's browser whose clock differs from the server's would.
 """
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import threading
@@ -49,12 +54,18 @@ def browser_context(playwright: Any, *, phone: bool = False, block_third_party_c
     options.pop("default_browser_type", None)
     context = playwright.chromium.launch_persistent_context(
         str(chromium_profile(folder, block_third_party_cookies=block_third_party_cookies)),
-        executable_path=str(CHROMIUM), headless=True, locale="ru-RU", **options)
+        executable_path=str(CHROMIUM), headless=True, locale="ru-RU", env=real_clock_environment(), **options)
     try:
         yield context
     finally:
         context.close()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def real_clock_environment() -> dict[str, str]:
+    """This process's environment without libfaketime (see the module's docstring)."""
+    return {key: value for key, value in os.environ.items()
+            if not key.startswith("FAKETIME") and not (key == "LD_PRELOAD" and "faketime" in value)}
 
 
 class Served:
