@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request, send_file
 from sqlalchemy import select
 
 from b24app.bitrix import B24Client
+from b24app.bitrix.errors import B24Error
 from b24app.db import get_db
 from b24app.frames import current_viewer, viewer_required
 from b24app.portal import client_for, get_store
@@ -34,6 +36,8 @@ from timesheets.roster import directory_approvers
 from timesheets.sheets import (STATUS_TITLES, BadCell, CellEdit, CellState, Conflict, NotEditable, TimesheetError,
                                cells, edit_cells, first_of_month)
 from timesheets.summaries import brigade_departments, load_summary, render_summary
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("timesheets_api", __name__, url_prefix="/timesheets/api")
 
@@ -210,12 +214,20 @@ def submit_sheets():  # type: ignore[no-untyped-def]
     approvers, now = directory_approvers(app), clock_of(app)()
     try:
         submit(db, ids, viewer.user_id, now, approvers)
+    except TimesheetError as error:
+        return _bad(str(error), 409)
+    try:
         member_id = current_viewer().member_id
         admin = client_for(app, member_id)
         report = start_workflows(admin, db, process_list(admin, db, member_id), approvers, now)
-    except TimesheetError as error:
-        return _bad(str(error), 409)
+    except (TimesheetError, B24Error) as error:  # submitted all the same: the approval job starts them later
+        log.warning("timesheets: workflows not started at submission: %s", type(error).__name__)
+        return jsonify({"submitted": ids, "started": [], "waiting": {ts_id: LATER for ts_id in ids}})
     return jsonify({"submitted": ids, "started": report.started, "waiting": report.waiting})
+
+
+LATER = "Битрикс24 сейчас не ответил: согласование запустится автоматически в течение нескольких минут"
+PORTAL_DOWN = "Битрикс24 сейчас не ответил, попробуйте позже."
 
 
 @bp.get("/approvals")
@@ -225,9 +237,15 @@ def approvals():  # type: ignore[no-untyped-def]
     differ from the schedule."""
     app, proven = current_app._get_current_object(), current_viewer()  # type: ignore[attr-defined]
     group = request.args.get("group", type=int)
-    admin = client_for(app, proven.member_id)
     db = get_db(app)
-    tasks = open_tasks(admin, db, process_list(admin, db, proven.member_id), proven.user_id, group)
+    try:
+        admin = client_for(app, proven.member_id)
+        tasks = open_tasks(admin, db, process_list(admin, db, proven.member_id), proven.user_id, group)
+    except ApprovalError as error:
+        return _bad(str(error), 409)
+    except B24Error as error:
+        log.warning("timesheets: approval tasks not read: %s", getattr(error, "code", type(error).__name__))
+        return _bad(PORTAL_DOWN, 503)
     with db.read_session() as session:
         sheets = {ts.id: ts for ts in session.scalars(select(Timesheet).where(
             Timesheet.id.in_([task.timesheet_id for task in tasks])))}
@@ -257,6 +275,9 @@ def decide():  # type: ignore[no-untyped-def]
         report = complete_tasks(client, decisions)
     except ApprovalError as error:
         return _bad(str(error))
+    except B24Error as error:
+        log.warning("timesheets: approval tasks not completed: %s", getattr(error, "code", type(error).__name__))
+        return _bad(PORTAL_DOWN, 503)
     return jsonify({"done": report.done, "failed": report.failed})
 
 

@@ -150,3 +150,19 @@ def test_the_t13_downloads_for_the_sites_managers_only(stack: CabinetStack) -> N
     empty = call(stack, ids["client"], f"/t13?site={stack.sites.a}&month=2001-01")
     assert empty.status_code == 404 and "табелей подразделения нет" in empty.json()["message"]
     assert call(stack, ids["client"], f"/t13?site={stack.sites.a}&month=12.2026").status_code == 400
+
+
+def test_a_portal_that_does_not_answer_leaves_a_message_and_the_submission(stack: CabinetStack) -> None:
+    leader = stack.ids["brigadier"]
+    draft = next(s for s in sheets(stack, leader) if s["status"] == "draft")
+    stack.hook("faults", {"method": "bizproc.task.list", "kind": "error", "status": 500})
+    stack.hook("faults", {"method": "lists.field.get", "kind": "error", "status": 500})
+    try:
+        tasks = call(stack, stack.ids["client"], "/approvals")
+        submitted = call(stack, leader, "/submit", {"ids": [draft["id"]]}, "POST")
+    finally:
+        stack.hook("faults", method="DELETE")
+    assert tasks.status_code == 503 and tasks.json()["message"] == "Битрикс24 сейчас не ответил, попробуйте позже."
+    assert submitted.status_code == 200 and submitted.json()["submitted"] == [draft["id"]]
+    assert "запустится автоматически" in submitted.json()["waiting"][str(draft["id"])]
+    assert next(s for s in sheets(stack, leader) if s["id"] == draft["id"])["status"] == "submitted"
