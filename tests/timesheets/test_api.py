@@ -4,6 +4,7 @@ refused the others' timesheets with nothing leaked."""
 from __future__ import annotations
 
 import io
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +18,9 @@ from bizproc_templates.demo import wait_for
 from tests.cabinet.stack import CabinetStack
 from tests.timesheets.stack import timesheet_stack
 from timesheets.jobs import clock_of
+from timesheets.calendar import month_title
 from timesheets.models import Timesheet
+from timesheets.sheets import STATUS_TITLES
 
 REFUSED = {"error": "forbidden", "message": "Нет доступа."}
 
@@ -166,3 +169,20 @@ def test_a_portal_that_does_not_answer_leaves_a_message_and_the_submission(stack
     assert submitted.status_code == 200 and submitted.json()["submitted"] == [draft["id"]]
     assert "запустится автоматически" in submitted.json()["waiting"][str(draft["id"])]
     assert next(s for s in sheets(stack, leader) if s["id"] == draft["id"])["status"] == "submitted"
+
+
+def test_the_cabinets_cards_list_the_employees_timesheets_and_those_waiting_for_the_viewer(stack: CabinetStack) -> None:
+    group = stack.groups["a"]
+    with get_db(stack.app).read_session() as session:
+        own = list(session.scalars(select(Timesheet).where(Timesheet.user_id == stack.employee)))
+        waiting = Counter(session.scalars(select(Timesheet.period_start).where(
+            Timesheet.group_id == group, Timesheet.status == "submitted")))
+    card = stack.api(stack.employee, "/cabinet").json()["timesheets"]
+    assert card["available"] and [item["status"] for item in card["items"]] == [STATUS_TITLES[ts.status] for ts in own]
+    assert card["items"][0]["title"] == f"{month_title(own[0].period_start).capitalize()} — {own[0].site_name}"
+    assert waiting, "earlier tests submitted timesheets of site a"
+    for user, expected in ((stack.ids["client"], [f"Табели за {month_title(period)}: {count}"
+                                                  for period, count in sorted(waiting.items())]),
+                           (stack.ids["brigadier"], []), (stack.ids["provider"], [])):
+        slot = stack.api(user, f"/sites/{group}/approvals").json()["timesheets"]
+        assert [item["title"] for item in slot["items"]] == expected, user
