@@ -23,7 +23,7 @@ from b24app.verify import Viewer
 from bizproc_templates.installer import Installer, installed_rows
 from bizproc_templates.settings import bizproc_settings
 from bizproc_templates.source import load_processes
-from bizproc_templates.zup import employee_of, open_source
+from bizproc_templates.zup import main_employment, open_source
 from cabinet.roles import Roles, roles_of
 from cabinet.settings import CabinetSettings
 from cabinet.sources import Directory, Person, SiteManagers, StaffRoles
@@ -162,8 +162,8 @@ def onec_card(app: Flask, person: Person) -> dict[str, Any] | None:
     try:
         source = open_source(app, bizproc_settings(app))
         try:
-            states = [s for s in source.employments() if s.person_ref == person.ref and s.is_active(today)]
-            balance = source.vacation_balance(employee_of(source, person.ref, today).employee_ref, today)
+            states = source.employments_of(person.ref)
+            balance = source.vacation_balance(main_employment(states, today).employee_ref, today)
         finally:
             source.close()
     except (OneCError, LookupError) as exc:
@@ -171,7 +171,8 @@ def onec_card(app: Flask, person: Person) -> dict[str, Any] | None:
         return None
     return {"vacation": {"as_of": balance.as_of.isoformat(), "days": balance.days,
                          "by_kind": [{"kind": k.kind, "days": k.days} for k in balance.by_kind]},
-            "hired_on": {s.department_ref: s.hire_date.isoformat() for s in states if s.department_ref and s.hire_date}}
+            "hired_on": {s.department_ref: s.hire_date.isoformat() for s in states
+                         if s.is_active(today) and s.department_ref and s.hire_date}}
 
 
 # -- sync and the admin console ---------------------------------------------------------------------

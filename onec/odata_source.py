@@ -203,6 +203,11 @@ class ODataSource(DocumentWrites):
 
     # -- vacations and requests ------------------------------------------------------------
 
+    def employments_of(self, person_ref: str) -> list[EmploymentState]:
+        condition = f"ФизическоеЛицо_Key eq guid'{_guid(person_ref)}'"
+        return [normalize.employment_state(row)
+                for row in self.client.page(_filtered(self.queries["employments"], condition))]
+
     def vacation_balance(self, employee_ref: str, on_date: dt.date) -> VacationBalance:
         """Assembled from АналитикаОстатковОтпусков, ФактическиеОтпуска and the HR state (onec.vacation)."""
         condition = f"Сотрудник_Key eq guid'{_guid(employee_ref)}'"

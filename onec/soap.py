@@ -279,6 +279,13 @@ class SoapSource(DocumentWrites):
 
     # -- vacations and requests ------------------------------------------------------------
 
+    def employments_of(self, person_ref: str) -> list[EmploymentState]:
+        answer = self.client.call_json("GetEmployments", Person=person_ref)
+        items = answer.get("items")
+        if not isinstance(items, list):
+            raise OneCDataError("b24sync.GetEmployments returned no 'items' list")
+        return [normalize.employment_state(item) for item in items]
+
     def vacation_balance(self, employee_ref: str, on_date: dt.date) -> VacationBalance:
         answer = self.client.call_json("GetVacationBalance", Employee=employee_ref, Date=on_date)
         by_kind = tuple(

@@ -95,6 +95,10 @@ class ZupSource(Protocol):
         """Changes after ``bookmark``; ``acknowledge``: the caller has persisted ``bookmark``, so a
         feed may forget what came before it (False for the second and later package of one run)."""
 
+    def employments_of(self, person_ref: str) -> list[EmploymentState]:
+        """The current HR state of every employee of one person, read from 1C now (one request, not a
+        full read)."""
+
     def vacation_balance(self, employee_ref: str, on_date: dt.date) -> VacationBalance: ...
 
     def write_document(self, kind: str, entity_set: str, fields: Mapping[str, Any], key: str) -> RequestRef:

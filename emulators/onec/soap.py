@@ -24,6 +24,7 @@ OPERATIONS: dict[str, tuple[tuple[tuple[str, str], ...], str]] = {
     "GetChanges": ((("FromVersion", "xs:long"), ("Limit", "xs:int")), "xs:string"),
     "Acknowledge": ((("Version", "xs:long"),), "xs:boolean"),
     "GetVacationBalance": ((("Employee", "xs:string"), ("Date", "xs:date")), "xs:string"),
+    "GetEmployments": ((("Person", "xs:string"),), "xs:string"),
     "GetRequestStatus": ((("Ref", "xs:string"),), "xs:string"),
     "GetDocument": ((("Ref", "xs:string"),), "xs:string"),
     "WriteDocument": ((("Object", "xs:string"), ("Fields", "xs:string"), ("Key", "xs:string")), "xs:string"),
@@ -160,6 +161,15 @@ class B24Sync:
         by_kind = [{"kind": kinds.get(kind, kind), "days": days} for kind, days in balance.items()]
         return json.dumps({"employee": employee, "date": on_day.isoformat(),
                            "days": round(sum(balance.values()), 2), "by_kind": by_kind}, ensure_ascii=False)
+
+    def GetEmployments(self, Person: str) -> str:  # noqa: N802,N803
+        """The current HR data of every employee of one person, as hr_state items of the feed carry it."""
+        person = Person.strip().lower()
+        if self.store.get(PERSONS, person) is None:
+            raise SoapFault(f"Физическое лицо не найдено: {Person}")
+        rows = self.store.find(HR_CURRENT, "ФизическоеЛицо_Key", person)
+        items = [self.inlined("hr_state", row_data(SETS[HR_CURRENT], row)) for row in rows]
+        return json.dumps({"person": person, "items": items}, ensure_ascii=False)
 
     def WriteDocument(self, Object: str, Fields: str, Key: str) -> str:  # noqa: N802,N803
         """An unposted document of a published kind; the one already carrying `Key` in Комментарий

@@ -136,3 +136,16 @@ def test_bank_details_are_checked_before_1c_sees_them(values: dict[str, str], me
     with pytest.raises(OneCConfigError, match=message):
         make_source().submit_request(EmployeeRequest("bank_details", employee.person_ref, employee.employee_ref,
                                                      employee.organization_ref, "https://b24/y", values))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_one_persons_employments_cost_one_request_and_match_the_full_read(
+        mode: str, zup: Any, hooks: Any, make_source: Callable[..., ZupSource], today: dt.date) -> None:
+    source = source_in(mode, zup, make_source)
+    everyone = list(source.employments())
+    person = next(s.person_ref for s in everyone if s.is_active(today) and s.person_ref)
+    hooks("POST", "counters/reset")
+    found = source.employments_of(str(person))
+    assert hooks("GET", "counters")["requests"] == 1
+    assert sorted(found, key=lambda s: s.employee_ref) == sorted(
+        (s for s in everyone if s.person_ref == person), key=lambda s: s.employee_ref)

@@ -16,6 +16,10 @@
 	Возврат b24sync_Обмен.ОстатокОтпуска(Employee, Date);
 КонецФункции
 
+Функция GetEmployments(Person)
+	Возврат b24sync_Обмен.КадровыеДанныеФизлица(Person);
+КонецФункции
+
 Функция WriteDocument(Object, Fields, Key)
 	Возврат b24sync_Обмен.ЗаписатьДокумент(Object, Fields, Key);
 КонецФункции
