@@ -56,7 +56,8 @@ def staff_roles(app: Flask) -> StaffRoles:
 
 
 def roles(app: Flask, viewer: Viewer) -> Roles:
-    return roles_of(viewer, directory(app), settings(app), staff_roles(app))
+    return roles_of(viewer, directory(app), settings(app), staff_roles(app),
+                    timesheets="timesheets" in get_config(app).features)
 
 
 # -- people and contacts ---------------------------------------------------------------------------

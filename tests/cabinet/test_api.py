@@ -16,7 +16,9 @@ def test_roles_come_from_real_data(stack: CabinetStack) -> None:
         me = stack.api(stack.ids[who], "/me").json()
         assert me["roles"] == roles, who
     assert stack.api(stack.ids["admin"], "/me").json()["pages"] == ["admin"]
-    assert stack.api(stack.ids["client"], "/me").json()["pages"] == ["sites"]
+    assert stack.api(stack.ids["client"], "/me").json()["pages"] == ["sites", "timesheets"]
+    assert stack.api(stack.employee, "/me").json()["pages"] == ["cabinet", "timesheets"]
+    assert stack.api(stack.ids["hr"], "/me").json()["pages"] == ["provider"]  # HR has no timesheets of its own
 
 
 def test_the_employee_sees_themself_as_1c_knows_them(stack: CabinetStack) -> None:
