@@ -173,5 +173,4 @@ def _config(zup: Any, sites: Sites) -> dict[str, Any]:
                      "managers": {"default": {"client": [IDS["client"]], "provider": [IDS["provider"]]},
                                   sites.b: {"client": [IDS["client_b"]], "provider": [IDS["provider_b"]]}}},
             "bizproc": {"roles": {"hr": [IDS["hr"]], "accounting": [IDS["accounting"]]}, "retry_attempts": 2},
-            "cabinet": {"brigade_leaders": {sites.a: [IDS["brigadier"]]}},
-            "timesheets": {"brigade_leaders": {sites.a: IDS["brigadier"]}}}
+            "cabinet": {"brigade_leaders": {sites.a: [IDS["brigadier"]]}}}
