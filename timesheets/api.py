@@ -24,6 +24,7 @@ from b24app.db import get_db
 from b24app.frames import current_viewer, viewer_required
 from b24app.portal import client_for, get_store
 from b24app.verify import OneOffToken, get_verifier
+from cabinet.settings import brigade_leaders
 from sync_jobs.directory import Directory, directory
 from timesheets.access import Viewer, can_edit, viewer_of, visible
 from timesheets.approval import (ApprovalError, Decision, complete_tasks, open_tasks, process_list, start_workflows,
@@ -125,10 +126,10 @@ def _sites_of(viewer: Viewer) -> frozenset[str]:
 
 
 def _brigades(viewer: Viewer, people: Directory) -> list[dict[str, Any]]:
-    """The brigades (``timesheets.brigade_leaders``) whose every site the viewer sees, named by their leader."""
-    leaders = settings_of(current_app).brigade_leaders
+    """The brigades (``cabinet.brigade_leaders``) whose every site the viewer sees, named by their leader."""
+    leaders = brigade_leaders(current_app)
     brigades = []
-    for leader in sorted(set(leaders.values())):
+    for leader in sorted({user for users in leaders.values() for user in users}):
         refs = brigade_departments(leaders, leader)
         if not set(refs) <= _sites_of(viewer):
             continue
@@ -304,7 +305,7 @@ def summary():  # type: ignore[no-untyped-def]
         site = directory(current_app).site_of_department(ref) if ref in sites or viewer.admin else None
         wanted, title = {ref}, f"Сводный табель площадки «{site.name if site else ref}»"
     elif leader is not None:
-        wanted, title = set(brigade_departments(settings_of(current_app).brigade_leaders, leader)), "Сводный табель бригады"
+        wanted, title = set(brigade_departments(brigade_leaders(current_app), leader)), "Сводный табель бригады"
     else:
         wanted, title = sites, "Сводный табель"
     if not wanted or not (wanted <= sites or viewer.admin):

@@ -23,6 +23,7 @@ from b24app.db import get_db
 from cabinet import data
 from emulators.onec import serve as serve_onec
 from onec.factory import build_source
+from onec.models import EmployeeRequest, RequestRef
 from sync_jobs import run_sync
 from tests.support import EmulatedInstall
 
@@ -116,6 +117,17 @@ class CabinetStack:
         finally:
             source.close()
 
+    def request_in_1c(self, user_id: int, kind: str, values: dict[str, Any]) -> RequestRef:
+        """A request of the user's person written to 1C as an app activity writes it."""
+        person = data.directory(self.app).person_of_user(user_id)
+        source = build_source(_connection(self.zup), password=ONEC_PASSWORD)
+        try:
+            state = next(s for s in source.employments_of(person.ref) if s.is_active(dt.date.today()))
+            return source.submit_request(EmployeeRequest(kind, person.ref, state.employee_ref, state.organization_ref,
+                                                         f"https://portal.example/element/{kind}", values))
+        finally:
+            source.close()
+
     def _employee_of(self, group_id: int) -> int:
         people = data.directory(self.app).people_of_site(data.directory(self.app).site(group_id))
         return next(p.user_id for p in people if p.user_id is not None and len(p.employments) == 1)
@@ -173,5 +185,4 @@ def _config(zup: Any, sites: Sites) -> dict[str, Any]:
                      "managers": {"default": {"client": [IDS["client"]], "provider": [IDS["provider"]]},
                                   sites.b: {"client": [IDS["client_b"]], "provider": [IDS["provider_b"]]}}},
             "bizproc": {"roles": {"hr": [IDS["hr"]], "accounting": [IDS["accounting"]]}, "retry_attempts": 2},
-            "cabinet": {"brigade_leaders": {sites.a: [IDS["brigadier"]]}},
-            "timesheets": {"brigade_leaders": {sites.a: IDS["brigadier"]}}}
+            "cabinet": {"brigade_leaders": {sites.a: [IDS["brigadier"]]}}}

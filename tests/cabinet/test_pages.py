@@ -34,7 +34,8 @@ def test_the_employee_cabinet(stack: CabinetStack, portal: str, playwright: Any,
         assert "Пётр Провайдеров" in frame.inner_text("[data-test=managers-provider]")
         assert frame.locator("[data-test=request-vacation]").count() == 1
         assert "ждёт согласования" in frame.inner_text("[data-test=request]")
-        assert frame.locator("[data-test=not-yet]").count() == 1  # the documents from 1C: labelled, not faked
+        frame.wait_for_selector("[data-test=no-documents], [data-test=document]")
+        assert frame.locator("[data-test=not-yet]").count() == 0  # no card left saying «not yet»
         assert context.cookies() == []
         shoot(page, "employee", phone=phone)
 

@@ -1,5 +1,5 @@
 """The cabinet's stack with timesheets: the approval process installed and this month's timesheets of
-two sites prefilled from 1C (site a has a brigade leader, ``timesheets.brigade_leaders``)."""
+two sites prefilled from 1C (site a has a brigade leader, ``cabinet.brigade_leaders``)."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -20,6 +20,10 @@
 	Возврат b24sync_Обмен.КадровыеДанныеФизлица(Person);
 КонецФункции
 
+Функция GetDocuments(Person, Objects, Limit)
+	Возврат b24sync_Обмен.ДокументыФизлица(Person, Objects, Limit);
+КонецФункции
+
 Функция WriteDocument(Object, Fields, Key)
 	Возврат b24sync_Обмен.ЗаписатьДокумент(Object, Fields, Key);
 КонецФункции
