@@ -5,8 +5,10 @@ over the core's and the features' revision folders.
 """
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -52,6 +54,52 @@ def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+class SQLiteWriteLock:
+    """One writer at a time across this machine's processes and their threads, woken as soon as the
+    previous one is done: a thread lock, then an exclusive ``flock`` on ``<database>.writelock``.
+
+    SQLite admits one writer; a second one waits in its busy handler, which sleeps in steps of
+    1, 2, 5 … up to 100 ms (sqliteDefaultBusyCallback), so two processes writing at once lose
+    milliseconds per hand-over. The file is opened for each hold (a descriptor kept across ``fork``
+    would share its lock with the parent; one kept per Database would outlive it).
+    """
+
+    def __init__(self, database_path: str) -> None:
+        self.path = f"{database_path}.writelock"
+        self.threads = threading.Lock()
+        self.fd = -1
+
+    def __enter__(self) -> None:
+        self.threads.acquire()
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._release()
+            raise
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        try:
+            if self.fd >= 0:
+                os.close(self.fd)  # closing the descriptor drops its flock
+        finally:
+            self.fd = -1
+            self.threads.release()
+
+
+def _write_lock(engine: Engine) -> AbstractContextManager:
+    """The lock a writer of ``engine`` holds around its transaction (nothing on PostgreSQL)."""
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return threading.Lock()
+    return SQLiteWriteLock(database)
+
+
 class Database:
     """The engine and session factory of one app."""
 
@@ -60,10 +108,7 @@ class Database:
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.read_engine = self.engine.execution_options(sqlite_begin="DEFERRED")
-        # SQLite has one writer at a time; queueing this process's writers on a lock is far
-        # cheaper than SQLite's busy handler, which sleeps in steps of up to 100 ms.
-        self.write_lock: threading.Lock | nullcontext = (
-            threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext())
+        self.write_lock = _write_lock(self.engine)
         self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
 
     @contextmanager

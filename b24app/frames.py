@@ -28,6 +28,7 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from b24app.portal import get_store
+from b24app.tenancy import portal_scope
 from b24app.verify import ProofBusy, Viewer, get_verifier
 
 SESSION_TTL_S = 600  # the page renews its token well before this
@@ -116,7 +117,8 @@ def _text(form: Mapping[str, Any], key: str) -> str:
 
 
 def placement_options(raw: Any) -> dict[str, Any]:
-    """PLACEMENT_OPTIONS is a JSON string that may be garbage in some places (b24-app.md §2.3)."""
+    """PLACEMENT_OPTIONS, a JSON string (Bitrix24 REST docs: api-reference/widgets/_includes/widget_data.md),
+    as a dict; anything that is not a JSON object gives an empty one."""
     if isinstance(raw, Mapping):
         return dict(raw)
     try:
@@ -136,7 +138,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def viewer_required(view: F) -> F:
-    """A JSON view for the frame page: 401 unless the request carries a valid session token."""
+    """A JSON view for the frame page: 401 unless the request carries a valid session token; the view runs
+    in the viewer's portal scope (that portal's sections of app.yaml, its client)."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -144,7 +147,8 @@ def viewer_required(view: F) -> F:
         if viewer is None:
             return _json_error(401, "session_expired", "Сессия истекла: обновите страницу приложения.")
         g.frame_viewer = viewer
-        return view(*args, **kwargs)
+        with portal_scope(viewer.member_id):
+            return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
 

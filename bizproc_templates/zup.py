@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flask import Flask
@@ -52,12 +53,16 @@ def person_ref_of(app: Flask, client: RestCaller, user_id: int) -> str:
 
 
 def employee_of(source: ZupSource, person_ref: str, on_date: dt.date) -> ZupEmployee:
-    """The person's employment active on the date, the main one first."""
-    states = [s for s in source.employments() if s.person_ref == person_ref]
+    """The person's employment active on the date, the main one first (one request to 1C)."""
+    state = main_employment(source.employments_of(person_ref), on_date)
+    return ZupEmployee(person_ref, state.employee_ref, state.organization_ref, state.department_ref)
+
+
+def main_employment(states: Sequence[EmploymentState], on_date: dt.date) -> EmploymentState:
+    """Of one person's employments: an active one before a finished one, the main one before a side job."""
     if not states:
         raise UnknownEmployee("в 1С:ЗУП нет сотрудника для этого физического лица")
-    state = min(states, key=lambda s: _employment_order(s, on_date))
-    return ZupEmployee(person_ref, state.employee_ref, state.organization_ref, state.department_ref)
+    return min(states, key=lambda s: _employment_order(s, on_date))
 
 
 def _employment_order(state: EmploymentState, on_date: dt.date) -> tuple[bool, bool]:

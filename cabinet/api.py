@@ -68,8 +68,6 @@ def cabinet():  # type: ignore[no-untyped-def]
     managers = data.managers_of_person(current_app, person, current_viewer().member_id)
     return jsonify({"person": _person(person), "managers": managers,
                     "request_forms": data.request_forms(current_app, current_viewer().member_id),
-                    "documents": {"available": False, "note": "Документы из 1С появятся здесь, когда 1С "
-                                                               "начнёт отдавать их список (операция B24Sync)."},
                     "timesheets": slots.fill(current_app, "employee_timesheets", user_id=roles.user_id)})
 
 
@@ -83,6 +81,18 @@ def onec_card():  # type: ignore[no-untyped-def]
     if card is None:
         return jsonify({"available": False, "message": "1С:ЗУП сейчас не отвечает, попробуйте позже."})
     return jsonify({"available": True, **card})
+
+
+@bp.get("/cabinet/documents")
+@viewer_required
+def documents_of_employee():  # type: ignore[no-untyped-def]
+    """The request documents 1C holds for the employee: what HR made of their requests, or made themselves."""
+    roles = _roles()
+    _require(roles.employee is not None)
+    documents = data.onec_documents(current_app, roles.employee)
+    if documents is None:
+        return jsonify({"available": False, "message": "1С:ЗУП сейчас не отвечает, попробуйте позже."})
+    return jsonify({"available": True, "documents": documents})
 
 
 @bp.get("/cabinet/requests")

@@ -8,8 +8,8 @@ import datetime as dt
 import json
 import logging
 import threading
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from cachetools import TTLCache
 from flask import Flask
@@ -23,17 +23,20 @@ from b24app.verify import Viewer
 from bizproc_templates.installer import Installer, installed_rows
 from bizproc_templates.settings import bizproc_settings
 from bizproc_templates.source import load_processes
-from bizproc_templates.zup import employee_of, open_source
+from bizproc_templates.zup import main_employment, open_source
 from cabinet.roles import Roles, roles_of
 from cabinet.settings import CabinetSettings
 from cabinet.sources import Directory, Person, SiteManagers, StaffRoles
 from onec.errors import OneCError
 from onec.factory import build_source
+from onec.models import EmploymentState, PersonDocument, VacationBalance
+from onec.source import ZupSource
 from sync_jobs import run_sync
 from sync_jobs.run import preview
 from sync_jobs.store import recent_runs, run_records
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DIRECTORY_KEY = "cabinet.directory"
 CONTACTS_KEPT = 1024
@@ -56,7 +59,8 @@ def staff_roles(app: Flask) -> StaffRoles:
 
 
 def roles(app: Flask, viewer: Viewer) -> Roles:
-    return roles_of(viewer, directory(app), settings(app), staff_roles(app))
+    return roles_of(viewer, directory(app), settings(app), staff_roles(app),
+                    timesheets="timesheets" in get_config(app).features)
 
 
 # -- people and contacts ---------------------------------------------------------------------------
@@ -154,23 +158,57 @@ def _task(task: dict[str, Any]) -> dict[str, Any]:
 
 # -- 1C ------------------------------------------------------------------------------------------------
 
+DOCUMENT_TITLES = {
+    "vacation": "Отпуск", "vacation_transfer": "Перенос отпуска", "sick_leave": "Больничный лист",
+    "resignation": "Увольнение", "business_trip": "Командировка",
+    "child_tax_deduction": "Заявление на стандартные вычеты по НДФЛ",
+    "bank_details": "Заявление о способе выплаты зарплаты", "work_book": "Заявление о трудовой книжке",
+    "certificate_2ndfl": "Справка 2-НДФЛ", "certificate_182n": "Справка о заработке (182н)",
+}
+
+
+def _from_onec(app: Flask, what: str, read: Callable[[ZupSource], T]) -> T | None:
+    """``read`` on a source opened for this call; None (and a warning naming ``what``) if 1C fails."""
+    try:
+        source = open_source(app, bizproc_settings(app))
+        try:
+            return read(source)
+        finally:
+            source.close()
+    except (OneCError, LookupError) as exc:
+        log.warning("cabinet: %s not read from 1C: %s", what, type(exc).__name__)
+        return None
+
+
+def onec_documents(app: Flask, person: Person) -> list[dict[str, Any]] | None:
+    """The request documents 1C:ZUP holds for the person now, newest first; None if 1C fails."""
+    def read(source: ZupSource) -> list[PersonDocument]:
+        employees = [state.employee_ref for state in source.employments_of(person.ref)]
+        return source.documents_of(person.ref, employees)
+
+    found = _from_onec(app, "documents", read)
+    return None if found is None else [
+        {"title": DOCUMENT_TITLES.get(d.kind, d.kind), "number": d.number, "date": d.date.isoformat() if d.date else None,
+         "status": d.status, "comment": d.comment} for d in found]
+
+
 def onec_card(app: Flask, person: Person) -> dict[str, Any] | None:
     """Today's vacation balance of the person's main employment and the hire date per department,
     read from 1C:ZUP now; None if 1C fails."""
     today = dt.date.today()
-    try:
-        source = open_source(app, bizproc_settings(app))
-        try:
-            states = [s for s in source.employments() if s.person_ref == person.ref and s.is_active(today)]
-            balance = source.vacation_balance(employee_of(source, person.ref, today).employee_ref, today)
-        finally:
-            source.close()
-    except (OneCError, LookupError) as exc:
-        log.warning("cabinet: 1C card not read: %s", type(exc).__name__)
+
+    def read(source: ZupSource) -> tuple[list[EmploymentState], VacationBalance]:
+        states = source.employments_of(person.ref)
+        return states, source.vacation_balance(main_employment(states, today).employee_ref, today)
+
+    found = _from_onec(app, "card", read)
+    if found is None:
         return None
+    states, balance = found
     return {"vacation": {"as_of": balance.as_of.isoformat(), "days": balance.days,
                          "by_kind": [{"kind": k.kind, "days": k.days} for k in balance.by_kind]},
-            "hired_on": {s.department_ref: s.hire_date.isoformat() for s in states if s.department_ref and s.hire_date}}
+            "hired_on": {s.department_ref: s.hire_date.isoformat() for s in states
+                         if s.is_active(today) and s.department_ref and s.hire_date}}
 
 
 # -- sync and the admin console ---------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlencode
 
-PAGES = ("cabinet", "sites", "site", "provider", "admin")
+PAGES = ("cabinet", "sites", "site", "timesheets", "provider", "admin")
 
 
 def deep_link(client_id: str, page: str, **params: str | int) -> str:

@@ -7,6 +7,8 @@
   legal entities of those sites;
 - HR, accounting: ``bizproc.roles``; see every site and legal entity;
 - portal admin: ``user.admin`` (proven with the frame POST) — the admin console.
+The timesheets page (the grid, approvals, summaries) is offered to every role that has timesheets
+while the timesheets feature is on; what it shows is decided by that feature's own API.
 One user may hold several roles; a page or a site outside every role the user holds is refused.
 """
 from __future__ import annotations
@@ -17,7 +19,7 @@ from b24app.verify import Viewer
 from cabinet.settings import CabinetSettings
 from cabinet.sources import Directory, Person, Site, StaffRoles
 
-PAGES = ("cabinet", "sites", "provider", "admin")  # in the order a plain app opening picks the first
+PAGES = ("cabinet", "sites", "provider", "timesheets", "admin")  # in the order a plain app opening picks the first
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class Roles:
     hr: bool
     accounting: bool
     admin: bool
+    timesheets: bool = False  # the timesheets feature is on
+
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -47,7 +51,9 @@ class Roles:
 
     @property
     def pages(self) -> tuple[str, ...]:
-        allowed = {"cabinet": self.employee is not None, "sites": bool(self.brigade_sites or self.client_sites),
+        sites = bool(self.brigade_sites or self.client_sites)
+        allowed = {"cabinet": self.employee is not None, "sites": sites,
+                   "timesheets": self.timesheets and (sites or self.employee is not None or bool(self.provider_sites)),
                    "provider": bool(self.provider_sites) or self.staff, "admin": self.admin}
         return tuple(page for page in PAGES if allowed[page])
 
@@ -62,7 +68,8 @@ class Roles:
         return [site for site in sites if site.legal_entity_ref in entities]
 
 
-def roles_of(viewer: Viewer, directory: Directory, settings: CabinetSettings, staff: StaffRoles) -> Roles:
+def roles_of(viewer: Viewer, directory: Directory, settings: CabinetSettings, staff: StaffRoles, *,
+             timesheets: bool = False) -> Roles:
     """Every role of the viewer, read from the directory, the cabinet settings and the staff roles."""
     user = viewer.user_id
     sites = directory.sites()
@@ -78,7 +85,8 @@ def roles_of(viewer: Viewer, directory: Directory, settings: CabinetSettings, st
         user_id=user, employee=directory.person_of_user(user),
         brigade_sites=frozenset(site.group_id for site in sites if site.department_ref in led),
         client_sites=frozenset(client), provider_sites=frozenset(provider),
-        hr=user in staff.get("hr", ()), accounting=user in staff.get("accounting", ()), admin=viewer.is_admin)
+        hr=user in staff.get("hr", ()), accounting=user in staff.get("accounting", ()), admin=viewer.is_admin,
+        timesheets=timesheets)
 
 
 def start_page(roles: Roles, placement: str, options: dict) -> dict:
@@ -89,12 +97,12 @@ def start_page(roles: Roles, placement: str, options: dict) -> dict:
             return {"page": "site", "group_id": group_id}
         return {"page": "refused", "reason": "У вас нет доступа к людям этой группы."}
     wanted = str(options.get("page") or "")
-    if placement == "REST_APP_URI" and wanted == "site":
-        group_id = _int(options.get("group_id"))
-        if group_id is not None and roles.may_see_site(group_id):
-            return {"page": "site", "group_id": group_id}
+    group_id = _int(options.get("group_id"))
+    if placement == "REST_APP_URI" and wanted == "site" and group_id is not None and roles.may_see_site(group_id):
+        return {"page": "site", "group_id": group_id}
     if placement == "REST_APP_URI" and wanted in roles.pages:
-        return {"page": wanted}
+        seen = group_id if group_id is not None and roles.may_see_site(group_id) else None
+        return {"page": wanted, "group_id": seen} if wanted == "timesheets" and seen else {"page": wanted}
     return {"page": roles.pages[0]} if roles.pages else {"page": "none"}
 
 

@@ -12,6 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import Flask
+
+from b24app.portal import get_config
+
 KNOWN_KEYS = {"brigade_leaders"}
 
 
@@ -21,6 +25,12 @@ class CabinetSettings:
 
     def departments_led_by(self, user_id: int) -> frozenset[str]:
         return frozenset(ref for ref, leaders in self.brigade_leaders.items() if user_id in leaders)
+
+
+def brigade_leaders(app: Flask) -> Mapping[str, tuple[int, ...]]:
+    """1C department ref (lower case) -> the users who lead its brigade: the one place they are named
+    (the cabinet gives them the site's pages, timesheets lets them fill the brigade's timesheets)."""
+    return get_config(app).settings("cabinet").brigade_leaders
 
 
 def _user_ids(raw: Any, key: str) -> tuple[int, ...]:

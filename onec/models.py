@@ -134,6 +134,19 @@ class RequestRef:
 
 
 @dataclass(frozen=True)
+class PersonDocument:
+    """A request document 1C holds for a person (whoever wrote it: this connector or HR), as the
+    employee's cabinet lists it; ``kind`` is the request type ("vacation")."""
+
+    kind: str
+    ref: str
+    number: str
+    date: dt.date | None
+    status: str  # onec.targets.request_state
+    comment: str  # what HR wrote
+
+
+@dataclass(frozen=True)
 class RequestStatus:
     """Approval state of a request document as HR sees it in 1C."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import requests
@@ -27,6 +27,7 @@ from onec.models import (
     EmploymentState,
     LegalEntity,
     Person,
+    PersonDocument,
     Position,
     Record,
     RequestDocument,
@@ -36,8 +37,8 @@ from onec.models import (
 )
 from onec.odata import EntityQuery, ODataClient, Row, row_key
 from onec.source import SourcePosition, ChangeSet
-from onec.targets import (COMMENT_FIELD, STATEMENT_ANSWER, TARGETS, DocumentWrites, hr_comment, request_state,
-                          target_for, unposted_sets, written_sets)
+from onec.targets import (COMMENT_FIELD, TARGETS, DocumentWrites, document_state, newest, person_document,
+                          person_filter, state_fields, target_for, unposted_sets, written_sets)
 from onec.vacation import vacation_balance, vacation_kinds
 
 VERSIONED = ("Ref_Key", "DataVersion", "DeletionMark")
@@ -227,6 +228,11 @@ class ODataSource(DocumentWrites):
 
     # -- vacations and requests ------------------------------------------------------------
 
+    def employments_of(self, person_ref: str) -> list[EmploymentState]:
+        condition = f"ФизическоеЛицо_Key eq guid'{_guid(person_ref)}'"
+        return [normalize.employment_state(row)
+                for row in self.client.page(_filtered(self.queries["employments"], condition))]
+
     def vacation_balance(self, employee_ref: str, on_date: dt.date) -> VacationBalance:
         """Assembled from АналитикаОстатковОтпусков, ФактическиеОтпуска and the HR state (onec.vacation)."""
         condition = f"Сотрудник_Key eq guid'{_guid(employee_ref)}'"
@@ -259,19 +265,28 @@ class ODataSource(DocumentWrites):
         ref = _guid(request.ref)
         statements = unposted_sets(self.request_documents)
         for entity_set in self._sets_of(request.kind):
-            accepted = "Выполнена" if entity_set in statements else "Posted"
-            answer = f",{STATEMENT_ANSWER}" if entity_set in statements else ""
+            statement = entity_set in statements
             try:
                 row = self.client.get(entity_set, f"{entity_set}(guid'{ref}')", {
-                    "$select": f"Ref_Key,Number,{accepted},DeletionMark,{COMMENT_FIELD}{answer}"})
+                    "$select": ",".join(("Ref_Key", "Number", *state_fields(statement)))})
             except ODataNotFound:
                 continue
-            text = "\n".join(filter(None, (normalize.text(row.get(COMMENT_FIELD)),
-                                            normalize.text(row.get(STATEMENT_ANSWER)))))
-            return RequestStatus(ref=request.ref, number=normalize.text(row.get("Number")),
-                                 status=request_state(bool(row.get(accepted)), bool(row.get("DeletionMark"))),
-                                 comment=hr_comment(text))
+            status, comment = document_state(row, statement)
+            return RequestStatus(ref=request.ref, number=normalize.text(row.get("Number")), status=status,
+                                 comment=comment)
         raise OneCConfigError(f"документ {request.ref} не найден в 1С:ЗУП")
+
+    def documents_of(self, person_ref: str, employee_refs: Sequence[str], limit: int = 20) -> list[PersonDocument]:
+        """The newest request documents of every kind for the person: one request per kind."""
+        person, statements, found = _guid(person_ref), unposted_sets(self.request_documents), []
+        employees = [_guid(ref) for ref in employee_refs]
+        for kind in TARGETS:
+            entity_set = target_for(kind, self.request_documents).entity_set
+            statement = entity_set in statements
+            query = EntityQuery(entity_set, ("Ref_Key", "Number", "Date", *state_fields(statement)), "Date desc",
+                                filter=person_filter(kind, person, employees))
+            found += [person_document(kind, row, statement) for row in self.client.page(query, top=limit)]
+        return newest(found, limit)
 
     def _sets_of(self, kind: str) -> list[str]:
         """The set of a known kind first, then every set the connector writes (a stored ref has no kind)."""

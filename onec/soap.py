@@ -13,7 +13,7 @@ import base64
 import datetime as dt
 import json
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ from onec.models import (
     EmploymentState,
     LegalEntity,
     Person,
+    PersonDocument,
     Position,
     Record,
     RequestDocument,
@@ -51,7 +52,7 @@ from onec.models import (
 )
 from onec.odata import utf8_basic_auth
 from onec.source import SourcePosition, ChangeSet
-from onec.targets import DocumentWrites, hr_comment
+from onec.targets import TARGETS, DocumentWrites, hr_comment, newest, target_for
 
 WSDL_PATH = Path(__file__).with_name("wsdl") / "b24sync.wsdl"
 NAMESPACE = "http://b24app.org/zup/b24sync"
@@ -283,6 +284,27 @@ class SoapSource(DocumentWrites):
         return self._current("employments")
 
     # -- vacations and requests ------------------------------------------------------------
+
+    def employments_of(self, person_ref: str) -> list[EmploymentState]:
+        answer = self.client.call_json("GetEmployments", Person=person_ref)
+        items = answer.get("items")
+        if not isinstance(items, list):
+            raise OneCDataError("b24sync.GetEmployments returned no 'items' list")
+        return [normalize.employment_state(item) for item in items]
+
+    def documents_of(self, person_ref: str, employee_refs: Sequence[str], limit: int = 20) -> list[PersonDocument]:
+        """b24sync.GetDocuments: the newest request documents of every kind for the person, in one request
+        (1C finds the person's employees itself)."""
+        kinds = {target_for(kind, self.request_documents).entity_set: kind for kind in TARGETS}
+        answer = self.client.call_json("GetDocuments", Person=person_ref, Objects=",".join(kinds), Limit=limit)
+        items = answer.get("items")
+        if not isinstance(items, list) or any(not isinstance(i, dict) or i.get("object") not in kinds for i in items):
+            raise OneCDataError("b24sync.GetDocuments returned no 'items' list of the documents asked for")
+        return newest([PersonDocument(kind=kinds[item["object"]], ref=normalize.required_ref(item.get("ref"), "ref"),
+                                      number=normalize.text(item.get("number")),
+                                      date=normalize.date(item.get("date"), "date"),
+                                      status=normalize.text(item.get("status")),
+                                      comment=hr_comment(normalize.text(item.get("comment")))) for item in items], limit)
 
     def vacation_balance(self, employee_ref: str, on_date: dt.date) -> VacationBalance:
         answer = self.client.call_json("GetVacationBalance", Employee=employee_ref, Date=on_date)

@@ -13,7 +13,7 @@ result and must not be treated as one (e.g. never derive deletions from them).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -25,6 +25,7 @@ from onec.models import (
     EmploymentState,
     LegalEntity,
     Person,
+    PersonDocument,
     Position,
     Record,
     EmployeeRequest,
@@ -101,6 +102,14 @@ class ZupSource(Protocol):
     def changes(self, bookmark: SourcePosition, *, acknowledge: bool = True) -> ChangeSet:
         """Changes after ``bookmark``; ``acknowledge``: the caller has persisted ``bookmark``, so a
         feed may forget what came before it (False for the second and later package of one run)."""
+
+    def employments_of(self, person_ref: str) -> list[EmploymentState]:
+        """The current HR state of every employee of one person, read from 1C now (one request, not a
+        full read)."""
+
+    def documents_of(self, person_ref: str, employee_refs: Sequence[str], limit: int = 20) -> list[PersonDocument]:
+        """The newest request documents 1C holds for the person (naming them or one of their employees),
+        of every request kind, newest first."""
 
     def vacation_balance(self, employee_ref: str, on_date: dt.date) -> VacationBalance: ...
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from onec.errors import OneCConfigError
-from onec.models import EmployeeRequest, RequestRef, Timesheet
+from onec import normalize
+from onec.models import EmployeeRequest, PersonDocument, RequestRef, Timesheet
 from onec.vacation_schedule import SCHEDULE_PREFIX, ApprovedSchedule, schedule_fields
 
 COMMENT_FIELD = "Комментарий"
@@ -238,6 +239,46 @@ def timesheet_fields(sheet: Timesheet) -> Fields:
     return {"Организация_Key": sheet.organization_ref, "Подразделение_Key": sheet.department_ref,
             "ПериодРегистрации": day(first), "ДатаНачалаПериода": day(first), "ДатаОкончанияПериода": day(last),
             "ДанныеОВремени": rows, COMMENT_FIELD: TIMESHEET_PREFIX + sheet.key}
+
+
+PERSON_ONLY = {"child_tax_deduction": "Сотрудник_Key", "certificate_2ndfl": "ФизическоеЛицо_Key"}
+"""Documents that name the person and no employee: the deduction statement's «Сотрудник» is a
+CatalogRef.ФизическиеЛица (Documents/ЗаявлениеНаПредоставлениеСтандартныхВычетовПоНДФЛ.xml); СправкаНДФЛ
+has ФизическоеЛицо only. The others name the employee (Сотрудник) and, filled or not, ФизическоеЛицо."""
+
+
+def person_filter(kind: str, person_ref: str, employee_refs: Sequence[str]) -> str:
+    """An OData $filter for a request document of ``kind`` concerning the person or their employees."""
+    if kind in PERSON_ONLY:
+        return f"{PERSON_ONLY[kind]} eq guid'{person_ref}'"
+    return " or ".join([f"ФизическоеЛицо_Key eq guid'{person_ref}'",
+                        *(f"Сотрудник_Key eq guid'{ref}'" for ref in employee_refs)])
+
+
+def state_fields(statement: bool) -> tuple[str, ...]:
+    """What tells a request document's state: HR's acceptance, the deletion mark and HR's words."""
+    return ("Выполнена" if statement else "Posted", "DeletionMark", COMMENT_FIELD,
+            *((STATEMENT_ANSWER,) if statement else ()))
+
+
+def document_state(row: Mapping[str, Any], statement: bool) -> tuple[str, str]:
+    """(request_state, HR's comment) of a document row read with ``state_fields``."""
+    accepted = row.get("Выполнена" if statement else "Posted")
+    text = "\n".join(filter(None, (normalize.text(row.get(COMMENT_FIELD)), normalize.text(row.get(STATEMENT_ANSWER)))))
+    return request_state(bool(accepted), bool(row.get("DeletionMark"))), hr_comment(text)
+
+
+def person_document(kind: str, row: Mapping[str, Any], statement: bool) -> PersonDocument:
+    """A row of ``Ref_Key, Number, Date`` and ``state_fields`` as the cabinet lists it."""
+    status, hr_text = document_state(row, statement)
+    return PersonDocument(kind=kind, ref=normalize.required_ref(row.get("Ref_Key")),
+                          number=normalize.text(row.get("Number")), date=normalize.date(row.get("Date"), "Date"),
+                          status=status, comment=hr_text)
+
+
+def newest(documents: list[PersonDocument], limit: int) -> list[PersonDocument]:
+    """At most ``limit`` documents, the newest first."""
+    return sorted(documents, key=lambda document: (document.date or dt.date.min, document.number), reverse=True)[:limit]
 
 
 def request_state(accepted: bool, marked: bool) -> str:

@@ -5,7 +5,7 @@ user's tasks: Bitrix24 REST docs, api-reference/bizproc/bizproc-task/bizproc-tas
 first saw each one, and tells the portal, once each (``outreach.notices``):
 
 - a new task → its approver;
-- after ``remind_after_hours`` working hours (production calendar, ``outreach.calendar``) → a reminder to the
+- after ``remind_after_hours`` working hours (the production calendar, ``outreach.calendar``) → a reminder to the
   approver; after ``escalate_after_hours`` → a notice to the approver's stand-in: the substitute of their
   absence, else their manager (the head of their department, or of the one above when they head it), else
   ``outreach.approvals.escalate_to``;
@@ -39,11 +39,12 @@ from b24app.portal import client_for
 from b24app.store import Installation
 from bizproc_templates.installed import installed_processes
 from outreach.absences import Absence, absence_on, set_absence, substitute_on
-from outreach.calendar import ProductionCalendar, WorkingHours
+from outreach.calendar import WorkingHours
 from outreach.models import OutreachApprovalTask, OutreachNotice
 from outreach.notices import Notice, deliver, post
 from outreach.service import clock_of, settings_of, today
 from outreach.settings import ApprovalSettings
+from timesheets.calendar import ProductionCalendar
 
 log = logging.getLogger(__name__)
 

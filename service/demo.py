@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import click
 import requests
@@ -233,11 +234,12 @@ def serve_the_cabinet(portal: DemoPortal, kept: dict[str, Any], *, once: bool) -
         click.echo("\nКабинет в портале (откройте в браузере):")
         for role, title in PAGES:
             user_id = kept["people"][role]
-            click.echo(f"  {title} (пользователь {user_id}): {portal_page}/_emulator/open?user_id={user_id}"
-                       f"&client_id={kept['client_id']}")
-        click.echo(f"  Вкладка «Люди площадки» в группе: {portal_page}/_emulator/open?user_id="
-                   f"{kept['people']['client_manager']}&client_id={kept['client_id']}"
-                   f"&placement=SONET_GROUP_DETAIL_TAB&options=%7B%22GROUP_ID%22%3A%22{_a_site(app)}%22%7D")
+            click.echo(f"  {title} (пользователь {user_id}): {_open_link(portal_page, kept, user_id)}")
+        group = _site_of(app, kept["people"]["employee"])
+        click.echo(f"  Вкладка «Люди площадки» в группе: {_open_link(portal_page, kept, kept['people']['client_manager'], 'SONET_GROUP_DETAIL_TAB', {'GROUP_ID': str(group)})}")
+        click.echo("\nТабели площадки из истории (заполнение, согласование, сводные и Т-13):")
+        for role, title in TIMESHEET_PAGES:
+            click.echo(f"  {title}: {_open_link(portal_page, kept, kept['people'][role], 'REST_APP_URI', {'page': 'timesheets', 'group_id': str(group)})}")
         click.echo(f"\nКоманды на данных демо: b24app -e {ENV_FILE} sync runs --id 1, "
                    f"b24app -e {ENV_FILE} portals list. Демо хранится в {DEMO_DIR}: следующий b24app demo "
                    "продолжит с ним, b24app demo --reset начнёт заново.")
@@ -252,10 +254,26 @@ def serve_the_cabinet(portal: DemoPortal, kept: dict[str, Any], *, once: bool) -
         _stop_app(app, server)
 
 
-def _a_site(app: Flask) -> int:
-    from cabinet.data import directory
+TIMESHEET_PAGES = (("employee", "Сотрудник: свой табель"), ("client_manager", "Менеджер клиента: согласование"),
+                   ("provider_manager", "Менеджер провайдера: сводный табель и Т-13"))
 
-    return directory(app).sites()[0].group_id
+
+def _open_link(portal_page: str, kept: dict[str, Any], user_id: int, placement: str = "DEFAULT",
+               options: dict[str, str] | None = None) -> str:
+    """The emulated portal's page that opens the app as ``user_id`` (in a placement, with its options)."""
+    query = {"user_id": user_id, "client_id": kept["client_id"]}
+    if placement != "DEFAULT":
+        query.update(placement=placement, options=json.dumps(options or {}))
+    return f"{portal_page}/_emulator/open?{urlencode(query)}"
+
+
+def _site_of(app: Flask, employee: int) -> int | None:
+    """The workgroup of the story's employee: the site whose month of timesheets the story filled."""
+    from sync_jobs.directory import directory
+
+    people = directory(app)
+    site = people.site_of_department(people.departments_of_user(employee)[0])
+    return site.group_id if site else None
 
 
 def _start_app(config: Any, port: int) -> tuple[Flask, Any]:

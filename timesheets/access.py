@@ -1,7 +1,7 @@
 """Who sees and changes which timesheets, from the verified viewer's roles.
 
 - an employee: only their own timesheets (by Bitrix24 user, or by 1C person when several employments);
-- a brigade leader (``timesheets.brigade_leaders``): the timesheets of the sites they lead, and fills them;
+- a brigade leader (``cabinet.brigade_leaders``): the timesheets of the sites they lead, and fills them;
 - a client manager: the timesheets of their sites (``sync.managers`` client side), approves the client step;
 - a provider manager: the sites of their side (``sync.managers`` provider side), approves the provider step;
 - the portal admin sees everything and changes nothing in somebody else's name.
@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from flask import Flask
 from sqlalchemy import ColumnElement, false, or_
 
+from cabinet.settings import brigade_leaders
 from sync_jobs.directory import directory
 from timesheets.models import Timesheet
 from timesheets.settings import TimesheetSettings
+from timesheets.summaries import brigade_departments
 
 CLIENT_STEP, PROVIDER_STEP = "submitted", "approved_by_client"
 
@@ -73,6 +75,6 @@ def viewer_of(app: Flask, user_id: int, settings: TimesheetSettings, *, admin: b
     """The roles of a verified Bitrix24 user, from the sync's directory and ``timesheets:``."""
     people = directory(app)
     return Viewer(user_id=user_id, person_ref=people.person_of_user(user_id),
-                  brigades=frozenset(ref for ref, leader in settings.brigade_leaders.items() if leader == user_id),
+                  brigades=frozenset(brigade_departments(brigade_leaders(app), user_id)),
                   client_sites=frozenset(people.departments_managed_by(user_id, side="client")),
                   provider_sites=frozenset(people.departments_managed_by(user_id, side="provider")), admin=admin)

@@ -11,25 +11,34 @@ same portal user as the session.
 from __future__ import annotations
 
 import datetime as dt
+import io
+import logging
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, jsonify, request
+from flask import Blueprint, Response, abort, current_app, jsonify, request, send_file
 from sqlalchemy import select
 
 from b24app.bitrix import B24Client
+from b24app.bitrix.errors import B24Error
 from b24app.db import get_db
 from b24app.frames import current_viewer, viewer_required
 from b24app.portal import client_for, get_store
 from b24app.verify import OneOffToken, get_verifier
+from cabinet.settings import brigade_leaders
+from sync_jobs.directory import Directory, directory
 from timesheets.access import Viewer, can_edit, viewer_of, visible
 from timesheets.approval import (ApprovalError, Decision, complete_tasks, open_tasks, process_list, start_workflows,
                                  submit)
+from timesheets.codes import all_codes
+from timesheets.exports.t13 import t13_of_department
 from timesheets.jobs import clock_of, settings_of
 from timesheets.models import Timesheet
 from timesheets.roster import directory_approvers
 from timesheets.sheets import (STATUS_TITLES, BadCell, CellEdit, CellState, Conflict, NotEditable, TimesheetError,
                                cells, edit_cells, first_of_month)
-from timesheets.summaries import load_summary, render_summary
+from timesheets.summaries import brigade_departments, load_summary, render_summary
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("timesheets_api", __name__, url_prefix="/timesheets/api")
 
@@ -67,9 +76,20 @@ def _month(text: str | None) -> dt.date | None:
 BAD_MONTH = "месяц в виде ГГГГ-ММ, например 2026-12"
 
 
+def _requested_month() -> dt.date:
+    """``?month=YYYY-MM`` of the request, or a 400 that says how to write it."""
+    month = _month(request.args.get("month"))
+    if month is None:
+        response, status = _bad(BAD_MONTH)
+        response.status_code = status
+        abort(response)
+    return month
+
+
 def _sheet_row(timesheet: Timesheet) -> dict[str, Any]:
     return {"id": timesheet.id, "name": timesheet.employee_name, "personnel_number": timesheet.personnel_number,
             "position": timesheet.position, "site": timesheet.site_name, "department_ref": timesheet.department_ref,
+            "group_id": timesheet.group_id, "month": f"{timesheet.period_start:%Y-%m}",
             "status": timesheet.status, "status_title": STATUS_TITLES[timesheet.status],
             "revision": timesheet.revision, "return_comment": timesheet.return_comment,
             "onec_number": timesheet.onec_number}
@@ -79,13 +99,52 @@ def _cell(state: CellState) -> dict[str, Any]:
     return {"day": state.day, "text": state.text, "version": state.version, "planned": state.planned}
 
 
+@bp.get("/me")
+@viewer_required
+def me():  # type: ignore[no-untyped-def]
+    """What the pages offer the viewer: the month to open, the sites of each role, the brigades, the codes."""
+    viewer, app = _viewer(), current_app._get_current_object()  # type: ignore[attr-defined]
+    people = directory(app)
+    roles = {"brigade_leader": viewer.brigades, "client_manager": viewer.client_sites,
+             "provider_manager": viewer.provider_sites}
+    sites = []
+    for ref in sorted(_sites_of(viewer)):
+        site = people.site_of_department(ref)
+        sites.append({"ref": ref, "group_id": site.group_id if site else None, "name": site.name if site else ref,
+                      "as": [role for role, refs in roles.items() if ref in refs]})
+    sites.sort(key=lambda site: site["name"])
+    return jsonify({"month": f"{clock_of(app)().date():%Y-%m}", "user_id": viewer.user_id,
+                    "roles": [role for role, refs in roles.items() if refs] + (["employee"] if viewer.person_ref else []),
+                    "sites": sites, "brigades": _brigades(viewer, people),
+                    "codes": [{"letter": code.letter, "name": code.name, "hours": code.hours}
+                              for code in all_codes().values()]})
+
+
+def _sites_of(viewer: Viewer) -> frozenset[str]:
+    """The sites whose timesheets the viewer sees as a brigade leader or a manager."""
+    return viewer.brigades | viewer.client_sites | viewer.provider_sites
+
+
+def _brigades(viewer: Viewer, people: Directory) -> list[dict[str, Any]]:
+    """The brigades (``cabinet.brigade_leaders``) whose every site the viewer sees, named by their leader."""
+    leaders = brigade_leaders(current_app)
+    brigades = []
+    for leader in sorted({user for users in leaders.values() for user in users}):
+        refs = brigade_departments(leaders, leader)
+        if not set(refs) <= _sites_of(viewer):
+            continue
+        person_ref = people.person_of_user(leader)
+        person = people.person(person_ref) if person_ref else None
+        name = "моя бригада" if leader == viewer.user_id else f"бригадир {person.name if person else f'№ {leader}'}"
+        brigades.append({"leader": leader, "name": name, "sites": refs})
+    return brigades
+
+
 @bp.get("/sheets")
 @viewer_required
 def sheets():  # type: ignore[no-untyped-def]
     """The viewer's timesheets of a month, optionally of one site, with their cells."""
-    viewer, month = _viewer(), _month(request.args.get("month"))
-    if month is None:
-        return _bad(BAD_MONTH)
+    viewer, month = _viewer(), _requested_month()
     statement = select(Timesheet).where(Timesheet.period_start == month, visible(viewer))
     if request.args.get("site"):
         statement = statement.where(Timesheet.department_ref == request.args["site"].lower())
@@ -156,12 +215,20 @@ def submit_sheets():  # type: ignore[no-untyped-def]
     approvers, now = directory_approvers(app), clock_of(app)()
     try:
         submit(db, ids, viewer.user_id, now, approvers)
+    except TimesheetError as error:
+        return _bad(str(error), 409)
+    try:
         member_id = current_viewer().member_id
         admin = client_for(app, member_id)
         report = start_workflows(admin, db, process_list(admin, db, member_id), approvers, now)
-    except TimesheetError as error:
-        return _bad(str(error), 409)
+    except (TimesheetError, B24Error) as error:  # submitted all the same: the approval job starts them later
+        log.warning("timesheets: workflows not started at submission: %s", type(error).__name__)
+        return jsonify({"submitted": ids, "started": [], "waiting": {ts_id: LATER for ts_id in ids}})
     return jsonify({"submitted": ids, "started": report.started, "waiting": report.waiting})
+
+
+LATER = "Битрикс24 сейчас не ответил: согласование запустится автоматически в течение нескольких минут"
+PORTAL_DOWN = "Битрикс24 сейчас не ответил, попробуйте позже."
 
 
 @bp.get("/approvals")
@@ -171,9 +238,15 @@ def approvals():  # type: ignore[no-untyped-def]
     differ from the schedule."""
     app, proven = current_app._get_current_object(), current_viewer()  # type: ignore[attr-defined]
     group = request.args.get("group", type=int)
-    admin = client_for(app, proven.member_id)
     db = get_db(app)
-    tasks = open_tasks(admin, db, process_list(admin, db, proven.member_id), proven.user_id, group)
+    try:
+        admin = client_for(app, proven.member_id)
+        tasks = open_tasks(admin, db, process_list(admin, db, proven.member_id), proven.user_id, group)
+    except ApprovalError as error:
+        return _bad(str(error), 409)
+    except B24Error as error:
+        log.warning("timesheets: approval tasks not read: %s", getattr(error, "code", type(error).__name__))
+        return _bad(PORTAL_DOWN, 503)
     with db.read_session() as session:
         sheets = {ts.id: ts for ts in session.scalars(select(Timesheet).where(
             Timesheet.id.in_([task.timesheet_id for task in tasks])))}
@@ -203,6 +276,9 @@ def decide():  # type: ignore[no-untyped-def]
         report = complete_tasks(client, decisions)
     except ApprovalError as error:
         return _bad(str(error))
+    except B24Error as error:
+        log.warning("timesheets: approval tasks not completed: %s", getattr(error, "code", type(error).__name__))
+        return _bad(PORTAL_DOWN, 503)
     return jsonify({"done": report.done, "failed": report.failed})
 
 
@@ -220,15 +296,42 @@ def _decisions(body: dict[str, Any]) -> list[Decision] | None:
 @bp.get("/summary")
 @viewer_required
 def summary():  # type: ignore[no-untyped-def]
-    """The summary of the sites the viewer may see (?site=<ref> for one), as an HTML fragment."""
-    viewer, month = _viewer(), _month(request.args.get("month"))
-    if month is None:
-        return _bad(BAD_MONTH)
-    sites = viewer.brigades | viewer.client_sites | viewer.provider_sites
-    wanted = {request.args["site"].lower()} if request.args.get("site") else sites
+    """The summary of the sites the viewer may see, as an HTML fragment: ?site=<ref> for one site,
+    ?leader=<user id> for one brigade (the sites that user leads), else all of them."""
+    viewer, month = _viewer(), _requested_month()
+    sites, leader = _sites_of(viewer), request.args.get("leader", type=int)
+    if request.args.get("site"):
+        ref = request.args["site"].lower()
+        site = directory(current_app).site_of_department(ref) if ref in sites or viewer.admin else None
+        wanted, title = {ref}, f"Сводный табель площадки «{site.name if site else ref}»"
+    elif leader is not None:
+        wanted, title = set(brigade_departments(brigade_leaders(current_app), leader)), "Сводный табель бригады"
+    else:
+        wanted, title = sites, "Сводный табель"
     if not wanted or not (wanted <= sites or viewer.admin):
         abort(403)
     with get_db(current_app).read_session() as session:
-        html = render_summary(load_summary(session, "Сводный табель", month, sorted(wanted)))
+        html = render_summary(load_summary(session, title, month, sorted(wanted)))
     return jsonify({"html": html})
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@bp.get("/t13")
+@viewer_required
+def t13():  # type: ignore[no-untyped-def]
+    """The unified form T-13 of one site and month as XLSX: ?site=<ref>&month=YYYY-MM."""
+    viewer, month = _viewer(), _requested_month()
+    ref = (request.args.get("site") or "").lower()
+    if not ref or not (ref in _sites_of(viewer) or viewer.admin):
+        abort(403)
+    out = io.BytesIO()
+    try:
+        with get_db(current_app).read_session() as session:
+            t13_of_department(session, ref, month, out, clock_of(current_app)().date())
+    except TimesheetError as error:
+        return _bad(str(error), 404)
+    out.seek(0)
+    return send_file(out, mimetype=XLSX, as_attachment=True, download_name=f"T-13 {month:%Y-%m}.xlsx")
 

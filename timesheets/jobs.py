@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from flask import Flask
@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from b24app.db import Database, get_db
 from b24app.portal import client_for, get_config, get_store
+from cabinet.settings import brigade_leaders
 from timesheets.approval import IN_APPROVAL, ApproversOf, process_list, start_workflows, sync_outcomes
 from timesheets.calendar import month_title
 from timesheets.models import Timesheet, TimesheetNotice
@@ -86,12 +87,13 @@ def lock_closed_months(db: Database, settings: TimesheetSettings, now: dt.dateti
 def reminders(app: Flask) -> None:
     """Reminders before a month closes, then send them."""
     db, now = get_db(app), clock_of(app)()
-    plan_reminders(db, settings_of(app), now, directory_approvers(app))
+    plan_reminders(db, settings_of(app), brigade_leaders(app), now, directory_approvers(app))
     if get_config(app).mode == "app":
         send_notices(client_for(app, installed_member(app)), db, now)
 
 
-def plan_reminders(db: Database, settings: TimesheetSettings, now: dt.datetime, approvers_of: ApproversOf) -> int:
+def plan_reminders(db: Database, settings: TimesheetSettings, leaders: Mapping[str, tuple[int, ...]],
+                   now: dt.datetime, approvers_of: ApproversOf) -> int:
     """Notices for a month that closes in one of ``remind_days_before`` days: each draft's authors (the
     employee and the brigade leader), a digest per site to its managers, and each approver with
     timesheets waiting at their step. Returns the timesheets reminded of."""
@@ -109,7 +111,7 @@ def plan_reminders(db: Database, settings: TimesheetSettings, now: dt.datetime, 
                 .order_by(Timesheet.id)))
             reminder = Reminder(Notices(session), f"remind:{period:%Y-%m}:{days_left}", until, now)
             drafts = [ts for ts in open_ones if ts.status in EDITABLE]
-            reminder.drafts(drafts, settings.brigade_leaders.get, approvers_of)
+            reminder.drafts(drafts, lambda department_ref: leaders.get(department_ref, ()), approvers_of)
             reminder.waiting([ts for ts in open_ones if ts.status in IN_APPROVAL], approvers_of)
             reminded += len(open_ones)
     return reminded
@@ -124,12 +126,12 @@ class Reminder:
     until: str
     now: dt.datetime
 
-    def drafts(self, drafts: list[Timesheet], leader_of: Callable[[str], int | None],
+    def drafts(self, drafts: list[Timesheet], leaders_of: Callable[[str], tuple[int, ...]],
                approvers_of: ApproversOf) -> None:
         by_site: dict[str, list[Timesheet]] = {}
         for timesheet in drafts:
             by_site.setdefault(timesheet.department_ref, []).append(timesheet)
-            self.notices.add(f"{self.key}:ts{timesheet.id}", (timesheet.user_id, leader_of(timesheet.department_ref)),
+            self.notices.add(f"{self.key}:ts{timesheet.id}", (timesheet.user_id, *leaders_of(timesheet.department_ref)),
                              f"Табель «{timesheet.employee_name}» не отправлен на согласование: {self.until}.", self.now)
         for department_ref, sheets in by_site.items():
             managers = approvers_of(sheets[0])

@@ -6,8 +6,6 @@ timesheets:
     default: {kind: "5/2", hours: 8}
     9a7e0c52-...: {kind: "2/2", hours: 11, anchor: 2026-01-01}
     1f0b77e4-...: {kind: "1/3", hours: 24, night_hours: 8, anchor: 2026-01-02}
-  brigade_leaders:            # department ref -> the Bitrix24 user who fills the brigade's timesheets
-    9a7e0c52-...: 41
   clients:                    # who is invoiced for which sites; a site not listed is its own client
     romashka: {name: ООО «Ромашка», departments: [9a7e0c52-..., 1f0b77e4-...]}
   calendar:
@@ -30,7 +28,7 @@ from typing import Any
 from timesheets.calendar import ProductionCalendar
 from timesheets.schedules import FIVE_TWO, Schedule
 
-KNOWN_KEYS = {"schedules", "brigade_leaders", "clients", "calendar", "close_day", "remind_days_before", "onec"}
+KNOWN_KEYS = {"schedules", "clients", "calendar", "close_day", "remind_days_before", "onec"}
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 SHIFT_PATTERNS = {"2/2": (2, 2), "1/3": (1, 3)}
 
@@ -47,7 +45,6 @@ class Client:
 @dataclass(frozen=True)
 class TimesheetSettings:
     schedules: Mapping[str, Schedule] = field(default_factory=dict)
-    brigade_leaders: Mapping[str, int] = field(default_factory=dict)
     clients: tuple[Client, ...] = ()
     shortened_days: tuple[dt.date, ...] = ()
     close_day: int = 5
@@ -157,13 +154,14 @@ def _onec(raw: Any) -> tuple[str | None, str | None]:
 def load_settings(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -> TimesheetSettings:
     """Read and validate the ``timesheets`` section; ValueError names the key and what is expected."""
     raw = raw or {}
+    if "brigade_leaders" in raw:
+        raise ValueError("timesheets.brigade_leaders: бригадиры задаются в одном месте — cabinet.brigade_leaders "
+                         "(«ссылка подразделения 1С -> [ID пользователей]»)")
     unknown = set(raw) - KNOWN_KEYS
     if unknown:
         raise ValueError(f"timesheets: неизвестные ключи {sorted(unknown)} (известны: {', '.join(sorted(KNOWN_KEYS))})")
     schedules = {str(ref): _schedule(spec, f"schedules.{ref}") for ref, spec in _mapping(
         raw.get("schedules") or {}, "schedules", "словарь «ссылка подразделения или default -> график»").items()}
-    leaders = {str(ref): _positive_int(user, f"brigade_leaders.{ref}") for ref, user in _mapping(
-        raw.get("brigade_leaders") or {}, "brigade_leaders", "словарь «ссылка подразделения -> ID бригадира»").items()}
     calendar = _mapping(raw.get("calendar") or {}, "calendar", "словарь с ключом shortened_days")
     shortened = calendar.get("shortened_days") or []
     if set(calendar) - {"shortened_days"} or not isinstance(shortened, list):
@@ -173,7 +171,7 @@ def load_settings(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     if not isinstance(reminders, list):
         raise _fail("remind_days_before", "список чисел дней до закрытия периода")
     return TimesheetSettings(
-        schedules=schedules, brigade_leaders=leaders, clients=_clients(raw.get("clients") or {}),
+        schedules=schedules, clients=_clients(raw.get("clients") or {}),
         shortened_days=tuple(_date(day, "calendar.shortened_days") for day in shortened),
         close_day=_positive_int(raw.get("close_day", 5), "close_day", maximum=28),
         remind_days_before=tuple(_positive_int(days, "remind_days_before", maximum=28) for days in reminders),

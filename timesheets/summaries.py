@@ -89,9 +89,9 @@ def load_summary(session: Session, title: str, period_start: dt.date, department
     return summary
 
 
-def brigade_departments(brigade_leaders: Mapping[str, int], leader: int) -> list[str]:
-    """The sites whose brigade the user leads (timesheets.brigade_leaders)."""
-    return sorted(ref for ref, user in brigade_leaders.items() if user == leader)
+def brigade_departments(brigade_leaders: Mapping[str, tuple[int, ...]], leader: int) -> list[str]:
+    """The sites whose brigade the user leads (``cabinet.brigade_leaders``)."""
+    return sorted(ref for ref, users in brigade_leaders.items() if leader in users)
 
 
 @lru_cache(maxsize=1)

@@ -125,7 +125,7 @@ class OneCEmulator:
             resource = path[len(odata):]
             return resource.split("(")[0].split("/")[0] or "$service"
         if path.startswith(f"/{self.publication}/ws/"):
-            for operation in ("GetChanges", "Acknowledge", "GetVacationBalance", "WriteDocument",
+            for operation in ("GetChanges", "Acknowledge", "GetVacationBalance", "GetEmployments", "GetDocuments", "WriteDocument",
                               "GetRequestStatus", "GetDocument"):
                 if f":{operation}".encode() in body or f"<{operation}".encode() in body:
                     return operation

@@ -24,6 +24,8 @@ OPERATIONS: dict[str, tuple[tuple[tuple[str, str], ...], str]] = {
     "GetChanges": ((("FromVersion", "xs:long"), ("Limit", "xs:int")), "xs:string"),
     "Acknowledge": ((("Version", "xs:long"),), "xs:boolean"),
     "GetVacationBalance": ((("Employee", "xs:string"), ("Date", "xs:date")), "xs:string"),
+    "GetEmployments": ((("Person", "xs:string"),), "xs:string"),
+    "GetDocuments": ((("Person", "xs:string"), ("Objects", "xs:string"), ("Limit", "xs:int")), "xs:string"),
     "GetRequestStatus": ((("Ref", "xs:string"),), "xs:string"),
     "GetDocument": ((("Ref", "xs:string"),), "xs:string"),
     "WriteDocument": ((("Object", "xs:string"), ("Fields", "xs:string"), ("Key", "xs:string")), "xs:string"),
@@ -160,6 +162,41 @@ class B24Sync:
         by_kind = [{"kind": kinds.get(kind, kind), "days": days} for kind, days in balance.items()]
         return json.dumps({"employee": employee, "date": on_day.isoformat(),
                            "days": round(sum(balance.values()), 2), "by_kind": by_kind}, ensure_ascii=False)
+
+    def GetEmployments(self, Person: str) -> str:  # noqa: N802,N803
+        """The current HR data of every employee of one person, as hr_state items of the feed carry it."""
+        person = Person.strip().lower()
+        if self.store.get(PERSONS, person) is None:
+            raise SoapFault(f"Физическое лицо не найдено: {Person}")
+        rows = self.store.find(HR_CURRENT, "ФизическоеЛицо_Key", person)
+        items = [self.inlined("hr_state", row_data(SETS[HR_CURRENT], row)) for row in rows]
+        return json.dumps({"person": person, "items": items}, ensure_ascii=False)
+
+    def GetDocuments(self, Person: str, Objects: str, Limit: str) -> str:  # noqa: N802,N803
+        """The newest `Limit` documents of each of `Objects` for one person, with their GetRequestStatus state."""
+        person, limit = Person.strip().lower(), _long(Limit, "Limit")
+        if self.store.get(PERSONS, person) is None:
+            raise SoapFault(f"Физическое лицо не найдено: {Person}")
+        items = []
+        for set_name in filter(None, (name.strip() for name in Objects.split(","))):
+            definition = SETS.get(set_name)
+            if definition is None or not set_name.startswith("Document_") or "Комментарий" not in definition.position:
+                raise SoapFault(f"Документ «{set_name}» не поддерживается операцией GetDocuments")
+            date, number = definition.index("Date"), definition.index("Number")
+            for row in sorted(self.rows_of_person(set_name, person), key=lambda r: r[date], reverse=True)[:limit]:
+                status, comment = request_status(self.store, set_name, row)
+                items.append({"object": set_name, "ref": row[0], "number": row[number], "date": row[date][:10],
+                              "status": status, "comment": comment})
+        return json.dumps({"person": person, "items": items}, ensure_ascii=False)
+
+    def rows_of_person(self, set_name: str, person: str) -> list[tuple]:
+        """Rows whose ФизическоеЛицо is the person or whose Сотрудник is the person (a CatalogRef.ФизическиеЛица)
+        or one of their employees (b24sync.ДокументыФизлица)."""
+        keys = {person, *(row[0] for row in self.store.find(EMPLOYEES, "ФизическоеЛицо_Key", person))}
+        definition = SETS[set_name]
+        columns = [definition.index(name) for name in ("ФизическоеЛицо_Key", "Сотрудник_Key") if name in definition.position]
+        return [row for row in self.store.table(set_name).rows.values()
+                if any(row[column] in keys for column in columns)]
 
     def WriteDocument(self, Object: str, Fields: str, Key: str) -> str:  # noqa: N802,N803
         """An unposted document of a published kind; the one already carrying `Key` in Комментарий

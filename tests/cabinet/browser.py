@@ -4,20 +4,32 @@ with third-party cookies blocked the way a user blocks them (the profile setting
 The app is opened through the emulated portal's own page on ``localhost`` (``/_emulator/open``): it
 POSTs the frame form into an iframe to the app on ``127.0.0.1`` — another site, so the app is
 third-party content there, as in a real portal.
+
+Chromium runs on the machine's own clock even when the tests run under faketime (CI's year-end pass):
+under libfaketime one navigation takes Chromium some 18 seconds, and the pages take every date from the
+server's clock anyway, as a user's browser whose clock differs from the server's would.
 """
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
+from playwright.sync_api import Frame, Page
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Response
+
+from b24app.frames import EXTRA_ANCESTORS_KEY
+
+if TYPE_CHECKING:
+    from tests.cabinet.stack import CabinetStack
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "output" / "screenshots"
@@ -42,12 +54,18 @@ def browser_context(playwright: Any, *, phone: bool = False, block_third_party_c
     options.pop("default_browser_type", None)
     context = playwright.chromium.launch_persistent_context(
         str(chromium_profile(folder, block_third_party_cookies=block_third_party_cookies)),
-        executable_path=str(CHROMIUM), headless=True, locale="ru-RU", **options)
+        executable_path=str(CHROMIUM), headless=True, locale="ru-RU", env=real_clock_environment(), **options)
     try:
         yield context
     finally:
         context.close()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def real_clock_environment() -> dict[str, str]:
+    """This process's environment without libfaketime (see the module's docstring)."""
+    return {key: value for key, value in os.environ.items()
+            if not key.startswith("FAKETIME") and not (key == "LD_PRELOAD" and "faketime" in value)}
 
 
 class Served:
@@ -69,3 +87,61 @@ def cookie_setter(environ: dict, start_response: Callable) -> Any:
     response = Response("<p id=done>cookie sent</p>", content_type="text/html; charset=utf-8")
     response.set_cookie("probe", "1", samesite="None", secure=True)
     return response(environ, start_response)
+
+
+def portal_page(stack: CabinetStack) -> str:
+    """The emulated portal's own page, opened on ``localhost``: the app on 127.0.0.1 is another site there."""
+    url = stack.install.portal.url.replace("//127.0.0.1:", "//localhost:")
+    stack.app.config[EXTRA_ANCESTORS_KEY] = [url]  # the portal answers on both names; frames allow this one too
+    return url
+
+
+PHONE_WIDTH = 600
+FULL_WIDTH_FRAME = ("#app-frame { position: absolute !important; left: 0; top: 0; width: 100vw !important;"
+                    " z-index: 100; }")
+PHONE_VIEWPORT = ("() => { const meta = document.createElement('meta'); meta.name = 'viewport';"
+                  " meta.content = 'width=device-width, initial-scale=1'; document.head.appendChild(meta); }")
+
+
+def open_app(page: Page, portal: str, stack: CabinetStack, user_id: int, placement: str = "DEFAULT",
+             options: dict | None = None) -> Frame:
+    """Open the app in the portal as ``user_id``, the way the portal does; the app's frame once drawn."""
+    query = urlencode({"user_id": user_id, "client_id": stack.install.client_id, "placement": placement,
+                       "options": json.dumps(options or {})})
+    with page.expect_event("framenavigated", predicate=lambda f: "/b24/app" in f.url) as navigated:
+        page.goto(f"{portal}/_emulator/open?{query}")
+        if page.viewport_size["width"] < PHONE_WIDTH:  # the mobile app shows an app full-width, not in a desktop page
+            page.add_style_tag(content=FULL_WIDTH_FRAME)
+            page.evaluate(PHONE_VIEWPORT)
+    frame = navigated.value
+    frame.wait_for_selector("[data-test=title]")
+    return frame
+
+
+NEXT_PAINT = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(true))))"
+
+
+def settle(frame: Frame) -> None:
+    """Wait until no card shows a skeleton and the portal has fitted its frame to the content: the page
+    asks it with BX24.fitWindow whenever its size changes."""
+    frame.wait_for_function("() => !document.querySelector('.animate-pulse')")
+    frame.wait_for_function(NEXT_PAINT)
+    height = frame.evaluate("() => document.documentElement.scrollHeight")
+    frame.page.wait_for_function("height => Math.abs(parseFloat(document.getElementById('app-frame').style.height)"
+                                 " - height) <= 2", arg=height)
+
+
+def shoot(page: Page, name: str, *, phone: bool) -> None:
+    """The portal page on a desktop; on a phone the app's frame alone, as the Bitrix24 mobile app shows
+    an app full-screen. The viewport grows to the page first: Chromium paints a cross-site frame only
+    inside the viewport (a capture beyond it comes out blank)."""
+    height = page.evaluate("() => document.documentElement.scrollHeight")
+    page.set_viewport_size({"width": page.viewport_size["width"], "height": height})
+    page.evaluate(NEXT_PAINT)
+    next(f for f in page.frames if "/b24/app" in f.url).wait_for_function(NEXT_PAINT)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = str(SCREENSHOTS / f"{name}-{'phone' if phone else 'desktop'}.png")
+    if phone:
+        page.locator("#app-frame").screenshot(path=path)
+    else:
+        page.screenshot(path=path)

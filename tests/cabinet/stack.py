@@ -23,6 +23,7 @@ from b24app.db import get_db
 from cabinet import data
 from emulators.onec import serve as serve_onec
 from onec.factory import build_source
+from onec.models import EmployeeRequest, RequestRef
 from sync_jobs import run_sync
 from tests.support import EmulatedInstall
 
@@ -113,6 +114,17 @@ class CabinetStack:
             return next(s.hire_date.isoformat() for s in source.employments()
                         if s.person_ref == person.ref and s.department_ref == department_ref
                         and s.is_active(dt.date.today()))
+        finally:
+            source.close()
+
+    def request_in_1c(self, user_id: int, kind: str, values: dict[str, Any]) -> RequestRef:
+        """A request of the user's person written to 1C as an app activity writes it."""
+        person = data.directory(self.app).person_of_user(user_id)
+        source = build_source(_connection(self.zup), password=ONEC_PASSWORD)
+        try:
+            state = next(s for s in source.employments_of(person.ref) if s.is_active(dt.date.today()))
+            return source.submit_request(EmployeeRequest(kind, person.ref, state.employee_ref, state.organization_ref,
+                                                         f"https://portal.example/element/{kind}", values))
         finally:
             source.close()
 

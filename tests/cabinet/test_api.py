@@ -16,7 +16,9 @@ def test_roles_come_from_real_data(stack: CabinetStack) -> None:
         me = stack.api(stack.ids[who], "/me").json()
         assert me["roles"] == roles, who
     assert stack.api(stack.ids["admin"], "/me").json()["pages"] == ["admin"]
-    assert stack.api(stack.ids["client"], "/me").json()["pages"] == ["sites"]
+    assert stack.api(stack.ids["client"], "/me").json()["pages"] == ["sites", "timesheets"]
+    assert stack.api(stack.employee, "/me").json()["pages"] == ["cabinet", "timesheets"]
+    assert stack.api(stack.ids["hr"], "/me").json()["pages"] == ["provider"]  # HR has no timesheets of its own
 
 
 def test_the_employee_sees_themself_as_1c_knows_them(stack: CabinetStack) -> None:
@@ -38,6 +40,20 @@ def test_the_employee_sees_themself_as_1c_knows_them(stack: CabinetStack) -> Non
     assert card["hired_on"] == {job["department_ref"]: stack.hire_date(stack.employee, job["department_ref"])}
     requests_ = stack.api(stack.employee, "/cabinet/requests").json()
     assert [r["status"] for r in requests_["requests"]] == ["ждёт согласования"]
+
+
+def test_the_employee_sees_the_documents_1c_holds_for_them_and_nobody_elses(stack: CabinetStack) -> None:
+    mine = stack.request_in_1c(stack.employee, "vacation", {"date_from": "2027-03-01", "date_to": "2027-03-14"})
+    people = directory(stack.app).people_of_site(directory(stack.app).site(stack.groups["b"]))
+    someone_else = next(p.user_id for p in people if p.user_id not in (None, stack.employee))
+    other = stack.request_in_1c(someone_else, "business_trip",
+                                {"date_from": "2027-03-10", "date_to": "2027-03-12", "destination": "Казань"})
+    stack.onec(f"documents/{mine.ref}/post", "POST")
+    answer = stack.api(stack.employee, "/cabinet/documents").json()
+    assert answer["available"] is True
+    listed = {(d["title"], d["number"]): d for d in answer["documents"]}
+    assert listed[("Отпуск", mine.number)]["status"] == "Согласовано"
+    assert ("Командировка", other.number) not in listed
 
 
 def test_the_client_manager_sees_the_site_people_and_what_waits_for_them(stack: CabinetStack) -> None:
@@ -88,6 +104,7 @@ def _forbidden_cases(stack: CabinetStack) -> list[tuple[str, str]]:
     everybody = ["employee", "client", "client_b", "provider", "provider_b", "brigadier", "hr", "accounting", "admin"]
     owners = {"/cabinet": ["employee"],
               "/admin/sync/plan": ["admin"], "/admin/sync/run": ["admin"], "/admin/templates": ["admin"], "/cabinet/onec": ["employee"], "/cabinet/requests": ["employee"],
+              "/cabinet/documents": ["employee"],
               f"/sites/{a}": ["client", "brigadier", "provider", "hr", "accounting"],
               f"/sites/{a}/approvals": ["client", "brigadier", "provider", "hr", "accounting"],
               f"/sites/{b}": ["client_b", "provider_b", "hr", "accounting"],

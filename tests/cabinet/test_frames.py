@@ -9,6 +9,7 @@ import requests
 from flask import Blueprint, jsonify
 
 from b24app.frames import FrameRefused, FrameSessions, current_viewer, get_sessions, viewer_required
+from b24app.tenancy import current_portal
 from b24app.verify import Viewer
 from tests.support import EmulatedInstall
 
@@ -70,7 +71,8 @@ probe = Blueprint("probe", __name__)
 @viewer_required
 def me():  # type: ignore[no-untyped-def]
     viewer = current_viewer()
-    return jsonify({"user_id": viewer.user_id, "is_admin": viewer.is_admin, "member_id": viewer.member_id})
+    return jsonify({"user_id": viewer.user_id, "is_admin": viewer.is_admin, "member_id": viewer.member_id,
+                    "portal_in_scope": current_portal()})
 
 
 @pytest.fixture
@@ -132,6 +134,7 @@ def test_api_takes_the_session_token_from_the_header_only(setup: EmulatedInstall
     answer = requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert answer.status_code == 200 and answer.json()["user_id"] == int(employee["ID"])
     assert answer.json()["is_admin"] is False
+    assert answer.json()["portal_in_scope"] == setup.member_id  # its own sections of app.yaml, its client
     # a cookie or a query parameter carrying the same token is not a session (CSRF-safe by construction)
     for attempt in ({"cookies": {"session": token}}, {"params": {"token": token}}, {}):
         refused = requests.get(url, timeout=10, **attempt)
@@ -151,7 +154,8 @@ def test_the_page_renews_its_session_as_the_same_user_only(setup: EmulatedInstal
     assert "Set-Cookie" not in answer.headers
     me = requests.get(f"{setup.public_url}/probe/me", headers={"Authorization": f"Bearer {answer.json()['token']}"},
                       timeout=10)
-    assert me.json() == {"user_id": employee, "is_admin": False, "member_id": setup.member_id}
+    assert me.json() == {"user_id": employee, "is_admin": False, "member_id": setup.member_id,
+                         "portal_in_scope": setup.member_id}
     for body in ({"session": started, "auth_id": _viewer_token(setup, 1)},  # another user's token: no switch
                  {"session": started, "auth_id": "stolen"}, {"session": "forged", "auth_id": _viewer_token(setup, 1)},
                  {"auth_id": _viewer_token(setup, employee)}, ["x"]):

@@ -2,83 +2,19 @@
 cookies blocked; content checked against the emulators, screenshots saved (desktop and phone)."""
 from __future__ import annotations
 
-import json
 import time
-from urllib.parse import urlencode
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Frame, Page, sync_playwright
 
-from b24app.frames import EXTRA_ANCESTORS_KEY, get_sessions
+from b24app.frames import get_sessions
 from cabinet.data import directory
-from tests.cabinet.browser import SCREENSHOTS, Served, browser_context, cookie_setter
+from tests.cabinet.browser import Served, browser_context, cookie_setter, open_app, portal_page, settle, shoot
 from tests.cabinet.stack import CabinetStack
 
 @pytest.fixture(scope="module")
-def portal(stack: CabinetStack) -> Iterator[str]:
-    """The emulated portal's own page, opened on ``localhost``: the app on 127.0.0.1 is another site there."""
-    url = stack.install.portal.url.replace("//127.0.0.1:", "//localhost:")
-    stack.app.config[EXTRA_ANCESTORS_KEY] = [url]  # the portal answers on both names; frames allow this one too
-    yield url
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Any]:
-    with sync_playwright() as running:
-        yield running
-
-
-PHONE_WIDTH = 600
-FULL_WIDTH_FRAME = ("#app-frame { position: absolute !important; left: 0; top: 0; width: 100vw !important;"
-                    " z-index: 100; }")
-PHONE_VIEWPORT = ("() => { const meta = document.createElement('meta'); meta.name = 'viewport';"
-                  " meta.content = 'width=device-width, initial-scale=1'; document.head.appendChild(meta); }")
-
-
-def open_app(page: Page, portal: str, stack: CabinetStack, user_id: int, placement: str = "DEFAULT",
-             options: dict | None = None) -> Frame:
-    """Open the app in the portal as ``user_id``, the way the portal does; the app's frame once drawn."""
-    query = urlencode({"user_id": user_id, "client_id": stack.install.client_id, "placement": placement,
-                       "options": json.dumps(options or {})})
-    with page.expect_event("framenavigated", predicate=lambda f: "/b24/app" in f.url) as navigated:
-        page.goto(f"{portal}/_emulator/open?{query}")
-        if page.viewport_size["width"] < PHONE_WIDTH:  # the mobile app shows an app full-width, not in a desktop page
-            page.add_style_tag(content=FULL_WIDTH_FRAME)
-            page.evaluate(PHONE_VIEWPORT)
-    frame = navigated.value
-    frame.wait_for_selector("[data-test=title]")
-    return frame
-
-
-NEXT_PAINT = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(true))))"
-
-
-def settle(frame: Frame) -> None:
-    """Wait until no card shows a skeleton and the portal has fitted its frame to the content: the page
-    asks it with BX24.fitWindow whenever its size changes."""
-    frame.wait_for_function("() => !document.querySelector('.animate-pulse')")
-    frame.wait_for_function(NEXT_PAINT)
-    height = frame.evaluate("() => document.documentElement.scrollHeight")
-    frame.page.wait_for_function("height => Math.abs(parseFloat(document.getElementById('app-frame').style.height)"
-                                 " - height) <= 2", arg=height)
-
-
-def shoot(page: Page, name: str, *, phone: bool) -> None:
-    """The portal page on a desktop; on a phone the app's frame alone, as the Bitrix24 mobile app shows
-    an app full-screen. The viewport grows to the page first: Chromium paints a cross-site frame only
-    inside the viewport (a capture beyond it comes out blank)."""
-    height = page.evaluate("() => document.documentElement.scrollHeight")
-    page.set_viewport_size({"width": page.viewport_size["width"], "height": height})
-    page.evaluate(NEXT_PAINT)
-    next(f for f in page.frames if "/b24/app" in f.url).wait_for_function(NEXT_PAINT)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = str(SCREENSHOTS / f"{name}-{'phone' if phone else 'desktop'}.png")
-    if phone:
-        page.locator("#app-frame").screenshot(path=path)
-    else:
-        page.screenshot(path=path)
+def portal(stack: CabinetStack) -> str:
+    return portal_page(stack)
 
 
 @pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
@@ -98,7 +34,8 @@ def test_the_employee_cabinet(stack: CabinetStack, portal: str, playwright: Any,
         assert "Пётр Провайдеров" in frame.inner_text("[data-test=managers-provider]")
         assert frame.locator("[data-test=request-vacation]").count() == 1
         assert "ждёт согласования" in frame.inner_text("[data-test=request]")
-        assert frame.locator("[data-test=not-yet]").count() >= 2  # documents and timesheets: labelled, not faked
+        frame.wait_for_selector("[data-test=no-documents], [data-test=document]")
+        assert frame.locator("[data-test=not-yet]").count() == 0  # no card left saying «not yet»
         assert context.cookies() == []
         shoot(page, "employee", phone=phone)
 
@@ -125,6 +62,9 @@ def test_the_workgroup_tab_opens_that_site(stack: CabinetStack, portal: str, pla
         frame = open_app(page, portal, stack, stack.ids["client_b"], "SONET_GROUP_DETAIL_TAB", {"GROUP_ID": stack.groups["b"]})
         frame.wait_for_selector("[data-test=person]")
         assert frame.locator("[data-test=person]").count() == len(people)
+        frame.click("[data-test=open-timesheets]")  # the site's timesheets, one click from its tab
+        frame.wait_for_selector("[data-test=no-tasks]")
+        assert frame.inner_text("[data-test=site-name]") == directory(stack.app).site(stack.groups["b"]).name
         refused = open_app(page, portal, stack, stack.ids["client_b"], "SONET_GROUP_DETAIL_TAB",
                            {"GROUP_ID": stack.groups["a"]})
         assert "нет доступа" in refused.inner_text("[data-test=refused]")

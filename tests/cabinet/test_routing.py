@@ -38,6 +38,13 @@ EMPLOYEE = Person("p1", "Иванов Иван", 5, ())
     ({"client_sites": frozenset({10})}, "REST_APP_URI", {"page": "site", "group_id": "10"},
      {"page": "site", "group_id": 10}),
     ({"client_sites": frozenset({10})}, "REST_APP_URI", {"page": "site", "group_id": "12"}, {"page": "sites"}),
+    ({"client_sites": frozenset({10}), "timesheets": True}, "REST_APP_URI", {"page": "timesheets", "group_id": "10"},
+     {"page": "timesheets", "group_id": 10}),
+    ({"client_sites": frozenset({10}), "timesheets": True}, "REST_APP_URI", {"page": "timesheets", "group_id": "12"},
+     {"page": "timesheets"}),
+    ({"client_sites": frozenset({10})}, "REST_APP_URI", {"page": "timesheets"}, {"page": "sites"}),  # feature off
+    ({"employee": EMPLOYEE, "timesheets": True}, "REST_APP_URI", {"page": "timesheets"}, {"page": "timesheets"}),
+    ({"hr": True, "timesheets": True}, "REST_APP_URI", {"page": "timesheets"}, {"page": "provider"}),
 ])
 def test_start_page(held: dict, placement: str, options: dict, expected: dict) -> None:
     assert start_page(roles(**held), placement, options) == expected

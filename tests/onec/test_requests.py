@@ -136,3 +136,40 @@ def test_bank_details_are_checked_before_1c_sees_them(values: dict[str, str], me
     with pytest.raises(OneCConfigError, match=message):
         make_source().submit_request(EmployeeRequest("bank_details", employee.person_ref, employee.employee_ref,
                                                      employee.organization_ref, "https://b24/y", values))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_one_persons_employments_cost_one_request_and_match_the_full_read(
+        mode: str, zup: Any, hooks: Any, make_source: Callable[..., ZupSource], today: dt.date) -> None:
+    source = source_in(mode, zup, make_source)
+    everyone = list(source.employments())
+    person = next(s.person_ref for s in everyone if s.is_active(today) and s.person_ref)
+    hooks("POST", "counters/reset")
+    found = source.employments_of(str(person))
+    assert hooks("GET", "counters")["requests"] == 1
+    assert sorted(found, key=lambda s: s.employee_ref) == sorted(
+        (s for s in everyone if s.person_ref == person), key=lambda s: s.employee_ref)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_persons_documents_are_listed_with_their_state_newest_first(
+        mode: str, zup: Any, hooks: Any, make_source: Callable[..., ZupSource], employee: Any) -> None:
+    source = source_in(mode, zup, make_source)
+    vacation = source.submit_request(request("vacation", employee, "https://portal.example/element/0/1/"))
+    deduction = source.submit_request(request("child_tax_deduction", employee, "https://portal.example/element/0/2/"))
+    statement = source.submit_request(request("bank_details", employee, "https://portal.example/element/0/3/"))
+    hooks("POST", f"documents/{vacation.ref}/post")
+    hooks("POST", f"documents/{statement.ref}/reject", {"comment": "Счёт закрыт"})
+    hooks("POST", "counters/reset")
+    mine = (str(employee.person_ref), [employee.employee_ref])
+    listed = {document.ref: document for document in source.documents_of(*mine)}
+    assert hooks("GET", "counters")["requests"] == (len(TARGETS) if mode == "odata" else 1)
+    assert (listed[vacation.ref].kind, listed[vacation.ref].number, listed[vacation.ref].status) == (
+        "vacation", vacation.number, "Согласовано")
+    assert (listed[deduction.ref].kind, listed[deduction.ref].status) == ("child_tax_deduction", "Рассматривается")
+    assert (listed[statement.ref].status, listed[statement.ref].comment) == ("Отклонено", "Счёт закрыт")
+    dates = [document.date for document in source.documents_of(*mine)]
+    assert dates == sorted(dates, reverse=True) and all(dates)
+    someone_else = next(s for s in source.employments() if s.person_ref and s.person_ref != employee.person_ref)
+    assert not {vacation.ref, deduction.ref, statement.ref} & {
+        document.ref for document in source.documents_of(str(someone_else.person_ref), [someone_else.employee_ref])}

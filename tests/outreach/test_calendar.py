@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from outreach.calendar import ProductionCalendar, WorkingHours
+from outreach.calendar import WorkingHours
+from timesheets.calendar import ProductionCalendar
 
 MSK = ZoneInfo("Europe/Moscow")
 HOURS = WorkingHours(ProductionCalendar(), dt.time(9), dt.time(18), MSK)

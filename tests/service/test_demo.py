@@ -1,10 +1,12 @@
 """`b24app demo --once` tells the whole story and exits, as on a newcomer's machine."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 from tests.support import free_port
 
@@ -22,8 +24,10 @@ def test_demo_story_runs_to_the_end(tmp_path: Path) -> None:
         assert line in story, line
     assert (tmp_path / "instance" / "demo" / "demo.sqlite3").exists()
     links = [line for line in story.splitlines() if "/_emulator/open?user_id=" in line]
-    assert len(links) == 5 and all("http://localhost:" in line for line in links)
-    assert "Кабинет сотрудника" in links[0] and "SONET_GROUP_DETAIL_TAB" in links[-1]
+    assert len(links) == 8 and all("http://localhost:" in line for line in links)
+    assert "Кабинет сотрудника" in links[0] and "SONET_GROUP_DETAIL_TAB" in links[4]
+    timesheets = [dict(parse_qsl(urlsplit(line[line.index("http"):]).query)) for line in links[5:]]
+    assert all(q["placement"] == "REST_APP_URI" and json.loads(q["options"])["page"] == "timesheets" for q in timesheets)
 
 
 def test_the_demo_folder_is_reused_and_its_keys_serve_the_cli(tmp_path: Path) -> None:

@@ -3,47 +3,31 @@ each role's view of the grid, saving cells, submitting, approving many at once, 
 refused the others' timesheets with nothing leaked."""
 from __future__ import annotations
 
+import io
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
+import openpyxl
 import pytest
 import requests
 from sqlalchemy import select
 
 from b24app.db import get_db
-from b24app.portal import client_for, get_config
 from bizproc_templates.demo import wait_for
-from bizproc_templates.installer import Installer
-from bizproc_templates.source import PROCESSES_DIR, load_process
-from sync_jobs.directory import directory
 from tests.cabinet.stack import CabinetStack
-from timesheets.jobs import clock_of, settings_of
+from tests.timesheets.stack import timesheet_stack
+from timesheets.jobs import clock_of
+from timesheets.calendar import month_title
 from timesheets.models import Timesheet
-from timesheets.roster import open_source, prefill_site, site_roster
-from service import upgrade_schema
-from timesheets.sheets import first_of_month
+from timesheets.sheets import STATUS_TITLES
 
 REFUSED = {"error": "forbidden", "message": "Нет доступа."}
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CabinetStack]:
-    """The cabinet's stack (built once per module, as tests/cabinet does) with this month's timesheets."""
-    path = tmp_path_factory.mktemp("timesheets_api")
-    url = f"sqlite:///{path / 'b24app.sqlite3'}"
-    upgrade_schema(url)
-    built = CabinetStack(path, url, requests_waiting=False)
-    app = built.app
-    Installer(client_for(app, built.install.member_id), get_db(app), member_id=built.install.member_id,
-              client_id=built.install.client_id, public_url=get_config(app).public_url,
-              processes=[load_process(PROCESSES_DIR / "timesheet_approval.yaml")], activities={}).install()
-    month = first_of_month(clock_of(app)().date())
-    source = open_source(app)
-    try:
-        roster = site_roster(source, directory(app), [built.sites.a, built.sites.b], month)
-    finally:
-        source.close()
-    prefill_site(get_db(app), settings_of(app), roster, month, clock_of(app)())
+    built = timesheet_stack(tmp_path_factory.mktemp("timesheets_api"))
     yield built
     built.stop()
 
@@ -121,3 +105,84 @@ def test_summaries_for_managers_only(stack: CabinetStack) -> None:
     assert summary.status_code == 200 and "Итоги по кодам" in summary.json()["html"]
     assert call(stack, stack.employee, f"/summary?month={month(stack)}").status_code == 403
     assert call(stack, stack.ids["client_b"], f"/summary?month={month(stack)}&site={stack.sites.a}").status_code == 403
+
+
+def test_the_pages_learn_each_viewers_scopes(stack: CabinetStack) -> None:
+    ids = stack.ids
+    leader = call(stack, ids["brigadier"], "/me").json()
+    assert leader["month"] == month(stack) and leader["roles"] == ["brigade_leader"]
+    assert [(s["ref"], s["group_id"], s["as"]) for s in leader["sites"]] == [(stack.sites.a, stack.groups["a"],
+                                                                               ["brigade_leader"])]
+    assert leader["brigades"] == [{"leader": ids["brigadier"], "name": "моя бригада", "sites": [stack.sites.a]}]
+    assert {"letter": "Я", "name": "Продолжительность работы в дневное время", "hours": True} in leader["codes"]
+    client = call(stack, ids["client"], "/me").json()
+    assert client["roles"] == ["client_manager"] and stack.sites.b not in {s["ref"] for s in client["sites"]}
+    assert client["brigades"] == [{"leader": ids["brigadier"], "name": f"бригадир № {ids['brigadier']}",
+                                   "sites": [stack.sites.a]}]
+    provider_b = call(stack, ids["provider_b"], "/me").json()
+    assert [s["ref"] for s in provider_b["sites"]] == [stack.sites.b] and provider_b["brigades"] == []
+    own = call(stack, stack.employee, "/me").json()
+    assert (own["roles"], own["sites"], own["brigades"]) == (["employee"], [], [])
+    assert {(s["group_id"], s["month"]) for s in sheets(stack, ids["brigadier"])} == {(stack.groups["a"], month(stack))}
+    assert all(s["editable"] for s in sheets(stack, ids["brigadier"]) if s["status"] == "draft")
+
+
+def test_brigade_summaries_for_the_leader_and_the_sites_managers(stack: CabinetStack) -> None:
+    ids, query = stack.ids, f"/summary?month={month(stack)}&leader={stack.ids['brigadier']}"
+    for user in (ids["brigadier"], ids["client"], ids["provider"]):
+        answer = call(stack, user, query)
+        assert answer.status_code == 200 and "Сводный табель бригады" in answer.json()["html"]
+    for user in (ids["client_b"], ids["provider_b"], stack.employee):
+        assert call(stack, user, query).json() == REFUSED
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def test_the_t13_downloads_for_the_sites_managers_only(stack: CabinetStack) -> None:
+    ids = stack.ids
+    answer = call(stack, ids["provider_b"], f"/t13?site={stack.sites.b}&month={month(stack)}")
+    assert answer.status_code == 200 and answer.headers["Content-Type"] == XLSX
+    with get_db(stack.app).read_session() as session:
+        names = set(session.scalars(select(Timesheet.employee_name).where(Timesheet.department_ref == stack.sites.b)))
+    sheet = openpyxl.load_workbook(io.BytesIO(answer.content)).active
+    listed = {str(sheet.cell(row=c.row, column=2).value).split(",")[0] for c in sheet["A"] if isinstance(c.value, int)}
+    assert listed == names
+    for user, site in ((ids["provider_b"], stack.sites.a), (stack.employee, stack.sites.a), (ids["client"], "")):
+        assert call(stack, user, f"/t13?site={site}&month={month(stack)}").json() == REFUSED
+    empty = call(stack, ids["client"], f"/t13?site={stack.sites.a}&month=2001-01")
+    assert empty.status_code == 404 and "табелей подразделения нет" in empty.json()["message"]
+    assert call(stack, ids["client"], f"/t13?site={stack.sites.a}&month=12.2026").status_code == 400
+
+
+def test_a_portal_that_does_not_answer_leaves_a_message_and_the_submission(stack: CabinetStack) -> None:
+    leader = stack.ids["brigadier"]
+    draft = next(s for s in sheets(stack, leader) if s["status"] == "draft")
+    stack.hook("faults", {"method": "bizproc.task.list", "kind": "error", "status": 500})
+    stack.hook("faults", {"method": "lists.field.get", "kind": "error", "status": 500})
+    try:
+        tasks = call(stack, stack.ids["client"], "/approvals")
+        submitted = call(stack, leader, "/submit", {"ids": [draft["id"]]}, "POST")
+    finally:
+        stack.hook("faults", method="DELETE")
+    assert tasks.status_code == 503 and tasks.json()["message"] == "Битрикс24 сейчас не ответил, попробуйте позже."
+    assert submitted.status_code == 200 and submitted.json()["submitted"] == [draft["id"]]
+    assert "запустится автоматически" in submitted.json()["waiting"][str(draft["id"])]
+    assert next(s for s in sheets(stack, leader) if s["id"] == draft["id"])["status"] == "submitted"
+
+
+def test_the_cabinets_cards_list_the_employees_timesheets_and_those_waiting_for_the_viewer(stack: CabinetStack) -> None:
+    group = stack.groups["a"]
+    with get_db(stack.app).read_session() as session:
+        own = list(session.scalars(select(Timesheet).where(Timesheet.user_id == stack.employee)))
+        waiting = Counter(session.scalars(select(Timesheet.period_start).where(
+            Timesheet.group_id == group, Timesheet.status == "submitted")))
+    card = stack.api(stack.employee, "/cabinet").json()["timesheets"]
+    assert card["available"] and [item["status"] for item in card["items"]] == [STATUS_TITLES[ts.status] for ts in own]
+    assert card["items"][0]["title"] == f"{month_title(own[0].period_start).capitalize()} — {own[0].site_name}"
+    assert waiting, "earlier tests submitted timesheets of site a"
+    for user, expected in ((stack.ids["client"], [f"Табели за {month_title(period)}: {count}"
+                                                  for period, count in sorted(waiting.items())]),
+                           (stack.ids["brigadier"], []), (stack.ids["provider"], [])):
+        slot = stack.api(user, f"/sites/{group}/approvals").json()["timesheets"]
+        assert [item["title"] for item in slot["items"]] == expected, user

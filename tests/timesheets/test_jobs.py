@@ -15,7 +15,8 @@ from timesheets.notices import MAX_ATTEMPTS
 from timesheets.settings import load_settings
 from timesheets.sheets import transition
 
-SETTINGS = load_settings({"close_day": 5, "remind_days_before": [3, 1], "brigade_leaders": {"dep-1": 41}})
+SETTINGS = load_settings({"close_day": 5, "remind_days_before": [3, 1]})
+LEADERS = {"dep-1": (41,)}
 APPROVERS = lambda timesheet: Approvers((7,), (8,))  # noqa: E731
 
 
@@ -36,8 +37,8 @@ def test_reminders_three_and_one_day_before_the_close(db: Database, clock: Fixed
         transition(session, waiting, "submit", 1, clock())
         for action in ("submit", "approve_client", "approve_provider"):
             transition(session, approved, action, 1, clock())
-    assert plan_reminders(db, SETTINGS, at(dt.date(2027, 1, 1)), APPROVERS) == 0    # 4 days left
-    assert plan_reminders(db, SETTINGS, at(dt.date(2027, 1, 2)), APPROVERS) == 2    # 3 days left
+    assert plan_reminders(db, SETTINGS, LEADERS, at(dt.date(2027, 1, 1)), APPROVERS) == 0    # 4 days left
+    assert plan_reminders(db, SETTINGS, LEADERS, at(dt.date(2027, 1, 2)), APPROVERS) == 2    # 3 days left
     sent = notices(db)
     assert all("декабрь 2026 осталось 3 дн. (05.01.2027)" in text for _, text in sent)
     by_user = {user: [text for u, text in sent if u == user] for user in {u for u, _ in sent}}
@@ -46,9 +47,9 @@ def test_reminders_three_and_one_day_before_the_close(db: Database, clock: Fixed
     assert sorted(by_user[7]) == ["Ждут вашего согласования табелей: 1; до закрытия табелей за декабрь 2026 "
                                   "осталось 3 дн. (05.01.2027).", "На площадке «Склад dep-1» не отправлено табелей: "
                                   "1; до закрытия табелей за декабрь 2026 осталось 3 дн. (05.01.2027)."]
-    plan_reminders(db, SETTINGS, at(dt.date(2027, 1, 2)), APPROVERS)               # the same day again: no repeats
+    plan_reminders(db, SETTINGS, LEADERS, at(dt.date(2027, 1, 2)), APPROVERS)               # the same day again: no repeats
     assert len(notices(db)) == 5
-    plan_reminders(db, SETTINGS, at(dt.date(2027, 1, 4)), APPROVERS)               # 1 day left
+    plan_reminders(db, SETTINGS, LEADERS, at(dt.date(2027, 1, 4)), APPROVERS)               # 1 day left
     assert len(notices(db)) == 10
 
 

@@ -14,7 +14,6 @@ def test_defaults_and_a_full_section() -> None:
     settings = load_settings({
         "schedules": {"default": {"kind": "5/2", "hours": 7}, "dep-2": {"kind": "2/2", "hours": 11, "anchor": "2026-01-01"},
                       "dep-3": {"kind": "1/3", "hours": 24, "night_hours": 8, "anchor": dt.date(2026, 1, 2)}},
-        "brigade_leaders": {"dep-2": 41},
         "clients": {"romashka": {"name": "ООО «Ромашка»", "departments": ["dep-2", "dep-3"]}},
         "calendar": {"shortened_days": ["2024-12-28"]},
         "close_day": 3, "remind_days_before": [2]})
@@ -25,7 +24,6 @@ def test_defaults_and_a_full_section() -> None:
     assert settings.client_of("dep-9", "Склад Подольск").key == "dep-9"
     assert settings.calendar().day(dt.date(2024, 12, 28)).shortened
     assert settings.close_date(dt.date(2026, 12, 1)) == dt.date(2027, 1, 3)
-    assert settings.brigade_leaders == {"dep-2": 41}
 
 
 @pytest.mark.parametrize(("section", "message"), [
@@ -35,7 +33,7 @@ def test_defaults_and_a_full_section() -> None:
     ({"schedules": {"d": {"kind": "2/2", "anchor": "вчера"}}}, "ГГГГ-ММ-ДД"),
     ({"schedules": {"d": {"hours": 30}}}, "timesheets.schedules.d.hours: число часов от 0 до 24"),
     ({"schedules": {"d": {"hours": 8, "night_hours": 2}}}, "только для сменных"),
-    ({"brigade_leaders": {"d": "Иванов"}}, "timesheets.brigade_leaders.d: целое число"),
+    ({"brigade_leaders": {"d": 41}}, "timesheets.brigade_leaders: бригадиры задаются в одном месте — cabinet"),
     ({"clients": {"a": {"name": "А", "departments": ["d"]}, "b": {"name": "Б", "departments": ["d"]}}},
      "уже отнесено"),
     ({"close_day": 31}, "timesheets.close_day: целое число больше нуля не больше 28"),

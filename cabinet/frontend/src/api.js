@@ -1,5 +1,6 @@
 // The cabinet's JSON API: the session token goes in the Authorization header (never a cookie) and is
 // renewed with a fresh AUTH_ID from the portal before it runs out, or once when the server says 401.
+// `api.at(base)` talks to another feature's API (the timesheets') with the same session.
 import { freshAuth } from './frame.js'
 
 export function createApi (boot) {
@@ -27,22 +28,48 @@ export function createApi (boot) {
   }
   schedule(boot.expires_in)
 
-  async function request (method, path, retried = false) {
-    const answer = await fetch(boot.api + path, {
-      method, credentials: 'omit', headers: { Authorization: 'Bearer ' + token, Accept: 'application/json' }
-    })
+  // A network failure throws an Error with status 0; an answer that is not OK one with its status and body.
+  async function send (method, url, body, retried = false) {
+    const headers = { Authorization: 'Bearer ' + token, Accept: 'application/json' }
+    if (body !== undefined) headers['Content-Type'] = 'application/json'
+    let answer
+    try {
+      answer = await fetch(url, { method, credentials: 'omit', headers, body: body === undefined ? undefined : JSON.stringify(body) })
+    } catch (e) {
+      throw Object.assign(new Error('Нет связи с сервером.'), { status: 0, body: {} })
+    }
     if (answer.status === 401 && !retried) {
       await renew()
-      return request(method, path, true)
+      return send(method, url, body, true)
     }
-    const body = await answer.json().catch(() => ({}))
-    if (!answer.ok) {
-      const error = new Error(body.message || 'Не удалось загрузить данные.')
-      error.status = answer.status
-      throw error
-    }
-    return body
+    return answer
   }
 
-  return { get: (path) => request('GET', path), post: (path) => request('POST', path) }
+  async function request (method, url, body) {
+    const answer = await send(method, url, body)
+    const parsed = await answer.json().catch(() => ({}))
+    if (!answer.ok) {
+      throw Object.assign(new Error(parsed.message || 'Не удалось загрузить данные.'), { status: answer.status, body: parsed })
+    }
+    return parsed
+  }
+
+  async function download (url) {
+    const answer = await send('GET', url)
+    if (!answer.ok) {
+      const parsed = await answer.json().catch(() => ({}))
+      throw Object.assign(new Error(parsed.message || 'Не удалось скачать файл.'), { status: answer.status, body: parsed })
+    }
+    return answer.blob()
+  }
+
+  function at (base) {
+    return {
+      get: (path) => request('GET', base + path),
+      post: (path, body) => request('POST', base + path, body),
+      download: (path) => download(base + path),
+      at
+    }
+  }
+  return at(boot.api)
 }

@@ -3,8 +3,8 @@ import { fitFrame } from './frame.js'
 
 // Load one API path into a reactive {loading, error, data}; the frame is refitted afterwards.
 // `path` may be a function; while it returns null nothing is asked (call load() when it has one).
-export function useLoad (path) {
-  const api = inject('api')
+// `api` is the cabinet's by default (another feature's: api.at(base)).
+export function useLoad (path, api = inject('api')) {
   const state = reactive({ loading: true, error: '', data: null })
   let asked = 0
   async function load () {

@@ -18,10 +18,10 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from emulators.bitrix24 import RunningBitrix24
+from tests.cabinet.browser import CHROMIUM, chromium_profile, real_clock_environment
 from tests.emulators.bitrix24.bp_fixtures import wait_for
 from tests.emulators.bitrix24.conftest import hook
 
-CHROMIUM = Path("/usr/bin/chromium")
 
 BX24_PAGE = """<!doctype html><html><head><meta charset="utf-8"><script src="%(shim)s"></script></head><body>
 <pre id="out"></pre><script>
@@ -91,13 +91,10 @@ def app_site() -> Iterator[AppSite]:
 @pytest.fixture
 def chromium() -> Iterator[Any]:
     """A Chromium profile that blocks third-party cookies, as a careful user sets it."""
-    folder = Path(tempfile.mkdtemp(prefix="emu-chromium-"))
-    (folder / "Default").mkdir()
-    (folder / "Default" / "Preferences").write_text(json.dumps(
-        {"profile": {"block_third_party_cookies": True, "cookie_controls_mode": 1}}), encoding="utf-8")
+    folder = chromium_profile(Path(tempfile.mkdtemp(prefix="emu-chromium-")), block_third_party_cookies=True)
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(str(folder), executable_path=str(CHROMIUM),
-                                                                headless=True)
+                                                                headless=True, env=real_clock_environment())
         yield context
         context.close()
     shutil.rmtree(folder, ignore_errors=True)

@@ -16,6 +16,14 @@
 	Возврат b24sync_Обмен.ОстатокОтпуска(Employee, Date);
 КонецФункции
 
+Функция GetEmployments(Person)
+	Возврат b24sync_Обмен.КадровыеДанныеФизлица(Person);
+КонецФункции
+
+Функция GetDocuments(Person, Objects, Limit)
+	Возврат b24sync_Обмен.ДокументыФизлица(Person, Objects, Limit);
+КонецФункции
+
 Функция WriteDocument(Object, Fields, Key)
 	Возврат b24sync_Обмен.ЗаписатьДокумент(Object, Fields, Key);
 КонецФункции

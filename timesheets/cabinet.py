@@ -1,0 +1,44 @@
+"""What the cabinet's pages show of timesheets in their places for other features (cabinet/slots.py):
+the employee's own timesheets and, on a site's page, the timesheets waiting for the viewer's approval.
+Rows ``{"title", "status", "url"}`` read from the database only, so a card never waits for the portal;
+the «Табели» tab of the cabinet is where they are filled and approved."""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import or_, select
+
+from b24app.db import get_db
+from timesheets.access import CLIENT_STEP, PROVIDER_STEP, viewer_of
+from timesheets.calendar import month_title
+from timesheets.jobs import settings_of
+from timesheets.models import Timesheet
+from timesheets.sheets import STATUS_TITLES
+
+RECENT = 6  # the employee's latest timesheets shown
+
+
+def timesheets_of_employee(app: Flask, user_id: int) -> list[dict[str, Any]]:
+    """The employee's latest timesheets with their statuses (and the comment of a returned one)."""
+    viewer = viewer_of(app, user_id, settings_of(app))
+    mine = [Timesheet.user_id == user_id] + ([Timesheet.person_ref == viewer.person_ref] if viewer.person_ref else [])
+    with get_db(app).read_session() as session:
+        rows = session.scalars(select(Timesheet).where(or_(*mine))
+                               .order_by(Timesheet.period_start.desc(), Timesheet.site_name).limit(RECENT))
+        return [{"title": f"{month_title(ts.period_start).capitalize()} — {ts.site_name}"
+                          + (f": {ts.return_comment}" if ts.status == "returned" and ts.return_comment else ""),
+                 "status": STATUS_TITLES[ts.status], "url": None} for ts in rows]
+
+
+def timesheets_to_approve(app: Flask, user_id: int, group_id: int) -> list[dict[str, Any]]:
+    """How many timesheets of the site wait at the viewer's approval step, per month."""
+    viewer = viewer_of(app, user_id, settings_of(app))
+    steps = [or_(Timesheet.status != CLIENT_STEP, Timesheet.department_ref.in_(sorted(viewer.client_sites))),
+             or_(Timesheet.status != PROVIDER_STEP, Timesheet.department_ref.in_(sorted(viewer.provider_sites)))]
+    with get_db(app).read_session() as session:
+        periods = Counter(session.scalars(select(Timesheet.period_start).where(
+            Timesheet.group_id == group_id, Timesheet.status.in_((CLIENT_STEP, PROVIDER_STEP)), *steps)))
+    return [{"title": f"Табели за {month_title(period)}: {count}", "status": "ждут вашего согласования", "url": None}
+            for period, count in sorted(periods.items())]
