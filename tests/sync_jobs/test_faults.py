@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -83,6 +84,26 @@ def _cli(tmp_path: Path, portal_server: Any, zup_server: Any, database_url: str,
     return [sys.executable, "-m", "service.cli", "sync", "run"], env
 
 
+def _kill_rounds(command: list[str], env: dict[str, str], zup: Hooks, rng: random.Random, rounds: int,
+                 mutations: dict[int, float], pause: tuple[float, float], check: Callable[[], None]) -> None:
+    """``rounds`` runs of ``command``, each SIGKILLed after a random pause; 1C changes by ``mutations``
+    (round -> percent) before some of them; ``check`` after each."""
+    for round_number in range(rounds):
+        if round_number in mutations:
+            zup("POST", "mutate", {"percent": mutations[round_number], "seed": round_number})
+        process = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(*pause))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        check()
+
+
+def _no_duplicates(portal: Hooks) -> None:
+    view = PortalView.read(portal)
+    view.zup_users()  # asserts there are no duplicates
+    view.zup_groups()
+
+
 def _key() -> str:
     from b24app.config import generate_token_key
     return generate_token_key()
@@ -92,18 +113,8 @@ def test_sigkill_at_random_points_converges_without_duplicates(
         tmp_path: Path, sync_app: Flask, portal: Hooks, zup: Hooks, portal_server: Any, zup_server: Any,
         database_url: str) -> None:
     command, env = _cli(tmp_path, portal_server, zup_server, database_url)
-    rng = random.Random(5)
     portal("POST", "faults", {"rate": 1.0, "kind": "slow", "delay_s": 0.05})  # stretch the run to be killable
-    for round_number in range(10):
-        if round_number == 5:
-            zup("POST", "mutate", {"percent": 5, "seed": round_number})
-        process = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.5, 3.0))
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        PortalView.read(portal).zup_users()  # no duplicates at any point
-        PortalView.read(portal).zup_groups()
+    _kill_rounds(command, env, zup, random.Random(5), 10, {5: 5}, (0.5, 3.0), lambda: _no_duplicates(portal))
     portal("DELETE", "faults")
     finished = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stdout + finished.stderr
@@ -132,21 +143,14 @@ def test_sigkill_in_the_read_or_between_batches_converges_on_the_next_incrementa
     they were moved out of, no deactivation from a partial read."""
     command, env = _cli(tmp_path, portal_server, zup_server, database_url,
                         onec_options={"paging": {"page_size": 10, "scan_page_size": 10}})
-    rng = random.Random(15)
     portal("POST", "faults", {"rate": 1.0, "kind": "slow", "delay_s": 0.05})
     zup("POST", "faults", {"rate": 1.0, "kind": "slow", "delay_s": 0.02})
-    for round_number in range(8):
-        if round_number in (2, 5):
-            zup("POST", "mutate", {"percent": 10, "seed": round_number})
-        process = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.3, 4.0))
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        view = PortalView.read(portal)
-        view.zup_users()  # no duplicates at any point
-        view.zup_groups()
+
+    def check() -> None:
+        _no_duplicates(portal)
         _active_users_1c_still_employs(portal, sync_app)
+
+    _kill_rounds(command, env, zup, random.Random(15), 8, {2: 10, 5: 10}, (0.3, 4.0), check)
     portal("DELETE", "faults")
     zup("DELETE", "faults")
     finished = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
