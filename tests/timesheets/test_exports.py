@@ -128,7 +128,7 @@ def test_summaries_per_site_and_per_brigade(db: Database, clock: FixedClock) -> 
     month_of_three(db, clock)
     with db.session() as session:
         opened(session, clock(), number=4, department="dep-2")
-    assert brigade_departments({"dep-1": 41, "dep-2": 41, "dep-3": 42}, 41) == ["dep-1", "dep-2"]
+    assert brigade_departments({"dep-1": (41,), "dep-2": (41, 43), "dep-3": (42,)}, 41) == ["dep-1", "dep-2"]
     with db.read_session() as session:
         site = load_summary(session, "Склад dep-1", DECEMBER, ["dep-1"])
         brigade = load_summary(session, "Бригада", DECEMBER, ["dep-1", "dep-2"])
