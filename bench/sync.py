@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
 import multiprocessing
 import subprocess
 import sys
@@ -65,6 +66,11 @@ def bound_s(calls: dict[str, int], time_scale: float, per_request: int = BATCH) 
         fluid = max(fluid, (work - limits.operating_budget_s) * limits.window_s / limits.operating_budget_s)
     return {"bound_s": round(max(request_bound, step), 2), "fluid_bound_s": round(max(request_bound, fluid), 2),
             "request_bound_s": round(request_bound, 2)}
+
+
+def ratio(bound: float, wall: float) -> float | None:
+    """bound / wall; None when the portal's limits do not bound the phase (its writes fit in the first budget)."""
+    return round(bound / wall, 3) if bound and wall else None
 
 
 def peak_rss_mb() -> float:
@@ -120,8 +126,7 @@ def measure(portal: str, employees: int, time_scale: float, run: Callable[[], di
     bounds = bound_s(writes, time_scale)
     return {"employees": employees, "wall_s": round(wall, 2), "rest_requests": counters["requests"],
             "write_commands": sum(writes.values()), "writes_by_method": writes, **bounds,
-            "ratio_to_bound": round(bounds["bound_s"] / wall, 3) if wall else None,
-            "ratio_to_fluid_bound": round(bounds["fluid_bound_s"] / wall, 3) if wall else None,
+            "ratio_to_bound": ratio(bounds["bound_s"], wall), "ratio_to_fluid_bound": ratio(bounds["fluid_bound_s"], wall),
             "peak_rss_mb": round(peak, 1), **outcome}
 
 
@@ -162,8 +167,9 @@ def sync_phase(space: Workspace, full: bool) -> dict[str, Any]:
     summary = run_sync(app, full=full)
     wall = time.monotonic() - started
     get_db(app).dispose()
+    first_write = None if summary.first_write_s is None else round(summary.first_write_s, 2)
     return {"wall_s": wall, "peak_rss_mb": peak_rss_mb(), "status": summary.status,
-            "write_s": round(summary.write_s, 2), "counts": summary.counts}
+            "write_s": round(summary.write_s, 2), "first_write_s": first_write, "counts": summary.counts}
 
 
 # -- the naive baseline ----------------------------------------------------------------------------
@@ -302,20 +308,37 @@ NAIVE_NOTE = ("hand-written script: fast-bitrix24 call() once per group create, 
               "linear in calls, so the speed-up is a lower estimate.")
 
 
+SUMMARISED = ("wall_s", "ratio_to_bound", "first_write_s", "write_s", "peak_rss_mb", "onec_requests",
+              "write_commands", "rest_requests")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--employees", type=int, default=5000)
     parser.add_argument("--time-scale", type=float, default=100.0)
-    parser.add_argument("--naive-sample", type=int, default=2000, help="employees in the naive full-run sample")
+    parser.add_argument("--naive-sample", type=int, default=2000,
+                        help="employees in the naive full-run sample (0: no naive baseline)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--onec-mode", choices=("odata", "soap"), default="odata",
-                        help="read 1C through OData (every run in full) or the B24Sync feed (incremental runs read it)")
+                        help="read 1C through OData or the B24Sync feed")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run the phases N times (fresh emulators each time); print the median and spread")
     options = parser.parse_args()
+    results = [one_run(options, naive=number == 0 and options.naive_sample > 0) for number in range(options.repeat)]
+    if options.repeat == 1:
+        print(json.dumps({"onec_mode": options.onec_mode, **results[0]}, ensure_ascii=False))
+        return
+    print(json.dumps({"onec_mode": options.onec_mode, "repeat": options.repeat, **summarise(results), "runs": results},
+                     ensure_ascii=False))
 
+
+def one_run(options: argparse.Namespace, *, naive: bool) -> dict[str, Any]:
+    """The phases once, against emulators started for this run."""
     departments = max(40, options.employees // 60)
     spec = f"employees={options.employees},orgs=3,departments={departments}"
     port = _free_port()
-    with emulator("emulators.bitrix24.cli", ["--port", str(port), "--time-scale", str(options.time_scale)],
+    with emulator("emulators.bitrix24.cli", ["--port", str(port), "--oauth-port", str(_free_port()),
+                                             "--time-scale", str(options.time_scale)],
                   "Входящий вебхук администратора:") as webhook, \
             emulator("emulators.onec.cli", ["--port", str(_free_port()), "--generate", spec,
                                             "--seed", str(options.seed)], f"{MARKERS[options.onec_mode]}:") as onec_url, \
@@ -324,8 +347,22 @@ def main() -> None:
         onec = onec_url.split("/zup/", 1)[0]
         space = Workspace(workdir, webhook, options.onec_mode, onec_url, options.time_scale, generate_token_key())
         result = run_phases(portal, onec, space, options.employees, options.seed)
-        add_naive(result, portal, webhook, options.time_scale, options.naive_sample)
-    print(json.dumps({"onec_mode": options.onec_mode, **result}, ensure_ascii=False))
+        if naive:
+            add_naive(result, portal, webhook, options.time_scale, options.naive_sample)
+    return result
+
+
+def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per phase and figure: the median and the spread (min, max) over the repetitions."""
+    summary: dict[str, Any] = {}
+    for phase in ("full", "incremental", "no_change"):
+        figures: dict[str, Any] = {}
+        for name in SUMMARISED:
+            values = sorted(v for result in results if (v := result[phase].get(name)) is not None)
+            if values:
+                figures[name] = {"median": round(statistics.median(values), 3), "min": values[0], "max": values[-1]}
+        summary[phase] = figures
+    return summary
 
 
 def run_phases(portal: str, onec: str, space: Workspace, employees: int, seed: int) -> dict[str, Any]:
@@ -339,8 +376,11 @@ def run_phases(portal: str, onec: str, space: Workspace, employees: int, seed: i
     changes = hook(onec, "mutate", {"percent": 1.0, "seed": seed + 1})
     result["incremental"] = phase(False)
     result["incremental"]["changed_records"] = sum(v for k, v in changes.items() if k != "change_version")
-    _report("incremental", result["incremental"])
-    result["no_change"] = _report("no_change", phase(False))
+    result["no_change"] = phase(False)
+    for name in ("incremental", "no_change"):
+        share = result[name]["onec_requests"] / max(1, result["full"]["onec_requests"])
+        result[name]["onec_requests_vs_full"] = round(share, 3)
+        _report(name, result[name])
     return result
 
 

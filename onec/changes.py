@@ -55,7 +55,7 @@ def object_hash(record: object) -> str:
 
 def catalog_versions(client: ODataClient, query: EntityQuery) -> dict[str, str]:
     """Key -> DataVersion of every object (the cheap scan)."""
-    return client.scan(query.with_select((query.key, *VERSION_FIELDS)), _version)
+    return client.scan(query.with_select((query.key, *VERSION_FIELDS)), data_version)
 
 
 def register_hashes(client: ODataClient, query: EntityQuery) -> dict[str, str]:
@@ -69,7 +69,7 @@ def catalog_delta(client: ODataClient, query: EntityQuery, last: Mapping[str, st
     changed = [key for key, version in scanned.items() if last.get(key) != version]
     rows = tuple(fetch_changed(client, query, changed, total=len(scanned)))
     versions = dict(scanned)
-    versions.update((row_key(row, query.key), _version(row)) for row in rows)
+    versions.update((row_key(row, query.key), data_version(row)) for row in rows)
     for key in set(changed) - {row_key(row, query.key) for row in rows}:
         del versions[key]  # deleted between the scan and the fetch
     deleted = tuple(key for key in last if key not in versions)
@@ -108,7 +108,7 @@ def snapshot_delta(client: ODataClient, query: EntityQuery, last: Mapping[str, s
     return Delta(hashes, rows, deleted)
 
 
-def _version(row: Row) -> str:
+def data_version(row: Row) -> str:
     return str(row.get("DataVersion", ""))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -248,11 +249,12 @@ def _and(left: str | None, right: str) -> str:
 
 
 def row_key(row: Row, key_field: str) -> str:
-    """The row's key (GUID, lower case)."""
+    """The row's key (GUID, lower case; interned like the refs of ``onec.normalize``: one string for
+    the record's ref and the versions noted of it)."""
     value = row.get(key_field)
     if not isinstance(value, str):
         raise OneCDataError(f"1C row has no key field {key_field!r}")
-    return value.lower()
+    return sys.intern(value.lower())
 
 
 def overlap_for(page_size: int) -> int:

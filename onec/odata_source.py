@@ -13,8 +13,10 @@ from onec.changes import (
     Delta,
     catalog_delta,
     catalog_versions,
+    data_version,
     object_hash,
     register_hashes,
+    row_hash,
     snapshot_delta,
 )
 from onec.config import ConnectionConfig, EntitySets
@@ -33,7 +35,7 @@ from onec.models import (
     RequestStatus,
     VacationBalance,
 )
-from onec.odata import EntityQuery, ODataClient, Row
+from onec.odata import EntityQuery, ODataClient, Row, row_key
 from onec.source import SourcePosition, ChangeSet
 from onec.targets import (COMMENT_FIELD, TARGETS, DocumentWrites, document_state, newest, person_document,
                           person_filter, state_fields, target_for, unposted_sets, written_sets)
@@ -90,14 +92,19 @@ def entity_queries(sets: EntitySets) -> dict[str, EntityQuery]:
     }
 
 
-CATALOG_KINDS = ("departments", "positions", "persons", "employees")
+VERSIONED_KINDS = ("persons",)
+"""Kinds whose change is found by ``DataVersion`` (a scan of keys and versions, then the changed objects by
+key): their rows are large (persons' contact information). The other sets' rows are small: a scan of the
+whole rows, compared by hash, finds their changes in the same requests."""
+HASHED_KINDS = ("departments", "positions", "employees", "employments")
 
 
 class ODataSource(DocumentWrites):
     """HR data and requests of one ZUP infobase through its OData standard interface."""
 
     concurrent_reads = 2  # entity sets are independent: 1C answers one while we parse another
-    has_change_feed = False  # changes() rescans every set (onec.changes)
+    has_change_feed = True  # changes(): version and hash scans, changed objects by key (onec.changes)
+    position_from_read = True  # read_position(): the versions and hashes of the rows the full reads returned
 
     def __init__(self, config: ConnectionConfig, *, session: requests.Session | None = None) -> None:
         self.config = config
@@ -105,6 +112,7 @@ class ODataSource(DocumentWrites):
         self.client = ODataClient(config, session=session)
         self.queries = entity_queries(config.sets)
         self._contact_kinds: dict[str, str] | None = None
+        self._read_versions: dict[str, dict[str, str]] = {}
 
     def close(self) -> None:
         """Release the HTTP session."""
@@ -130,27 +138,44 @@ class ODataSource(DocumentWrites):
 
     def legal_entities(self) -> Iterator[LegalEntity]:
         kpp = normalize.kpp_by_registration(self.client.page(self.queries["tax_registrations"]))
+        versions = self._read_versions.setdefault("legal_entities", {})
         for row in self.client.read_all(self.queries["legal_entities"]):
-            yield normalize.legal_entity(row, kpp)
+            entity = normalize.legal_entity(row, kpp)
+            versions[entity.ref] = object_hash(entity)
+            yield entity
 
     def departments(self) -> Iterator[Department]:
-        return map(normalize.department, self.client.read_all(self.queries["departments"]))
+        return map(normalize.department, self._tracked("departments"))
 
     def positions(self) -> Iterator[Position]:
-        return map(normalize.position, self.client.read_all(self.queries["positions"]))
+        return map(normalize.position, self._tracked("positions"))
 
     def persons(self) -> Iterator[Person]:
         kinds = self.contact_kinds()
-        for row in self.client.read_all(self.queries["persons"]):
+        for row in self._tracked("persons"):
             person = normalize.person(row, kinds)
             if person is not None:
                 yield person
 
     def employees(self) -> Iterator[Employee]:
-        return map(normalize.employee, self.client.read_all(self.queries["employees"]))
+        return map(normalize.employee, self._tracked("employees"))
 
     def employments(self) -> Iterator[EmploymentState]:
-        return map(normalize.employment_state, self.client.read_all(self.queries["employments"]))
+        return map(normalize.employment_state, self._tracked("employments"))
+
+    def _tracked(self, kind: str) -> Iterator[Row]:
+        """Every row of ``kind``, its version (or row hash) noted for ``read_position``."""
+        query = self.queries[kind]
+        versions = self._read_versions.setdefault(kind, {})
+        version = data_version if kind in VERSIONED_KINDS else lambda row: row_hash(row, query.select)
+        for row in self.client.read_all(query):
+            versions[row_key(row, query.key)] = version(row)
+            yield row
+
+    def read_position(self) -> SourcePosition | None:
+        """The position of what this source's full reads returned: ``changes`` after it reports what
+        changed since each row was read (a row changed while the read ran is reported again)."""
+        return {"odata": dict(self._read_versions)}
 
     def contact_kinds(self) -> dict[str, str]:
         """Contact-information kind ref -> PredefinedDataName, read once per source."""
@@ -166,8 +191,8 @@ class ODataSource(DocumentWrites):
         Take it before a full read: whatever changes during the read is reported again by the
         next ``changes`` (at-least-once), nothing is missed.
         """
-        versions = {kind: catalog_versions(self.client, self.queries[kind]) for kind in CATALOG_KINDS}
-        versions["employments"] = register_hashes(self.client, self.queries["employments"])
+        versions = {kind: catalog_versions(self.client, self.queries[kind]) for kind in VERSIONED_KINDS}
+        versions.update((kind, register_hashes(self.client, self.queries[kind])) for kind in HASHED_KINDS)
         versions["legal_entities"] = {entity.ref: object_hash(entity) for entity in self.legal_entities()}
         return {"odata": versions}
 
@@ -176,11 +201,10 @@ class ODataSource(DocumentWrites):
         state in 1C, so there is nothing to acknowledge."""
         last = bookmark.get("odata", {})
         deltas = {"legal_entities": self._legal_entity_delta(last.get("legal_entities", {}))}
-        for kind in CATALOG_KINDS:
-            delta = catalog_delta(self.client, self.queries[kind], last.get(kind, {}))
-            deltas[kind] = delta.mapped(self._converter(kind))
-        delta = snapshot_delta(self.client, self.queries["employments"], last.get("employments", {}))
-        deltas["employments"] = delta.mapped(normalize.employment_state)
+        for kind in VERSIONED_KINDS:
+            deltas[kind] = catalog_delta(self.client, self.queries[kind], last.get(kind, {})).mapped(self._converter(kind))
+        for kind in HASHED_KINDS:
+            deltas[kind] = snapshot_delta(self.client, self.queries[kind], last.get(kind, {})).mapped(self._converter(kind))
         return ChangeSet(
             bookmark={"odata": {kind: delta.versions for kind, delta in deltas.items()}},
             upserts={kind: delta.changed for kind, delta in deltas.items()},
@@ -200,7 +224,7 @@ class ODataSource(DocumentWrites):
             kinds = self.contact_kinds()
             return lambda row: normalize.person(row, kinds)
         return {"departments": normalize.department, "positions": normalize.position,
-                "employees": normalize.employee}[kind]
+                "employees": normalize.employee, "employments": normalize.employment_state}[kind]
 
     # -- vacations and requests ------------------------------------------------------------
 

@@ -143,6 +143,7 @@ class SoapSource(DocumentWrites):
 
     concurrent_reads = 1  # every kind comes from one walk of the feed, kept by this source
     has_change_feed = True  # GetChanges after a version: only what changed
+    position_from_read = False  # snapshot() before the read: the end of the walk the read hands out
 
     def __init__(self, config: ConnectionConfig, *, session: requests.Session | None = None) -> None:
         self.config = config
@@ -206,6 +207,10 @@ class SoapSource(DocumentWrites):
         """SourcePosition at the end of the feed; the walk is kept, so a full read after it is that very state
         (and costs no second walk). Acknowledges nothing."""
         return {"soap": {"version": self._walked()}}
+
+    def read_position(self) -> SourcePosition | None:
+        """Not noted while reading: ``snapshot()`` is the position of a full read."""
+        return None
 
     def _packages(self) -> Iterator[tuple[int, dict[str, Any]]]:
         """(version after, package) of the whole feed from 0. The next package is asked for as soon as

@@ -69,10 +69,14 @@ class ZupSource(Protocol):
     comes from the same walk of a change feed, which one source does once)."""
 
     has_change_feed: bool
-    """True when ``changes()`` comes from a feed 1C keeps (B24Sync): reading it costs a fraction of a
-    full read, so an incremental sync reads only it. The standard OData interface has none: its
-    ``changes()`` rescans every set, which at 50,000 employees costs the client as much time as a full
-    read and more memory (bench/README.md), so the sync reads it in full."""
+    """True when ``changes()`` costs a fraction of a full read, so an incremental sync reads only the
+    changes and applies them to the records the last run kept: the B24Sync feed 1C keeps, or, over
+    the standard OData interface, scans of keys with ``DataVersion`` or row hashes and the changed
+    objects fetched by key (onec.changes; bench/README.md)."""
+
+    position_from_read: bool
+    """True when a full read notes the position of what it returned (``read_position``: OData's
+    versions of the rows read); False when ``snapshot()`` is taken before the read (the feed)."""
 
     def required_sets(self) -> list[str]: ...
 
@@ -91,6 +95,9 @@ class ZupSource(Protocol):
     def employments(self) -> Iterator[EmploymentState]: ...
 
     def snapshot(self) -> SourcePosition: ...
+
+    def read_position(self) -> SourcePosition | None:
+        """With ``position_from_read``: the position of what this source's full reads returned so far."""
 
     def changes(self, bookmark: SourcePosition, *, acknowledge: bool = True) -> ChangeSet:
         """Changes after ``bookmark``; ``acknowledge``: the caller has persisted ``bookmark``, so a

@@ -158,43 +158,102 @@ class SourceRecords:
 
 
 class DesiredStateBuilder:
-    """Turns one full read of 1C into the desired Bitrix24 state as of a date."""
+    """Turns 1C records into the desired Bitrix24 state as of a date, as they arrive.
 
-    def __init__(self, records: SourceRecords, settings: SyncSettings, today: dt.date) -> None:
+    Records come per stream in any order and amount (``add``), each stream's end is announced
+    (``complete``). A person's user is decided once everything it depends on is known: the person,
+    the whole employment register (it tells which employees a person has), the employee card of each
+    of their employments (or the whole catalog), and the small catalogs (legal entities, departments,
+    positions). ``take_ready`` hands out the users decided since the last call, with their groups in
+    ``desired.groups``; ``finish`` decides the rest once every stream is complete.
+    """
+
+    def __init__(self, settings: SyncSettings, today: dt.date) -> None:
         self.settings = settings
         self.today = today
-        self.entities = {e.ref: e for e in records.legal_entities if not e.deleted}
-        self.departments = {d.ref: d for d in records.departments if not d.deleted}
-        self.positions = {p.ref: p for p in records.positions}
-        self.persons = {p.ref: p for p in records.persons}
-        self.employees = {e.ref: e for e in records.employees}
+        self.desired = DesiredState()
+        self.entities: dict[str, LegalEntity] = {}
+        self.departments: dict[str, Department] = {}
+        self.positions: dict[str, Position] = {}
+        self.persons: dict[str, Person] = {}
+        self.employees: dict[str, EmployeeNumber] = {}
         self.by_person: dict[str, list[EmploymentState]] = defaultdict(list)
-        for state in records.employments:
-            if state.person_ref and state.employee_ref in self.employees:
-                self.by_person[state.person_ref].append(state)
+        self.person_of_employee: dict[str, str] = {}
+        self.complete: set[str] = set()
+        self.waiting: set[str] = set()  # persons read whose user is not decided yet
+        self.ready: list[DesiredUser] = []
 
-    def build(self) -> DesiredState:
-        desired = DesiredState()
-        for person_ref, states in self.by_person.items():
-            person = self.persons.get(person_ref)
-            if person is None:
-                continue
-            placements = [p for p in map(self._placement, states) if p is not None]
-            desired.users[person_ref] = self._user(person, states, placements)
-            for placement in placements:
-                self._add_group(desired, placement)
-        return desired
+    def add(self, stream: str, records: Iterable[Any]) -> None:
+        """Records of one stream (``sync_jobs.streams``: what ``keep_*`` kept of them)."""
+        if stream == "persons":
+            for person in records:
+                self.persons[person.ref] = person
+                self.waiting.add(person.ref)
+                self._decide_if_ready(person.ref)
+        elif stream == "employees":
+            for employee in records:
+                self.employees[employee.ref] = employee
+                if (person_ref := self.person_of_employee.get(employee.ref)) is not None:
+                    self._decide_if_ready(person_ref)
+        elif stream == "employments":
+            for state in records:
+                self.by_person[state.person_ref].append(state)
+                self.person_of_employee[state.employee_ref] = state.person_ref
+        else:
+            target = {"legal_entities": self.entities, "departments": self.departments,
+                      "positions": self.positions}[stream]
+            target.update((record.ref, record) for record in records)
+
+    def mark_complete(self, stream: str) -> None:
+        """Every record of ``stream`` was added: the persons waiting on it may be decided."""
+        self.complete.add(stream)
+        for person_ref in list(self.waiting):
+            self._decide_if_ready(person_ref)
+
+    def take_ready(self) -> list[DesiredUser]:
+        """The users decided since the last call."""
+        ready, self.ready = self.ready, []
+        return ready
+
+    def finish(self) -> DesiredState:
+        """The whole desired state (every stream complete); the records it was built from are let go."""
+        for person_ref in list(self.waiting):
+            self._decide(person_ref)
+        self.persons, self.employees, self.by_person, self.person_of_employee = {}, {}, defaultdict(list), {}
+        return self.desired
+
+    def _decide_if_ready(self, person_ref: str) -> None:
+        if person_ref in self.waiting and SMALL_STREAMS <= self.complete and "employments" in self.complete \
+                and ("employees" in self.complete
+                     or all(s.employee_ref in self.employees for s in self.by_person.get(person_ref, ()))):
+            self._decide(person_ref)
+
+    def _decide(self, person_ref: str) -> None:
+        self.waiting.discard(person_ref)
+        states = [s for s in self.by_person.get(person_ref, ()) if s.employee_ref in self.employees]
+        if not states:
+            return
+        placements = [p for p in map(self._placement, states) if p is not None]
+        user = self._user(self.persons[person_ref], states, placements)
+        self.desired.users[person_ref] = user
+        for placement in placements:
+            self._add_group(placement)
+        self.ready.append(user)
 
     def _placement(self, state: EmploymentState) -> Placement | None:
         """The employment if it is active today in an onboarded, living department."""
-        department = self.departments.get(state.department_ref or "")
-        entity = self.entities.get(state.organization_ref or "") or (
-            self.entities.get(department.legal_entity_ref or "") if department else None)
+        department = self._living(self.departments.get(state.department_ref or ""))
+        entity = self._living(self.entities.get(state.organization_ref or "")) or (
+            self._living(self.entities.get(department.legal_entity_ref or "")) if department else None)
         if department is None or entity is None or department.disbanded or not state.is_active(self.today):
             return None
         if not self.settings.onboarded(entity.ref, department.ref):
             return None
         return Placement(self.employees[state.employee_ref], state, department, entity)
+
+    @staticmethod
+    def _living(record: Any) -> Any:
+        return None if record is None or record.deleted else record
 
     def _user(self, person: Person, states: list[EmploymentState], placements: list[Placement]) -> DesiredUser:
         numbers = [p.employee.personnel_number for p in _ordered(placements)]
@@ -212,10 +271,22 @@ class DesiredStateBuilder:
         last_day = max(end for end in ends if end is not None)
         return False if (self.today - last_day).days >= self.settings.grace_days else None
 
-    def _add_group(self, desired: DesiredState, placement: Placement) -> None:
+    def _add_group(self, placement: Placement) -> None:
         ref = placement.department.ref
-        if ref not in desired.groups:
+        if ref not in self.desired.groups:
             entity = placement.legal_entity
-            desired.groups[ref] = DesiredGroup(ref, group_fields(entity, placement.department, self.settings),
-                                               self.settings.managers_of(ref).all, placement.department.name,
-                                               entity.ref, entity.name)
+            self.desired.groups[ref] = DesiredGroup(ref, group_fields(entity, placement.department, self.settings),
+                                                    self.settings.managers_of(ref).all, placement.department.name,
+                                                    entity.ref, entity.name)
+
+
+SMALL_STREAMS = frozenset({"legal_entities", "departments", "positions"})
+
+
+def build_desired(records: SourceRecords, settings: SyncSettings, today: dt.date) -> DesiredState:
+    """The desired state of one whole read of 1C."""
+    builder = DesiredStateBuilder(settings, today)
+    for stream in ("legal_entities", "departments", "positions", "employments", "employees", "persons"):
+        builder.add(stream, getattr(records, stream))
+        builder.mark_complete(stream)
+    return builder.finish()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from sync_jobs.desired import NO_EMAIL, DesiredGroup, DesiredState, DesiredUser, Skipped, state_hash
@@ -60,9 +60,17 @@ class SyncPlan:
     skipped: list[Skipped] = field(default_factory=list)
     active_users: int = 0  # mapped active users: the base of the deactivation share
 
+    removed_from_all: set[str] = field(default_factory=set)  # users taken out of every group they were in
+
+    @property
+    def removed_users(self) -> int:
+        """Users the plan deactivates or takes out of every group (a move between groups is not counted):
+        what the safety guard weighs."""
+        return len({user.key for user, _ in self.deactivations} | self.removed_from_all)
+
     @property
     def deactivate_percent(self) -> float:
-        return 100.0 * len(self.deactivations) / self.active_users if self.active_users else 0.0
+        return 100.0 * self.removed_users / self.active_users if self.active_users else 0.0
 
     def counts(self) -> dict[str, int]:
         return {"groups_create": len(self.group_creates), "groups_update": len(self.group_updates),
@@ -76,23 +84,54 @@ class SyncPlan:
                 "skipped": len(self.skipped)}
 
 
-def plan_sync(desired: DesiredState, mapping: PushedState) -> SyncPlan:
-    plan = SyncPlan(active_users=sum(1 for user in mapping.users.values() if user.active))
-    for group in desired.groups.values():
-        _plan_group(plan, group, mapping.groups.get(group.key))
-    adds: dict[str, list[str]] = defaultdict(list)
-    removes: dict[str, list[str]] = defaultdict(list)
-    for user in desired.users.values():
-        mapped = mapping.users.get(user.key)
+class Planner:
+    """Plans groups and users one at a time, as the desired state is decided (``plan``: so far).
+
+    ``mapped_user(key)`` is the user as last pushed (None: never). Membership removals and
+    deactivations are only collected in ``plan``: ``finish`` adds the users 1C no longer has, once the
+    whole read succeeded, and only then may they be sent.
+    """
+
+    def __init__(self, mapped_group: Callable[[str], MappedGroup | None], mapped_user: Callable[[str], MappedUser | None],
+                 rejected: Callable[[str], tuple[str, str] | None], active_users: int) -> None:
+        self.plan = SyncPlan(active_users=active_users)
+        self.mapped_group, self.mapped_user, self.rejected = mapped_group, mapped_user, rejected
+        self.adds: dict[str, list[str]] = defaultdict(list)
+        self.removes: dict[str, list[str]] = defaultdict(list)
+        self.planned_groups: set[str] = set()
+
+    def group(self, group: DesiredGroup) -> None:
+        if group.key not in self.planned_groups:
+            self.planned_groups.add(group.key)
+            _plan_group(self.plan, group, self.mapped_group(group.key))
+
+    def user(self, user: DesiredUser) -> list[str]:
+        """Plan one user; the groups it is to be added to."""
+        before = {group: len(self.adds[group]) for group in user.groups}
+        mapped = self.mapped_user(user.key)
         if mapped is None:
-            _plan_new_user(plan, user, adds, mapping.rejected.get(user.key))
+            _plan_new_user(self.plan, user, self.adds, self.rejected(user.key))
         else:
-            _plan_mapped_user(plan, user, mapped, adds, removes)
-    for key, mapped in mapping.users.items():
-        if key not in desired.users and (mapped.active or mapped.groups):
-            _plan_mapped_user(plan, gone_from_1c(key), mapped, adds, removes)
-    plan.membership_adds, plan.membership_removes = dict(adds), dict(removes)
-    return plan
+            _plan_mapped_user(self.plan, user, mapped, self.adds, self.removes)
+        return [group for group in sorted(user.groups) if len(self.adds[group]) > before[group]]
+
+    def finish(self, desired: DesiredState, mapped_users: Iterable[MappedUser]) -> SyncPlan:
+        """The whole plan: the users mapped but no longer in 1C leave every group and are deactivated."""
+        for mapped in mapped_users:
+            if mapped.key not in desired.users and (mapped.active or mapped.groups):
+                _plan_mapped_user(self.plan, gone_from_1c(mapped.key), mapped, self.adds, self.removes)
+        self.plan.membership_adds, self.plan.membership_removes = dict(self.adds), dict(self.removes)
+        return self.plan
+
+
+def plan_sync(desired: DesiredState, mapping: PushedState) -> SyncPlan:
+    planner = Planner(mapping.groups.get, mapping.users.get, mapping.rejected.get,
+                      sum(1 for user in mapping.users.values() if user.active))
+    for group in desired.groups.values():
+        planner.group(group)
+    for user in desired.users.values():
+        planner.user(user)
+    return planner.finish(desired, mapping.users.values())
 
 
 def gone_from_1c(key: str) -> DesiredUser:
@@ -140,6 +179,8 @@ def _plan_mapped_user(plan: SyncPlan, user: DesiredUser, mapped: MappedUser,
         adds[group].append(user.key)
     for group in sorted(mapped.groups - user.groups):
         removes[group].append(user.key)
+    if mapped.groups and not user.groups:
+        plan.removed_from_all.add(user.key)
 
 
 def _refused_again(plan: SyncPlan, user: DesiredUser, refusal: tuple[str, str] | None) -> bool:
@@ -152,10 +193,11 @@ def _refused_again(plan: SyncPlan, user: DesiredUser, refusal: tuple[str, str] |
 
 def deactivation_refusal(plan: SyncPlan, max_percent: float) -> str | None:
     """The operator-facing reason to refuse the run, or None when the share is acceptable."""
-    if not plan.deactivations or plan.deactivate_percent <= max_percent:
+    if not plan.removed_users or plan.deactivate_percent <= max_percent:
         return None
     allowed = math.floor(plan.active_users * max_percent / 100)
-    return (f"Запуск остановлен: план отключает {len(plan.deactivations)} пользователей "
+    return (f"Запуск остановлен: план отключает {len(plan.deactivations)} пользователей и исключает из всех групп "
+            f"{len(plan.removed_from_all)} — затронуто {plan.removed_users} "
             f"({plan.deactivate_percent:.1f} % активных), а допускается не больше {max_percent:g} % "
             f"({allowed}). Проверьте данные 1С; если увольнения настоящие, запустите "
             f"«b24app sync run --force».")

@@ -11,13 +11,14 @@ from typing import Any
 
 from b24app.bitrix import Command
 
-from sync_jobs.desired import USER_FIELDS, DesiredState, DesiredUser
+from sync_jobs.desired import USER_FIELDS, DesiredUser
 from sync_jobs.errors import SyncFatal, reason
 from sync_jobs.keys import department_of_marker, person_of_xml_id, user_xml_id
 from sync_jobs.sender import MAX_ROUNDS, Sender, chunks
 from sync_jobs.store import Row
 
 DRIFT_FIELDS = ("NAME", "LAST_NAME", "SECOND_NAME", "EMAIL", "WORK_POSITION")
+UNSURE = "unsure"  # a user row's groups whose membership a sent command may have changed
 
 
 def _active(value: Any) -> bool:
@@ -31,6 +32,7 @@ class Reconciler:
         self.sender = sender
         self.client = sender.client
         self.store = sender.store
+        self.portal_users: dict[str, dict[str, Any]] = {}
 
     # -- user fields ----------------------------------------------------------------------------
 
@@ -80,7 +82,8 @@ class Reconciler:
         return found
 
     def reconcile_pending(self) -> None:
-        """Creates of a run that died: adopt what exists on the portal, forget the rest (replanned)."""
+        """What a run that died left unsettled: adopt the creates that exist on the portal, forget the
+        rest (replanned), and read back the memberships it may have changed."""
         pending_groups = self.store.pending("group")
         if pending_groups:
             on_portal = self.portal_groups()
@@ -91,7 +94,32 @@ class Reconciler:
             on_portal = self.users_by_xml_id([row.key for row in pending_users])
             for row in pending_users:
                 self._adopt_user(row.key, on_portal.get(row.key))
+        self.reconcile_memberships()
         self.store.flush()
+
+    def reconcile_memberships(self) -> None:
+        """Users whose membership of a group a dead run may have changed (``unsure``, written before the
+        command was sent): their groups as the portal has them, so nobody stays in a group left in 1C."""
+        unsure = [row for row in self.store.of_kind("user") if row.state.get(UNSURE)]
+        group_keys = sorted({key for row in unsure for key in row.state[UNSURE]})
+        members = self._members({key: group.b24_id for key in group_keys
+                                 if (group := self.store.get("group", key)) is not None and group.b24_id is not None})
+        for row in unsure:
+            groups = set(row.state.get("groups", []))
+            for key in row.state.pop(UNSURE):
+                groups = groups | {key} if row.b24_id in members.get(key, ()) else groups - {key}
+            row.state["groups"] = sorted(groups)
+            self.store.touch(row)
+
+    def _members(self, groups: dict[str, int]) -> dict[str, set[int]]:
+        """Group key -> ids of its members on the portal."""
+        members: dict[str, set[int]] = {}
+        commands = [Command("sonet_group.user.get", {"ID": gid}, ref=key) for key, gid in groups.items()]
+        for outcome in self.sender.send(commands):
+            if outcome.status != "ok":
+                raise SyncFatal(f"Не удалось прочитать участников группы: {reason(outcome.error)}")
+            members[outcome.command.ref] = {int(m["USER_ID"]) for m in outcome.result or []}
+        return members
 
     def _adopt_group(self, key: str, group: dict[str, Any] | None) -> None:
         if group is None:
@@ -109,18 +137,34 @@ class Reconciler:
 
     # -- nightly drift repair -------------------------------------------------------------------
 
-    def observe_portal(self, desired: DesiredState) -> None:
-        """Compare the portal with the mapping; anything changed by hand is marked for a re-push."""
+    def observe_portal(self) -> None:
+        """Compare the portal with the mapping; anything changed by hand is marked for a re-push.
+
+        The users the sync created are kept by key (a few fields): ``observe_user`` compares each
+        desired user with them as the run decides it."""
         self._observe_groups()
         users = self.client.get_all("user.get", {"FILTER": {"USER_TYPE": "extranet"}, "ADMIN_MODE": "Y"})
-        by_key = {key: u for u in users if (key := person_of_xml_id(u.get("XML_ID"))) is not None}
-        for key, user in by_key.items():
-            if self.store.get("user", key) is None and key in desired.users:
-                self._adopt_user(key, user)
+        self.portal_users = {key: {name: u.get(name) for name in ("ID", "ACTIVE", *DRIFT_FIELDS)}
+                             for u in users if (key := person_of_xml_id(u.get("XML_ID"))) is not None}
         for row in [r for r in self.store.of_kind("user") if r.b24_id is not None]:
-            self._observe_user(row, by_key.get(row.key), desired.users.get(row.key))
+            self._observe_user(row, self.portal_users.get(row.key))
         self._observe_memberships()
         self.store.flush()
+
+    def observe_user(self, desired: DesiredUser) -> None:
+        """After ``observe_portal``: adopt the desired user's account when the mapping lost it, and mark
+        fields changed by hand for a re-push."""
+        portal = self.portal_users.get(desired.key)
+        if portal is None:
+            return
+        row = self.store.get("user", desired.key)
+        if row is None:
+            self._adopt_user(desired.key, portal)
+        elif row.b24_id is not None and desired.fields is not None and any(
+                str(portal.get(name) or "") != str(desired.fields.get(name) or portal.get(name) or "")
+                for name in DRIFT_FIELDS):
+            row.state_hash = None
+            self.store.touch(row)
 
     def _observe_groups(self) -> None:
         on_portal = self.portal_groups()
@@ -135,30 +179,20 @@ class Reconciler:
             if row.key not in on_portal:
                 self.store.remove("group", row.key)  # deleted by hand: created again
 
-    def _observe_user(self, row: Row, portal: dict[str, Any] | None, desired: DesiredUser | None) -> None:
+    def _observe_user(self, row: Row, portal: dict[str, Any] | None) -> None:
         if portal is None:
             self.store.remove("user", row.key)  # gone from the portal: invited again if still wanted
             return
         row.b24_id = int(portal["ID"])
         row.state["active"] = _active(portal.get("ACTIVE"))
-        if desired is not None and desired.fields is not None and any(
-                str(portal.get(name) or "") != str(desired.fields.get(name) or portal.get(name) or "")
-                for name in DRIFT_FIELDS):
-            row.state_hash = None
         self.store.touch(row)
 
     def _observe_memberships(self) -> None:
-        groups = {row.b24_id: row.key for row in self.store.of_kind("group") if row.b24_id is not None}
-        members: dict[str, set[int]] = {}
-        commands = [Command("sonet_group.user.get", {"ID": gid}, ref=key) for gid, key in groups.items()]
-        for outcome in self.sender.send(commands):
-            if outcome.status != "ok":
-                raise SyncFatal(f"Не удалось прочитать участников группы: {reason(outcome.error)}")
-            members[outcome.command.ref] = {int(m["USER_ID"]) for m in outcome.result or []}
+        groups = {row.key: row.b24_id for row in self.store.of_kind("group") if row.b24_id is not None}
+        members = self._members(groups)
         for row in self.store.of_kind("user"):
             if row.b24_id is not None:
                 actual = sorted(key for key, ids in members.items() if row.b24_id in ids)
                 if actual != sorted(row.state.get("groups", [])):
                     row.state["groups"] = actual
                     self.store.touch(row)
-

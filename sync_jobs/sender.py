@@ -32,6 +32,7 @@ class Report:
     counts: dict[str, int] = field(default_factory=dict)
     records: list[Skipped] = field(default_factory=list)
     write_commands: int = 0
+    first_write_at: float | None = None  # time.monotonic() when the portal answered the plan's first write
 
     def count(self, name: str, amount: int = 1) -> None:
         self.counts[name] = self.counts.get(name, 0) + amount

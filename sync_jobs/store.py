@@ -115,15 +115,33 @@ class MappingStore:
 
     def pushed_state(self) -> PushedState:
         """Confirmed rows as the planner sees them."""
-        groups = {row.key: MappedGroup(row.key, row.b24_id, row.state_hash,
-                                       frozenset(row.state.get("moderators", ())))
-                  for row in self.of_kind("group") if row.b24_id is not None}
-        users = {row.key: MappedUser(row.key, row.b24_id, row.state_hash, frozenset(row.state.get("groups", ())),
-                                     bool(row.state.get("active", True)), _refusal(row.state.get("refused")))
-                 for row in self.of_kind("user") if row.b24_id is not None}
-        rejected = {row.key: (row.state_hash or "", str(row.state.get("reason", "")))
-                    for row in self.of_kind("rejected")}
+        groups = {row.key: group for row in self.of_kind("group") if (group := self.mapped_group(row.key))}
+        users = {row.key: user for row in self.of_kind("user") if (user := self.mapped_user(row.key))}
+        rejected = {row.key: refusal for row in self.of_kind("rejected") if (refusal := self.rejected(row.key))}
         return PushedState(groups, users, rejected)
+
+    def mapped_group(self, key: str) -> MappedGroup | None:
+        """The group as last pushed; None unless confirmed."""
+        row = self.get("group", key)
+        if row is None or row.b24_id is None:
+            return None
+        return MappedGroup(row.key, row.b24_id, row.state_hash, frozenset(row.state.get("moderators", ())))
+
+    def mapped_user(self, key: str) -> MappedUser | None:
+        """The user as last pushed; None unless confirmed."""
+        row = self.get("user", key)
+        if row is None or row.b24_id is None:
+            return None
+        return MappedUser(row.key, row.b24_id, row.state_hash, frozenset(row.state.get("groups", ())),
+                          bool(row.state.get("active", True)), _refusal(row.state.get("refused")))
+
+    def rejected(self, key: str) -> tuple[str, str] | None:
+        """(fields hash, reason) of an invitation Bitrix24 refused; None when there was none."""
+        row = self.get("rejected", key)
+        return None if row is None else (row.state_hash or "", str(row.state.get("reason", "")))
+
+    def mapped_users(self) -> list[MappedUser]:
+        return [user for row in self.of_kind("user") if (user := self.mapped_user(row.key)) is not None]
 
 
 def _refusal(value: Any) -> tuple[str, str] | None:
@@ -209,22 +227,40 @@ def run_records(db: Database, run_id: int) -> list[SyncRunRecord]:
 
 # -- the directory of who is who (read through sync_jobs.directory) ---------------------------------
 
-def save_directory(db: Database, desired: DesiredState, cipher: TokenCipher) -> None:
-    """Bring the directory tables to the desired state of a successful run, writing only what changed.
+@dataclass(frozen=True)
+class DirectoryRows:
+    """The directory tables' rows for a desired state, as stored (contacts encrypted, digests taken)."""
+
+    sites: dict[str, dict[str, Any]]
+    people: dict[str, dict[str, Any]]
+    departments: dict[str, list[str]]  # person key -> department refs
+
+
+def directory_rows(desired: DesiredState, cipher: TokenCipher) -> DirectoryRows:
+    """The rows of the directory of ``desired``: computed apart from the transaction (they cost most).
 
     A person's e-mail and mobile phone are stored encrypted; their keyed fingerprint tells a change."""
     sites = {g.key: {"name": g.name, "department_name": g.department_name, "legal_entity_ref": g.legal_entity_ref,
                      "legal_entity_name": g.legal_entity_name} for g in desired.groups.values()}
-    people = {u.key: _person(u, cipher) for u in desired.users.values() if u.fields is not None and u.groups}
+    users = [u for u in desired.users.values() if u.fields is not None and u.groups]
+    people = {u.key: _digested(_person(u, cipher), secret=("contacts",)) for u in users}
+    return DirectoryRows({key: _digested(values) for key, values in sites.items()}, people,
+                         {u.key: sorted(u.groups) for u in users})
+
+
+def save_directory(db: Database, rows: DirectoryRows, cipher: TokenCipher) -> None:
+    """Bring the directory tables to the rows of a successful run, writing only what changed (the
+    contacts of those rows encrypted)."""
+    def seal(row: dict[str, Any]) -> dict[str, Any]:
+        return {**row, "contacts": cipher.encrypt(row["contacts"])}
+
     with db.session() as session:
-        _sync_rows(session, DirectorySite, DirectorySite.department_ref, sites)
-        changed, removed = _sync_rows(session, DirectoryPerson, DirectoryPerson.person_ref, people,
-                                      encrypt={"contacts": cipher.encrypt})
+        _sync_rows(session, DirectorySite, DirectorySite.department_ref, rows.sites)
+        changed, removed = _sync_rows(session, DirectoryPerson, DirectoryPerson.person_ref, rows.people, seal)
         stale = [*changed, *removed]
         for chunk in (stale[i:i + 500] for i in range(0, len(stale), 500)):
             session.execute(delete(DirectoryPlacement).where(DirectoryPlacement.person_ref.in_(chunk)))
-        placements = [{"department_ref": ref, "person_ref": key} for key in changed
-                      for ref in json.loads(people[key]["departments"])]
+        placements = [{"department_ref": ref, "person_ref": key} for key in changed for ref in rows.departments[key]]
         if placements:
             session.execute(insert(DirectoryPlacement), placements)
 
@@ -239,18 +275,14 @@ def _person(user: DesiredUser, cipher: TokenCipher) -> dict[str, Any]:
             "fingerprint": cipher.fingerprint(contacts)}
 
 
-def _sync_rows(session: Any, model: Any, key_column: Any, wanted: Mapping[str, dict[str, Any]],
-               encrypt: Mapping[str, Callable[[str], str]] | None = None) -> tuple[list[str], list[str]]:
-    """Insert, update and delete rows of ``model`` to match ``wanted``; the keys changed and removed.
-
-    Columns in ``encrypt`` are stored encrypted; the digest covers everything but them (their plain
-    text enters it only as the ``fingerprint`` the caller adds)."""
-    encrypt = encrypt or {}
+def _sync_rows(session: Any, model: Any, key_column: Any, rows: Mapping[str, dict[str, Any]],
+               seal: Callable[[dict[str, Any]], dict[str, Any]] = lambda row: row) -> tuple[list[str], list[str]]:
+    """Insert, update and delete rows of ``model`` to match ``rows`` (``_digested``; ``seal`` makes a row
+    as stored, only for those written); the keys changed and removed."""
     known = dict(session.execute(select(key_column, model.digest)).all())
     key_name = key_column.key
-    rows = {key: _stored_row(values, encrypt) for key, values in wanted.items()}
-    new = [{key_name: key, **row} for key, row in rows.items() if key not in known]
-    updated = [{"k": key, **row} for key, row in rows.items() if key in known and known[key] != row["digest"]]
+    new = [{key_name: key, **seal(row)} for key, row in rows.items() if key not in known]
+    updated = [{"k": key, **seal(row)} for key, row in rows.items() if key in known and known[key] != row["digest"]]
     removed = [key for key in known if key not in rows]
     if new:
         session.execute(insert(model), new)
@@ -263,8 +295,8 @@ def _sync_rows(session: Any, model: Any, key_column: Any, wanted: Mapping[str, d
     return [row[key_name] for row in new] + [row["k"] for row in updated], removed
 
 
-def _stored_row(values: dict[str, Any], encrypt: Mapping[str, Callable[[str], str]]) -> dict[str, Any]:
-    plain = {k: v for k, v in values.items() if k not in encrypt}
-    digest = state_hash(plain)
-    plain.pop("fingerprint", None)
-    return {**plain, **{name: seal(values[name]) for name, seal in encrypt.items()}, "digest": digest}
+def _digested(values: dict[str, Any], secret: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The row with its digest, over everything but the ``secret`` columns (their plain text enters it only
+    as the ``fingerprint`` the caller adds); the secret columns stay plain until sealed."""
+    digest = state_hash({k: v for k, v in values.items() if k not in secret})
+    return {**{k: v for k, v in values.items() if k != "fingerprint"}, "digest": digest}

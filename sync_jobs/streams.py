@@ -14,7 +14,7 @@ import dataclasses
 import hashlib
 import queue
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +25,7 @@ from onec.source import ChangeSet, ZupSource
 
 from sync_jobs.desired import EmployeeNumber, keep_employee, keep_employment, keep_person
 
+CHUNK = 1000  # records a reader hands over at a time
 Bookmark = array  # of "Q": key digest, record digest, key digest, record digest, ...
 
 
@@ -55,7 +56,20 @@ class Stream:
 
     def collect(self, source: ZupSource) -> list[Any]:
         """The kept records of a full read (the full records never pile up)."""
-        return [slim for record in self.read(source) if (slim := self.keep(record)) is not None]
+        return [slim for chunk in self.chunks(source) for slim in chunk]
+
+    def chunks(self, source: ZupSource, size: int | None = None) -> Iterator[list[Any]]:
+        """The kept records of a full read, ``size`` (CHUNK) at a time as they arrive."""
+        size = size or CHUNK
+        chunk: list[Any] = []
+        for record in self.read(source):
+            if (slim := self.keep(record)) is not None:
+                chunk.append(slim)
+                if len(chunk) >= size:
+                    yield chunk
+                    chunk = []
+        if chunk:
+            yield chunk
 
     def apply(self, kept: dict[str, Any], changes: ChangeSet) -> None:
         """Apply this stream's part of ``changes`` to the kept records by key."""
@@ -96,12 +110,36 @@ EmploymentStream = Stream("employments", "employee_ref", EmploymentState, lambda
 STREAMS = (LegalEntityStream, DepartmentStream, PositionStream, PersonStream, EmployeeStream, EmploymentStream)
 """Dependency order: legal entities -> departments -> (positions, persons) -> employees -> employments."""
 
+READ_ORDER = (LegalEntityStream, DepartmentStream, PositionStream, EmploymentStream, EmployeeStream, PersonStream)
+"""The order a full read asks for the streams: a person's user can be decided once the employment register
+and their employee cards are in (sync_jobs.desired.DesiredStateBuilder), so persons, the largest, come
+last and their users are decided page by page while they arrive."""
+
+Deliver = Callable[[str, "list[Any] | None"], None]
+"""Called from a reader thread with (stream name, kept records), and (stream name, None) at its end."""
+
 
 def read_streams(source: ZupSource, open_source: Callable[[], ZupSource],
                  streams: Iterable[Stream] = STREAMS) -> dict[str, list[Any]]:
-    """Every stream fully: through ``source`` and, when it is worth more readers at once
-    (``concurrent_reads``), through sources opened for this read (sources are not shared by threads).
-    The first error propagates after the other readers stopped (the run must not plan on a partial read)."""
+    """Every stream fully (see ``deliver_streams``): stream name -> kept records."""
+    streams = tuple(streams)
+    records: dict[str, list[Any]] = {stream.name: [] for stream in streams}
+
+    def collect(name: str, chunk: list[Any] | None) -> None:
+        if chunk is not None:
+            records[name].extend(chunk)
+
+    deliver_streams(source, open_source, collect, streams)
+    return records
+
+
+def deliver_streams(source: ZupSource, open_source: Callable[[], ZupSource], deliver: Deliver,
+                    streams: Iterable[Stream] = READ_ORDER) -> SourcePosition | None:
+    """Every stream fully, handed to ``deliver`` chunk by chunk from the reader threads: through
+    ``source`` and, when it is worth more readers at once (``concurrent_reads``), through sources
+    opened for this read (sources are not shared by threads). The first error propagates after the
+    other readers stopped (the run must not plan on a partial read). Returns the readers' positions of
+    what they read, merged (``ZupSource.read_position``), when the source notes them."""
     extra: list[ZupSource] = []
     try:
         for _ in range(source.concurrent_reads - 1):
@@ -110,22 +148,35 @@ def read_streams(source: ZupSource, open_source: Callable[[], ZupSource],
         for reader in (source, *extra):
             sources.put(reader)
         with ThreadPoolExecutor(max_workers=1 + len(extra), thread_name_prefix="zup-read") as pool:
-            futures = {stream.name: pool.submit(_collect_with, sources, stream) for stream in streams}
+            futures = [pool.submit(_deliver_with, sources, stream, deliver) for stream in streams]
             try:
-                return {name: future.result() for name, future in futures.items()}
+                for future in futures:
+                    future.result()
             finally:
-                for future in futures.values():
+                for future in futures:
                     future.cancel()
+        return _merged([reader.read_position() for reader in (source, *extra)]) if source.position_from_read else None
     finally:
         for reader in extra:
             reader.close()
 
 
-def _collect_with(sources: queue.SimpleQueue[ZupSource], stream: Stream) -> list[Any]:
+def _merged(positions: list[SourcePosition | None]) -> SourcePosition:
+    """Positions of readers that read different kinds: {source: {kind: versions}} merged by kind."""
+    merged: SourcePosition = {}
+    for position in positions:
+        for name, kinds in (position or {}).items():
+            merged.setdefault(name, {}).update(kinds)
+    return merged
+
+
+def _deliver_with(sources: queue.SimpleQueue[ZupSource], stream: Stream, deliver: Deliver) -> None:
     """``stream`` read through a free source (there is one per reader thread)."""
     source = sources.get()
     try:
-        return stream.collect(source)
+        for chunk in stream.chunks(source):
+            deliver(stream.name, chunk)
+        deliver(stream.name, None)
     finally:
         sources.put(source)
 

@@ -20,6 +20,7 @@ IDEMPOTENT_VERBS = frozenset({"get", "list", "fields", "current", "search", "upd
 """Last name segments of methods that may be resent safely; every other method counts as a create."""
 LOOKAHEAD = 5000  # commands read ahead from the caller so blocked methods can be overtaken
 IDLE_MIN_S = 0.001
+IDLE_POLL_S = 0.01  # how soon a paused caller is asked again when nothing else waits
 
 
 def is_idempotent(method: str) -> bool:
@@ -35,6 +36,11 @@ class Command:
     method: str
     params: Mapping[str, Any] | None = None
     ref: Any = None
+
+
+PAUSE = Command("")
+"""Yielded by a caller whose next commands depend on outcomes or data still to come: nothing more for now,
+ask again (after sending what waits, or after IDLE_POLL_S when nothing does)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,7 @@ class _Backlog:
         self._queues: dict[str, deque[Command]] = {}
         self._size = 0
         self._exhausted = False
+        self.paused = False  # the caller said PAUSE at the last fill: it may have more soon
         self._rounds = itertools.count()
 
     @property
@@ -64,10 +71,14 @@ class _Backlog:
         return self._exhausted and self._size == 0
 
     def fill(self) -> None:
+        self.paused = False
         while self._size < self._lookahead and not self._exhausted:
             command = next(self._source, None)
             if command is None:
                 self._exhausted = True
+            elif command is PAUSE:
+                self.paused = True
+                return
             else:
                 self._queues.setdefault(command.method.lower(), deque()).append(command)
                 self._size += 1
@@ -104,8 +115,10 @@ def _next_batch(client: B24Client, backlog: _Backlog) -> list[Command]:
 
 
 def _idle_delay(client: B24Client, backlog: _Backlog) -> float:
-    """Every waiting method is out of budget: sleep until the first one is available again."""
-    return max(IDLE_MIN_S, min(client.governor.delay(method) for method in backlog.methods()))
+    """Every waiting method is out of budget: sleep until the first one is available again (a paused
+    caller with nothing waiting is asked again after IDLE_POLL_S)."""
+    delay = min((client.governor.delay(method) for method in backlog.methods()), default=IDLE_POLL_S)
+    return max(IDLE_MIN_S, min(delay, IDLE_POLL_S) if backlog.paused else delay)
 
 
 def _method_counts(commands: Iterable[Command]) -> dict[str, int]:

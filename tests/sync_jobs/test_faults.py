@@ -8,17 +8,23 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 import yaml
 from flask import Flask
 from sqlalchemy import delete
 
 from sync_jobs import run_sync
+from sync_jobs.run import preview
+from sync_jobs.execute import PlanWriter
 from sync_jobs.models import SyncMapping, SyncRun
+from sync_jobs.store import MappingStore
 from b24app.db import get_db
 from tests.sync_jobs.conftest import Hooks, sync_config_data, sync_env
 from tests.sync_jobs.portal_view import PortalView, write_calls
+from tests.sync_jobs.zup_edit import dismiss, employees_of, hire_second_job
 from tests.support import python_path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,14 +72,36 @@ def test_1c_failing_mid_read_fails_cleanly_without_deactivation(sync_app: Flask,
         assert session.query(SyncRun).order_by(SyncRun.id.desc()).first().status == "failed"
 
 
-def _cli(tmp_path: Path, portal_server: Any, zup_server: Any, database_url: str) -> tuple[list[str], dict[str, str]]:
+def _cli(tmp_path: Path, portal_server: Any, zup_server: Any, database_url: str,
+         onec_options: dict[str, Any] | None = None) -> tuple[list[str], dict[str, str]]:
     config = tmp_path / "cli.yaml"
-    data = {"app": {"public_url": "http://127.0.0.1:5000"}, **sync_config_data(zup_server)}
+    data = {"app": {"public_url": "http://127.0.0.1:5000"},
+            **sync_config_data(zup_server, onec_options=onec_options)}
     config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     env = {**os.environ, **sync_env(portal_server, zup_server), "B24APP_CONFIG": str(config),
            "DATABASE_URL": database_url, "SECRET_KEY": "test", "B24APP_TOKEN_KEY": _key(),
            "PYTHONPATH": python_path(str(REPO))}
     return [sys.executable, "-m", "service.cli", "sync", "run"], env
+
+
+def _kill_rounds(command: list[str], env: dict[str, str], zup: Hooks, rng: random.Random, rounds: int,
+                 mutations: dict[int, float], pause: tuple[float, float], check: Callable[[], None]) -> None:
+    """``rounds`` runs of ``command``, each SIGKILLed after a random pause; 1C changes by ``mutations``
+    (round -> percent) before some of them; ``check`` after each."""
+    for round_number in range(rounds):
+        if round_number in mutations:
+            zup("POST", "mutate", {"percent": mutations[round_number], "seed": round_number})
+        process = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(*pause))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        check()
+
+
+def _no_duplicates(portal: Hooks) -> None:
+    view = PortalView.read(portal)
+    view.zup_users()  # asserts there are no duplicates
+    view.zup_groups()
 
 
 def _key() -> str:
@@ -85,18 +113,8 @@ def test_sigkill_at_random_points_converges_without_duplicates(
         tmp_path: Path, sync_app: Flask, portal: Hooks, zup: Hooks, portal_server: Any, zup_server: Any,
         database_url: str) -> None:
     command, env = _cli(tmp_path, portal_server, zup_server, database_url)
-    rng = random.Random(5)
     portal("POST", "faults", {"rate": 1.0, "kind": "slow", "delay_s": 0.05})  # stretch the run to be killable
-    for round_number in range(10):
-        if round_number == 5:
-            zup("POST", "mutate", {"percent": 5, "seed": round_number})
-        process = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.5, 3.0))
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        PortalView.read(portal).zup_users()  # no duplicates at any point
-        PortalView.read(portal).zup_groups()
+    _kill_rounds(command, env, zup, random.Random(5), 10, {5: 5}, (0.5, 3.0), lambda: _no_duplicates(portal))
     portal("DELETE", "faults")
     finished = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stdout + finished.stderr
@@ -106,3 +124,75 @@ def test_sigkill_at_random_points_converges_without_duplicates(
         session.execute(delete(SyncMapping))
     run_sync(sync_app, full=False, force=True)
     assert PortalView.read(portal).state() == killed
+
+
+def _active_users_1c_still_employs(portal: Hooks, app: Flask) -> None:
+    """Nobody 1C still employs was deactivated (a killed run must never decide on a partial read)."""
+    desired = preview(app).desired.users
+    for xml, user in PortalView.read(portal).zup_users().items():
+        wanted = desired.get(xml[len("zup:"):])
+        assert user["ACTIVE"] or (wanted is not None and wanted.active is False), f"{xml} deactivated"
+
+
+def test_sigkill_in_the_read_or_between_batches_converges_on_the_next_incremental_run(
+        tmp_path: Path, sync_app: Flask, portal: Hooks, zup: Hooks, portal_server: Any, zup_server: Any,
+        database_url: str) -> None:
+    """Issue 15 / issue 10 item 5: pipelined runs killed anywhere (1C read in pages of 10 and slowed, so
+    kills land in the read as well as between batches), 1C changing between them (people moved between
+    departments among them); the next incremental run converges: no duplicates, nobody left in a group
+    they were moved out of, no deactivation from a partial read."""
+    command, env = _cli(tmp_path, portal_server, zup_server, database_url,
+                        onec_options={"paging": {"page_size": 10, "scan_page_size": 10}})
+    portal("POST", "faults", {"rate": 1.0, "kind": "slow", "delay_s": 0.05})
+    zup("POST", "faults", {"rate": 1.0, "kind": "slow", "delay_s": 0.02})
+
+    def check() -> None:
+        _no_duplicates(portal)
+        _active_users_1c_still_employs(portal, sync_app)
+
+    _kill_rounds(command, env, zup, random.Random(15), 8, {2: 10, 5: 10}, (0.3, 4.0), check)
+    portal("DELETE", "faults")
+    zup("DELETE", "faults")
+    finished = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    killed = PortalView.read(portal).state()
+    portal("POST", "reset")
+    with get_db(sync_app).session() as session:
+        session.execute(delete(SyncMapping))
+    run_sync(sync_app, full=False, force=True)
+    reference = PortalView.read(portal).state()
+    assert killed["members"] == reference["members"]
+    assert {x: u for x, u in killed["users"].items() if u[3]} == {x: u for x, u in reference["users"].items() if u[3]}
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL: nothing after it runs, not even the mapping table's last flush."""
+
+
+def test_membership_a_killed_run_added_is_read_back_before_the_next_plan(
+        sync_app: Flask, portal: Hooks, zup_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 10 item 5: the run dies after the portal confirmed a membership and before the mapping table
+    recorded it; 1C then takes the person out of that department again. The next incremental run reads
+    the membership back from the portal first, so the person does not stay in the group."""
+    run_sync(sync_app, full=False)
+    xml, _ = next((x, u) for x, u in sorted(PortalView.read(portal).zup_users().items()) if u["ACTIVE"])
+    person = xml[len("zup:"):]
+    second_job = hire_second_job(zup_server, employees_of(zup_server, person)[0])
+    done, flush = PlanWriter._membership_done, MappingStore.flush
+
+    def dies_on_the_answer(writer: PlanWriter, outcome: Any) -> None:
+        if person in outcome.command.ref[2]:
+            monkeypatch.setattr(MappingStore, "flush", lambda store: None)
+            raise Killed
+        done(writer, outcome)
+
+    monkeypatch.setattr(PlanWriter, "_membership_done", dies_on_the_answer)
+    with pytest.raises(Killed):
+        run_sync(sync_app, full=False)
+    monkeypatch.setattr(PlanWriter, "_membership_done", done)
+    monkeypatch.setattr(MappingStore, "flush", flush)
+    assert sum(xml in members for members in PortalView.read(portal).members().values()) == 2
+    dismiss(zup_server, second_job)
+    summary = run_sync(sync_app, full=False)
+    assert summary.status == "ok", summary.render()
+    assert sum(xml in members for members in PortalView.read(portal).members().values()) == 1

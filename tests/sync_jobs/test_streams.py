@@ -70,6 +70,7 @@ class FakeSource:
     """Just what read_streams touches of a ZupSource (pure logic: no 1C involved)."""
 
     concurrent_reads = 2
+    position_from_read = False
 
     def __init__(self, fail: bool = False) -> None:
         self.fail = fail

@@ -1,0 +1,90 @@
+"""The pipelined run: writes begin while 1C is still being read; a read that fails midway decides nothing."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+
+import sync_jobs.pipeline
+import sync_jobs.streams
+from onec.errors import OneCTransportError
+from sync_jobs import run_sync
+from sync_jobs.execute import PlanWriter
+from sync_jobs.models import SyncBookmark
+from b24app.db import get_db
+from tests.sync_jobs.conftest import Hooks
+from tests.sync_jobs.portal_view import PortalView
+
+WAIT_S = 120  # only reached when the run does not write while it reads: the assertion then fails
+
+
+def _gate_persons(monkeypatch: pytest.MonkeyPatch, at_chunk: int, act: Callable[[], None]) -> None:
+    """Persons arrive 10 at a time; the reader calls ``act`` before it hands over chunk ``at_chunk``."""
+    monkeypatch.setattr(sync_jobs.streams, "CHUNK", 10)
+    deliver_streams = sync_jobs.pipeline.deliver_streams
+    chunks = {"persons": 0}
+
+    def gated(source: Any, open_source: Any, deliver: Any, *args: Any) -> None:
+        def gate(name: str, chunk: list[Any] | None) -> None:
+            if name == "persons" and chunk is not None:
+                chunks["persons"] += 1
+                if chunks["persons"] == at_chunk:
+                    act()
+            deliver(name, chunk)
+        deliver_streams(source, open_source, gate, *args)
+
+    monkeypatch.setattr(sync_jobs.pipeline, "deliver_streams", gated)
+
+
+def _on_first_write(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    wrote = threading.Event()
+    record = PlanWriter._stream_outcome
+
+    def recorded(writer: PlanWriter, outcome: Any) -> None:
+        wrote.set()
+        record(writer, outcome)
+
+    monkeypatch.setattr(PlanWriter, "_stream_outcome", recorded)
+    return wrote
+
+
+def test_first_writes_go_out_while_persons_are_still_being_read(sync_app: Flask, portal: Hooks,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    wrote = _on_first_write(monkeypatch)
+    answered: list[bool] = []
+    _gate_persons(monkeypatch, 2, lambda: answered.append(wrote.wait(WAIT_S)))
+    summary = run_sync(sync_app, full=False)
+    assert summary.status == "ok", summary.render()
+    assert answered == [True]  # the portal answered a write before the second chunk of persons was read
+    assert summary.first_write_s is not None
+
+
+def test_read_failing_after_writes_began_removes_and_deactivates_nobody(sync_app: Flask, portal: Hooks, zup: Hooks,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    run_sync(sync_app, full=False)
+    before = PortalView.read(portal).state()
+    with get_db(sync_app).read_session() as session:
+        bookmarks = {row.stream: row.value for row in session.query(SyncBookmark)}
+    zup("POST", "mutate", {"percent": 20, "seed": 7})  # dismissals, transfers, new people, changed fields
+    wrote = _on_first_write(monkeypatch)
+
+    def fail_after_a_write() -> None:
+        wrote.wait(WAIT_S)
+        raise OneCTransportError("1C OData connection failed on persons: ConnectionError")
+
+    _gate_persons(monkeypatch, 4, fail_after_a_write)
+    failed = run_sync(sync_app, full=True, force=True)  # a full read, in chunks
+    assert failed.status == "failed" and "1С" in (failed.message or ""), failed.render()
+    assert not {"users_deactivated", "memberships_removed"} & {k for k, v in failed.counts.items() if v}
+    after = PortalView.read(portal).state()
+    for xml, user in before["users"].items():
+        assert after["users"][xml][3] == user[3], f"{xml} changed ACTIVE on a partial read"
+    for marker, members in before["members"].items():
+        assert members <= after["members"][marker], f"members removed from {marker} on a partial read"
+    with get_db(sync_app).read_session() as session:
+        assert {row.stream: row.value for row in session.query(SyncBookmark)} == bookmarks
+    monkeypatch.undo()
+    assert run_sync(sync_app, full=False, force=True).status in ("ok", "partial")
