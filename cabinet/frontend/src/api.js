@@ -30,7 +30,8 @@ export function createApi (boot) {
 
   // A network failure throws an Error with status 0; an answer that is not OK one with its status and body.
   async function send (method, url, body, retried = false) {
-    const headers = { Authorization: 'Bearer ' + token, Accept: 'application/json' }
+    const sentWith = token
+    const headers = { Authorization: 'Bearer ' + sentWith, Accept: 'application/json' }
     if (body !== undefined) headers['Content-Type'] = 'application/json'
     let answer
     try {
@@ -39,7 +40,8 @@ export function createApi (boot) {
       throw Object.assign(new Error('Нет связи с сервером.'), { status: 0, body: {} })
     }
     if (answer.status === 401 && !retried) {
-      await renew()
+      // requests refused together share one renewal: one that finished meanwhile already gave a new token
+      if (token === sentWith) await renew()
       return send(method, url, body, true)
     }
     return answer
