@@ -52,18 +52,23 @@ def client_for(app: Flask, member_id: str | None = None) -> B24Client:
         return B24Client(config.webhook_url, webhook=True, plan_limits=plan_limits(config),
                          **_limiters(app, urlparse(config.webhook_url).netloc))
     store = get_store(app)
-    member_id = member_id or current_portal()
+    member_id = member_id or current_portal() or installed_portal(app)
     if member_id is None:
-        installed = [i for i in store.all() if i.status == "installed"]
-        if len(installed) != 1:
-            raise LookupError("укажите портал: установлено порталов — %d" % len(installed))
-        member_id = installed[0].member_id
+        raise LookupError("укажите портал: установлено порталов — 0")
     installation = store.find(member_id=member_id)
     if installation is None or installation.status == "uninstalled":
         raise LookupError(f"приложение не установлено на портале {member_id}")
     tokens = PortalTokens(store, member_id, oauth_server(app, member_id), expiry_margin_s=EXPIRY_MARGIN_S / config.time_scale)
     return B24Client(installation.client_endpoint, tokens=tokens, plan_limits=plan_limits(config),
                      **_limiters(app, member_id))
+
+
+def installed_portal(app: Flask) -> str | None:
+    """The member_id of the one installed portal; None when none is; LookupError when several are."""
+    installed = [i.member_id for i in get_store(app).all() if i.status == "installed"]
+    if len(installed) > 1:
+        raise LookupError("укажите портал: установлено порталов — %d" % len(installed))
+    return installed[0] if installed else None
 
 
 def redis_link(app: Flask) -> RedisLink | None:

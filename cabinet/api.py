@@ -77,10 +77,7 @@ def onec_card():  # type: ignore[no-untyped-def]
     """What only 1C knows now: today's vacation balance and the hire dates."""
     roles = _roles()
     _require(roles.employee is not None)
-    card = data.onec_card(current_app, roles.employee)
-    if card is None:
-        return jsonify({"available": False, "message": "1С:ЗУП сейчас не отвечает, попробуйте позже."})
-    return jsonify({"available": True, **card})
+    return _from_onec(data.onec_card(current_app, roles.employee))
 
 
 @bp.get("/cabinet/documents")
@@ -90,9 +87,14 @@ def documents_of_employee():  # type: ignore[no-untyped-def]
     roles = _roles()
     _require(roles.employee is not None)
     documents = data.onec_documents(current_app, roles.employee)
-    if documents is None:
+    return _from_onec(None if documents is None else {"documents": documents})
+
+
+def _from_onec(found: dict[str, Any] | None) -> Response:
+    """What 1C answered, or that it is not answering now (None)."""
+    if found is None:
         return jsonify({"available": False, "message": "1С:ЗУП сейчас не отвечает, попробуйте позже."})
-    return jsonify({"available": True, "documents": documents})
+    return jsonify({"available": True, **found})
 
 
 @bp.get("/cabinet/requests")

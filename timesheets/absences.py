@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from flask import Flask
 
-from b24app.portal import client_for, get_store
+from b24app.portal import client_for, installed_portal
 from bizproc_templates.installed import approved_absences, installed_processes
 from sync_jobs.directory import directory
 from timesheets.prefill import Absence, AbsenceSource
@@ -18,7 +18,7 @@ def portal_absences(app: Flask, member_id: str | None = None) -> AbsenceSource:
     """An AbsenceSource reading the portal's approved requests (the only installed portal when None)."""
 
     def absences(person_refs: Sequence[str], start: dt.date, end: dt.date) -> list[Absence]:
-        portal = member_id or _only_portal(app)
+        portal = member_id or installed_portal(app)
         processes = installed_processes(app, portal) if portal else []
         if not processes:  # webhook mode or nothing installed: no business processes, no approved requests
             return []
@@ -30,9 +30,3 @@ def portal_absences(app: Flask, member_id: str | None = None) -> AbsenceSource:
 
     return absences
 
-
-def _only_portal(app: Flask) -> str | None:
-    installed = [i.member_id for i in get_store(app).all() if i.status == "installed"]
-    if len(installed) > 1:
-        raise LookupError(f"укажите портал: установлено порталов — {len(installed)}")
-    return installed[0] if installed else None
