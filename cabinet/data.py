@@ -24,13 +24,16 @@ from bizproc_templates.installer import Installer, installed_rows
 from bizproc_templates.settings import bizproc_settings
 from bizproc_templates.source import load_processes
 from bizproc_templates.zup import main_employment, open_source
+from cabinet.files import File, FileUnavailable
 from cabinet.roles import Roles, roles_of
 from cabinet.settings import CabinetSettings
 from cabinet.sources import Directory, Person, SiteManagers, StaffRoles
+from onec.config import ConnectionConfig
 from onec.errors import OneCError
-from onec.factory import build_source
-from onec.models import EmploymentState, PersonDocument, VacationBalance
+from onec.factory import build_source, delivers_files
+from onec.models import EmploymentState, PersonDocument, RequestRef, VacationBalance
 from onec.source import ZupSource
+from onec.targets import TARGETS
 from sync_jobs import run_sync
 from sync_jobs.run import preview
 from sync_jobs.store import recent_runs, run_records
@@ -180,16 +183,61 @@ def _from_onec(app: Flask, what: str, read: Callable[[ZupSource], T]) -> T | Non
         return None
 
 
-def onec_documents(app: Flask, person: Person) -> list[dict[str, Any]] | None:
-    """The request documents 1C:ZUP holds for the person now, newest first; None if 1C fails."""
-    def read(source: ZupSource) -> list[PersonDocument]:
-        employees = [state.employee_ref for state in source.employments_of(person.ref)]
-        return source.documents_of(person.ref, employees)
+READY = "Согласовано"  # HR posted the certificate: 1C has printed it
+NO_FILES = ("Файлы справок это подключение к 1С:ЗУП не передаёт (стандартный интерфейс OData не отдаёт печатные "
+            "формы): готовую справку выдаст бухгалтерия.")
 
-    found = _from_onec(app, "documents", read)
-    return None if found is None else [
-        {"title": DOCUMENT_TITLES.get(d.kind, d.kind), "number": d.number, "date": d.date.isoformat() if d.date else None,
-         "status": d.status, "comment": d.comment} for d in found]
+
+def _documents(source: ZupSource, person: Person) -> list[PersonDocument]:
+    employees = [state.employee_ref for state in source.employments_of(person.ref)]
+    return source.documents_of(person.ref, employees)
+
+
+def onec_documents(app: Flask, person: Person) -> dict[str, Any] | None:
+    """The request documents 1C:ZUP holds for the person now, newest first, each certificate with whether
+    its file can be downloaded (``file``: ready, pending, unavailable); None if 1C fails."""
+    found = _from_onec(app, "documents", lambda source: _documents(source, person))
+    if found is None:
+        return None
+    files = delivers_files(_connection(app))
+    documents = [{"ref": d.ref, "title": DOCUMENT_TITLES.get(d.kind, d.kind), "number": d.number,
+                  "date": d.date.isoformat() if d.date else None, "status": d.status, "comment": d.comment,
+                  "file": _file_state(d, files)} for d in found]
+    unavailable = any(d["file"] == "unavailable" for d in documents)
+    return {"documents": documents, "files_note": NO_FILES if unavailable else ""}
+
+
+def _file_state(document: PersonDocument, files: bool) -> str | None:
+    """None: the document has no file; pending: not printed yet; ready or unavailable (the connection)."""
+    if document.kind not in TARGETS or not TARGETS[document.kind].produces_file or document.status == "Отклонено":
+        return None
+    if document.status != READY:
+        return "pending"
+    return "ready" if files else "unavailable"
+
+
+def certificate_file(app: Flask, person: Person, ref: str) -> File | None:
+    """The file 1C printed for one of the person's certificates; None if 1C fails. FileUnavailable says why
+    there is none: not the person's, not a certificate, not printed yet, or the connection gives no files."""
+    if not delivers_files(_connection(app)):
+        raise FileUnavailable(NO_FILES)
+
+    def read(source: ZupSource) -> File:
+        document = next((d for d in _documents(source, person) if d.ref == ref.lower()), None)
+        state = None if document is None else _file_state(document, True)
+        if document is None or state is None:
+            raise FileUnavailable("Файла по этому документу нет.", status=404)
+        if state == "pending":
+            raise FileUnavailable("Справка ещё не готова: бухгалтерия её оформляет.")
+        printed = source.request_document(RequestRef(document.kind, document.ref, document.number))
+        return File(printed.name or f"Справка {document.number}.pdf", printed.mime, printed.content)
+
+    return _from_onec(app, "certificate", read)
+
+
+def _connection(app: Flask) -> ConnectionConfig:
+    """The 1C connection the business processes (and so the cabinet) use."""
+    return get_config(app).settings("onec").connection(bizproc_settings(app).onec_connection)
 
 
 def onec_card(app: Flask, person: Person) -> dict[str, Any] | None:
