@@ -115,12 +115,16 @@ def managers_of_person(app: Flask, person: Person, member_id: str) -> dict[str, 
 
 # -- requests ----------------------------------------------------------------------------------------
 
+NOT_REQUESTS = ("lna_acknowledgement", "timesheet_approval")  # started for the employee (HR publishes an act,
+                                                              # the app submits a timesheet), never by them
+
+
 def request_forms(app: Flask, member_id: str) -> list[dict[str, Any]]:
-    """A button per installed HR process: its title and the portal's form that starts it."""
+    """A button per installed HR process an employee starts: its title and the portal's form that starts it."""
     lists = {row.code: row.b24_id for row in installed_rows(get_db(app), member_id) if row.kind == "list"}
     return [{"code": process.code, "title": process.section("list").get("name", process.code),
              "path": REQUEST_PATH.format(iblock_id=lists[process.code])}
-            for process in load_processes() if process.code in lists]
+            for process in load_processes() if process.code in lists and process.code not in NOT_REQUESTS]
 
 
 def requests_of(client: B24Client, user_id: int) -> dict[str, Any]:
