@@ -89,7 +89,7 @@ def documents_of_employee():  # type: ignore[no-untyped-def]
     """The request documents 1C holds for the employee: what HR made of their requests, or made themselves."""
     roles = _roles()
     _require(roles.employee is not None)
-    return _from_onec(data.onec_documents(current_app, roles.employee))
+    return _from_onec(data.onec_documents(current_app, roles.employee, _attached(roles.user_id)))
 
 
 @bp.get("/cabinet/documents/<ref>/file")
@@ -98,11 +98,30 @@ def certificate_file(ref: str):  # type: ignore[no-untyped-def]
     """The file 1C printed for one of the employee's certificates."""
     roles = _roles()
     _require(roles.employee is not None)
+    client = client_for(current_app, current_viewer().member_id)
     try:
-        found = data.certificate_file(current_app, roles.employee, ref)
+        found = data.certificate_file(current_app, roles.employee, ref, _attached(roles.user_id),
+                                      lambda file_id: files.drive_file(client, file_id))
     except FileUnavailable as refused:
         return _refused(str(refused), refused.status)
+    except (B24Error, LookupError) as exc:
+        log.warning("cabinet: certificate not read from the portal: %s", getattr(exc, "code", type(exc).__name__))
+        return _refused(PORTAL_DOWN, 503)
     return files.send(found) if found is not None else _refused(ONEC_DOWN, 503)
+
+
+def _attached(user_id: int) -> Callable[[], data.Attached]:
+    """The certificates attached to the employee's requests in Bitrix24, read when asked; none if the portal
+    does not answer (the card then says where else to get them)."""
+    member_id = current_viewer().member_id
+
+    def read() -> data.Attached:
+        try:
+            return data.attached_certificates(current_app, client_for(current_app, member_id), member_id, user_id)
+        except (B24Error, LookupError) as exc:
+            log.warning("cabinet: attached certificates not read: %s", getattr(exc, "code", type(exc).__name__))
+            return {}
+    return read
 
 
 # -- local regulations ---------------------------------------------------------------------------

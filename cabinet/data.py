@@ -20,6 +20,7 @@ from b24app.bitrix.errors import B24Error
 from b24app.db import get_db
 from b24app.portal import client_for, get_config, get_store
 from b24app.verify import Viewer
+from bizproc_templates.installed import filed_requests, installed_processes
 from bizproc_templates.installer import Installer, installed_rows
 from bizproc_templates.settings import bizproc_settings
 from bizproc_templates.source import load_processes
@@ -45,6 +46,7 @@ DIRECTORY_KEY = "cabinet.directory"
 CONTACTS_KEPT = 1024
 CONTACTS_TTL_S = 300.0  # managers' names and contacts change rarely; a page shows them for 5 minutes at most
 EXAMPLES = 5
+CERTIFICATE_PROCESS = "certificate"
 REQUEST_PATH = "/bizproc/processes/{iblock_id}/element/0/0/"  # the portal's form of a new process element
 
 
@@ -189,7 +191,9 @@ def _from_onec(app: Flask, what: str, read: Callable[[ZupSource], T]) -> T | Non
 
 READY = "Согласовано"  # HR posted the certificate: 1C has printed it
 NO_FILES = ("Файлы справок это подключение к 1С:ЗУП не передаёт (стандартный интерфейс OData не отдаёт печатные "
-            "формы): готовую справку выдаст бухгалтерия.")
+            "формы): справку можно будет скачать здесь, когда бухгалтерия приложит её к вашему заявлению в "
+            "Битрикс24, или получить в бухгалтерии.")
+Attached = dict[tuple[str, str], int]  # (certificate kind, 1C number) -> Drive file id
 
 
 def _documents(source: ZupSource, person: Person) -> list[PersonDocument]:
@@ -197,22 +201,24 @@ def _documents(source: ZupSource, person: Person) -> list[PersonDocument]:
     return source.documents_of(person.ref, employees)
 
 
-def onec_documents(app: Flask, person: Person) -> dict[str, Any] | None:
+def onec_documents(app: Flask, person: Person, attached: Callable[[], Attached]) -> dict[str, Any] | None:
     """The request documents 1C:ZUP holds for the person now, newest first, each certificate with whether
-    its file can be downloaded (``file``: ready, pending, unavailable); None if 1C fails."""
+    its file can be downloaded (``file``: ready, pending, unavailable) — from 1C, or, when the connection
+    gives no files, attached to the employee's request in Bitrix24 (``attached``); None if 1C fails."""
     found = _from_onec(app, "documents", lambda source: _documents(source, person))
     if found is None:
         return None
     files = delivers_files(_connection(app))
+    on_portal = {} if files or not any(_file_state(d, True) == "ready" for d in found) else attached()
     documents = [{"ref": d.ref, "title": DOCUMENT_TITLES.get(d.kind, d.kind), "number": d.number,
                   "date": d.date.isoformat() if d.date else None, "status": d.status, "comment": d.comment,
-                  "file": _file_state(d, files)} for d in found]
+                  "file": _file_state(d, files or (d.kind, d.number.strip()) in on_portal)} for d in found]
     unavailable = any(d["file"] == "unavailable" for d in documents)
     return {"documents": documents, "files_note": NO_FILES if unavailable else ""}
 
 
 def _file_state(document: PersonDocument, files: bool) -> str | None:
-    """None: the document has no file; pending: not printed yet; ready or unavailable (the connection)."""
+    """None: the document has no file; pending: not printed yet; ready or unavailable (no file to give)."""
     if document.kind not in TARGETS or not TARGETS[document.kind].produces_file or document.status == "Отклонено":
         return None
     if document.status != READY:
@@ -220,23 +226,47 @@ def _file_state(document: PersonDocument, files: bool) -> str | None:
     return "ready" if files else "unavailable"
 
 
-def certificate_file(app: Flask, person: Person, ref: str) -> File | None:
-    """The file 1C printed for one of the person's certificates; None if 1C fails. FileUnavailable says why
-    there is none: not the person's, not a certificate, not printed yet, or the connection gives no files."""
-    if not delivers_files(_connection(app)):
-        raise FileUnavailable(NO_FILES)
+def certificate_file(app: Flask, person: Person, ref: str, attached: Callable[[], Attached],
+                     drive: Callable[[int], File]) -> File | None:
+    """The file of one of the person's certificates — printed by 1C, or attached to their request in Bitrix24
+    when the connection gives no files (``drive`` reads it); None if 1C fails. FileUnavailable says why
+    there is none: not the person's, not a certificate, not printed yet, nowhere to take it from."""
+    files = delivers_files(_connection(app))
 
-    def read(source: ZupSource) -> File:
+    def read(source: ZupSource) -> File | PersonDocument:
         document = next((d for d in _documents(source, person) if d.ref == ref.lower()), None)
         state = None if document is None else _file_state(document, True)
         if document is None or state is None:
             raise FileUnavailable("Файла по этому документу нет.", status=404)
         if state == "pending":
             raise FileUnavailable("Справка ещё не готова: бухгалтерия её оформляет.")
+        if not files:
+            return document
         printed = source.request_document(RequestRef(document.kind, document.ref, document.number))
         return File(printed.name or f"Справка {document.number}.pdf", printed.mime, printed.content)
 
-    return _from_onec(app, "certificate", read)
+    found = _from_onec(app, "certificate", read)
+    if not isinstance(found, PersonDocument):
+        return found
+    file_id = attached().get((found.kind, found.number.strip()))
+    if file_id is None:
+        raise FileUnavailable(NO_FILES)
+    return drive(file_id)
+
+
+def attached_certificates(app: Flask, client: B24Client, member_id: str, user_id: int) -> Attached:
+    """The certificates accounting attached to the user's requests «Справка 2-НДФЛ / 182н» in Bitrix24, by
+    their kind and 1C number (the request's ZUP_NUMBER, written when it was registered in 1C)."""
+    process = next((p for p in installed_processes(app, member_id) if p.code == CERTIFICATE_PROCESS), None)
+    if process is None:
+        return {}
+    found: Attached = {}
+    for filed in filed_requests(client, process, author=user_id):
+        file_id = filed.values.get("DOCUMENT", "").removeprefix("n")  # [inferred] "n<id>": a Drive object
+        number = filed.values.get("ZUP_NUMBER", "").strip()
+        if number and file_id.isdigit():
+            found[(filed.values.get("CERT_TYPE", ""), number)] = int(file_id)
+    return found
 
 
 def _connection(app: Flask) -> ConnectionConfig:

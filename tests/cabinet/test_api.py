@@ -7,7 +7,11 @@ from urllib.parse import unquote
 
 import pytest
 
+from b24app.bitrix import B24Client
 from b24app.portal import get_config
+from b24app.verify import OneOffToken
+from bizproc_templates.compiler import IBLOCK_TYPE_ID, iblock_code
+from bizproc_templates.source import PROCESSES_DIR, load_process
 from bizproc_templates.acts import ActsList
 from bizproc_templates.demo import wait_for
 from cabinet.data import directory
@@ -103,8 +107,34 @@ def test_over_odata_a_certificate_says_why_there_is_no_file(stack: CabinetStack)
         assert listed[ready.ref]["file"] == "unavailable" and "OData" in card["files_note"]
         refused = stack.api(stack.employee, f"/cabinet/documents/{ready.ref}/file")
         assert refused.status_code == 409 and refused.json()["message"] == card["files_note"]
+
+        # accounting attaches the certificate printed in 1C to the employee's request in Bitrix24
+        printed = b"%PDF-1.4 182n"
+        attach_certificate(stack, stack.employee, "certificate_182n", ready.number, stack.drive_file("182н.pdf", printed))
+        card = stack.api(stack.employee, "/cabinet/documents").json()
+        assert {d["ref"]: d["file"] for d in card["documents"]}[ready.ref] == "ready"
+        answer = stack.api(stack.employee, f"/cabinet/documents/{ready.ref}/file")
+        assert answer.status_code == 200 and answer.content == printed
+        assert unquote(answer.headers["X-File-Name"]) == "182н.pdf"
+        assert stack.api(_someone_else(stack), f"/cabinet/documents/{ready.ref}/file").status_code == 404
     finally:
         stack.app.extensions["b24app.config"] = config
+
+
+def attach_certificate(stack: CabinetStack, user_id: int, kind: str, number: str, file_id: int) -> None:
+    """The employee's request «Справка 2-НДФЛ / 182н» in Bitrix24, registered in 1C under ``number``, with the
+    certificate file attached to it (what accounting does by hand when 1C gives no files)."""
+    target = {"IBLOCK_TYPE_ID": IBLOCK_TYPE_ID, "IBLOCK_CODE": iblock_code(load_process(PROCESSES_DIR / "certificate.yaml"))}
+    fields = {row["CODE"]: (field_id, row) for field_id, row in stack.admin().call("lists.field.get", target).result.items()
+              if row.get("CODE")}
+    kinds = {label: value_id for value_id, label in fields["CERT_TYPE"][1]["DISPLAY_VALUES_FORM"].items()}
+    values = {"NAME": "Справка о заработке", fields["CERT_TYPE"][0]: kinds["Справка о заработке (182н)" if kind ==
+                                                                         "certificate_182n" else "Справка о доходах (2-НДФЛ)"],
+              fields["PERIOD"][0]: "2026"}
+    as_user = B24Client(f"{stack.install.portal.url}/rest/", tokens=OneOffToken(stack.auth_id(user_id)))
+    element = as_user.call("lists.element.add", {**target, "ELEMENT_CODE": f"cert-{number}", "FIELDS": values}).result
+    stack.admin().call("lists.element.update", {**target, "ELEMENT_ID": int(element), "FIELDS": {
+        **values, fields["ZUP_NUMBER"][0]: number, fields["DOCUMENT"][0]: file_id}})
 
 
 def test_the_employee_reads_and_acknowledges_the_acts_published_to_them(stack: CabinetStack) -> None:
