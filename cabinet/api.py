@@ -167,7 +167,7 @@ def acknowledge_regulation(element_id: int):  # type: ignore[no-untyped-def]
         acts = ActsList(client_for(current_app, proven.member_id))
         act = regulations.act_of(acts, roles.user_id, element_id)
         if act is None:
-            return _refused("Такого документа среди ваших нет.", 404)
+            return _refused(regulations.NOT_YOURS, 404)
         if not act.acknowledged:
             acts.acknowledge(as_employee, roles.user_id, element_id)
             act = regulations.act_of(acts, roles.user_id, element_id) or act  # the date, once the workflow wrote it

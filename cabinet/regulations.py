@@ -20,6 +20,7 @@ from bizproc_templates.installer import installed_rows
 from cabinet.files import File, FileUnavailable, drive_file
 
 PROCESS = "lna_acknowledgement"
+NOT_YOURS = "Такого документа среди ваших нет."
 RUSSIAN_DATE = re.compile(r"(\d{2})\.(\d{2})\.(\d{4})")
 
 
@@ -40,7 +41,7 @@ def act_of(acts: ActsList, user_id: int, element_id: int) -> EmployeeAct | None:
 def act_file(client: B24Client, user_id: int, element_id: int) -> File:
     act = act_of(ActsList(client), user_id, element_id)
     if act is None:
-        raise FileUnavailable("Такого документа среди ваших нет.", status=404)
+        raise FileUnavailable(NOT_YOURS, status=404)
     if act.file_id is None:
         raise FileUnavailable("К этому документу не приложен файл: спросите кадровую службу.", status=404)
     return drive_file(client, act.file_id)
