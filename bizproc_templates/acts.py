@@ -16,6 +16,8 @@ from bizproc_templates.compiler import IBLOCK_TYPE_ID, iblock_code
 from bizproc_templates.source import PROCESSES_DIR, Process, load_process
 
 ACKNOWLEDGED = "acknowledged"
+REVIEWED = 3  # bizproc.task.complete STATUS «ok»: what a ReviewActivity task takes (REST docs:
+              # api-reference/bizproc/bizproc-task/bizproc-task-complete.md)
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,23 @@ class Acknowledgement:
     name: str
     acknowledged: bool
     acknowledged_at: str | None
+
+
+@dataclass(frozen=True)
+class EmployeeAct:
+    """One act published to one employee: the list element, its file on Drive and the state."""
+
+    element_id: int
+    act_code: str
+    title: str
+    file_id: int | None
+    deadline: str | None
+    acknowledged: bool
+    acknowledged_at: str | None
+
+
+class NotWaiting(LookupError):
+    """The employee has no waiting acknowledgement task for the act (already done, or not created yet)."""
 
 
 class ActsList:
@@ -62,6 +81,38 @@ class ActsList:
         return [Acknowledgement(s.user_id, names.get(s.user_id, ""), s.acknowledged, s.acknowledged_at)
                 for s in sorted(states, key=lambda s: s.user_id)]
 
+    def of_employee(self, user_id: int) -> list[EmployeeAct]:
+        """Every act published to the employee, the newest first."""
+        codes = ("ACT_CODE", "ACT_TITLE", "ACT_FILE", "EMPLOYEE", "DEADLINE", "STATUS", "ACKNOWLEDGED_AT")
+        rows = self.client.get_all("lists.element.get", {
+            **self.target, "FILTER": {self._field_id("EMPLOYEE"): user_id},
+            "SELECT": ["ID", *(self._field_id(code) for code in codes)]})
+        mine = [row for row in rows if self._user(row) == user_id]
+        return [self._act(row) for row in sorted(mine, key=lambda row: -int(row["ID"]))]
+
+    def acknowledge(self, as_employee: B24Client, user_id: int, element_id: int) -> None:
+        """Complete the employee's own review task of the act's workflow (only the assignee may: their
+        token); the workflow then writes «Ознакомлен», who and when to the element."""
+        tasks = as_employee.get_all("bizproc.task.list", {"SELECT": ["ID", "DOCUMENT_ID"],
+                                                          "FILTER": {"USER_ID": user_id, "USER_STATUS": 0}})
+        task = next((t for t in tasks if str(t.get("DOCUMENT_ID", "")) == str(element_id)), None)
+        if task is None:
+            raise NotWaiting(element_id)
+        as_employee.call("bizproc.task.complete", {"TASK_ID": int(task["ID"]), "STATUS": REVIEWED, "COMMENT": ""})
+
+    def _act(self, row: dict[str, Any]) -> EmployeeAct:
+        state = self._state(row)
+        file_id = str(self._value(row, "ACT_FILE") or "").removeprefix("n")  # [inferred] "n<id>": a Drive object
+        return EmployeeAct(element_id=int(row["ID"]), act_code=str(self._value(row, "ACT_CODE") or ""),
+                           title=str(self._value(row, "ACT_TITLE") or ""),
+                           file_id=int(file_id) if file_id.isdigit() else None,
+                           deadline=self._value(row, "DEADLINE") or None, acknowledged=state.acknowledged,
+                           acknowledged_at=state.acknowledged_at)
+
+    def _user(self, row: dict[str, Any]) -> int | None:
+        text = str(self._value(row, "EMPLOYEE") or "").removeprefix("user_")
+        return int(text) if text.isdigit() else None
+
     def _fields(self, act_code: str, title: str, file_id: int, user_id: int, deadline: str | None) -> dict:
         fields = {"NAME": f"{title} — ознакомление", "PROPERTY_ACT_CODE": act_code, "PROPERTY_ACT_TITLE": title,
                   "PROPERTY_ACT_FILE": file_id, "PROPERTY_EMPLOYEE": user_id}
@@ -73,7 +124,7 @@ class ActsList:
         status_id = self._value(row, "STATUS")
         labels = self.fields["STATUS"][1].get("DISPLAY_VALUES_FORM") or {}
         acknowledged_label = self.process_options("STATUS")[ACKNOWLEDGED]
-        return Acknowledgement(user_id=int(str(self._value(row, "EMPLOYEE")).removeprefix("user_")), name="",
+        return Acknowledgement(user_id=self._user(row) or 0, name="",
                                acknowledged=labels.get(str(status_id), status_id) == acknowledged_label,
                                acknowledged_at=self._value(row, "ACKNOWLEDGED_AT"))
 

@@ -60,19 +60,22 @@ def installed_processes(app: Flask, member_id: str) -> list[InstalledProcess]:
 
 
 def filed_requests(client: B24Client, process: InstalledProcess, *, after_id: int | None = None,
-                   ids: Collection[int] | None = None) -> list[FiledRequest]:
-    """Requests with an id above ``after_id`` (every one when None), or those of ``ids``."""
+                   ids: Collection[int] | None = None, author: int | None = None) -> list[FiledRequest]:
+    """Requests with an id above ``after_id`` (every one when None), or those of ``ids``; only those the
+    user ``author`` filed, when given."""
     target = {"IBLOCK_TYPE_ID": IBLOCK_TYPE_ID, "IBLOCK_ID": process.iblock_id}
     labels = _option_labels(client, target, process)
     select = ["ID", "NAME", "CREATED_BY", *process.field_ids.values()]
     filters = [{"=ID": list(ids)[start:start + PAGE]} for start in range(0, len(ids), PAGE)] if ids is not None \
         else [{">ID": after_id or 0}]
+    if author is not None:
+        filters = [{**condition, "CREATED_BY": author} for condition in filters]
     found = []
     for condition in filters:
         rows = client.get_all("lists.element.get", {**target, "SELECT": select, "FILTER": condition,
                                                     "ELEMENT_ORDER": {"ID": "ASC"}})
         found += [_request(row, process, labels) for row in rows]
-    return found
+    return [r for r in found if r.author == author] if author is not None else found
 
 
 def _option_labels(client: RestCaller, target: dict, process: InstalledProcess) -> dict[str, dict[str, str]]:

@@ -11,13 +11,16 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, jsonify
+from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from b24app.bitrix import B24Client
 from b24app.bitrix.errors import B24Error
 from b24app.frames import current_viewer, viewer_required
 from b24app.portal import client_for
-from cabinet import data, slots
+from bizproc_templates.acts import ActsList, NotWaiting
+from cabinet import data, files, regulations, slots
+from cabinet.acting import client_as_viewer
+from cabinet.files import FileUnavailable
 from cabinet.roles import Roles
 from cabinet.sources import Person, Site
 from onec.errors import OneCError
@@ -86,15 +89,109 @@ def documents_of_employee():  # type: ignore[no-untyped-def]
     """The request documents 1C holds for the employee: what HR made of their requests, or made themselves."""
     roles = _roles()
     _require(roles.employee is not None)
-    documents = data.onec_documents(current_app, roles.employee)
-    return _from_onec(None if documents is None else {"documents": documents})
+    return _from_onec(data.onec_documents(current_app, roles.employee, _attached(roles.user_id)))
+
+
+@bp.get("/cabinet/documents/<ref>/file")
+@viewer_required
+def certificate_file(ref: str):  # type: ignore[no-untyped-def]
+    """The file 1C printed for one of the employee's certificates."""
+    roles = _roles()
+    _require(roles.employee is not None)
+    client = client_for(current_app, current_viewer().member_id)
+    try:
+        found = data.certificate_file(current_app, roles.employee, ref, _attached(roles.user_id),
+                                      lambda file_id: files.drive_file(client, file_id))
+    except FileUnavailable as refused:
+        return _refused(str(refused), refused.status)
+    except (B24Error, LookupError) as exc:
+        log.warning("cabinet: certificate not read from the portal: %s", getattr(exc, "code", type(exc).__name__))
+        return _refused(PORTAL_DOWN, 503)
+    return files.send(found) if found is not None else _refused(ONEC_DOWN, 503)
+
+
+def _attached(user_id: int) -> Callable[[], data.Attached]:
+    """The certificates attached to the employee's requests in Bitrix24, read when asked; none if the portal
+    does not answer (the card then says where else to get them)."""
+    member_id = current_viewer().member_id
+
+    def read() -> data.Attached:
+        try:
+            return data.attached_certificates(current_app, client_for(current_app, member_id), member_id, user_id)
+        except (B24Error, LookupError) as exc:
+            log.warning("cabinet: attached certificates not read: %s", getattr(exc, "code", type(exc).__name__))
+            return {}
+    return read
+
+
+# -- local regulations ---------------------------------------------------------------------------
+
+@bp.get("/cabinet/regulations")
+@viewer_required
+def regulations_of_employee():  # type: ignore[no-untyped-def]
+    """The acts published to the employee for acknowledgement, with their state."""
+    roles = _roles()
+    _require(roles.employee is not None)
+    if not regulations.set_up(current_app, current_viewer().member_id):
+        return jsonify({"available": False, "message": "Ознакомление с локальными актами на портале ещё не настроено."})
+    return _from_portal(lambda client: {"acts": regulations.acts_of(client, roles.user_id)})
+
+
+@bp.get("/cabinet/regulations/<int:element_id>/file")
+@viewer_required
+def regulation_file(element_id: int):  # type: ignore[no-untyped-def]
+    """The act's file from Drive, read with the app's token: the act was published to this employee."""
+    roles = _roles()
+    _require(roles.employee is not None)
+    try:
+        return files.send(regulations.act_file(client_for(current_app, current_viewer().member_id),
+                                               roles.user_id, element_id))
+    except FileUnavailable as refused:
+        return _refused(str(refused), refused.status)
+    except (B24Error, LookupError) as exc:
+        log.warning("cabinet: act file not read: %s", getattr(exc, "code", type(exc).__name__))
+        return _refused(PORTAL_DOWN, 503)
+
+
+@bp.post("/cabinet/regulations/<int:element_id>/acknowledge")
+@viewer_required
+def acknowledge_regulation(element_id: int):  # type: ignore[no-untyped-def]
+    """«Ознакомлен(а)»: the employee's own review task completed with their own token
+    ({"auth_id": <the portal's current AUTH_ID>})."""
+    roles, proven = _roles(), current_viewer()
+    _require(roles.employee is not None)
+    body = request.get_json(silent=True)
+    as_employee = client_as_viewer(current_app, proven, body.get("auth_id") if isinstance(body, dict) else None)
+    _require(as_employee is not None)
+    try:
+        acts = ActsList(client_for(current_app, proven.member_id))
+        act = regulations.act_of(acts, roles.user_id, element_id)
+        if act is None:
+            return _refused(regulations.NOT_YOURS, 404)
+        if not act.acknowledged:
+            acts.acknowledge(as_employee, roles.user_id, element_id)
+            act = regulations.act_of(acts, roles.user_id, element_id) or act  # the date, once the workflow wrote it
+    except NotWaiting:
+        return _refused("Документ ещё готовится к ознакомлению: попробуйте через минуту.", 409)
+    except (B24Error, LookupError) as exc:
+        log.warning("cabinet: acknowledgement not sent: %s", getattr(exc, "code", type(exc).__name__))
+        return _refused(PORTAL_DOWN, 503)
+    return jsonify({"acknowledged": True, "acknowledged_at": regulations.iso_date(act.acknowledged_at)})
+
+
+ONEC_DOWN = "1С:ЗУП сейчас не отвечает, попробуйте позже."
+PORTAL_DOWN = "Битрикс24 сейчас не ответил, попробуйте позже."
 
 
 def _from_onec(found: dict[str, Any] | None) -> Response:
     """What 1C answered, or that it is not answering now (None)."""
     if found is None:
-        return jsonify({"available": False, "message": "1С:ЗУП сейчас не отвечает, попробуйте позже."})
+        return jsonify({"available": False, "message": ONEC_DOWN})
     return jsonify({"available": True, **found})
+
+
+def _refused(message: str, status: int) -> tuple[Response, int]:
+    return jsonify({"error": "refused", "message": message}), status
 
 
 @bp.get("/cabinet/requests")
@@ -205,7 +302,7 @@ def _from_portal(read: Callable[[B24Client], dict[str, Any]]) -> Response:
         return jsonify({"available": True, **read(client_for(current_app, current_viewer().member_id))})
     except (B24Error, LookupError) as exc:
         log.warning("cabinet: portal read failed: %s", getattr(exc, "code", type(exc).__name__))
-        return jsonify({"available": False, "message": "Битрикс24 сейчас не ответил, попробуйте позже."})
+        return jsonify({"available": False, "message": PORTAL_DOWN})
 
 
 def _person(person: Person) -> dict[str, Any]:

@@ -20,17 +20,21 @@ from b24app.bitrix.errors import B24Error
 from b24app.db import get_db
 from b24app.portal import client_for, get_config, get_store
 from b24app.verify import Viewer
+from bizproc_templates.installed import filed_requests, installed_processes
 from bizproc_templates.installer import Installer, installed_rows
 from bizproc_templates.settings import bizproc_settings
 from bizproc_templates.source import load_processes
 from bizproc_templates.zup import main_employment, open_source
+from cabinet.files import File, FileUnavailable
 from cabinet.roles import Roles, roles_of
 from cabinet.settings import CabinetSettings
 from cabinet.sources import Directory, Person, SiteManagers, StaffRoles
+from onec.config import ConnectionConfig
 from onec.errors import OneCError
-from onec.factory import build_source
-from onec.models import EmploymentState, PersonDocument, VacationBalance
+from onec.factory import build_source, delivers_files
+from onec.models import EmploymentState, PersonDocument, RequestRef, VacationBalance
 from onec.source import ZupSource
+from onec.targets import TARGETS
 from sync_jobs import run_sync
 from sync_jobs.run import preview
 from sync_jobs.store import recent_runs, run_records
@@ -42,6 +46,7 @@ DIRECTORY_KEY = "cabinet.directory"
 CONTACTS_KEPT = 1024
 CONTACTS_TTL_S = 300.0  # managers' names and contacts change rarely; a page shows them for 5 minutes at most
 EXAMPLES = 5
+CERTIFICATE_PROCESS = "certificate"
 REQUEST_PATH = "/bizproc/processes/{iblock_id}/element/0/0/"  # the portal's form of a new process element
 
 
@@ -112,12 +117,16 @@ def managers_of_person(app: Flask, person: Person, member_id: str) -> dict[str, 
 
 # -- requests ----------------------------------------------------------------------------------------
 
+NOT_REQUESTS = ("lna_acknowledgement", "timesheet_approval")  # started for the employee (HR publishes an act,
+                                                              # the app submits a timesheet), never by them
+
+
 def request_forms(app: Flask, member_id: str) -> list[dict[str, Any]]:
-    """A button per installed HR process: its title and the portal's form that starts it."""
+    """A button per installed HR process an employee starts: its title and the portal's form that starts it."""
     lists = {row.code: row.b24_id for row in installed_rows(get_db(app), member_id) if row.kind == "list"}
     return [{"code": process.code, "title": process.section("list").get("name", process.code),
              "path": REQUEST_PATH.format(iblock_id=lists[process.code])}
-            for process in load_processes() if process.code in lists]
+            for process in load_processes() if process.code in lists and process.code not in NOT_REQUESTS]
 
 
 def requests_of(client: B24Client, user_id: int) -> dict[str, Any]:
@@ -180,16 +189,89 @@ def _from_onec(app: Flask, what: str, read: Callable[[ZupSource], T]) -> T | Non
         return None
 
 
-def onec_documents(app: Flask, person: Person) -> list[dict[str, Any]] | None:
-    """The request documents 1C:ZUP holds for the person now, newest first; None if 1C fails."""
-    def read(source: ZupSource) -> list[PersonDocument]:
-        employees = [state.employee_ref for state in source.employments_of(person.ref)]
-        return source.documents_of(person.ref, employees)
+READY = "Согласовано"  # HR posted the certificate: 1C has printed it
+NO_FILES = ("Файлы справок это подключение к 1С:ЗУП не передаёт (стандартный интерфейс OData не отдаёт печатные "
+            "формы): справку можно будет скачать здесь, когда бухгалтерия приложит её к вашему заявлению в "
+            "Битрикс24, или получить в бухгалтерии.")
+Attached = dict[tuple[str, str], int]  # (certificate kind, 1C number) -> Drive file id
 
-    found = _from_onec(app, "documents", read)
-    return None if found is None else [
-        {"title": DOCUMENT_TITLES.get(d.kind, d.kind), "number": d.number, "date": d.date.isoformat() if d.date else None,
-         "status": d.status, "comment": d.comment} for d in found]
+
+def _documents(source: ZupSource, person: Person) -> list[PersonDocument]:
+    employees = [state.employee_ref for state in source.employments_of(person.ref)]
+    return source.documents_of(person.ref, employees)
+
+
+def onec_documents(app: Flask, person: Person, attached: Callable[[], Attached]) -> dict[str, Any] | None:
+    """The request documents 1C:ZUP holds for the person now, newest first, each certificate with whether
+    its file can be downloaded (``file``: ready, pending, unavailable) — from 1C, or, when the connection
+    gives no files, attached to the employee's request in Bitrix24 (``attached``); None if 1C fails."""
+    found = _from_onec(app, "documents", lambda source: _documents(source, person))
+    if found is None:
+        return None
+    files = delivers_files(_connection(app))
+    on_portal = {} if files or not any(_file_state(d, True) == "ready" for d in found) else attached()
+    documents = [{"ref": d.ref, "title": DOCUMENT_TITLES.get(d.kind, d.kind), "number": d.number,
+                  "date": d.date.isoformat() if d.date else None, "status": d.status, "comment": d.comment,
+                  "file": _file_state(d, files or (d.kind, d.number.strip()) in on_portal)} for d in found]
+    unavailable = any(d["file"] == "unavailable" for d in documents)
+    return {"documents": documents, "files_note": NO_FILES if unavailable else ""}
+
+
+def _file_state(document: PersonDocument, files: bool) -> str | None:
+    """None: the document has no file; pending: not printed yet; ready or unavailable (no file to give)."""
+    if document.kind not in TARGETS or not TARGETS[document.kind].produces_file or document.status == "Отклонено":
+        return None
+    if document.status != READY:
+        return "pending"
+    return "ready" if files else "unavailable"
+
+
+def certificate_file(app: Flask, person: Person, ref: str, attached: Callable[[], Attached],
+                     drive: Callable[[int], File]) -> File | None:
+    """The file of one of the person's certificates — printed by 1C, or attached to their request in Bitrix24
+    when the connection gives no files (``drive`` reads it); None if 1C fails. FileUnavailable says why
+    there is none: not the person's, not a certificate, not printed yet, nowhere to take it from."""
+    files = delivers_files(_connection(app))
+
+    def read(source: ZupSource) -> File | PersonDocument:
+        document = next((d for d in _documents(source, person) if d.ref == ref.lower()), None)
+        state = None if document is None else _file_state(document, True)
+        if document is None or state is None:
+            raise FileUnavailable("Файла по этому документу нет.", status=404)
+        if state == "pending":
+            raise FileUnavailable("Справка ещё не готова: бухгалтерия её оформляет.")
+        if not files:
+            return document
+        printed = source.request_document(RequestRef(document.kind, document.ref, document.number))
+        return File(printed.name or f"Справка {document.number}.pdf", printed.mime, printed.content)
+
+    found = _from_onec(app, "certificate", read)
+    if not isinstance(found, PersonDocument):
+        return found
+    file_id = attached().get((found.kind, found.number.strip()))
+    if file_id is None:
+        raise FileUnavailable(NO_FILES)
+    return drive(file_id)
+
+
+def attached_certificates(app: Flask, client: B24Client, member_id: str, user_id: int) -> Attached:
+    """The certificates accounting attached to the user's requests «Справка 2-НДФЛ / 182н» in Bitrix24, by
+    their kind and 1C number (the request's ZUP_NUMBER, written when it was registered in 1C)."""
+    process = next((p for p in installed_processes(app, member_id) if p.code == CERTIFICATE_PROCESS), None)
+    if process is None:
+        return {}
+    found: Attached = {}
+    for filed in filed_requests(client, process, author=user_id):
+        file_id = filed.values.get("DOCUMENT", "").removeprefix("n")  # [inferred] "n<id>": a Drive object
+        number = filed.values.get("ZUP_NUMBER", "").strip()
+        if number and file_id.isdigit():
+            found[(filed.values.get("CERT_TYPE", ""), number)] = int(file_id)
+    return found
+
+
+def _connection(app: Flask) -> ConnectionConfig:
+    """The 1C connection the business processes (and so the cabinet) use."""
+    return get_config(app).settings("onec").connection(bizproc_settings(app).onec_connection)
 
 
 def onec_card(app: Flask, person: Person) -> dict[str, Any] | None:

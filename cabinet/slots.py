@@ -2,7 +2,9 @@
 
 A slot names the feature that fills it and the function the cabinet calls,
 ``<feature>.cabinet.<function>(app, **context) -> list[dict]``: rows ``{"title": str, "status": str,
-"url": str | None}`` (Russian text; ``url`` a portal path to open, if any). While the feature
+"url": str | None, "open"?: {"page", "group_id", ...}}`` (Russian text; ``url`` a portal path to open, if
+any; ``open`` a view of the cabinet the row leads to, e.g. ``{"page": "timesheets", "part": "approve",
+"month": "2026-12", "group_id": 7}``). While the feature
 is absent or switched off, the page shows the slot's note instead — a labelled place, never
 made-up data.
 

@@ -32,3 +32,12 @@ def build_source(
         return SoapSource(config, session=session)
     return ODataSource(config, session=session)
 
+
+
+def delivers_files(config: Mapping[str, Any] | ConnectionConfig) -> bool:
+    """Whether ``request_document`` of this connection returns the files 1C prints (certificates): the
+    b24sync web service does (GetDocument); the standard OData interface has no printed forms
+    (``ODataSource.request_document``)."""
+    if not isinstance(config, ConnectionConfig):
+        config = ConnectionConfig.from_dict(config)
+    return config.mode == "soap"

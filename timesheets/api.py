@@ -18,12 +18,11 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, jsonify, request, send_file
 from sqlalchemy import select
 
-from b24app.bitrix import B24Client
 from b24app.bitrix.errors import B24Error
 from b24app.db import get_db
 from b24app.frames import current_viewer, viewer_required
-from b24app.portal import client_for, get_store
-from b24app.verify import OneOffToken, get_verifier
+from b24app.portal import client_for
+from cabinet.acting import client_as_viewer
 from cabinet.settings import brigade_leaders
 from sync_jobs.directory import Directory, directory
 from timesheets.access import Viewer, can_edit, viewer_of, visible
@@ -31,7 +30,7 @@ from timesheets.approval import (ApprovalError, Decision, complete_tasks, open_t
                                  submit)
 from timesheets.codes import all_codes
 from timesheets.exports.t13 import t13_of_department
-from timesheets.jobs import clock_of, settings_of
+from timesheets.jobs import clock_of, refresh_outcomes, settings_of
 from timesheets.models import Timesheet
 from timesheets.roster import directory_approvers
 from timesheets.sheets import (STATUS_TITLES, BadCell, CellEdit, CellState, Conflict, NotEditable, TimesheetError,
@@ -145,6 +144,7 @@ def _brigades(viewer: Viewer, people: Directory) -> list[dict[str, Any]]:
 def sheets():  # type: ignore[no-untyped-def]
     """The viewer's timesheets of a month, optionally of one site, with their cells."""
     viewer, month = _viewer(), _requested_month()
+    refresh_outcomes(current_app, Timesheet.period_start == month, visible(viewer))
     statement = select(Timesheet).where(Timesheet.period_start == month, visible(viewer))
     if request.args.get("site"):
         statement = statement.where(Timesheet.department_ref == request.args["site"].lower())
@@ -239,6 +239,7 @@ def approvals():  # type: ignore[no-untyped-def]
     app, proven = current_app._get_current_object(), current_viewer()  # type: ignore[attr-defined]
     group = request.args.get("group", type=int)
     db = get_db(app)
+    refresh_outcomes(app, visible(_viewer()))  # the steps shown are the current ones, not the last job's
     try:
         admin = client_for(app, proven.member_id)
         tasks = open_tasks(admin, db, process_list(admin, db, proven.member_id), proven.user_id, group)
@@ -266,12 +267,9 @@ def decide():  # type: ignore[no-untyped-def]
     decisions = _decisions(body)
     if decisions is None:
         return _bad("ожидается {\"auth_id\": ..., \"decisions\": [{\"task_id\", \"approve\", \"comment\"}]}")
-    assignee = get_verifier(app).viewer({"member_id": proven.member_id, "AUTH_ID": str(body.get("auth_id") or "")})
-    if assignee is None or assignee.user_id != proven.user_id:
+    client = client_as_viewer(app, proven, body.get("auth_id"))
+    if client is None:
         abort(403)
-    installation = get_store(app).find(member_id=proven.member_id)
-    assert installation is not None, "a proven viewer's portal is installed"
-    client = B24Client(installation.client_endpoint, tokens=OneOffToken(str(body["auth_id"])))
     try:
         report = complete_tasks(client, decisions)
     except ApprovalError as error:
@@ -310,6 +308,7 @@ def summary():  # type: ignore[no-untyped-def]
         wanted, title = sites, "Сводный табель"
     if not wanted or not (wanted <= sites or viewer.admin):
         abort(403)
+    refresh_outcomes(current_app, Timesheet.period_start == month, Timesheet.department_ref.in_(sorted(wanted)))
     with get_db(current_app).read_session() as session:
         html = render_summary(load_summary(session, title, month, sorted(wanted)))
     return jsonify({"html": html})

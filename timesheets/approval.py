@@ -290,7 +290,7 @@ def sync_outcomes(client: B24Client, db: Database, target: ProcessList, approver
     with db.session() as session:
         notices = Notices(session, link_of)
         for element_id, values in elements.items():
-            timesheet = session.get(Timesheet, in_transit[element_id])
+            timesheet = session.get(Timesheet, in_transit[element_id], with_for_update=True)  # a page refreshes too
             if timesheet is None or str(values.get("REVISION", "")).split(".")[0] != str(timesheet.revision):
                 continue
             if _apply(session, timesheet, values, now, approvers_of, notices):

@@ -8,8 +8,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
+from b24app.bitrix.errors import B24Error
 from b24app.db import Database, get_db
 from b24app.portal import client_for, get_config, get_store
 from cabinet.settings import brigade_leaders
@@ -20,7 +21,7 @@ from timesheets.notices import MAX_ATTEMPTS, Notices, send_notices
 from timesheets.onec_push import PushReport, push_locked
 from timesheets.roster import directory_approvers, open_source
 from timesheets.settings import TimesheetSettings
-from timesheets.sheets import EDITABLE, Clock, first_of_month, transition, utc_now
+from timesheets.sheets import EDITABLE, Clock, TimesheetError, first_of_month, transition, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,28 @@ def approval_cycle(app: Flask) -> None:
     sent = send_notices(client, db, now)
     log.info("timesheets: %d started, %d waiting, %d moved, %d locked, %d pushed to 1C, %d notices sent",
              len(started.started), len(started.waiting), len(moved.moved), len(locked), len(pushed.pushed), sent.sent)
+
+
+def refresh_outcomes(app: Flask, *conditions: ColumnElement[bool]) -> None:
+    """Apply now what the workflows decided for the timesheets in approval matching ``conditions``, so a
+    page opened shows the current state: Bitrix24 has no event for a finished workflow and the job
+    (``approval_cycle``) reads them all only every few minutes. A portal that does not answer leaves the
+    stored state, which the page then shows."""
+    if get_config(app).mode != "app":
+        return
+    db = get_db(app)
+    with db.read_session() as session:
+        ids = list(session.scalars(select(Timesheet.id).where(
+            Timesheet.status.in_(IN_APPROVAL), Timesheet.workflow_id.is_not(None), *conditions)))
+    if not ids:
+        return
+    try:
+        member_id = installed_member(app)
+        client = client_for(app, member_id)
+        sync_outcomes(client, db, process_list(client, db, member_id), directory_approvers(app), clock_of(app)(),
+                      timesheet_ids=ids)
+    except (B24Error, LookupError, TimesheetError) as error:
+        log.warning("timesheets: approval state not refreshed: %s", getattr(error, "code", type(error).__name__))
 
 
 def push_to_onec(app: Flask) -> PushReport:

@@ -35,6 +35,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "output" / "screenshots"
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 PHONE_DEVICE = "Pixel 7"
+NARROW_PHONE = 375
 
 
 def chromium_profile(folder: Path, *, block_third_party_cookies: bool) -> Path:
@@ -47,11 +48,16 @@ def chromium_profile(folder: Path, *, block_third_party_cookies: bool) -> Path:
 
 
 @contextmanager
-def browser_context(playwright: Any, *, phone: bool = False, block_third_party_cookies: bool = True) -> Iterator[Any]:
-    """A persistent Chromium context (the profile holds the cookie setting) on a desktop or a phone."""
+def browser_context(playwright: Any, *, phone: bool = False, block_third_party_cookies: bool = True,
+                    width: int | None = None) -> Iterator[Any]:
+    """A persistent Chromium context (the profile holds the cookie setting) on a desktop or a phone; ``width``
+    narrows the phone's screen (``NARROW_PHONE``: the 375 px of the most common small phones)."""
     folder = Path(tempfile.mkdtemp(prefix="cabinet-chromium-"))
     options = dict(playwright.devices[PHONE_DEVICE]) if phone else dict(DESKTOP)
     options.pop("default_browser_type", None)
+    if phone and width:
+        options["viewport"] = {"width": width, "height": options["viewport"]["height"]}
+        options["screen"] = {"width": width, "height": options["viewport"]["height"]}
     context = playwright.chromium.launch_persistent_context(
         str(chromium_profile(folder, block_third_party_cookies=block_third_party_cookies)),
         executable_path=str(CHROMIUM), headless=True, locale="ru-RU", env=real_clock_environment(), **options)
@@ -145,3 +151,21 @@ def shoot(page: Page, name: str, *, phone: bool) -> None:
         page.locator("#app-frame").screenshot(path=path)
     else:
         page.screenshot(path=path)
+
+
+OVERFLOWING = """() => {
+  const width = document.documentElement.clientWidth
+  const shown = [...document.querySelectorAll('button, a, [data-slot=labelInner]')].filter((el) => el.offsetParent)
+  return {
+    page: document.documentElement.scrollWidth - width,
+    out: shown.filter((el) => el.getBoundingClientRect().right > width + 0.5 || el.getBoundingClientRect().left < -0.5)
+      .map((el) => el.innerText.trim()),
+    clipped: shown.filter((el) => el.scrollWidth > el.clientWidth + 1).map((el) => el.innerText.trim())
+  }
+}"""
+
+
+def overflowing(frame: Frame) -> dict[str, Any]:
+    """What does not fit the frame's width: the page's horizontal overflow in px, buttons and links that run
+    past the edge, and labels cut short (text wider than its box)."""
+    return frame.evaluate(OVERFLOWING)

@@ -3,6 +3,7 @@ served on a real port, one full sync, the HR processes installed and a vacation 
 for the client manager of the employee's site."""
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import time
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from b24app.bitrix import B24Client
 from b24app.frames import get_sessions
 from b24app.portal import client_for, get_config
 from b24app.verify import OneOffToken
+from bizproc_templates.acts import ActsList
 from bizproc_templates.compiler import IBLOCK_TYPE_ID, iblock_code
 from bizproc_templates.demo import wait_for
 from bizproc_templates.installer import Installer
@@ -93,9 +95,28 @@ class CabinetStack:
         return sessions.issue(sessions.viewer_of({"member_id": self.install.member_id,
                                                   "AUTH_ID": self.auth_id(user_id)}))
 
-    def api(self, user_id: int, path: str, method: str = "GET") -> requests.Response:
-        return requests.request(method, f"{self.install.public_url}/cabinet/api{path}", timeout=30,
+    def api(self, user_id: int, path: str, method: str = "GET", json: Any = None) -> requests.Response:
+        return requests.request(method, f"{self.install.public_url}/cabinet/api{path}", timeout=30, json=json,
                                 headers={"Authorization": f"Bearer {self.session(user_id)}"})
+
+    def drive_file(self, name: str, content: bytes) -> int:
+        """A file uploaded to the portal's common drive, as HR puts an act there; its Drive object id."""
+        storages = self.admin().call("disk.storage.getlist", {"filter": {"ENTITY_TYPE": "common"}}).result
+        uploaded = self.admin().call("disk.folder.uploadfile", {
+            "id": int(storages[0]["ROOT_OBJECT_ID"]), "data": {"NAME": name},
+            "fileContent": [name, base64.b64encode(content).decode()], "generateUniqueName": True}).result
+        return int(uploaded["ID"])
+
+    def publish_act(self, code: str, title: str, file_id: int, user_ids: list[int]) -> None:
+        """The act sent to the users for acknowledgement (``b24app templates acts publish``); returns once
+        each of them has the review task."""
+        ActsList(self.admin()).publish(code, title, file_id, user_ids, "2027-01-31")
+
+        def tasks_made() -> bool:
+            tasks = self.hook("bizproc/tasks", method="GET")["tasks"]
+            waiting = {str(u) for t in tasks if t["STATUS"] == 0 and t["NAME"].endswith(title) for u in t["USERS"]}
+            return {str(u) for u in user_ids} <= waiting
+        wait_for(tasks_made, f"the review tasks of {code}")
 
     def stop(self) -> None:
         self.install.stop()
@@ -124,7 +145,7 @@ class CabinetStack:
         try:
             state = next(s for s in source.employments_of(person.ref) if s.is_active(dt.date.today()))
             return source.submit_request(EmployeeRequest(kind, person.ref, state.employee_ref, state.organization_ref,
-                                                         f"https://portal.example/element/{kind}", values))
+                                                         f"https://portal.example/element/{kind}-{user_id}-{time.monotonic_ns()}", values))
         finally:
             source.close()
 

@@ -2,8 +2,17 @@
 others' data is refused with 403 and nothing of it in the body."""
 from __future__ import annotations
 
+import dataclasses
+from urllib.parse import unquote
+
 import pytest
 
+from b24app.bitrix import B24Client
+from b24app.portal import get_config
+from b24app.verify import OneOffToken
+from bizproc_templates.compiler import IBLOCK_TYPE_ID, iblock_code
+from bizproc_templates.source import PROCESSES_DIR, load_process
+from bizproc_templates.acts import ActsList
 from bizproc_templates.demo import wait_for
 from cabinet.data import directory
 from tests.cabinet.stack import CabinetStack
@@ -56,6 +65,111 @@ def test_the_employee_sees_the_documents_1c_holds_for_them_and_nobody_elses(stac
     assert ("Командировка", other.number) not in listed
 
 
+def _someone_else(stack: CabinetStack) -> int:
+    people = directory(stack.app).people_of_site(directory(stack.app).site(stack.groups["b"]))
+    return next(p.user_id for p in people if p.user_id not in (None, stack.employee))
+
+
+def test_the_employee_downloads_a_certificate_1c_printed_and_nobody_elses(stack: CabinetStack) -> None:
+    mine = stack.request_in_1c(stack.employee, "certificate_2ndfl", {"year": 2026})
+    other = stack.request_in_1c(_someone_else(stack), "certificate_2ndfl", {"year": 2026})
+    listed = {d["ref"]: d for d in stack.api(stack.employee, "/cabinet/documents").json()["documents"]}
+    assert listed[mine.ref]["file"] == "pending" and other.ref not in listed
+    waiting = stack.api(stack.employee, f"/cabinet/documents/{mine.ref}/file")
+    assert waiting.status_code == 409 and "ещё не готова" in waiting.json()["message"]
+
+    stack.onec(f"documents/{mine.ref}/post", "POST")  # HR prepared it
+    assert {d["ref"]: d["file"] for d in stack.api(stack.employee, "/cabinet/documents").json()["documents"]}[
+        mine.ref] == "ready"
+    answer = stack.api(stack.employee, f"/cabinet/documents/{mine.ref}/file")
+    assert answer.status_code == 200 and answer.content.startswith(b"%PDF")
+    assert unquote(answer.headers["X-File-Name"]) == f"Справка {mine.number.strip()}.pdf"
+
+    stack.onec(f"documents/{other.ref}/post", "POST")
+    vacation = stack.request_in_1c(stack.employee, "vacation", {"date_from": "2027-05-01", "date_to": "2027-05-14"})
+    for ref in (other.ref, vacation.ref, "не-ссылка", "0" * 36):  # another's, one without a file, garbage
+        refused = stack.api(stack.employee, f"/cabinet/documents/{ref}/file")
+        assert refused.status_code == 404 and refused.json()["message"] == "Файла по этому документу нет.", ref
+
+
+def test_over_odata_a_certificate_says_why_there_is_no_file(stack: CabinetStack) -> None:
+    """The standard OData interface gives no printed forms: the card says so, the download says so, never a 500."""
+    ready = stack.request_in_1c(stack.employee, "certificate_182n", {"year": 2026})
+    stack.onec(f"documents/{ready.ref}/post", "POST")
+    config = get_config(stack.app)
+    onec = config.settings("onec")
+    odata = dataclasses.replace(onec.connections[0], mode="odata", url=stack.zup.odata_url)
+    stack.app.extensions["b24app.config"] = dataclasses.replace(
+        config, feature_settings={**config.feature_settings, "onec": dataclasses.replace(onec, connections=(odata,))})
+    try:
+        card = stack.api(stack.employee, "/cabinet/documents").json()
+        listed = {d["ref"]: d for d in card["documents"]}
+        assert listed[ready.ref]["file"] == "unavailable" and "OData" in card["files_note"]
+        refused = stack.api(stack.employee, f"/cabinet/documents/{ready.ref}/file")
+        assert refused.status_code == 409 and refused.json()["message"] == card["files_note"]
+
+        # accounting attaches the certificate printed in 1C to the employee's request in Bitrix24
+        printed = b"%PDF-1.4 182n"
+        attach_certificate(stack, stack.employee, "certificate_182n", ready.number, stack.drive_file("182н.pdf", printed))
+        card = stack.api(stack.employee, "/cabinet/documents").json()
+        assert {d["ref"]: d["file"] for d in card["documents"]}[ready.ref] == "ready"
+        answer = stack.api(stack.employee, f"/cabinet/documents/{ready.ref}/file")
+        assert answer.status_code == 200 and answer.content == printed
+        assert unquote(answer.headers["X-File-Name"]) == "182н.pdf"
+        assert stack.api(_someone_else(stack), f"/cabinet/documents/{ready.ref}/file").status_code == 404
+    finally:
+        stack.app.extensions["b24app.config"] = config
+
+
+def attach_certificate(stack: CabinetStack, user_id: int, kind: str, number: str, file_id: int) -> None:
+    """The employee's request «Справка 2-НДФЛ / 182н» in Bitrix24, registered in 1C under ``number``, with the
+    certificate file attached to it (what accounting does by hand when 1C gives no files)."""
+    target = {"IBLOCK_TYPE_ID": IBLOCK_TYPE_ID, "IBLOCK_CODE": iblock_code(load_process(PROCESSES_DIR / "certificate.yaml"))}
+    fields = {row["CODE"]: (field_id, row) for field_id, row in stack.admin().call("lists.field.get", target).result.items()
+              if row.get("CODE")}
+    kinds = {label: value_id for value_id, label in fields["CERT_TYPE"][1]["DISPLAY_VALUES_FORM"].items()}
+    values = {"NAME": "Справка о заработке", fields["CERT_TYPE"][0]: kinds["Справка о заработке (182н)" if kind ==
+                                                                         "certificate_182n" else "Справка о доходах (2-НДФЛ)"],
+              fields["PERIOD"][0]: "2026"}
+    as_user = B24Client(f"{stack.install.portal.url}/rest/", tokens=OneOffToken(stack.auth_id(user_id)))
+    element = as_user.call("lists.element.add", {**target, "ELEMENT_CODE": f"cert-{number}", "FIELDS": values}).result
+    stack.admin().call("lists.element.update", {**target, "ELEMENT_ID": int(element), "FIELDS": {
+        **values, fields["ZUP_NUMBER"][0]: number, fields["DOCUMENT"][0]: file_id}})
+
+
+def test_the_employee_reads_and_acknowledges_the_acts_published_to_them(stack: CabinetStack) -> None:
+    other = _someone_else(stack)
+    content = b"%PDF-1.4 Pravila vnutrennego trudovogo rasporyadka"
+    stack.publish_act("ПВТР-2026", "Правила внутреннего трудового распорядка", stack.drive_file("ПВТР.pdf", content),
+                      [stack.employee, other])
+    stack.publish_act("ОТ-1", "Инструкция по охране труда", stack.drive_file("ОТ.pdf", b"%PDF ot"), [other])
+    acts = stack.api(stack.employee, "/cabinet/regulations").json()
+    assert acts["available"] is True
+    assert [(a["title"], a["acknowledged"], a["deadline"], a["has_file"]) for a in acts["acts"]] == [
+        ("Правила внутреннего трудового распорядка", False, "2027-01-31", True)]
+    act = acts["acts"][0]["id"]
+    opened = stack.api(stack.employee, f"/cabinet/regulations/{act}/file")
+    assert opened.status_code == 200 and opened.content == content
+    assert unquote(opened.headers["X-File-Name"]) == "ПВТР.pdf"
+    theirs = {a["title"]: a["id"] for a in stack.api(other, "/cabinet/regulations").json()["acts"]}
+    for path in (f"/cabinet/regulations/{theirs['Инструкция по охране труда']}/file", "/cabinet/regulations/999999/file"):
+        assert stack.api(stack.employee, path).status_code == 404
+
+    acknowledge = f"/cabinet/regulations/{act}/acknowledge"
+    assert stack.api(stack.employee, acknowledge, "POST", json={}).status_code == 403
+    assert stack.api(stack.employee, acknowledge, "POST", json={"auth_id": stack.auth_id(other)}).status_code == 403
+    assert stack.api(other, f"/cabinet/regulations/{theirs['Инструкция по охране труда']}/acknowledge", "POST",
+                     json={"auth_id": stack.auth_id(stack.employee)}).status_code == 403
+    done = stack.api(stack.employee, acknowledge, "POST", json={"auth_id": stack.auth_id(stack.employee)})
+    assert done.status_code == 200 and done.json()["acknowledged"] is True
+    wait_for(lambda: stack.api(stack.employee, "/cabinet/regulations").json()["acts"][0]["acknowledged_at"],
+             "the date the workflow writes")
+    report = {r.user_id: r.acknowledged for r in ActsList(stack.admin()).report("ПВТР-2026")}
+    assert report == {stack.employee: True, other: False}  # what HR's «b24app templates acts report» says
+    again = stack.api(stack.employee, acknowledge, "POST", json={"auth_id": stack.auth_id(stack.employee)})
+    assert again.status_code == 200 and again.json()["acknowledged_at"]
+
+
 def test_the_client_manager_sees_the_site_people_and_what_waits_for_them(stack: CabinetStack) -> None:
     sites = stack.api(stack.ids["client"], "/sites").json()["sites"]
     assert stack.groups["a"] in [s["group_id"] for s in sites] and stack.groups["b"] not in [s["group_id"] for s in sites]
@@ -104,7 +218,8 @@ def _forbidden_cases(stack: CabinetStack) -> list[tuple[str, str]]:
     everybody = ["employee", "client", "client_b", "provider", "provider_b", "brigadier", "hr", "accounting", "admin"]
     owners = {"/cabinet": ["employee"],
               "/admin/sync/plan": ["admin"], "/admin/sync/run": ["admin"], "/admin/templates": ["admin"], "/cabinet/onec": ["employee"], "/cabinet/requests": ["employee"],
-              "/cabinet/documents": ["employee"],
+              "/cabinet/documents": ["employee"], "/cabinet/regulations": ["employee"],
+              "/cabinet/regulations/1/file": ["employee"], "/cabinet/documents/00000000-0000-0000-0000-000000000000/file": ["employee"],
               f"/sites/{a}": ["client", "brigadier", "provider", "hr", "accounting"],
               f"/sites/{a}/approvals": ["client", "brigadier", "provider", "hr", "accounting"],
               f"/sites/{b}": ["client_b", "provider_b", "hr", "accounting"],

@@ -2,23 +2,39 @@
 cookies blocked; content checked against the emulators, screenshots saved (desktop and phone)."""
 from __future__ import annotations
 
+import datetime as dt
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from b24app.frames import get_sessions
 from cabinet.data import directory
-from tests.cabinet.browser import Served, browser_context, cookie_setter, open_app, portal_page, settle, shoot
+from tests.cabinet.browser import (NARROW_PHONE, Served, browser_context, cookie_setter, open_app, overflowing,
+                                   portal_page, settle, shoot)
 from tests.cabinet.stack import CabinetStack
+
+ACT = "Правила внутреннего трудового распорядка"
+ACT_CONTENT = b"%PDF-1.4 act"
+
 
 @pytest.fixture(scope="module")
 def portal(stack: CabinetStack) -> str:
     return portal_page(stack)
 
 
+@pytest.fixture(scope="module")
+def papers(stack: CabinetStack) -> str:
+    """An act published to the employee and a certificate 1C printed for them; the certificate's ref."""
+    stack.publish_act("ПВТР-2026", ACT, stack.drive_file("ПВТР.pdf", ACT_CONTENT), [stack.employee])
+    certificate = stack.request_in_1c(stack.employee, "certificate_2ndfl", {"year": 2026})
+    stack.onec(f"documents/{certificate.ref}/post", "POST")
+    return certificate.ref
+
+
 @pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
-def test_the_employee_cabinet(stack: CabinetStack, portal: str, playwright: Any, phone: bool) -> None:
+def test_the_employee_cabinet(stack: CabinetStack, portal: str, papers: str, playwright: Any, phone: bool) -> None:
     person = directory(stack.app).person_of_user(stack.employee)
     with browser_context(playwright, phone=phone) as context:
         page = context.new_page()
@@ -34,10 +50,62 @@ def test_the_employee_cabinet(stack: CabinetStack, portal: str, playwright: Any,
         assert "Пётр Провайдеров" in frame.inner_text("[data-test=managers-provider]")
         assert frame.locator("[data-test=request-vacation]").count() == 1
         assert "ждёт согласования" in frame.inner_text("[data-test=request]")
-        frame.wait_for_selector("[data-test=no-documents], [data-test=document]")
+        frame.wait_for_selector("[data-test=download-certificate]")
+        frame.wait_for_selector("[data-test=regulation]")
         assert frame.locator("[data-test=not-yet]").count() == 0  # no card left saying «not yet»
+        assert frame.locator("[data-test=request-lna_acknowledgement]").count() == 0  # HR publishes acts, not employees
         assert context.cookies() == []
         shoot(page, "employee", phone=phone)
+
+
+def test_on_a_375_px_phone_the_employee_reads_an_act_acknowledges_it_and_downloads_a_certificate(
+        stack: CabinetStack, portal: str, papers: str, playwright: Any) -> None:
+    with browser_context(playwright, phone=True, width=NARROW_PHONE) as context:
+        page = context.new_page()
+        frame = open_app(page, portal, stack, stack.employee)
+        frame.wait_for_selector("[data-test=regulation]")
+        frame.wait_for_selector("[data-test=download-certificate]")
+        settle(frame)
+        assert overflowing(frame) == {"page": 0, "out": [], "clipped": []}  # every button wraps inside its card
+        longest = max(frame.locator("[data-test^=request-]").all(), key=lambda b: len(b.inner_text()))
+        assert longest.bounding_box()["height"] > frame.locator("[data-test=request-vacation]").bounding_box()["height"]
+        shoot(page, "employee-375", phone=True)
+
+        act = frame.locator("[data-test=regulation]", has_text=ACT)
+        assert act.locator("[data-test=regulation-status]").inner_text() == "Не ознакомлен(а)"
+        assert act.locator("[data-test=regulation-deadline]").inner_text() == "Ознакомиться до 31.01.2027"
+        with page.expect_download() as opened:
+            act.locator("[data-test=regulation-open]").click()
+        assert opened.value.suggested_filename == "ПВТР.pdf"
+        assert Path(opened.value.path()).read_bytes() == ACT_CONTENT
+        act.locator("[data-test=regulation-acknowledge]").click()
+        act.locator("[data-test=regulation-acknowledge]").wait_for(state="detached")
+        assert act.locator("[data-test=regulation-status]").inner_text().startswith("Ознакомлен(а)")
+
+        with page.expect_download() as certificate:
+            frame.click("[data-test=download-certificate]")
+        assert Path(certificate.value.path()).read_bytes().startswith(b"%PDF")
+        assert certificate.value.suggested_filename.startswith("Справка ")
+        settle(frame)
+        shoot(page, "employee-acknowledged-375", phone=True)
+
+    with browser_context(playwright, phone=True, width=NARROW_PHONE) as context:  # opened again: as the portal keeps it
+        frame = open_app(context.new_page(), portal, stack, stack.employee)
+        act = frame.locator("[data-test=regulation]", has_text=ACT)
+        written = stack.api(stack.employee, "/cabinet/regulations").json()["acts"][0]["acknowledged_at"]  # by the workflow
+        act.locator("[data-test=regulation-status]",
+                    has_text=f"Ознакомлен(а) {dt.date.fromisoformat(written):%d.%m.%Y}").wait_for()
+        assert act.locator("[data-test=regulation-acknowledge]").count() == 0
+
+
+@pytest.mark.parametrize("who", ["client", "provider_b", "admin"])
+def test_every_button_of_the_managers_pages_fits_a_375_px_phone(stack: CabinetStack, portal: str, playwright: Any,
+                                                                 who: str) -> None:
+    with browser_context(playwright, phone=True, width=NARROW_PHONE) as context:
+        frame = open_app(context.new_page(), portal, stack, stack.ids[who])
+        frame.wait_for_selector("[data-test=person], [data-test=last-sync], [data-test=portal-status]")
+        settle(frame)
+        assert overflowing(frame) == {"page": 0, "out": [], "clipped": []}
 
 
 @pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])

@@ -17,7 +17,7 @@ from b24app.db import get_db
 from bizproc_templates.demo import wait_for
 from tests.cabinet.stack import CabinetStack
 from tests.timesheets.stack import timesheet_stack
-from timesheets.jobs import clock_of
+from timesheets.jobs import clock_of, refresh_outcomes
 from timesheets.calendar import month_title
 from timesheets.models import Timesheet
 from timesheets.sheets import STATUS_TITLES
@@ -173,16 +173,22 @@ def test_a_portal_that_does_not_answer_leaves_a_message_and_the_submission(stack
 
 def test_the_cabinets_cards_list_the_employees_timesheets_and_those_waiting_for_the_viewer(stack: CabinetStack) -> None:
     group = stack.groups["a"]
+    refresh_outcomes(stack.app)  # what the workflows decided meanwhile, as a site's card applies it when it opens
     with get_db(stack.app).read_session() as session:
         own = list(session.scalars(select(Timesheet).where(Timesheet.user_id == stack.employee)))
-        waiting = Counter(session.scalars(select(Timesheet.period_start).where(
-            Timesheet.group_id == group, Timesheet.status == "submitted")))
+        waiting, at_provider = (Counter(session.scalars(select(Timesheet.period_start).where(
+            Timesheet.group_id == group, Timesheet.status == status))) for status in ("submitted", "approved_by_client"))
     card = stack.api(stack.employee, "/cabinet").json()["timesheets"]
     assert card["available"] and [item["status"] for item in card["items"]] == [STATUS_TITLES[ts.status] for ts in own]
     assert card["items"][0]["title"] == f"{month_title(own[0].period_start).capitalize()} — {own[0].site_name}"
+    assert card["items"][0]["open"] == {"page": "timesheets", "part": "fill", "month": f"{own[0].period_start:%Y-%m}",
+                                        "group_id": own[0].group_id}  # the card leads to that month's grid
     assert waiting, "earlier tests submitted timesheets of site a"
     for user, expected in ((stack.ids["client"], [f"Табели за {month_title(period)}: {count}"
                                                   for period, count in sorted(waiting.items())]),
-                           (stack.ids["brigadier"], []), (stack.ids["provider"], [])):
+                           (stack.ids["brigadier"], []),
+                           (stack.ids["provider"], [f"Табели за {month_title(period)}: {count}"
+                                                    for period, count in sorted(at_provider.items())])):
         slot = stack.api(user, f"/sites/{group}/approvals").json()["timesheets"]
         assert [item["title"] for item in slot["items"]] == expected, user
+        assert all(item["open"]["part"] == "approve" and item["open"]["group_id"] == group for item in slot["items"])

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import openpyxl
 import pytest
+import requests
 from playwright.sync_api import Frame, Page
 from sqlalchemy import select
 
@@ -21,10 +22,11 @@ from b24app.bitrix import B24Client
 from b24app.db import get_db
 from b24app.verify import OneOffToken
 from bizproc_templates.demo import wait_for
-from tests.cabinet.browser import browser_context, open_app, portal_page, settle, shoot
+from tests.cabinet.browser import NARROW_PHONE, browser_context, open_app, overflowing, portal_page, settle, shoot
 from tests.cabinet.stack import CabinetStack
 from tests.timesheets.stack import timesheet_stack
 from timesheets.approval import open_tasks, process_list
+from timesheets.calendar import month_title
 from timesheets.codes import parse_day
 from timesheets.exports.t13 import ABSENCE_COLUMNS, MONTH_COLUMN
 from timesheets.jobs import approval_cycle
@@ -246,3 +248,67 @@ def assert_t13_adds_up(path: Path, saved_days: list[tuple[int, list[str]]]) -> N
     total = next(c.row for c in sheet["B"] if c.value == "Итого")
     assert sheet.cell(row=total, column=MONTH_COLUMN).value == sum(days for days, _ in expected)
     assert sheet.cell(row=total + 2, column=MONTH_COLUMN).value == sum(hours for _, hours in expected)
+
+
+def test_the_cabinet_cards_lead_to_the_timesheet_views_and_a_manager_sees_the_current_state(
+        stack: CabinetStack, portal: str, playwright: Any) -> None:
+    """Site b: an employee submits their timesheet; the client manager's «Табели» card leads to the approval of
+    that month; the client approves in Bitrix24's own task list and, with no approval job run since, the
+    provider manager opening the approval view sees it at the provider's step; the employee's card leads to
+    their month's grid."""
+    with get_db(stack.app).read_session() as session:
+        mine = session.scalars(select(Timesheet).where(Timesheet.department_ref == stack.sites.b,
+                                                       Timesheet.user_id.is_not(None))
+                               .order_by(Timesheet.employee_name)).first()
+    employee, client, provider = mine.user_id, stack.ids["client_b"], stack.ids["provider_b"]
+    submitted = beside_playwright(lambda: requests.post(
+        f"{stack.install.public_url}/timesheets/api/submit", json={"ids": [mine.id]}, timeout=60,
+        headers={"Authorization": f"Bearer {stack.session(employee)}"}))
+    assert submitted.status_code == 200 and submitted.json()["started"] == [mine.id], submitted.text
+    task = beside_playwright(lambda: wait_for(lambda: _tasks_of(stack, client, "b"), "задание менеджера клиента"))[0]
+
+    with browser_context(playwright, phone=True, width=NARROW_PHONE) as context:
+        page = context.new_page()
+        frame = open_app(page, portal, stack, client)
+        card = frame.locator("[data-test=slot-link]", has_text=f"Табели за {month_title(mine.period_start)}: 1")
+        card.click()
+        frame.wait_for_selector("[data-test=approval-task]")
+        assert frame.inner_text("[data-test=month]") == month_title(mine.period_start)
+        assert frame.locator("[data-test=approval-task]").count() == 1 and "клиент" in frame.inner_text("[data-test=approval-task]")
+        settle(frame)
+        assert overflowing(frame)["out"] == []
+        shoot(page, "timesheets-card-to-approval-375", phone=True)
+
+    # the client decides in Bitrix24's task list; no approval job runs afterwards
+    as_client = B24Client(f"{stack.install.portal.url}/rest/", tokens=OneOffToken(stack.auth_id(client)))
+    beside_playwright(lambda: as_client.call("bizproc.task.complete", {"TASK_ID": task.task_id, "STATUS": 1, "COMMENT": ""}))
+    beside_playwright(lambda: wait_for(lambda: _tasks_of(stack, provider, "b"), "задание менеджера провайдера"))
+    assert _status(stack, mine.id) == "submitted"  # what the app knew before anyone opened a page
+
+    with browser_context(playwright) as context:
+        frame = open_app(context.new_page(), portal, stack, provider, "REST_APP_URI",
+                         {"page": "timesheets", "group_id": str(stack.groups["b"])})
+        frame.click("[data-test=part-approve]")
+        row = frame.locator("[data-test=approval-task]", has_text=mine.employee_name)
+        row.wait_for()
+        assert "провайдер" in row.inner_text()
+    assert _status(stack, mine.id) == "approved_by_client"
+
+    with browser_context(playwright, phone=True, width=NARROW_PHONE) as context:
+        frame = open_app(context.new_page(), portal, stack, employee)
+        card = frame.locator("[data-test=slot-item]", has_text=mine.site_name)
+        assert "Согласован клиентом" in card.inner_text()
+        card.locator("[data-test=slot-link]").click()
+        frame.wait_for_selector("[data-test=grid]")
+        assert frame.inner_text("[data-test=month]") == month_title(mine.period_start)
+        assert frame.locator("[data-test=grid-row]").count() == 1
+
+
+def _tasks_of(stack: CabinetStack, user: int, site: str) -> list[Any]:
+    admin, db = stack.admin(), get_db(stack.app)
+    return open_tasks(admin, db, process_list(admin, db, stack.install.member_id), user, stack.groups[site])
+
+
+def _status(stack: CabinetStack, timesheet_id: int) -> str:
+    with get_db(stack.app).read_session() as session:
+        return session.get(Timesheet, timesheet_id).status

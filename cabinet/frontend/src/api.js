@@ -56,13 +56,15 @@ export function createApi (boot) {
     return parsed
   }
 
+  // A file: its content and the name the server gave it (X-File-Name, URL-encoded), if any.
   async function download (url) {
     const answer = await send('GET', url)
     if (!answer.ok) {
       const parsed = await answer.json().catch(() => ({}))
       throw Object.assign(new Error(parsed.message || 'Не удалось скачать файл.'), { status: answer.status, body: parsed })
     }
-    return answer.blob()
+    const name = answer.headers.get('X-File-Name')
+    return { blob: await answer.blob(), name: name ? decodeURIComponent(name) : '' }
   }
 
   function at (base) {
