@@ -81,9 +81,11 @@ class _Arrival:
 class GroupCommit:
     """Rows of concurrent callers committed in one transaction; each caller returns once its row is in.
 
-    A caller that finds nobody committing becomes the leader: it takes every row waiting (its own
-    among them), commits them and wakes the others; a caller whose row is still waiting after that
-    leads the next batch. No thread of its own, nothing buffered across a return.
+    A caller that finds nobody committing becomes the leader: once it holds the database's write
+    lock it takes every row waiting (its own among them, and those that arrived while it waited for
+    the lock, which another process may hold), commits them and wakes the others; a caller whose row
+    is still waiting after that leads the next batch. No thread of its own, nothing buffered across
+    a return.
 
     The batch is one multi-row statement on a pooled DB-API connection (no SQLAlchemy execution, and
     few round trips while the write lock is held: this runs for every call Bitrix24 makes).
@@ -105,10 +107,10 @@ class GroupCommit:
                 if self.committing:
                     self.cond.wait()
                     continue
-                self.committing, batch, self.pending = True, self.pending, []
+                self.committing = True
                 self.cond.release()
                 try:
-                    self._commit(batch)
+                    self._lead()
                 finally:
                     self.cond.acquire()
                     self.committing = False
@@ -117,13 +119,24 @@ class GroupCommit:
             raise arrival.error
         return arrival.item_id
 
-    def _commit(self, batch: list[_Arrival]) -> None:
+    def _take(self) -> list[_Arrival]:
+        with self.cond:
+            batch, self.pending = self.pending, []
+        return batch
+
+    def _lead(self) -> None:
         try:
             with self.db.write_lock:
-                ids = self._write([arrival.row for arrival in batch])
+                batch = self._take()
+                self._commit(batch)
+        except Exception as error:  # the lock could not be taken: the rows waiting fail unwritten
+            _fail(self._take(), error)
+
+    def _commit(self, batch: list[_Arrival]) -> None:
+        try:
+            ids = self._write([arrival.row for arrival in batch])
         except Exception as error:  # every caller of the batch learns it failed: nothing was stored
-            for arrival in batch:
-                arrival.error, arrival.done = error, True
+            _fail(batch, error)
             return
         for arrival, item_id in zip(batch, ids):
             arrival.item_id, arrival.done = item_id, True
@@ -148,6 +161,11 @@ class GroupCommit:
         finally:
             connection.close()
         return [stored.pop((row[0], row[3]), None) for row in rows]
+
+
+def _fail(batch: list[_Arrival], error: BaseException) -> None:
+    for arrival in batch:
+        arrival.error, arrival.done = error, True
 
 
 _WRITERS: weakref.WeakKeyDictionary[Database, GroupCommit] = weakref.WeakKeyDictionary()
