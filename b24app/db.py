@@ -11,7 +11,7 @@ import threading
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from flask import Flask, current_app
 from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event
@@ -110,6 +110,7 @@ class Database:
         self.read_engine = self.engine.execution_options(sqlite_begin="DEFERRED")
         self.write_lock = _write_lock(self.engine)
         self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
+        self.on_dispose: list[Callable[[], None]] = []  # what holds connections outside the pool closes them
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -134,6 +135,8 @@ class Database:
             session.close()  # ends the transaction; loaded objects stay readable
 
     def dispose(self) -> None:
+        for close in self.on_dispose:
+            close()
         self.engine.dispose()
 
 

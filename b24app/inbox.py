@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import threading
 import weakref
 from collections.abc import Collection, Sequence
@@ -51,7 +52,7 @@ ACCEPT_COLUMNS = ("member_id", "kind", "name", "dedupe_key", "payload", "status"
                   "received_at")
 
 
-ROWS_PER_STATEMENT = 64  # a bigger batch is written in several statements
+ROWS_PER_STATEMENT = 256  # a batch is one statement: rows beyond it wait for the next batch
 
 
 @functools.lru_cache(maxsize=2 * ROWS_PER_STATEMENT)
@@ -82,13 +83,14 @@ class GroupCommit:
     """Rows of concurrent callers committed in one transaction; each caller returns once its row is in.
 
     A caller that finds nobody committing becomes the leader: once it holds the database's write
-    lock it takes every row waiting (its own among them, and those that arrived while it waited for
+    lock it takes the rows waiting (its own among them, and those that arrived while it waited for
     the lock, which another process may hold), commits them and wakes the others; a caller whose row
     is still waiting after that leads the next batch. No thread of its own, nothing buffered across
     a return.
 
-    The batch is one multi-row statement on a pooled DB-API connection (no SQLAlchemy execution, and
-    few round trips while the write lock is held: this runs for every call Bitrix24 makes).
+    The batch is one multi-row statement on the process's own DB-API connection: no SQLAlchemy execution
+    or pool checkout, and on SQLite a single call into the driver while the write lock is held (the
+    statement commits itself in autocommit mode) — this runs for every call Bitrix24 makes.
     """
 
     def __init__(self, db: Database) -> None:
@@ -97,6 +99,9 @@ class GroupCommit:
         self.cond = threading.Condition()
         self.pending: list[_Arrival] = []
         self.committing = False
+        self.connection: Any = None
+        self.pid = os.getpid()
+        db.on_dispose.append(self.close)
 
     def insert(self, row: tuple[Any, ...]) -> int | None:
         """Store one row of ``ACCEPT_COLUMNS``; its id, or None when its key was stored before."""
@@ -120,8 +125,9 @@ class GroupCommit:
         return arrival.item_id
 
     def _take(self) -> list[_Arrival]:
+        """The rows waiting, at most ``ROWS_PER_STATEMENT`` (the rest lead the next batch)."""
         with self.cond:
-            batch, self.pending = self.pending, []
+            batch, self.pending = self.pending[:ROWS_PER_STATEMENT], self.pending[ROWS_PER_STATEMENT:]
         return batch
 
     def _lead(self) -> None:
@@ -142,25 +148,36 @@ class GroupCommit:
             arrival.item_id, arrival.done = item_id, True
 
     def _write(self, rows: list[tuple[Any, ...]]) -> list[int | None]:
-        """Insert ``rows`` in one transaction; the new ids (None: the key was stored before, or by an
-        earlier row of the same batch)."""
-        connection = self.db.engine.raw_connection()
+        """Insert ``rows`` in one statement, committed before it returns; the new ids (None: the key was
+        stored before, or by an earlier row of the same batch)."""
+        connection = self._connection()
         try:
             cursor = connection.cursor()
-            if self.dialect == "sqlite":  # the connection is in autocommit mode (b24app.db): begin ourselves
-                cursor.execute("BEGIN IMMEDIATE")
-            stored: dict[tuple[str, str], int] = {}
-            for start in range(0, len(rows), ROWS_PER_STATEMENT):
-                chunk = rows[start:start + ROWS_PER_STATEMENT]
-                cursor.execute(_accept_sql(self.dialect, len(chunk)), [value for row in chunk for value in row])
-                stored.update(((member_id, key), item_id) for member_id, key, item_id in cursor.fetchall())
-            connection.commit()
+            cursor.execute(_accept_sql(self.dialect, len(rows)), [value for row in rows for value in row])
+            stored = {(member_id, key): item_id for member_id, key, item_id in cursor.fetchall()}
+            if self.dialect != "sqlite":  # SQLite runs in autocommit mode (b24app.db): the statement committed itself
+                connection.commit()
         except self.db.engine.dialect.loaded_dbapi.Error as error:
-            connection.invalidate()  # whatever state it is in (a broken link, a failed transaction), never reused
+            self.close()  # whatever state it is in (a broken link, a failed transaction), never reused
             raise InboxUnavailable(type(error).__name__) from error
-        finally:
-            connection.close()
         return [stored.pop((row[0], row[3]), None) for row in rows]
+
+    def _connection(self) -> Any:
+        """This process's DB-API connection for the inbox rows, kept out of the pool (only the leader
+        uses it); a process forked from the one that opened it opens its own."""
+        if self.connection is None or self.pid != os.getpid():
+            self.connection = self.db.engine.raw_connection()
+            self.connection.detach()
+            self.pid = os.getpid()
+        return self.connection
+
+    def close(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None and self.pid == os.getpid():
+            try:
+                connection.close()
+            except Exception:  # a connection already broken: nothing left to release
+                pass
 
 
 def _fail(batch: list[_Arrival], error: BaseException) -> None:
