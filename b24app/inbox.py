@@ -71,12 +71,22 @@ def _stored_time(dialect: str, moment: datetime) -> Any:
     return naive.strftime("%Y-%m-%d %H:%M:%S.%f") if dialect == "sqlite" else naive
 
 
-@dataclass
+def _held_lock() -> threading.Lock:
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
+@dataclass(eq=False)
 class _Arrival:
     row: tuple[Any, ...]
     done: bool = False
     item_id: int | None = None
     error: BaseException | None = field(default=None, repr=False)
+    wake: threading.Lock = field(default_factory=_held_lock, repr=False)  # released: done, or lead now
+
+    def finish(self, item_id: int | None = None, error: BaseException | None = None) -> None:
+        self.item_id, self.error, self.done = item_id, error, True
 
 
 class GroupCommit:
@@ -84,9 +94,9 @@ class GroupCommit:
 
     A caller that finds nobody committing becomes the leader: once it holds the database's write
     lock it takes the rows waiting (its own among them, and those that arrived while it waited for
-    the lock, which another process may hold), commits them and wakes the others; a caller whose row
-    is still waiting after that leads the next batch. No thread of its own, nothing buffered across
-    a return.
+    the lock, which another process may hold), commits them, wakes their callers and hands the lead
+    to the first caller whose row still waits, if any. Each waiting caller is woken once (its row is
+    in, or it leads), not at every batch. No thread of its own, nothing buffered across a return.
 
     The batch is one multi-row statement on the process's own DB-API connection: no SQLAlchemy execution
     or pool checkout, and on SQLite a single call into the driver while the write lock is held (the
@@ -96,7 +106,7 @@ class GroupCommit:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.dialect = db.engine.dialect.name
-        self.cond = threading.Condition()
+        self.lock = threading.Lock()  # guards pending and committing
         self.pending: list[_Arrival] = []
         self.committing = False
         self.connection: Any = None
@@ -106,37 +116,41 @@ class GroupCommit:
     def insert(self, row: tuple[Any, ...]) -> int | None:
         """Store one row of ``ACCEPT_COLUMNS``; its id, or None when its key was stored before."""
         arrival = _Arrival(row)
-        with self.cond:
+        with self.lock:
             self.pending.append(arrival)
-            while not arrival.done:
-                if self.committing:
-                    self.cond.wait()
-                    continue
-                self.committing = True
-                self.cond.release()
-                try:
-                    self._lead()
-                finally:
-                    self.cond.acquire()
-                    self.committing = False
-                    self.cond.notify_all()
+            leads, self.committing = not self.committing, True
+        if not leads:
+            arrival.wake.acquire()  # until its row is in, or it is handed the lead
+        if not arrival.done:
+            self._lead()
         if arrival.error is not None:
             raise arrival.error
         return arrival.item_id
 
     def _take(self) -> list[_Arrival]:
-        """The rows waiting, at most ``ROWS_PER_STATEMENT`` (the rest lead the next batch)."""
-        with self.cond:
+        """The rows waiting, at most ``ROWS_PER_STATEMENT`` (the rest go in the next batch)."""
+        with self.lock:
             batch, self.pending = self.pending[:ROWS_PER_STATEMENT], self.pending[ROWS_PER_STATEMENT:]
         return batch
 
     def _lead(self) -> None:
+        batch: list[_Arrival] = []
         try:
             with self.db.write_lock:
                 batch = self._take()
                 self._commit(batch)
         except Exception as error:  # the lock could not be taken: the rows waiting fail unwritten
-            _fail(self._take(), error)
+            batch = batch or self._take()
+            _fail(batch, error)
+        finally:
+            _fail(batch, InboxUnavailable("the committing thread was interrupted"))  # (only rows not done)
+            for arrival in batch:
+                arrival.wake.release()
+            with self.lock:
+                if self.pending:
+                    self.pending[0].wake.release()  # it leads the next batch
+                else:
+                    self.committing = False
 
     def _commit(self, batch: list[_Arrival]) -> None:
         try:
@@ -145,7 +159,7 @@ class GroupCommit:
             _fail(batch, error)
             return
         for arrival, item_id in zip(batch, ids):
-            arrival.item_id, arrival.done = item_id, True
+            arrival.finish(item_id)
 
     def _write(self, rows: list[tuple[Any, ...]]) -> list[int | None]:
         """Insert ``rows`` in one statement, committed before it returns; the new ids (None: the key was
@@ -181,8 +195,10 @@ class GroupCommit:
 
 
 def _fail(batch: list[_Arrival], error: BaseException) -> None:
+    """The rows of ``batch`` not yet done fail with ``error``."""
     for arrival in batch:
-        arrival.error, arrival.done = error, True
+        if not arrival.done:
+            arrival.finish(error=error)
 
 
 _WRITERS: weakref.WeakKeyDictionary[Database, GroupCommit] = weakref.WeakKeyDictionary()
