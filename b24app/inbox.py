@@ -68,7 +68,7 @@ def _accept_sql(dialect: str, rows: int) -> str:
 def _stored_time(dialect: str, moment: datetime) -> Any:
     """``moment`` as :class:`b24app.db.UTCDateTime` stores it: naive UTC (SQLite: SQLAlchemy's text form)."""
     naive = moment.astimezone(timezone.utc).replace(tzinfo=None)
-    return naive.strftime("%Y-%m-%d %H:%M:%S.%f") if dialect == "sqlite" else naive
+    return naive.isoformat(" ", "microseconds") if dialect == "sqlite" else naive
 
 
 def _held_lock() -> threading.Lock:
