@@ -27,7 +27,7 @@ CORE = Feature(
     inbox_handlers=lifecycle.HANDLERS,
     install_steps=(install_steps.bind_events, install_steps.bind_placements),
     scheduled_jobs=(ScheduledJob("inbox_purge", "15 3 * * *", inbox.purge_job),),
-    blueprints=(install.bp, intake.bp, pages.bp, frames.bp, observability.bp), init_app=observability.init_app,
+    blueprints=(install.bp, pages.bp, frames.bp, observability.bp), init_app=observability.init_app,
 )
 
 
@@ -52,6 +52,7 @@ def build_app(config: Config, features: Sequence[Feature]) -> Flask:
             app.register_blueprint(blueprint)
         if feature.init_app is not None:
             feature.init_app(app)
+    intake.init_app(app)  # outermost: the intake routes never reach Flask
     return app
 
 

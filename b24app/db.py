@@ -11,7 +11,7 @@ import threading
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from flask import Flask, current_app
 from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event
@@ -60,34 +60,43 @@ class SQLiteWriteLock:
 
     SQLite admits one writer; a second one waits in its busy handler, which sleeps in steps of
     1, 2, 5 … up to 100 ms (sqliteDefaultBusyCallback), so two processes writing at once lose
-    milliseconds per hand-over. The file is opened for each hold (a descriptor kept across ``fork``
-    would share its lock with the parent; one kept per Database would outlive it).
+    milliseconds per hand-over. The file stays open in the process that opened it (no open and close
+    around each hold: each would let another thread take the GIL while the lock is held); a process
+    forked from it opens its own (a descriptor inherited across ``fork`` shares its lock with the
+    parent), and :meth:`close` (``Database.dispose``) closes it.
     """
 
     def __init__(self, database_path: str) -> None:
         self.path = f"{database_path}.writelock"
         self.threads = threading.Lock()
         self.fd = -1
+        self.pid = -1
 
     def __enter__(self) -> None:
         self.threads.acquire()
         try:
-            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            fcntl.flock(self._descriptor(), fcntl.LOCK_EX)
         except BaseException:
-            self._release()
+            self.threads.release()
             raise
 
     def __exit__(self, *exc_info: object) -> None:
-        self._release()
-
-    def _release(self) -> None:
         try:
-            if self.fd >= 0:
-                os.close(self.fd)  # closing the descriptor drops its flock
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
         finally:
-            self.fd = -1
             self.threads.release()
+
+    def _descriptor(self) -> int:
+        if self.pid != os.getpid():
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self.pid = os.getpid()
+        return self.fd
+
+    def close(self) -> None:
+        with self.threads:
+            if self.pid == os.getpid():
+                os.close(self.fd)
+            self.fd, self.pid = -1, -1
 
 
 def _write_lock(engine: Engine) -> AbstractContextManager:
@@ -110,6 +119,9 @@ class Database:
         self.read_engine = self.engine.execution_options(sqlite_begin="DEFERRED")
         self.write_lock = _write_lock(self.engine)
         self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
+        # what holds connections or files outside the pool closes them
+        self.on_dispose: list[Callable[[], None]] = [self.write_lock.close] if isinstance(
+            self.write_lock, SQLiteWriteLock) else []
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -134,6 +146,8 @@ class Database:
             session.close()  # ends the transaction; loaded objects stay readable
 
     def dispose(self) -> None:
+        for close in self.on_dispose:
+            close()
         self.engine.dispose()
 
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 from flask import current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wsgi import get_content_length, get_input_stream
 
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 _PART = re.compile(r"\[([^\[\]]*)\]")
@@ -35,21 +36,39 @@ class MalformedBody(ValueError):
 
 
 def parse_form(body: bytes) -> dict[str, Any]:
-    """Parse an url-encoded body into nested structures."""
+    """Parse an url-encoded body into nested structures, in one pass over its fields.
+
+    The field count is known before any field is split (``&`` counted in C); raw control characters
+    are found by one scan of the whole body, and only a field that has escapes is decoded and
+    scanned again (an escape can make a control character).
+    """
     try:
         text = body.decode("utf-8")
-        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, errors="strict",
-                          max_num_fields=MAX_FIELDS)
     except UnicodeDecodeError as exc:
         raise MalformedBody("тело запроса не в кодировке UTF-8") from exc
-    except ValueError as exc:  # parse_qsl: more than max_num_fields fields, or undecodable escapes
-        raise MalformedBody(f"тело запроса не разобрано: больше {MAX_FIELDS} полей или ошибка кодировки") from exc
+    if text.count("&") >= MAX_FIELDS:
+        raise MalformedBody(f"тело запроса не разобрано: больше {MAX_FIELDS} полей")
+    _check_text(text)
     root: dict[str, Any] = {}
     appended: dict[int, int] = {}  # id(node) -> next index for "[]" (linear, whatever the body)
-    for key, value in pairs:
-        _check_text(key, value)
-        _assign(root, _split_key(key), value, appended)
-    return _listify(root)
+    for field in text.split("&"):
+        if field:
+            key, _, value = field.partition("=")
+            key = key.replace("%5B", "[").replace("%5D", "]")  # PHP escapes every bracket of a key
+            _assign(root, _split_key(_unescape(key)), _unescape(value), appended)
+    return _listify(root, appended)
+
+
+def _unescape(text: str) -> str:
+    """``+`` and ``%XX`` decoded (as parse_qsl does), checked again for control characters."""
+    if "%" not in text:
+        return text.replace("+", " ") if "+" in text else text
+    try:
+        decoded = unquote(text.replace("+", " "), errors="strict")
+    except UnicodeDecodeError as exc:
+        raise MalformedBody("тело запроса не разобрано: ошибка кодировки") from exc
+    _check_text(decoded)
+    return decoded
 
 
 def parse_json(body: bytes) -> dict[str, Any]:
@@ -66,13 +85,14 @@ def parse_json(body: bytes) -> dict[str, Any]:
     return data
 
 
-def read_body() -> bytes:
-    """The request's body; 413 when it exceeds ``MAX_CONTENT_LENGTH``, chunked bodies included (werkzeug
+def read_body(environ: dict[str, Any], limit: int) -> bytes:
+    """A WSGI request's body; 413 when it exceeds ``limit`` bytes, chunked bodies included (werkzeug
     stops a chunked body at the limit and returns what it read: the byte after it tells)."""
-    if request.content_length is not None:  # werkzeug refused a length over the limit already
-        return request.get_data(cache=False)
-    limit, chunks, size = current_app.config["MAX_CONTENT_LENGTH"], [], 0
-    while chunk := request.stream.read(min(READ_CHUNK, limit + 1 - size)):
+    stream = get_input_stream(environ, max_content_length=limit)  # 413 for a declared length over it
+    if get_content_length(environ) is not None:
+        return stream.read()
+    chunks, size = [], 0
+    while chunk := stream.read(min(READ_CHUNK, limit + 1 - size)):
         chunks.append(chunk)
         size += len(chunk)
         if size > limit:
@@ -81,8 +101,8 @@ def read_body() -> bytes:
 
 
 def parse_request() -> dict[str, Any]:
-    """The current request's body, parsed by its content type."""
-    return parse_body(read_body(), request.content_type)
+    """The current Flask request's body, parsed by its content type."""
+    return parse_body(read_body(request.environ, current_app.config["MAX_CONTENT_LENGTH"]), request.content_type)
 
 
 def parse_body(body: bytes, content_type: str | None) -> dict[str, Any]:
@@ -123,6 +143,8 @@ def _check_json(data: Any) -> None:
 def _split_key(key: str) -> list[str]:
     if len(key) > MAX_KEY_CHARS:
         raise MalformedBody("слишком длинное имя поля")
+    if key and "[" not in key and "]" not in key:
+        return [key]
     match = _KEY.match(key)
     if not match:
         raise MalformedBody(f"некорректное имя поля: {key[:80]!r}")
@@ -158,11 +180,12 @@ def _index(node: dict[str, Any], part: str, appended: dict[int, int]) -> str:
     return str(index)
 
 
-def _listify(node: Any) -> Any:
+def _listify(node: Any, indexed: dict[int, int]) -> Any:
+    """Maps whose keys are exactly ``0..n-1`` as lists; only a map that got an index (``indexed``) can be one."""
     if not isinstance(node, dict):
         return node
-    converted = {key: _listify(value) for key, value in node.items()}
-    if converted and all(k.isdigit() and str(int(k)) == k for k in converted):
+    converted = {key: _listify(value, indexed) for key, value in node.items()}
+    if id(node) in indexed and all(k.isdigit() and str(int(k)) == k for k in converted):
         indexes = sorted(int(k) for k in converted)
         if indexes == list(range(len(indexes))):
             return [converted[str(i)] for i in indexes]

@@ -9,17 +9,18 @@ applied exactly once.
 """
 from __future__ import annotations
 
+import functools
 import json
+import os
 import threading
 import weakref
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import and_, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from b24app.db import Database, get_db
@@ -43,68 +44,161 @@ class InboxMessage:
     received_at: datetime
 
 
-def _accept_statement(dialect: str):  # type: ignore[no-untyped-def]
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(InboxItem.__table__).on_conflict_do_nothing(
-        index_elements=["member_id", "dedupe_key"]).returning(InboxItem.__table__.c.id)
+class InboxUnavailable(Exception):
+    """The database refused or could not take the rows: nothing of the batch was stored."""
 
 
-_ACCEPT = {name: _accept_statement(name) for name in ("postgresql", "sqlite")}
+ACCEPT_COLUMNS = ("member_id", "kind", "name", "dedupe_key", "payload", "status", "attempts", "next_attempt_at",
+                  "received_at")
 
 
-@dataclass
+ROWS_PER_STATEMENT = 256  # a batch is one statement: rows beyond it wait for the next batch
+
+
+@functools.lru_cache(maxsize=2 * ROWS_PER_STATEMENT)
+def _accept_sql(dialect: str, rows: int) -> str:
+    """One INSERT of ``rows`` rows .. ON CONFLICT DO NOTHING RETURNING the keys stored, in the DB-API
+    driver's own parameter style (a row already there is not returned)."""
+    mark = "?" if dialect == "sqlite" else "%s"
+    row = f"({', '.join([mark] * len(ACCEPT_COLUMNS))})"
+    return (f"INSERT INTO {InboxItem.__tablename__} ({', '.join(ACCEPT_COLUMNS)}) VALUES {', '.join([row] * rows)} "
+            "ON CONFLICT (member_id, dedupe_key) DO NOTHING RETURNING member_id, dedupe_key, id")
+
+
+def _stored_time(dialect: str, moment: datetime) -> Any:
+    """``moment`` as :class:`b24app.db.UTCDateTime` stores it: naive UTC (SQLite: SQLAlchemy's text form)."""
+    naive = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return naive.isoformat(" ", "microseconds") if dialect == "sqlite" else naive
+
+
+def _held_lock() -> threading.Lock:
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
+@dataclass(eq=False)
 class _Arrival:
-    values: dict[str, Any]
+    row: tuple[Any, ...]
     done: bool = False
     item_id: int | None = None
     error: BaseException | None = field(default=None, repr=False)
+    wake: threading.Lock = field(default_factory=_held_lock, repr=False)  # released: done, or lead now
+
+    def finish(self, item_id: int | None = None, error: BaseException | None = None) -> None:
+        self.item_id, self.error, self.done = item_id, error, True
 
 
 class GroupCommit:
     """Rows of concurrent callers committed in one transaction; each caller returns once its row is in.
 
-    A caller that finds nobody committing becomes the leader: it takes every row waiting (its own
-    among them), commits them and wakes the others; a caller whose row is still waiting after that
-    leads the next batch. No thread of its own, nothing buffered across a return.
+    A caller that finds nobody committing becomes the leader: once it holds the database's write
+    lock it takes the rows waiting (its own among them, and those that arrived while it waited for
+    the lock, which another process may hold), commits them, wakes their callers and hands the lead
+    to the first caller whose row still waits, if any. Each waiting caller is woken once (its row is
+    in, or it leads), not at every batch. No thread of its own, nothing buffered across a return.
+
+    The batch is one multi-row statement on the process's own DB-API connection: no SQLAlchemy execution
+    or pool checkout, and on SQLite a single call into the driver while the write lock is held (the
+    statement commits itself in autocommit mode) — this runs for every call Bitrix24 makes.
     """
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.statement = _ACCEPT[db.engine.dialect.name]
-        self.cond = threading.Condition()
+        self.dialect = db.engine.dialect.name
+        self.lock = threading.Lock()  # guards pending and committing
         self.pending: list[_Arrival] = []
         self.committing = False
+        self.connection: Any = None
+        self.pid = os.getpid()
+        db.on_dispose.append(self.close)
 
-    def insert(self, values: dict[str, Any]) -> int | None:
-        arrival = _Arrival(values)
-        with self.cond:
+    def insert(self, row: tuple[Any, ...]) -> int | None:
+        """Store one row of ``ACCEPT_COLUMNS``; its id, or None when its key was stored before."""
+        arrival = _Arrival(row)
+        with self.lock:
             self.pending.append(arrival)
-            while not arrival.done:
-                if self.committing:
-                    self.cond.wait()
-                    continue
-                self.committing, batch, self.pending = True, self.pending, []
-                self.cond.release()
-                try:
-                    self._commit(batch)
-                finally:
-                    self.cond.acquire()
-                    self.committing = False
-                    self.cond.notify_all()
+            leads, self.committing = not self.committing, True
+        if not leads:
+            arrival.wake.acquire()  # until its row is in, or it is handed the lead
+        if not arrival.done:
+            self._lead()
         if arrival.error is not None:
             raise arrival.error
         return arrival.item_id
 
+    def _take(self) -> list[_Arrival]:
+        """The rows waiting, at most ``ROWS_PER_STATEMENT`` (the rest go in the next batch)."""
+        with self.lock:
+            batch, self.pending = self.pending[:ROWS_PER_STATEMENT], self.pending[ROWS_PER_STATEMENT:]
+        return batch
+
+    def _lead(self) -> None:
+        batch: list[_Arrival] = []
+        try:
+            with self.db.write_lock:
+                batch = self._take()
+                self._commit(batch)
+        except Exception as error:  # the lock could not be taken: the rows waiting fail unwritten
+            batch = batch or self._take()
+            _fail(batch, error)
+        finally:
+            _fail(batch, InboxUnavailable("the committing thread was interrupted"))  # (only rows not done)
+            for arrival in batch:
+                arrival.wake.release()
+            with self.lock:
+                if self.pending:
+                    self.pending[0].wake.release()  # it leads the next batch
+                else:
+                    self.committing = False
+
     def _commit(self, batch: list[_Arrival]) -> None:
         try:
-            with self.db.write_lock, self.db.engine.begin() as connection:
-                ids = [connection.execute(self.statement, a.values).scalar() for a in batch]
+            ids = self._write([arrival.row for arrival in batch])
         except Exception as error:  # every caller of the batch learns it failed: nothing was stored
-            for arrival in batch:
-                arrival.error, arrival.done = error, True
+            _fail(batch, error)
             return
         for arrival, item_id in zip(batch, ids):
-            arrival.item_id, arrival.done = item_id, True
+            arrival.finish(item_id)
+
+    def _write(self, rows: list[tuple[Any, ...]]) -> list[int | None]:
+        """Insert ``rows`` in one statement, committed before it returns; the new ids (None: the key was
+        stored before, or by an earlier row of the same batch)."""
+        connection = self._connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(_accept_sql(self.dialect, len(rows)), [value for row in rows for value in row])
+            stored = {(member_id, key): item_id for member_id, key, item_id in cursor.fetchall()}
+            if self.dialect != "sqlite":  # SQLite runs in autocommit mode (b24app.db): the statement committed itself
+                connection.commit()
+        except self.db.engine.dialect.loaded_dbapi.Error as error:
+            self.close()  # whatever state it is in (a broken link, a failed transaction), never reused
+            raise InboxUnavailable(type(error).__name__) from error
+        return [stored.pop((row[0], row[3]), None) for row in rows]
+
+    def _connection(self) -> Any:
+        """This process's DB-API connection for the inbox rows, kept out of the pool (only the leader
+        uses it); a process forked from the one that opened it opens its own."""
+        if self.connection is None or self.pid != os.getpid():
+            self.connection = self.db.engine.raw_connection()
+            self.connection.detach()
+            self.pid = os.getpid()
+        return self.connection
+
+    def close(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None and self.pid == os.getpid():
+            try:
+                connection.close()
+            except Exception:  # a connection already broken: nothing left to release
+                pass
+
+
+def _fail(batch: list[_Arrival], error: BaseException) -> None:
+    """The rows of ``batch`` not yet done fail with ``error``."""
+    for arrival in batch:
+        if not arrival.done:
+            arrival.finish(error=error)
 
 
 _WRITERS: weakref.WeakKeyDictionary[Database, GroupCommit] = weakref.WeakKeyDictionary()
@@ -115,16 +209,15 @@ def accept(db: Database, *, member_id: str, kind: str, name: str, dedupe_key: st
            payload: dict[str, Any]) -> int | None:
     """Store a verified call; return its id, or None when it was already accepted.
 
-    This is the intake's hot path: a prebuilt Core INSERT .. ON CONFLICT DO NOTHING, no ORM, committed
-    together with the calls arriving at the same time in this process.
+    This is the intake's hot path: a prepared INSERT .. ON CONFLICT DO NOTHING on the DB-API connection,
+    committed together with the calls arriving at the same time in this process; :class:`InboxUnavailable`
+    when the database did not take it.
     """
-    now = utcnow()
-    values = dict(member_id=member_id, kind=kind, name=name, dedupe_key=dedupe_key,
-                  payload=json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
-                  status="pending", attempts=0, next_attempt_at=now, received_at=now)
     with _WRITERS_LOCK:
         writer = _WRITERS.get(db) or _WRITERS.setdefault(db, GroupCommit(db))
-    return writer.insert(values)
+    now = _stored_time(writer.dialect, utcnow())
+    return writer.insert((member_id, kind, name, dedupe_key,
+                          json.dumps(payload, ensure_ascii=False, separators=(",", ":")), "pending", 0, now, now))
 
 
 def _ready(now: datetime):  # type: ignore[no-untyped-def]

@@ -8,7 +8,8 @@ for a run while forged calls flood the service (``--under-attack``: wrong applic
 portals, forged ONAPPUPDATEs whose token the portal refuses, bodies with too many fields, deep JSON,
 NUL bytes, oversized bodies), and for a bare Flask endpoint answering the same requests under the same
 gunicorn settings without verifying or storing them (``bench.bare_web``): ``ratio_to_bare`` compares
-the plain run with it, so results from different machines compare. ``lost`` counts events answered
+the plain run with it, so results from different machines compare. ``server_cpu_ms`` is the CPU time
+the gunicorn workers spent per accepted call. ``lost`` counts events answered
 200 "accepted" that are not in the inbox afterwards.
 """
 from __future__ import annotations
@@ -235,6 +236,25 @@ def _serve(command: list[str], env: dict[str, str], port: int) -> subprocess.Pop
     return server
 
 
+def _cpu_seconds(server: subprocess.Popen) -> float:
+    """CPU time (user + system) the gunicorn workers of ``server`` have used so far (Linux /proc)."""
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    total = 0
+    for pid in children:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _measured(server: subprocess.Popen, port: int, first: int, args: argparse.Namespace) -> dict:
+    """``_load`` and the workers' CPU time per accepted call (``server_cpu_ms``): what the machine's
+    noise does not change much, next to throughput, which it does."""
+    before = _cpu_seconds(server)
+    run = _load(port, first, args)
+    run["server_cpu_ms"] = round((_cpu_seconds(server) - before) * 1000 / max(run["accepted"], 1), 3)
+    return run
+
+
 def _stop(server: subprocess.Popen) -> None:
     server.terminate()
     server.wait(30)
@@ -323,7 +343,7 @@ def _service_round(args: argparse.Namespace, config_path: Path, env: dict[str, s
                     {**env, "B24APP_CONFIG": str(config_path), "B24APP_LOG_LEVEL": "ERROR"}, port)
     first = round_ * 2 * args.events  # fresh numbers: a repeated event would be a duplicate
     try:
-        plain = _load(port, first, args)
+        plain = _measured(server, port, first, args)
         runs["plain"].append(plain)
         accepted = plain["accepted"]
         if args.under_attack:
@@ -340,7 +360,7 @@ def _bare_round(args: argparse.Namespace) -> dict:
     port = _free_port()
     bare = _serve([sys.executable, "-m", "bench.bare_web", *_gunicorn(args, port)], {}, port)
     try:
-        return _load(port, 0, args)
+        return _measured(bare, port, 0, args)
     finally:
         _stop(bare)
 

@@ -197,3 +197,41 @@ def test_an_unavailable_inbox_answers_503_and_keeps_nothing(live: LiveServer) ->
             conn.exec_driver_sql("ALTER TABLE inbox_items_away RENAME TO inbox_items")
     assert response.status_code == 503 and response.headers["Retry-After"]
     assert _stored(live) == []
+
+
+def test_a_failing_batch_fails_every_caller_and_the_next_batches_go_on(live: LiveServer) -> None:
+    """Concurrent callers while the inbox cannot take rows all get InboxUnavailable (none waits for ever),
+    and the callers after it are stored, each exactly once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    db = get_db(live.app)
+
+    def arrive(n: int) -> int | None | str:
+        try:
+            return inbox.accept(db, member_id="portal-a", kind="event", name="ONUSERADD", dedupe_key=f"f{n}",
+                                payload={"n": n})
+        except inbox.InboxUnavailable:
+            return "unavailable"
+
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE inbox_items RENAME TO inbox_items_away")
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            failed = list(pool.map(arrive, range(40), timeout=30))
+    finally:
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE inbox_items_away RENAME TO inbox_items")
+    with ThreadPoolExecutor(8) as pool:
+        stored = list(pool.map(arrive, range(40), timeout=30))
+    assert failed == ["unavailable"] * 40
+    assert all(isinstance(item_id, int) for item_id in stored) and len(set(stored)) == 40
+    assert len(inbox.list_items(db, limit=100)) == 40
+
+
+def test_the_intake_is_timed_and_other_requests_reach_flask(live: LiveServer) -> None:
+    assert requests.post(f"{live.url}/b24/events", data=_event(), timeout=10).json()["result"] == "accepted"
+    assert requests.get(f"{live.url}/b24/events", timeout=10).status_code in (404, 405)
+    assert requests.post(f"{live.url}/b24/activities/a/b", data=_event(), timeout=10).status_code == 404
+    metrics = requests.get(f"{live.url}/metrics", timeout=10)
+    assert 'b24app_request_seconds_bucket{endpoint="b24_intake.events"' in metrics.text
+    assert len(_stored(live)) == 1
