@@ -8,6 +8,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from b24app.db import get_db
+from b24app.portal import portal_key
 from sync_jobs import store as runs
 from sync_jobs.errors import SyncError
 from sync_jobs.run import STATUS_RU, preview, run_sync
@@ -73,12 +74,12 @@ def run_command(full: bool, force: bool) -> None:
 @with_appcontext
 def runs_command(limit: int, run_id: int | None) -> None:
     """Прошлые запуски."""
-    db = get_db(_app())
+    db, portal = get_db(_app()), portal_key(_app())
     if run_id is not None:
-        for record in runs.run_records(db, run_id):
+        for record in runs.run_records(db, portal, run_id):
             click.echo(f"{record.kind:10} {record.title}: {record.reason}")
         return
-    items = runs.recent_runs(db, limit)
+    items = runs.recent_runs(db, portal, limit)
     if not items:
         click.echo("Запусков ещё не было.")
     for run in items:
