@@ -1,5 +1,6 @@
-"""The scheduled work of outreach: the outbox (sends, delivery statuses, statuses back to the portal) and the
-approvals watch (request statuses, approval tasks) on every installed portal."""
+"""The scheduled work of outreach for the portal in scope (``b24app.portal.portal_key``; the scheduler runs
+each job once per portal): the outbox (sends, delivery statuses, statuses back to the portal) and the
+approvals watch (request statuses, approval tasks)."""
 from __future__ import annotations
 
 import logging
@@ -9,7 +10,7 @@ from flask import Flask
 from b24app.bitrix.errors import B24Error
 from b24app.db import get_db
 from b24app.features import get_features
-from b24app.portal import client_for, get_config, get_store
+from b24app.portal import client_for, get_config, get_store, portal_key
 from outreach.approvals import ApprovalWatcher
 from outreach.delivery import poll_deliveries
 from outreach.notices import deliver, post
@@ -24,26 +25,24 @@ def send_job(app: Flask) -> None:
     """Send what is due, resolve interrupted sends, ask the gateways about deliveries, tell the portal."""
     sender = sender_of(app)
     sender.run_until_idle()
-    poll_deliveries(get_db(app), sender.channels, clock_of(app))
+    poll_deliveries(get_db(app), sender.portal, sender.channels, clock_of(app))
     report_to_portal(app)
 
 
 def approvals_job(app: Flask) -> int:
-    """Notices of request statuses and approval tasks on every installed portal; returns how many went out."""
+    """Notices of request statuses and approval tasks on the portal; returns how many went out."""
     if get_config(app).mode != "app" or "bizproc_templates" not in get_features(app).names:
         return 0
-    sent = 0
-    for installation in get_store(app).all():
-        if installation.status != "installed":
-            continue
-        try:
-            with client_for(app, installation.member_id) as client:
-                notices = RequestWatcher(app, installation, client).run()
-                notices += ApprovalWatcher(app, installation, client).run()
-                now = clock_of(app).now()
-                post(get_db(app), installation.member_id, notices, now)
-                sent += deliver(get_db(app), client, installation.member_id, now)
-        except B24Error as exc:
-            log.warning("outreach: approvals of portal %s not watched now: %s", installation.domain,
-                        type(exc).__name__)
-    return sent
+    installation = get_store(app).find(member_id=portal_key(app))
+    if installation is None or installation.status != "installed":
+        return 0
+    try:
+        with client_for(app, installation.member_id) as client:
+            notices = RequestWatcher(app, installation, client).run()
+            notices += ApprovalWatcher(app, installation, client).run()
+            now = clock_of(app).now()
+            post(get_db(app), installation.member_id, notices, now)
+            return deliver(get_db(app), client, installation.member_id, now)
+    except B24Error as exc:
+        log.warning("outreach: approvals of portal %s not watched now: %s", installation.domain, type(exc).__name__)
+        return 0

@@ -1,0 +1,51 @@
+"""Two portals' outreach in one database: the same cause is a message of each, a sender sends only its
+portal's rows, and opt-outs, bounces, history and daily caps of one portal do not bind the other."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from emulators.sms import RunningGateways
+from outreach.campaign import bounced_addresses, load_history, opted_out_addresses
+from outreach.models import OutreachBounce, OutreachMessage, OutreachOptOut
+from outreach.outbox import OPTED_OUT, Channels, Sender, enqueue
+from tests.outreach.conftest import ManualClock
+from tests.outreach.test_outbox import NOON, SETTINGS, sms, smsc
+
+A, B = "a" * 32, "b" * 32
+PHONE = "+79161234567"
+
+
+def _sender(db, portal: str, channels: Channels, clock: ManualClock) -> Sender:  # type: ignore[no-untyped-def]
+    return Sender(db, SETTINGS, channels, clock, portal=portal, sleep=lambda _s: None, lease_s=30)
+
+
+def _rows(db, portal: str) -> list[tuple[str, str, str | None]]:  # type: ignore[no-untyped-def]
+    with db.read_session() as session:
+        return [(row.key, row.status, row.error) for row in session.scalars(
+            select(OutreachMessage).where(OutreachMessage.member_id == portal).order_by(OutreachMessage.id))]
+
+
+def test_two_portals_messages_opt_outs_and_caps_stay_apart(db, gateways: RunningGateways) -> None:  # type: ignore[no-untyped-def]
+    a_ids = enqueue(db, [sms("invitation:p1:1", member_id=A), sms("invitation:p2:1", member_id=A, phone="+79161234568")],
+                    NOON)
+    b_ids = enqueue(db, [sms("invitation:p1:1", member_id=B), sms("invitation:p2:1", member_id=B, phone="+79161234568")],
+                    NOON)
+    assert len(set(a_ids) | set(b_ids)) == 4  # one cause, one message of each portal
+    assert enqueue(db, [sms("invitation:p1:1", member_id=B)], NOON) == b_ids[:1]
+    with db.session() as session:  # the person told portal a's company to stop; b's company was never told
+        session.add(OutreachOptOut(member_id=A, address=PHONE, created_at=NOON, source="cli"))
+        session.add(OutreachBounce(member_id=A, address="gone@example.ru", reason="550", created_at=NOON))
+    clock = ManualClock(NOON)
+    channels = Channels(gateways=[smsc(gateways)], caps={"smsc": 1})
+
+    _sender(db, A, channels, clock).run_until_idle()
+    assert _rows(db, A) == [("invitation:p1:1", "failed", OPTED_OUT), ("invitation:p2:1", "sent", None)]
+    assert [status for _, status, _ in _rows(db, B)] == ["pending", "pending"]  # a's sender leaves b's rows
+
+    _sender(db, B, channels, clock).run_until_idle()  # b's own cap of 1 a day: a's send does not count
+    assert [status for _, status, _ in _rows(db, B)] == ["sent", "pending"]
+    assert opted_out_addresses(db, A) == {PHONE} and opted_out_addresses(db, B) == set()
+    assert bounced_addresses(db, A) == {"gone@example.ru"} and bounced_addresses(db, B) == set()
+    assert set(load_history(db, A)) == {"invitation:p2:1"}  # its opted-out message never went out
+    history = load_history(db, B)["invitation:p1:1"]
+    assert (history.of_kind, history.opted_out) == (1, False)  # a's messages and opt-outs are not b's history
