@@ -77,7 +77,8 @@ def load_history(db: Database, portal: str, kind: str = INVITATION) -> dict[str,
     with db.read_session() as session:
         rows = session.execute(select(OutreachMessage.person_ref, OutreachMessage.kind, OutreachMessage.created_at,
                                       OutreachMessage.address).where(
-            OutreachMessage.member_id == portal, OutreachMessage.person_ref.is_not(None), OutreachMessage.status.in_(GONE_OUT + (PENDING, "delivered"))))
+            OutreachMessage.member_id == portal, OutreachMessage.person_ref.is_not(None),
+            OutreachMessage.status.in_(GONE_OUT + (PENDING, "delivered"))))
         for person_ref, row_kind, created_at, address in rows:
             past = history.get(person_ref, History())
             last = max(filter(None, (past.last_at, created_at)))

@@ -32,6 +32,14 @@ def _proposal() -> Proposal:
         raise click.ClickException(str(exc)) from None
 
 
+def _portal_key(app) -> str:  # type: ignore[no-untyped-def]
+    """Whose outbox, opt-outs and bounces a command touches (``b24app --portal ID`` when several)."""
+    try:
+        return portal_key(app)
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def _shown(address: str | None) -> str:
     if not address:
         return "—"
@@ -120,14 +128,14 @@ def _remember(model: type, address: str, **fields: str) -> None:
     """An opt-out or a bounce of the portal in scope (``b24app --portal ID`` when several are installed)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     with get_db(app).write_lock, get_db(app).session() as session:
-        session.merge(model(member_id=portal_key(app), address=_normal(address), created_at=datetime.now(timezone.utc),
-                            **fields))
+        session.merge(model(member_id=_portal_key(app), address=_normal(address),
+                            created_at=datetime.now(timezone.utc), **fields))
 
 
 def _print_status(app) -> None:  # type: ignore[no-untyped-def]
     with get_db(app).read_session() as session:
         counts = dict(session.execute(select(OutreachMessage.status, func.count())
-                                      .where(OutreachMessage.member_id == portal_key(app))
+                                      .where(OutreachMessage.member_id == _portal_key(app))
                                       .group_by(OutreachMessage.status)).all())
     click.echo("Очередь: " + ", ".join(f"{status}: {n}" for status, n in sorted(counts.items())))
 

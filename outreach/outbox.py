@@ -351,7 +351,8 @@ class Sender:
             return
         channel = "sms" if row.channel == "email" else "email"
         session.add(OutreachMessage(
-            member_id=row.member_id, key=f"{row.key}:fallback", person_ref=row.person_ref, user_id=row.user_id, kind=row.kind,
+            member_id=row.member_id, key=f"{row.key}:fallback", person_ref=row.person_ref, user_id=row.user_id,
+            kind=row.kind,
             reason=row.reason, channel=channel, address=row.fallback_address, time_zone=row.time_zone,
             subject=row.fallback_subject, body=row.fallback_body, status=PENDING, attempts=0, not_before=now,
             created_at=now, updated_at=now, replaces_id=row.id, portal_code=row.portal_code,

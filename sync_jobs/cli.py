@@ -34,7 +34,7 @@ def plan_command(full: bool) -> None:
     """Показать план (сколько создать, обновить, перевести, отключить) без записи."""
     try:
         prepared = preview(_app(), full=full)
-    except (SyncError, SyncConfigError, OneCConfigError) as error:
+    except (SyncError, SyncConfigError, OneCConfigError, LookupError) as error:  # LookupError: name a portal
         raise click.ClickException(str(error)) from None
     plan = prepared.plan
     click.echo("План синхронизации (ничего не записано):")
@@ -61,7 +61,7 @@ def run_command(full: bool, force: bool) -> None:
     """Выполнить синхронизацию с индикатором хода и итогом."""
     try:
         summary = run_sync(_app(), full=full, force=force, progress=True)
-    except (SyncError, SyncConfigError, OneCConfigError) as error:
+    except (SyncError, SyncConfigError, OneCConfigError, LookupError) as error:  # LookupError: name a portal
         raise click.ClickException(str(error)) from None
     click.echo(summary.render())
     if summary.status in ("failed", "refused"):
@@ -74,7 +74,10 @@ def run_command(full: bool, force: bool) -> None:
 @with_appcontext
 def runs_command(limit: int, run_id: int | None) -> None:
     """Прошлые запуски."""
-    db, portal = get_db(_app()), portal_key(_app())
+    try:
+        db, portal = get_db(_app()), portal_key(_app())
+    except LookupError as error:  # several portals installed: b24app --portal ID sync runs
+        raise click.ClickException(str(error)) from None
     if run_id is not None:
         for record in runs.run_records(db, portal, run_id):
             click.echo(f"{record.kind:10} {record.title}: {record.reason}")

@@ -92,8 +92,8 @@ class Directory:
 
     def people_of_site(self, department_ref: str) -> list[Person]:
         """The people working at a site, by name."""
-        placed = select(DirectoryPlacement.person_ref).where(DirectoryPlacement.member_id == self.portal,
-                                                             DirectoryPlacement.department_ref == department_ref.lower())
+        placed = select(DirectoryPlacement.person_ref).where(
+            DirectoryPlacement.member_id == self.portal, DirectoryPlacement.department_ref == department_ref.lower())
         return self._people(DirectoryPerson.person_ref.in_(placed))
 
     def contacts(self, person_refs: Iterable[str]) -> dict[str, Contacts]:

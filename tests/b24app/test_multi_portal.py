@@ -176,3 +176,25 @@ def test_every_portal_may_have_its_own_sync_and_outreach(tmp_path: Path, databas
     with portal_scope(B):
         assert get_config(application).settings("sync").owner_id == 8
     get_db(application).dispose()
+
+
+def test_commands_touch_the_portal_named_and_ask_for_one_when_several_are_installed(
+        tmp_path: Path, database_url: str) -> None:
+    from click.testing import CliRunner
+
+    from outreach.campaign import opted_out_addresses
+    from service.cli import cli
+
+    config, env = _portals_config(tmp_path, database_url)
+    application = create_app(config)
+    for member_id in (A, B):
+        _install(application, member_id)
+    runner = CliRunner(env={**env, "B24APP_CONFIG": str(tmp_path / "app.yaml")})
+    unnamed = runner.invoke(cli, ["outreach", "opt-out", "+79161234567"])
+    assert unnamed.exit_code == 1 and "укажите портал" in unnamed.output
+    assert runner.invoke(cli, ["--portal", A, "outreach", "opt-out", "+79161234567"]).exit_code == 0
+    assert opted_out_addresses(get_db(application), A) == {"+79161234567"}
+    assert opted_out_addresses(get_db(application), B) == set()
+    assert "укажите портал" in runner.invoke(cli, ["sync", "runs"]).output
+    assert "Запусков ещё не было" in runner.invoke(cli, ["--portal", B, "sync", "runs"]).output
+    get_db(application).dispose()

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from emulators.sms import RunningGateways
 from outreach.campaign import bounced_addresses, load_history, opted_out_addresses
 from outreach.models import OutreachBounce, OutreachMessage, OutreachOptOut
-from outreach.outbox import OPTED_OUT, Channels, Sender, enqueue
+from outreach.outbox import OPTED_OUT, Channels, Draft, Sender, enqueue
 from tests.outreach.conftest import ManualClock
 from tests.outreach.test_outbox import NOON, SETTINGS, sms, smsc
 
@@ -25,11 +25,12 @@ def _rows(db, portal: str) -> list[tuple[str, str, str | None]]:  # type: ignore
             select(OutreachMessage).where(OutreachMessage.member_id == portal).order_by(OutreachMessage.id))]
 
 
+def _drafts(portal: str) -> list[Draft]:
+    return [sms("invitation:p1:1", member_id=portal), sms("invitation:p2:1", member_id=portal, phone="+79161234568")]
+
+
 def test_two_portals_messages_opt_outs_and_caps_stay_apart(db, gateways: RunningGateways) -> None:  # type: ignore[no-untyped-def]
-    a_ids = enqueue(db, [sms("invitation:p1:1", member_id=A), sms("invitation:p2:1", member_id=A, phone="+79161234568")],
-                    NOON)
-    b_ids = enqueue(db, [sms("invitation:p1:1", member_id=B), sms("invitation:p2:1", member_id=B, phone="+79161234568")],
-                    NOON)
+    a_ids, b_ids = enqueue(db, _drafts(A), NOON), enqueue(db, _drafts(B), NOON)
     assert len(set(a_ids) | set(b_ids)) == 4  # one cause, one message of each portal
     assert enqueue(db, [sms("invitation:p1:1", member_id=B)], NOON) == b_ids[:1]
     with db.session() as session:  # the person told portal a's company to stop; b's company was never told

@@ -148,7 +148,8 @@ def test_two_portals_sync_into_one_database_each_with_only_its_own_people(two) -
         with app.app_context(), portal_scope(tenant.member_id):
             book = directory(app)
             sites = book.sites()
-            people = {person.person_ref: person for site in sites for person in book.people_of_site(site.department_ref)}
+            people = {person.person_ref: person
+                      for site in sites for person in book.people_of_site(site.department_ref)}
             assert {f"zup-{site.department_ref}" for site in sites} == set(view.zup_groups())
             assert {site.group_id for site in sites} == {group["ID"] for group in view.zup_groups().values()}
             invited = {f"zup:{ref}": person.user_id for ref, person in people.items() if person.user_id}
