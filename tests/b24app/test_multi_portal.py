@@ -2,7 +2,6 @@
 checks, pause and resume, per-portal queue depth in /metrics, broker and Redis in /healthz."""
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,13 +11,11 @@ from b24app import inbox
 from b24app.cli import portals_group
 from b24app.config import ConfigError
 from b24app.db import get_db
-from b24app.models import utcnow
 from b24app.portal import get_config, get_store, portal_key
 from b24app.scheduling import build_scheduler, portal_targets
-from b24app.store import NewInstallation, TokenSet
 from b24app.tenancy import portal_scope
 from service import create_app
-from tests.support import write_config
+from tests.support import installed_stub, write_config
 
 A, B = "a" * 32, "b" * 32
 
@@ -31,19 +28,12 @@ def _portals_config(tmp_path: Path, database_url: str, **extra):  # type: ignore
     return write_config(tmp_path, public_url="http://127.0.0.1:5000", database_url=database_url, extra=sections)
 
 
-def _install(app: Flask, member_id: str) -> None:
-    get_store(app).save(NewInstallation(
-        member_id=member_id, domain=f"{member_id[:4]}.bitrix24.ru", client_endpoint="http://127.0.0.1:1/rest/",
-        server_endpoint=None, tokens=TokenSet("a", "r", utcnow() + timedelta(hours=1)), application_token="t",
-        scopes=("user",), admin_user_id=1, app_version=1))
-
-
 @pytest.fixture
 def portals_app(tmp_path: Path, database_url: str):  # type: ignore[no-untyped-def]
     application = create_app(_portals_config(tmp_path, database_url)[0])
     application.config["TESTING"] = True
     for member_id in (A, B):
-        _install(application, member_id)
+        installed_stub(application, member_id)
     yield application
     get_db(application).dispose()
 
@@ -188,7 +178,7 @@ def test_commands_touch_the_portal_named_and_ask_for_one_when_several_are_instal
     config, env = _portals_config(tmp_path, database_url)
     application = create_app(config)
     for member_id in (A, B):
-        _install(application, member_id)
+        installed_stub(application, member_id)
     runner = CliRunner(env={**env, "B24APP_CONFIG": str(tmp_path / "app.yaml")})
     unnamed = runner.invoke(cli, ["outreach", "opt-out", "+79161234567"])
     assert unnamed.exit_code == 1 and "укажите портал" in unnamed.output

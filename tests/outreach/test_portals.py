@@ -1,17 +1,24 @@
-"""Two portals' outreach in one database: the same cause is a message of each, a sender sends only its
+"""Portals' outreach in one database: the same cause is a message of each, a sender sends only its
 portal's rows, and opt-outs, bounces, history and daily caps of one portal do not bind the other."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import select
 
+from b24app.db import get_db
+from b24app.portal import get_store
 from emulators.sms import RunningGateways
+from outreach.jobs import send_job
 from outreach.campaign import bounced_addresses, load_history, opted_out_addresses
 from outreach.models import OutreachBounce, OutreachMessage, OutreachOptOut
 from outreach.outbox import OPTED_OUT, Channels, Draft, Sender, enqueue
 from tests.outreach.conftest import ManualClock
+from service import create_app
 from tests.outreach.test_outbox import NOON, SETTINGS, sms, smsc
+from tests.support import installed_stub, write_config
 
-A, B = "a" * 32, "b" * 32
+A, B, C = "a" * 32, "b" * 32, "c" * 32
 PHONE = "+79161234567"
 
 
@@ -50,3 +57,30 @@ def test_two_portals_messages_opt_outs_and_caps_stay_apart(db, gateways: Running
     assert set(load_history(db, A)) == {"invitation:p2:1"}  # its opted-out message never went out
     history = load_history(db, B)["invitation:p1:1"]
     assert (history.of_kind, history.opted_out) == (1, False)  # a's messages and opt-outs are not b's history
+
+
+def test_the_send_job_without_a_portal_in_scope_serves_each_installed_portal_in_turn(
+        tmp_path: Path, database_url: str, gateways: RunningGateways) -> None:
+    """One top-level ``outreach:`` and no ``portals:``: each portal's rows go out under its own opt-outs;
+    a paused portal's wait."""
+    outreach = {"company": "ООО «Альфа»", "portal_url": "https://alfa.bitrix24.ru",
+                "sms_gateways": [{"name": "smsc", "kind": "smsc", "url": gateways.url + "/smsc",
+                                  "login_env": "SMSC_LOGIN", "password_env": "SMSC_PASSWORD", "sender": "B24APP"}]}
+    config = write_config(tmp_path, public_url="http://127.0.0.1:5000", database_url=database_url,
+                          extra={"outreach": outreach}, env={"SMSC_LOGIN": "test", "SMSC_PASSWORD": "secret"})[0]
+    app = create_app(config)
+    app.extensions["outreach.clock"] = ManualClock(NOON)
+    for member_id in (A, B, C):
+        installed_stub(app, member_id)
+    db = get_db(app)
+    for portal in (A, B, C):
+        enqueue(db, _drafts(portal), NOON)
+    with db.session() as session:
+        session.add(OutreachOptOut(member_id=A, address=PHONE, created_at=NOON, source="cli"))
+    get_store(app).set_paused(member_id=C, paused=True)
+    with app.app_context():
+        send_job(app)
+    assert [status for _, status, _ in _rows(db, A)] == ["failed", "sent"]
+    assert [status for _, status, _ in _rows(db, B)] == ["sent", "sent"]
+    assert [status for _, status, _ in _rows(db, C)] == ["pending", "pending"]
+    db.dispose()
