@@ -97,7 +97,11 @@ def send_command(dry_run: bool) -> None:
 def run_command() -> None:
     """Отправить всё, что ждёт в очереди (и разобрать прерванные отправки)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    click.echo(f"Обработано: {sender_of(app).run_until_idle()}.")
+    try:
+        sender = sender_of(app)
+    except LookupError as exc:  # several portals installed: b24app --portal ID outreach run
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Обработано: {sender.run_until_idle()}.")
     _print_status(app)
 
 

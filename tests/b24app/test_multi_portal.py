@@ -185,6 +185,7 @@ def test_commands_touch_the_portal_named_and_ask_for_one_when_several_are_instal
     assert runner.invoke(cli, ["--portal", A, "outreach", "opt-out", "+79161234567"]).exit_code == 0
     assert opted_out_addresses(get_db(application), A) == {"+79161234567"}
     assert opted_out_addresses(get_db(application), B) == set()
+    assert "укажите портал" in runner.invoke(cli, ["outreach", "run"]).output
     assert "укажите портал" in runner.invoke(cli, ["sync", "runs"]).output
     assert "Запусков ещё не было" in runner.invoke(cli, ["--portal", B, "sync", "runs"]).output
     get_db(application).dispose()
