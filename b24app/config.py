@@ -331,12 +331,6 @@ def _portals(data: Mapping[str, Any], env: Mapping[str, str], features: Sequence
         problems.extend(ConfigProblem(p.file, f"portals.{member_id}.{p.key}", p.expected) for p in found)
         portals[str(member_id)] = PortalSections(str(member_id), str(sections.get("title") or member_id),
                                                  {k: v for k, v in sections.items() if k != "title"}, own)
-    for feature in features:
-        named = [m for m, own in portals.items() if feature.config_section and feature.config_section.name in own.sections]
-        if feature.single_portal and len(named) > 1:
-            problems.append(ConfigProblem(file, f"portals.{named[1]}.{feature.config_section.name}",  # type: ignore[union-attr]
-                                          f"раздел только у одного портала: «{feature.title}» хранит состояние "
-                                          f"одного портала (уже задан у {named[0]})"))
     return portals
 
 

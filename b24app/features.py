@@ -52,7 +52,6 @@ class Feature:
     cli: tuple[click.Command, ...] = ()
     init_app: Callable[[Flask], None] | None = None
     health: Callable[[Flask], Mapping[str, str]] | None = None  # component -> "ok" or what is wrong (/healthz)
-    single_portal: bool = False  # its tables hold one portal's state: its section in one portal's scope only
 
 
 class FeatureSet:

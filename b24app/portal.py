@@ -71,6 +71,15 @@ def installed_portal(app: Flask) -> str | None:
     return installed[0] if installed else None
 
 
+def portal_key(app: Flask) -> str:
+    """Whose state a feature's tables hold right now: the portal in scope, else the one installed portal;
+    '' in webhook mode (one portal, known only by its webhook) and before any install. LookupError when
+    several portals are installed and none is in scope (the caller must name one: ``b24app --portal ID``)."""
+    if get_config(app).mode == "webhook":
+        return ""
+    return current_portal() or installed_portal(app) or ""
+
+
 def redis_link(app: Flask) -> RedisLink | None:
     """This process's link to the shared limits (None: limits kept in-process, the embedded default)."""
     return app.extensions.get("b24app.redis")

@@ -64,7 +64,7 @@ def bench_planning(count: int) -> dict:
     targets = plan(employees, accounts, bounced)
     plan_s = time.perf_counter() - started
     started = time.perf_counter()
-    drafts, held = compose(targets, settings, {}, NOW)
+    drafts, held = compose(targets, settings, {}, NOW, "")
     compose_s = time.perf_counter() - started
     return {"people": count, "targets": len(targets), "drafts": len(drafts), "held": len(held),
             "plan_s": round(plan_s, 3), "compose_s": round(compose_s, 3), "bound_s": PLAN_BOUND_S,
@@ -99,7 +99,7 @@ def run_sender(url: str, gateway_url: str, rate: float) -> None:
     db = Database(url)
     settings = OutreachSettings(rules=Rules(quiet_start=datetime.min.time(), quiet_end=datetime.min.time()))
     gateway = SmscGateway("smsc", gateway_url, "test", "secret", "B24APP", timeout_s=5)
-    sender = Sender(db, settings, Channels(gateways=[gateway], rates={"smsc": rate}), SystemClock(),
+    sender = Sender(db, settings, Channels(gateways=[gateway], rates={"smsc": rate}), SystemClock(), portal="",
                     lease_s=2.0, batch=100)
     while True:
         sender.run_until_idle()

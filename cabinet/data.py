@@ -18,7 +18,7 @@ from b24app import inbox
 from b24app.bitrix import B24Client
 from b24app.bitrix.errors import B24Error
 from b24app.db import get_db
-from b24app.portal import client_for, get_config, get_store
+from b24app.portal import client_for, get_config, get_store, portal_key
 from b24app.verify import Viewer
 from bizproc_templates.installed import filed_requests, installed_processes
 from bizproc_templates.installer import Installer, installed_rows
@@ -296,7 +296,7 @@ def onec_card(app: Flask, person: Person) -> dict[str, Any] | None:
 # -- sync and the admin console ---------------------------------------------------------------------
 
 def last_sync(app: Flask) -> dict[str, Any] | None:
-    runs = recent_runs(get_db(app), 1)
+    runs = recent_runs(get_db(app), portal_key(app), 1)
     return _run(runs[0]) if runs else None
 
 
@@ -310,13 +310,14 @@ def _run(run: Any) -> dict[str, Any]:
 def admin_console(app: Flask, member_id: str) -> dict[str, Any]:
     """Portal status, 1C connections, sync runs, the inbox: its depth and failed items."""
     db = get_db(app)
-    runs = recent_runs(db, 20)
-    problems = run_records(db, runs[0].id) if runs else []
+    portal = portal_key(app)
+    runs = recent_runs(db, portal, 20)
+    problems = run_records(db, portal, runs[0].id) if runs else []
     waiting, oldest = inbox.depth(db)
     return {"portal": _portal_status(app, member_id),
             "inbox": {"waiting": waiting, "oldest_age_s": _age_s(oldest)},
             "onec": [_onec_status(connection) for connection in get_config(app).settings("onec").connections],
-            "sync_runs": [{**_run(run), "problems": len(run_records(db, run.id))} for run in runs],
+            "sync_runs": [{**_run(run), "problems": len(run_records(db, portal, run.id))} for run in runs],
             "last_run_problems": [{"kind": r.kind, "title": r.title, "reason": r.reason} for r in problems[:200]],
             "inbox_failed": [{"id": item.id, "kind": item.kind, "name": item.name, "attempts": item.attempts,
                               "error": item.last_error or ""}

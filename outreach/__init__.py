@@ -32,7 +32,7 @@ FEATURE = Feature(
     inbox_handlers=provider.HANDLERS, install_steps=(provider.register_provider,),
     scheduled_jobs=(ScheduledJob("outreach_send", "*/5 * * * *", send_job, needs_section="outreach"),
                     ScheduledJob("outreach_approvals", "*/10 * * * *", approvals_job, needs_section="outreach")),
-    cli=(cli.group,), init_app=init_app, single_portal=True,
+    cli=(cli.group,), init_app=init_app,
 )
 
 __all__ = ["FEATURE"]

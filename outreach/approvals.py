@@ -1,4 +1,4 @@
-"""Approvals that keep moving: the approval tasks of the HR processes, watched on every installed portal.
+"""Approvals that keep moving: the approval tasks of the HR processes, watched on each portal (``outreach.jobs``).
 
 Each run reads the waiting tasks (``bizproc.task.list`` with the app's administrator token, which sees every
 user's tasks: Bitrix24 REST docs, api-reference/bizproc/bizproc-task/bizproc-task-list.md), keeps when it

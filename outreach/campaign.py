@@ -30,7 +30,8 @@ class Held:
 
 
 def compose(targets: Iterable[Target], settings: OutreachSettings, history: Mapping[str, History],
-            now: datetime, kind: str = INVITATION) -> tuple[list[Draft], list[Held]]:
+            now: datetime, portal: str, kind: str = INVITATION) -> tuple[list[Draft], list[Held]]:
+    """The portal's drafts for ``targets`` and those the rules hold back."""
     drafts, held = [], []
     for target in targets:
         if target.channel is None or target.address is None:
@@ -41,11 +42,12 @@ def compose(targets: Iterable[Target], settings: OutreachSettings, history: Mapp
         if decision.skip:
             held.append(Held(target, decision.skip))
             continue
-        drafts.append(_draft(target, settings, past, decision.send_at or now, kind))
+        drafts.append(_draft(target, settings, past, decision.send_at or now, portal, kind))
     return drafts, held
 
 
-def _draft(target: Target, settings: OutreachSettings, past: History, send_at: datetime, kind: str) -> Draft:
+def _draft(target: Target, settings: OutreachSettings, past: History, send_at: datetime, portal: str,
+           kind: str) -> Draft:
     person = target.employee
     values = {"name": person.first_names, "full_name": person.full_name, "company": settings.company,
               "portal_url": settings.portal_url, "login": person.email if target.channel == "email" else "",
@@ -59,7 +61,7 @@ def _draft(target: Target, settings: OutreachSettings, past: History, send_at: d
                  address=target.address or "", subject=text.subject, body=text.text, person_ref=person.person_ref,
                  user_id=person.user_id, reason=target.reason, time_zone=person.time_zone, not_before=send_at,
                  fallback_address=fallback_address, fallback_subject="",
-                 fallback_body=fallback.text if fallback else "")
+                 fallback_body=fallback.text if fallback else "", member_id=portal)
 
 
 def _phone_of(target: Target) -> str | None:
@@ -68,14 +70,15 @@ def _phone_of(target: Target) -> str | None:
     return try_e164(target.employee.phone)
 
 
-def load_history(db: Database, kind: str = INVITATION) -> dict[str, History]:
-    """Per person: the last message that went out (or waits) and how many of ``kind``; opt-outs."""
+def load_history(db: Database, portal: str, kind: str = INVITATION) -> dict[str, History]:
+    """Per person of the portal: the last message that went out (or waits) and how many of ``kind``; opt-outs."""
     history: dict[str, History] = {}
+    opted = opted_out_addresses(db, portal)
     with db.read_session() as session:
-        opted = set(session.scalars(select(OutreachOptOut.address)))
         rows = session.execute(select(OutreachMessage.person_ref, OutreachMessage.kind, OutreachMessage.created_at,
                                       OutreachMessage.address).where(
-            OutreachMessage.person_ref.is_not(None), OutreachMessage.status.in_(GONE_OUT + (PENDING, "delivered"))))
+            OutreachMessage.member_id == portal, OutreachMessage.person_ref.is_not(None),
+            OutreachMessage.status.in_(GONE_OUT + (PENDING, "delivered"))))
         for person_ref, row_kind, created_at, address in rows:
             past = history.get(person_ref, History())
             last = max(filter(None, (past.last_at, created_at)))
@@ -84,14 +87,14 @@ def load_history(db: Database, kind: str = INVITATION) -> dict[str, History]:
     return history
 
 
-def opted_out_addresses(db: Database) -> set[str]:
+def opted_out_addresses(db: Database, portal: str) -> set[str]:
     with db.read_session() as session:
-        return set(session.scalars(select(OutreachOptOut.address)))
+        return set(session.scalars(select(OutreachOptOut.address).where(OutreachOptOut.member_id == portal)))
 
 
-def bounced_addresses(db: Database) -> set[str]:
+def bounced_addresses(db: Database, portal: str) -> set[str]:
     with db.read_session() as session:
-        return set(session.scalars(select(OutreachBounce.address)))
+        return set(session.scalars(select(OutreachBounce.address).where(OutreachBounce.member_id == portal)))
 
 
 def apply_opt_outs(history: dict[str, History], targets: Iterable[Target], opted: set[str]) -> None:

@@ -10,7 +10,8 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from b24app.db import get_db
-from b24app.portal import get_store
+from b24app.portal import get_store, portal_key
+from b24app.tenancy import current_portal
 from outreach.absences import AbsenceError, absences, remove_absence, set_absence
 from outreach.jobs import approvals_job
 from outreach.models import OutreachBounce, OutreachMessage, OutreachOptOut
@@ -28,6 +29,14 @@ def _proposal() -> Proposal:
     try:
         return propose(current_app._get_current_object())  # type: ignore[attr-defined]
     except LookupError as exc:  # no installed portal to read the users from
+        raise click.ClickException(str(exc)) from None
+
+
+def _portal_key(app) -> str:  # type: ignore[no-untyped-def]
+    """Whose outbox, opt-outs and bounces a command touches (``b24app --portal ID`` when several)."""
+    try:
+        return portal_key(app)
+    except LookupError as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -88,7 +97,11 @@ def send_command(dry_run: bool) -> None:
 def run_command() -> None:
     """Отправить всё, что ждёт в очереди (и разобрать прерванные отправки)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    click.echo(f"Обработано: {sender_of(app).run_until_idle()}.")
+    try:
+        sender = sender_of(app)
+    except LookupError as exc:  # several portals installed: b24app --portal ID outreach run
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Обработано: {sender.run_until_idle()}.")
     _print_status(app)
 
 
@@ -116,14 +129,18 @@ def _normal(address: str) -> str:
 
 
 def _remember(model: type, address: str, **fields: str) -> None:
-    db = get_db(current_app._get_current_object())  # type: ignore[attr-defined]
-    with db.write_lock, db.session() as session:
-        session.merge(model(address=_normal(address), created_at=datetime.now(timezone.utc), **fields))
+    """An opt-out or a bounce of the portal in scope (``b24app --portal ID`` when several are installed)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with get_db(app).write_lock, get_db(app).session() as session:
+        session.merge(model(member_id=_portal_key(app), address=_normal(address),
+                            created_at=datetime.now(timezone.utc), **fields))
 
 
 def _print_status(app) -> None:  # type: ignore[no-untyped-def]
     with get_db(app).read_session() as session:
-        counts = dict(session.execute(select(OutreachMessage.status, func.count()).group_by(OutreachMessage.status)).all())
+        counts = dict(session.execute(select(OutreachMessage.status, func.count())
+                                      .where(OutreachMessage.member_id == _portal_key(app))
+                                      .group_by(OutreachMessage.status)).all())
     click.echo("Очередь: " + ", ".join(f"{status}: {n}" for status, n in sorted(counts.items())))
 
 
@@ -172,7 +189,7 @@ def absence_add_command(user_id: int, date_from: datetime, date_to: datetime, su
 def absence_list_command(show_all: bool) -> None:
     """Отсутствия: текущие и будущие (с --all — все)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    found = absences(get_db(app), since=None if show_all else today(app))
+    found = absences(get_db(app), member_id=_portal(None), since=None if show_all else today(app))
     for absence in found:
         substitute = f"замещает {absence.substitute_id}" if absence.substitute_id else "без замещающего"
         source = f"{absence.source}; {absence.note}" if absence.note else absence.source
@@ -192,9 +209,10 @@ def absence_remove_command(absence_id: int) -> None:
 
 
 def _portal(member_id: str | None) -> str:
-    """The portal named, or the only installed one."""
+    """The portal named (``--portal``, or ``b24app --portal ID``), or the only installed one."""
     installed = [i.member_id for i in get_store(current_app._get_current_object()).all()  # type: ignore[attr-defined]
                  if i.status == "installed"]
+    member_id = member_id or current_portal()
     if member_id is not None:
         if member_id not in installed:
             raise click.ClickException(f"Портал {member_id} не установлен")

@@ -25,12 +25,12 @@ BATCH = 200
 UNDELIVERED = "undelivered"
 
 
-def poll_deliveries(db: Database, channels: Channels, clock: Clock) -> int:
-    """Ask the gateways about sent SMS; returns how many reached a final state."""
+def poll_deliveries(db: Database, portal: str, channels: Channels, clock: Clock) -> int:
+    """Ask the portal's gateways about its sent SMS; returns how many reached a final state."""
     now = clock.now()
     with db.read_session() as session:
         rows = list(session.scalars(select(OutreachMessage).where(
-            OutreachMessage.channel == "sms", OutreachMessage.status == SENT,
+            OutreachMessage.member_id == portal, OutreachMessage.channel == "sms", OutreachMessage.status == SENT,
             OutreachMessage.provider_id.is_not(None), OutreachMessage.sent_at >= now - WINDOW,
             OutreachMessage.updated_at <= now - POLL_EVERY).order_by(OutreachMessage.updated_at).limit(BATCH)))
     finished = 0

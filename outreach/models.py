@@ -1,5 +1,10 @@
 """Tables of outreach: the outbox of every message (written before the send), opt-outs, bounces; and for the
-approvals: absences of approvers, the portal notifications sent once, the approval tasks and requests watched."""
+approvals: absences of approvers, the portal notifications sent once, the approval tasks and requests watched.
+
+Every table is one portal's: ``member_id`` (``b24app.portal.portal_key``; '' in webhook mode) is part of each
+key. An opt-out and a bounce, too, are facts one staffing company knows about its people: another
+portal's company neither learns them nor is bound by them.
+"""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -20,12 +25,14 @@ class OutreachMessage(Base):
     """One message; ``id`` is our message id, the key the send is idempotent by."""
 
     __tablename__ = "outreach_messages"
-    __table_args__ = (Index("ix_outreach_due", "status", "not_before"),
+    __table_args__ = (UniqueConstraint("member_id", "key", name="uq_outreach_message_key"),
+                      Index("ix_outreach_due", "status", "not_before"),
                       Index("ix_outreach_person", "person_ref", "created_at"),
                       Index("ix_outreach_portal", "portal_message_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(200), unique=True)  # what caused it: no second row for one cause
+    member_id: Mapped[str] = mapped_column(String(64))  # the portal whose message it is
+    key: Mapped[str] = mapped_column(String(200))  # what caused it: no second row (of the portal) for one cause
     person_ref: Mapped[str | None] = mapped_column(String(64))
     user_id: Mapped[int | None] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(32))             # template kind: invitation, portal_sms, …
@@ -53,7 +60,6 @@ class OutreachMessage(Base):
     portal_code: Mapped[str | None] = mapped_column(String(64))        # messageservice provider CODE
     portal_message_id: Mapped[str | None] = mapped_column(String(64))  # the portal's message_id
     portal_status: Mapped[str | None] = mapped_column(String(16))      # last status reported to the portal
-    member_id: Mapped[str | None] = mapped_column(String(64))          # the portal that asked for the message
 
 
 class OutreachOptOut(Base):
@@ -61,6 +67,7 @@ class OutreachOptOut(Base):
 
     __tablename__ = "outreach_opt_outs"
 
+    member_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     address: Mapped[str] = mapped_column(String(320), primary_key=True)  # lower-case e-mail or E.164
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     source: Mapped[str] = mapped_column(String(64), default="")
@@ -71,6 +78,7 @@ class OutreachBounce(Base):
 
     __tablename__ = "outreach_bounces"
 
+    member_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     address: Mapped[str] = mapped_column(String(320), primary_key=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

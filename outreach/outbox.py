@@ -7,6 +7,9 @@ not found → sent again, cannot be asked (SMS.ru, SMTP) → ``unknown`` with th
 A round that fails on every gateway waits (exponential backoff, injected clock) and is tried again;
 after the last round the message is ``failed`` with the reason and, where allowed, a stand-in goes
 by the other channel. Quiet hours and daily caps move a message to a later ``not_before``.
+
+Each portal has its own outbox rows (``member_id``), opt-outs, bounces and daily caps; a sender serves one
+portal, with that portal's ``outreach:`` settings.
 """
 from __future__ import annotations
 
@@ -43,7 +46,8 @@ class Clock(Protocol):
 
 @dataclass(frozen=True)
 class Draft:
-    """A message to write into the outbox; ``key`` names its cause (one row per cause)."""
+    """A message of the portal ``member_id`` to write into the outbox; ``key`` names its cause (one row
+    per cause and portal)."""
 
     key: str
     kind: str
@@ -61,7 +65,7 @@ class Draft:
     fallback_body: str = ""
     portal_code: str | None = None
     portal_message_id: str | None = None
-    member_id: str | None = None
+    member_id: str = ""  # '' is the webhook's portal (b24app.portal.portal_key)
     status: str = PENDING      # FAILED with ``error`` records a message refused before any send
     error: str | None = None
 
@@ -78,17 +82,18 @@ def enqueue(db: Database, drafts: Iterable[Draft], now: datetime) -> list[int]:
 def _enqueue_chunk(db: Database, drafts: list[Draft], now: datetime) -> list[int]:
     ids = []
     with db.write_lock, db.session() as session:
-        known = dict(session.execute(select(OutreachMessage.key, OutreachMessage.id).where(
-            OutreachMessage.key.in_([d.key for d in drafts]))).all())
+        known = {(member_id, key): row_id for member_id, key, row_id in session.execute(
+            select(OutreachMessage.member_id, OutreachMessage.key, OutreachMessage.id).where(
+                OutreachMessage.key.in_([d.key for d in drafts])))}
         for draft in drafts:
-            if draft.key in known:
-                ids.append(known[draft.key])
+            if (draft.member_id, draft.key) in known:
+                ids.append(known[(draft.member_id, draft.key)])
                 continue
             row = OutreachMessage(**{**draft.__dict__, "not_before": draft.not_before or now}, attempts=0,
                                   created_at=now, updated_at=now)
             session.add(row)
             session.flush()
-            known[draft.key] = row.id
+            known[(draft.member_id, draft.key)] = row.id
             ids.append(row.id)
     return ids
 
@@ -135,9 +140,12 @@ class Outcome:
 
 
 class Sender:
-    def __init__(self, db: Database, settings: OutreachSettings, channels: Channels, clock: Clock, *,
+    """Sends the outbox rows of one portal (``portal``: its member_id) through that portal's channels."""
+
+    def __init__(self, db: Database, settings: OutreachSettings, channels: Channels, clock: Clock, *, portal: str,
                  sleep: Callable[[float], None] = time.sleep, lease_s: float = 60.0, batch: int = 50) -> None:
         self.db = db
+        self.portal = portal
         self.settings = settings
         self.channels = channels
         self.clock = clock
@@ -172,7 +180,8 @@ class Sender:
     def _claim(self, only: Collection[int] | None = None) -> list[OutreachMessage]:
         now = self.clock.now()
         with self.db.write_lock, self.db.session() as session:
-            due = select(OutreachMessage).where(OutreachMessage.status == PENDING, OutreachMessage.not_before <= now)
+            due = select(OutreachMessage).where(OutreachMessage.member_id == self.portal,
+                                                OutreachMessage.status == PENDING, OutreachMessage.not_before <= now)
             if only is not None:
                 due = due.where(OutreachMessage.id.in_(list(only)))
             rows = list(session.scalars(due.order_by(OutreachMessage.not_before, OutreachMessage.id)
@@ -191,10 +200,10 @@ class Sender:
                 claimed.append(row)
         return claimed
 
-    @staticmethod
-    def _without_opted_out(session: Session, rows: list[OutreachMessage], now: datetime) -> list[OutreachMessage]:
+    def _without_opted_out(self, session: Session, rows: list[OutreachMessage], now: datetime) -> list[OutreachMessage]:
         """An address that opted out after its message was queued gets nothing: the row fails with the reason."""
         opted = set(session.scalars(select(OutreachOptOut.address).where(
+            OutreachOptOut.member_id == self.portal,
             OutreachOptOut.address.in_({row.address.lower() for row in rows})))) if rows else set()
         for row in rows:
             if row.address.lower() in opted:
@@ -232,7 +241,8 @@ class Sender:
         if key not in self.sent_today:
             with self.db.read_session() as session:
                 self.sent_today[key] = session.scalar(select(func.count()).select_from(OutreachMessage).where(
-                    OutreachMessage.gateway == name, OutreachMessage.sent_at >= day,
+                    OutreachMessage.member_id == self.portal, OutreachMessage.gateway == name,
+                    OutreachMessage.sent_at >= day,
                     OutreachMessage.status.in_(GONE_OUT + ("delivered",)))) or 0
         return self.sent_today[key]
 
@@ -331,8 +341,8 @@ class Sender:
         elif outcome.status == FAILED:
             row.lease_until = None
             if outcome.bounce:
-                session.merge(OutreachBounce(address=row.address.lower(), reason=outcome.error or "",
-                                             created_at=now))
+                session.merge(OutreachBounce(member_id=row.member_id, address=row.address.lower(),
+                                             reason=outcome.error or "", created_at=now))
             self._fall_back(session, row, now)
 
     def _fall_back(self, session: Session, row: OutreachMessage, now: datetime) -> None:
@@ -341,7 +351,8 @@ class Sender:
             return
         channel = "sms" if row.channel == "email" else "email"
         session.add(OutreachMessage(
-            key=f"{row.key}:fallback", person_ref=row.person_ref, user_id=row.user_id, kind=row.kind,
+            member_id=row.member_id, key=f"{row.key}:fallback", person_ref=row.person_ref, user_id=row.user_id,
+            kind=row.kind,
             reason=row.reason, channel=channel, address=row.fallback_address, time_zone=row.time_zone,
             subject=row.fallback_subject, body=row.fallback_body, status=PENDING, attempts=0, not_before=now,
             created_at=now, updated_at=now, replaces_id=row.id, portal_code=row.portal_code,
@@ -353,7 +364,8 @@ class Sender:
         now = self.clock.now()
         with self.db.read_session() as session:
             rows = list(session.scalars(select(OutreachMessage).where(
-                OutreachMessage.status == SENDING, OutreachMessage.lease_until <= now).limit(self.batch)))
+                OutreachMessage.member_id == self.portal, OutreachMessage.status == SENDING,
+                OutreachMessage.lease_until <= now).limit(self.batch)))
         outcomes = [(row, self._resolve(row)) for row in rows]
         if outcomes:
             self._record(outcomes)

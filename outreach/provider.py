@@ -32,7 +32,7 @@ from b24app.bitrix.errors import B24APIError, B24Error
 from b24app.db import Database, get_db
 from b24app.dispatch import FatalHandlerError, HandlerContext, message
 from b24app.install_steps import InstallContext, RestCaller, Undo
-from b24app.portal import client_for, get_store
+from b24app.portal import client_for, portal_key
 from outreach.models import FAILED, PENDING, OutreachMessage
 from outreach.outbox import Draft, enqueue
 from outreach.phones import try_e164
@@ -84,7 +84,7 @@ def take_portal_sms(ctx: HandlerContext, session: Session) -> None:
     if len(message_id) > MAX_ID_LENGTH:
         raise FatalHandlerError("слишком длинный message_id")
     db = get_db(app)
-    row_id = _known(db, portal_key(member_id, code, message_id))
+    row_id = _known(db, member_id, message_key(member_id, code, message_id))
     if row_id is None:
         with client_for(app, member_id) as client:
             _confirm_with_portal(client, code, message_id)
@@ -93,13 +93,14 @@ def take_portal_sms(ctx: HandlerContext, session: Session) -> None:
     report_to_portal(app, only=[row_id])
 
 
-def portal_key(member_id: str, code: str, message_id: str) -> str:
+def message_key(member_id: str, code: str, message_id: str) -> str:
     return f"portal:{member_id}:{code}:{message_id}"
 
 
-def _known(db: Database, key: str) -> int | None:
+def _known(db: Database, member_id: str, key: str) -> int | None:
     with db.read_session() as session:
-        return session.scalar(select(OutreachMessage.id).where(OutreachMessage.key == key))
+        return session.scalar(select(OutreachMessage.id).where(OutreachMessage.member_id == member_id,
+                                                               OutreachMessage.key == key))
 
 
 def _confirm_with_portal(client: RestCaller, code: str, message_id: str) -> None:
@@ -125,7 +126,7 @@ def portal_draft(member_id: str, payload: dict, settings: OutreachSettings) -> D
     refused = None if phone else "номер получателя не является телефонным номером"
     if not body:
         refused = "пустой текст сообщения"
-    return Draft(key=portal_key(member_id, code, message_id), kind=KIND, channel="sms", address=phone or "",
+    return Draft(key=message_key(member_id, code, message_id), kind=KIND, channel="sms", address=phone or "",
                  body=body, portal_code=code, portal_message_id=message_id, member_id=member_id,
                  status=FAILED if refused else PENDING, error=refused)
 
@@ -138,22 +139,20 @@ def _property(payload: dict, name: str) -> str:
 # --- statuses back to the portal -------------------------------------------------------------------------
 
 def report_to_portal(app: Flask, only: Collection[int] | None = None) -> int:
-    """messageservice.message.status.update for every portal message whose status the portal does not
-    know yet; returns how many were reported. A refused report is retried at the next run."""
-    installed = [i.member_id for i in get_store(app).all() if i.status == "installed"]
-    rows = _unreported(get_db(app), installed, only)
-    reported = 0
-    for member_id in sorted({row.member_id for row in rows if row.member_id}):
-        with client_for(app, member_id) as client:
-            reported += sum(_report(get_db(app), client, row) for row in rows if row.member_id == member_id)
-    return reported
+    """messageservice.message.status.update for every message of the portal in scope whose status the
+    portal does not know yet; returns how many were reported. A refused report is retried at the next run."""
+    rows = _unreported(get_db(app), portal_key(app), only)
+    if not rows:
+        return 0
+    with client_for(app, rows[0].member_id) as client:
+        return sum(_report(get_db(app), client, row) for row in rows)
 
 
-def _unreported(db: Database, portals: list[str], only: Collection[int] | None) -> list[OutreachMessage]:
-    """Portal messages of installed portals whose last status the portal has not heard."""
+def _unreported(db: Database, portal: str, only: Collection[int] | None) -> list[OutreachMessage]:
+    """The portal's messages from its SMS provider whose last status the portal has not heard."""
     with db.read_session() as session:
         query = select(OutreachMessage).where(
-            OutreachMessage.portal_message_id.is_not(None), OutreachMessage.member_id.in_(portals),
+            OutreachMessage.portal_message_id.is_not(None), OutreachMessage.member_id == portal,
             OutreachMessage.status.in_(list(PORTAL_STATUSES)),
             or_(OutreachMessage.portal_status.is_(None), OutreachMessage.portal_status != OutreachMessage.status))
         if only is not None:

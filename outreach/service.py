@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 
 from b24app.db import get_db
-from b24app.portal import get_config
+from b24app.portal import get_config, portal_key
 from outreach.campaign import Held, apply_opt_outs, bounced_addresses, compose, load_history, opted_out_addresses
 from outreach.gateways import build_gateway
 from outreach.mail import SmtpChannel
@@ -46,7 +46,7 @@ def build_channels(settings: OutreachSettings) -> Channels:
 
 def sender_of(app: Flask) -> Sender:
     settings = settings_of(app)
-    return Sender(get_db(app), settings, build_channels(settings), clock_of(app))
+    return Sender(get_db(app), settings, build_channels(settings), clock_of(app), portal=portal_key(app))
 
 
 @dataclass(frozen=True)
@@ -59,11 +59,11 @@ class Proposal:
 
 
 def propose(app: Flask) -> Proposal:
-    db, settings, sources = get_db(app), settings_of(app), sources_of(app)
-    targets = plan(sources.employees(), sources.accounts(), bounced_addresses(db))
-    history = load_history(db)
-    apply_opt_outs(history, targets, opted_out_addresses(db))
-    drafts, held = compose(targets, settings, history, clock_of(app).now())
+    db, settings, sources, portal = get_db(app), settings_of(app), sources_of(app), portal_key(app)
+    targets = plan(sources.employees(), sources.accounts(), bounced_addresses(db, portal))
+    history = load_history(db, portal)
+    apply_opt_outs(history, targets, opted_out_addresses(db, portal))
+    drafts, held = compose(targets, settings, history, clock_of(app).now(), portal)
     return Proposal(targets, drafts, held)
 
 

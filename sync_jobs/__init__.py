@@ -16,7 +16,7 @@ FEATURE = Feature(
     name="sync_jobs", title="Синхронизация 1С:ЗУП → Битрикс24", requires=("onec",),
     models=("sync_jobs.models",), migrations=Path(__file__).parent / "migrations",
     config_section=ConfigSection("sync", load_settings),
-    scheduled_jobs=schedule.JOBS, cli=(cli.group,), single_portal=True,
+    scheduled_jobs=schedule.JOBS, cli=(cli.group,),
 )
 
 __all__ = ["FEATURE", "SyncRunSummary", "run_sync"]

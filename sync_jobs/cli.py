@@ -8,6 +8,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from b24app.db import get_db
+from b24app.portal import portal_key
 from sync_jobs import store as runs
 from sync_jobs.errors import SyncError
 from sync_jobs.run import STATUS_RU, preview, run_sync
@@ -33,7 +34,7 @@ def plan_command(full: bool) -> None:
     """Показать план (сколько создать, обновить, перевести, отключить) без записи."""
     try:
         prepared = preview(_app(), full=full)
-    except (SyncError, SyncConfigError, OneCConfigError) as error:
+    except (SyncError, SyncConfigError, OneCConfigError, LookupError) as error:  # LookupError: name a portal
         raise click.ClickException(str(error)) from None
     plan = prepared.plan
     click.echo("План синхронизации (ничего не записано):")
@@ -60,7 +61,7 @@ def run_command(full: bool, force: bool) -> None:
     """Выполнить синхронизацию с индикатором хода и итогом."""
     try:
         summary = run_sync(_app(), full=full, force=force, progress=True)
-    except (SyncError, SyncConfigError, OneCConfigError) as error:
+    except (SyncError, SyncConfigError, OneCConfigError, LookupError) as error:  # LookupError: name a portal
         raise click.ClickException(str(error)) from None
     click.echo(summary.render())
     if summary.status in ("failed", "refused"):
@@ -73,12 +74,15 @@ def run_command(full: bool, force: bool) -> None:
 @with_appcontext
 def runs_command(limit: int, run_id: int | None) -> None:
     """Прошлые запуски."""
-    db = get_db(_app())
+    try:
+        db, portal = get_db(_app()), portal_key(_app())
+    except LookupError as error:  # several portals installed: b24app --portal ID sync runs
+        raise click.ClickException(str(error)) from None
     if run_id is not None:
-        for record in runs.run_records(db, run_id):
+        for record in runs.run_records(db, portal, run_id):
             click.echo(f"{record.kind:10} {record.title}: {record.reason}")
         return
-    items = runs.recent_runs(db, limit)
+    items = runs.recent_runs(db, portal, limit)
     if not items:
         click.echo("Запусков ещё не было.")
     for run in items:

@@ -3,7 +3,9 @@
 1C person ↔ Bitrix24 user, 1C department (a client site) ↔ extranet workgroup, the legal entity a
 site belongs to, the people of a site, and the managers of a site on both sides (client managers
 moderate the group; provider managers own it or moderate it, ``sync.managers`` in app.yaml).
-Nothing outside ``sync_jobs`` reads the sync's tables; features call :func:`directory` instead.
+Nothing outside ``sync_jobs`` reads the sync's tables; features call :func:`directory` instead, which
+answers for the portal in scope (``b24app.portal.portal_key``): a frame API view runs in its viewer's
+portal, so each portal's pages see only that portal's people and sites.
 The directory holds no СНИЛС or ИНН; a person's e-mail and mobile phone from 1C (for reaching
 people who never logged in) are kept encrypted and decrypted only by :meth:`Directory.contacts`.
 """
@@ -19,7 +21,7 @@ from sqlalchemy.orm import aliased
 
 from b24app.crypto import TokenCipher
 from b24app.db import Database, get_db
-from b24app.portal import get_store
+from b24app.portal import get_store, portal_key
 from sync_jobs.models import DirectoryPerson, DirectoryPlacement, DirectorySite, SyncMapping
 from sync_jobs.settings import Managers, SyncSettings, sync_settings
 
@@ -66,21 +68,22 @@ _SITE_COLUMNS = (DirectorySite.department_ref, _GROUP.b24_id, DirectorySite.name
 
 
 class Directory:
-    """Read-only lookups; each call is one indexed query."""
+    """Read-only lookups in one portal's rows; each call is one indexed query."""
 
-    def __init__(self, db: Database, settings: SyncSettings, cipher: TokenCipher) -> None:
+    def __init__(self, db: Database, settings: SyncSettings, cipher: TokenCipher, portal: str) -> None:
         self.db = db
         self.settings = settings
         self.cipher = cipher
+        self.portal = portal
 
     # -- people ---------------------------------------------------------------------------------
 
     def person_of_user(self, user_id: int) -> str | None:
         """The 1C person ref of a Bitrix24 user the sync created or adopted."""
-        return self._scalar(select(SyncMapping.key).where(SyncMapping.kind == "user", SyncMapping.b24_id == user_id))
+        return self._scalar(select(SyncMapping.key).where(self._mapped("user"), SyncMapping.b24_id == user_id))
 
     def user_of_person(self, person_ref: str) -> int | None:
-        return self._scalar(select(SyncMapping.b24_id).where(SyncMapping.kind == "user",
+        return self._scalar(select(SyncMapping.b24_id).where(self._mapped("user"),
                                                              SyncMapping.key == person_ref.lower()))
 
     def person(self, person_ref: str) -> Person | None:
@@ -89,7 +92,8 @@ class Directory:
 
     def people_of_site(self, department_ref: str) -> list[Person]:
         """The people working at a site, by name."""
-        placed = select(DirectoryPlacement.person_ref).where(DirectoryPlacement.department_ref == department_ref.lower())
+        placed = select(DirectoryPlacement.person_ref).where(
+            DirectoryPlacement.member_id == self.portal, DirectoryPlacement.department_ref == department_ref.lower())
         return self._people(DirectoryPerson.person_ref.in_(placed))
 
     def contacts(self, person_refs: Iterable[str]) -> dict[str, Contacts]:
@@ -99,7 +103,8 @@ class Directory:
         with self.db.read_session() as session:
             for start in range(0, len(refs), 500):
                 rows = session.execute(select(DirectoryPerson.person_ref, DirectoryPerson.contacts)
-                                       .where(DirectoryPerson.person_ref.in_(refs[start:start + 500])))
+                                       .where(DirectoryPerson.member_id == self.portal,
+                                              DirectoryPerson.person_ref.in_(refs[start:start + 500])))
                 for ref, sealed in rows:
                     data = json.loads(self.cipher.decrypt(sealed))
                     found[ref] = Contacts(data.get("email", ""), data.get("mobile", ""))
@@ -107,8 +112,7 @@ class Directory:
 
     def departments_of_user(self, user_id: int) -> list[str]:
         """The 1C departments whose groups the user is a member of (as last pushed)."""
-        state = self._scalar(select(SyncMapping.state).where(SyncMapping.kind == "user",
-                                                             SyncMapping.b24_id == user_id))
+        state = self._scalar(select(SyncMapping.state).where(self._mapped("user"), SyncMapping.b24_id == user_id))
         return sorted(json.loads(state or "{}").get("groups", []))
 
     def members(self, department_ref: str) -> list[int]:
@@ -143,18 +147,23 @@ class Directory:
 
     # -- queries --------------------------------------------------------------------------------
 
+    def _mapped(self, kind: str):  # type: ignore[no-untyped-def]
+        return and_(SyncMapping.member_id == self.portal, SyncMapping.kind == kind)
+
     def _people(self, condition) -> list[Person]:  # type: ignore[no-untyped-def]
         statement = (select(*_PERSON_COLUMNS)
-                     .outerjoin(_USER, and_(_USER.kind == "user", _USER.key == DirectoryPerson.person_ref))
-                     .where(condition).order_by(DirectoryPerson.name))
+                     .outerjoin(_USER, and_(_USER.member_id == self.portal, _USER.kind == "user",
+                                            _USER.key == DirectoryPerson.person_ref))
+                     .where(DirectoryPerson.member_id == self.portal, condition).order_by(DirectoryPerson.name))
         with self.db.read_session() as session:
             return [Person(r[0], r[1], r[2], r[3], r[4], r[5], tuple(json.loads(r[6])))
                     for r in session.execute(statement)]
 
     def _sites(self, condition) -> list[Site]:  # type: ignore[no-untyped-def]
         statement = (select(*_SITE_COLUMNS)
-                     .outerjoin(_GROUP, and_(_GROUP.kind == "group", _GROUP.key == DirectorySite.department_ref))
-                     .where(condition).order_by(DirectorySite.name))
+                     .outerjoin(_GROUP, and_(_GROUP.member_id == self.portal, _GROUP.kind == "group",
+                                             _GROUP.key == DirectorySite.department_ref))
+                     .where(DirectorySite.member_id == self.portal, condition).order_by(DirectorySite.name))
         with self.db.read_session() as session:
             return [Site(*row) for row in session.execute(statement)]
 
@@ -164,5 +173,5 @@ class Directory:
 
 
 def directory(app: Flask) -> Directory:
-    """The directory of the app's database and sync settings."""
-    return Directory(get_db(app), sync_settings(app), get_store(app).cipher)
+    """The directory of the portal in scope: the app's database and that portal's sync settings."""
+    return Directory(get_db(app), sync_settings(app), get_store(app).cipher, portal_key(app))

@@ -1,4 +1,5 @@
-"""One sync at a time, across processes and machines (the scheduler's JobLock lease, shared name).
+"""One sync of a portal at a time, across processes and machines (the scheduler's JobLock lease named
+``sync`` — ``sync@<member_id>`` in app mode: two portals sync side by side).
 
 A heartbeat thread renews the lease every minute for as long as the run holds it — also while the
 run reads 1C or waits for Bitrix24's limits. If the lease is ever found taken over, the run stops
@@ -21,9 +22,13 @@ from b24app.models import JobLock
 from b24app.scheduling import acquire_lock, release_lock
 from sync_jobs.errors import SyncBusy, SyncFatal
 
-LOCK_NAME = "sync"
 LEASE_S = 600.0
 RENEW_EVERY_S = 60.0
+
+
+def lock_name(portal: str) -> str:
+    """The lease of the portal's sync (``sync`` alone for the webhook's portal, as before)."""
+    return f"sync@{portal}" if portal else "sync"
 
 
 def _holder() -> str:
@@ -44,18 +49,19 @@ def _dead_local_holder(holder: str) -> bool:
     return False
 
 
-def _clear_dead_holder(db: Database) -> None:
+def _clear_dead_holder(db: Database, name: str) -> None:
     with db.session() as session:
-        lock = session.scalar(select(JobLock).where(JobLock.name == LOCK_NAME))
+        lock = session.scalar(select(JobLock).where(JobLock.name == name))
         if lock is not None and _dead_local_holder(lock.holder):
-            session.execute(delete(JobLock).where(JobLock.name == LOCK_NAME, JobLock.holder == lock.holder))
+            session.execute(delete(JobLock).where(JobLock.name == name, JobLock.holder == lock.holder))
 
 
 class Lease:
     """A held sync lock kept alive by a heartbeat; ``renew()`` raises once it was lost."""
 
-    def __init__(self, db: Database, holder: str) -> None:
+    def __init__(self, db: Database, name: str, holder: str) -> None:
         self.db = db
+        self.name = name
         self.holder = holder
         self.lost = threading.Event()
         self._stop = threading.Event()
@@ -64,7 +70,7 @@ class Lease:
 
     def _beat(self) -> None:
         while not self._stop.wait(RENEW_EVERY_S):
-            if not acquire_lock(self.db, LOCK_NAME, self.holder, LEASE_S):
+            if not acquire_lock(self.db, self.name, self.holder, LEASE_S):
                 self.lost.set()
                 return
 
@@ -79,14 +85,15 @@ class Lease:
 
 
 @contextmanager
-def sync_lock(db: Database) -> Iterator[Lease]:
-    holder = _holder()
-    _clear_dead_holder(db)
-    if not acquire_lock(db, LOCK_NAME, holder, LEASE_S):
+def sync_lock(db: Database, portal: str) -> Iterator[Lease]:
+    """Hold the portal's sync lease for the block; SyncBusy when another run of that portal holds it."""
+    name, holder = lock_name(portal), _holder()
+    _clear_dead_holder(db, name)
+    if not acquire_lock(db, name, holder, LEASE_S):
         raise SyncBusy("Синхронизация уже выполняется (другой процесс держит блокировку); дождитесь её окончания.")
-    lease = Lease(db, holder)
+    lease = Lease(db, name, holder)
     try:
         yield lease
     finally:
         lease.close()
-        release_lock(db, LOCK_NAME, holder)
+        release_lock(db, name, holder)

@@ -1,4 +1,8 @@
-"""Tables of the 1C -> Bitrix24 sync: mapping, bookmarks, the 1C replica, runs and per-record problems."""
+"""Tables of the 1C -> Bitrix24 sync: mapping, bookmarks, the 1C replica, runs and per-record problems.
+
+Every table holds the state of one portal per ``member_id`` (``b24app.portal.portal_key``: '' in webhook
+mode); a run's problem records belong to its run's portal.
+"""
 from __future__ import annotations
 
 from datetime import datetime
@@ -18,9 +22,10 @@ class SyncMapping(Base):
     """
 
     __tablename__ = "sync_mappings"
-    __table_args__ = (UniqueConstraint("kind", "key", name="uq_sync_mapping_key"),)
+    __table_args__ = (UniqueConstraint("member_id", "kind", "key", name="uq_sync_mapping_portal_key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))  # group | user | userfield
     key: Mapped[str] = mapped_column(String(64))  # 1C ref (department, person) or field name
     b24_id: Mapped[int | None] = mapped_column(Integer)
@@ -34,6 +39,7 @@ class SyncBookmark(Base):
 
     __tablename__ = "sync_bookmarks"
 
+    member_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     stream: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -44,6 +50,7 @@ class SyncReplica(Base):
 
     __tablename__ = "sync_replica"
 
+    member_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     stream: Mapped[str] = mapped_column(String(64), primary_key=True)
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -53,8 +60,10 @@ class SyncRun(Base):
     """One run of the sync: when, how it ended, what it did (counts as JSON)."""
 
     __tablename__ = "sync_runs"
+    __table_args__ = (Index("ix_sync_runs_portal", "member_id", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(64))
     mode: Mapped[str] = mapped_column(String(16))  # full | incremental
     status: Mapped[str] = mapped_column(String(16), default="running")  # running|ok|partial|failed|refused
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -82,6 +91,7 @@ class DirectorySite(Base):
 
     __tablename__ = "sync_directory_sites"
 
+    member_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     department_ref: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(255))
     department_name: Mapped[str] = mapped_column(String(255))
@@ -95,6 +105,7 @@ class DirectoryPerson(Base):
 
     __tablename__ = "sync_directory_people"
 
+    member_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     person_ref: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(255))
     position: Mapped[str] = mapped_column(String(255))
@@ -110,7 +121,8 @@ class DirectoryPlacement(Base):
     """Person works at site: the index behind "the people of a site"."""
 
     __tablename__ = "sync_directory_placements"
-    __table_args__ = (Index("ix_sync_directory_placements_person", "person_ref"),)
+    __table_args__ = (Index("ix_sync_directory_placements_person", "member_id", "person_ref"),)
 
+    member_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     department_ref: Mapped[str] = mapped_column(String(64), primary_key=True)
     person_ref: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -140,9 +140,9 @@ def _stored_records(replicas: ReplicaStore) -> dict[str, dict[str, Any]] | None:
     return kept
 
 
-def changed_since_last_run(db: Database, bookmarks: dict[str, Bookmark]) -> dict[str, int]:
+def changed_since_last_run(db: Database, portal: str, bookmarks: dict[str, Bookmark]) -> dict[str, int]:
     """Records changed per stream since the last successful run."""
-    previous = runs.load_bookmarks(db)
+    previous = runs.load_bookmarks(db, portal)
     return {name: Stream.changed(bookmark, previous.get(name, array("Q"))) for name, bookmark in bookmarks.items()}
 
 

@@ -102,11 +102,12 @@ class RecordCodec:
 
 
 class ReplicaStore:
-    """Encrypted rows of ``sync_replica``: one per stream, one for the feed position."""
+    """One portal's encrypted rows of ``sync_replica``: one per stream, one for the feed position."""
 
-    def __init__(self, db: Database, cipher: TokenCipher) -> None:
+    def __init__(self, db: Database, cipher: TokenCipher, portal: str) -> None:
         self.db = db
         self.cipher = cipher
+        self.portal = portal
 
     def feed(self, source: str) -> SourcePosition | None:
         """The change-feed position stored for ``source`` (``source_identity``); None before the first
@@ -135,19 +136,20 @@ class ReplicaStore:
         """Replace every stream's records and the feed position in one transaction; with no feed
         (a source without one) keep nothing: there would be nothing to apply the records to."""
         with self.db.session() as session:
-            session.execute(delete(SyncReplica))
+            session.execute(delete(SyncReplica).where(SyncReplica.member_id == self.portal))
             if feed is None:
                 return
             stored = {"source": source, "position": feed}
             feed_data = zlib.compress(json.dumps(stored, separators=(",", ":")).encode("utf-8"), COMPRESSION)
-            session.add_all(SyncReplica(stream=name, payload=self.cipher.encrypt_bytes(data))
+            session.add_all(SyncReplica(member_id=self.portal, stream=name, payload=self.cipher.encrypt_bytes(data))
                             for name, data in {**encoded, FEED: feed_data}.items())
 
     def _payload(self, stream: str) -> bytes | None:
         """The decrypted row; None when there is none or the token keys no longer open it (then the
         run reads 1C in full, which is always right)."""
         with self.db.read_session() as session:
-            token = session.scalar(select(SyncReplica.payload).where(SyncReplica.stream == stream))
+            token = session.scalar(select(SyncReplica.payload).where(SyncReplica.member_id == self.portal,
+                                                                     SyncReplica.stream == stream))
         if token is None:
             return None
         try:

@@ -12,7 +12,7 @@ from tqdm import tqdm
 from b24app.bitrix.errors import B24Error
 from b24app.db import get_db
 from b24app.metrics import SYNC_RECORDS
-from b24app.portal import client_for, get_store
+from b24app.portal import client_for, get_store, portal_key
 
 from sync_jobs import store as runs
 from sync_jobs.connections import source_identity
@@ -87,9 +87,9 @@ class Prepared:
 def prepare(app: Flask, settings: SyncSettings, store: MappingStore, *, full: bool,
             acknowledge: bool = True) -> Prepared:
     """The whole read, then the plan (a preview: nothing is written)."""
-    replicas = ReplicaStore(store.db, get_store(app).cipher)
+    replicas = ReplicaStore(store.db, get_store(app).cipher, store.portal)
     read = read_source(app, settings, replicas, full=full, acknowledge=acknowledge)
-    changed = changed_since_last_run(store.db, read.bookmarks)
+    changed = changed_since_last_run(store.db, store.portal, read.bookmarks)
     desired = build_desired(SourceRecords(**read.records), settings, settings.as_of())
     return Prepared(desired, plan_sync(desired, store.pushed_state()), read, changed)
 
@@ -97,12 +97,13 @@ def prepare(app: Flask, settings: SyncSettings, store: MappingStore, *, full: bo
 def preview(app: Flask, *, full: bool = False) -> Prepared:
     """The plan the next run would carry out, without writing anything anywhere (``b24app sync plan``)."""
     settings = sync_settings(app)
-    return prepare(app, settings, MappingStore(get_db(app)), full=full, acknowledge=False)
+    return prepare(app, settings, MappingStore(get_db(app), portal_key(app)), full=full, acknowledge=False)
 
 
 class SyncRunner:
-    def __init__(self, app: Flask, settings: SyncSettings, lease: Lease, *, progress: bool) -> None:
+    def __init__(self, app: Flask, settings: SyncSettings, lease: Lease, portal: str, *, progress: bool) -> None:
         self.app = app
+        self.portal = portal
         self.settings = settings
         self.lease = lease
         self.progress = progress
@@ -114,13 +115,13 @@ class SyncRunner:
     def run(self, run_id: int, *, full: bool, force: bool) -> SyncRunSummary:
         """1C is read in the background while the reconciliation runs and what is decided is written
         (sync_jobs.pipeline); removals and deactivations only after the whole read, past the guard."""
-        store = MappingStore(self.db)
+        store = MappingStore(self.db, self.portal)
         client = client_for(self.app)
         bar = tqdm(total=0, unit="cmd", desc="Битрикс24", disable=not self.progress, leave=False)
         sender = Sender(client, store, self.report, on_outcome=lambda: self._tick(bar))
         reconciler = Reconciler(sender)
         writer = PlanWriter(sender, reconciler, owner_id=self.settings.owner_id)
-        replicas = ReplicaStore(self.db, get_store(self.app).cipher)
+        replicas = ReplicaStore(self.db, get_store(self.app).cipher, self.portal)
         read = BackgroundRead(lambda deliver: read_into(self.app, self.settings, replicas, deliver, full=full)).start()
         try:
             self._reconcile(reconciler, full)
@@ -143,9 +144,10 @@ class SyncRunner:
             client.close()
         results = feed.results()
         source = results.source
-        prepared = Prepared(feed.desired, feed.plan, source, changed_since_last_run(self.db, source.bookmarks))
-        runs.save_bookmarks(self.db, source.bookmarks)
-        runs.save_directory(self.db, results.directory, get_store(self.app).cipher)
+        prepared = Prepared(feed.desired, feed.plan, source, changed_since_last_run(self.db, self.portal,
+                                                                                    source.bookmarks))
+        runs.save_bookmarks(self.db, self.portal, source.bookmarks)
+        runs.save_directory(self.db, self.portal, results.directory, get_store(self.app).cipher)
         replicas.save(source.replica, source.feed, source.source)
         return self._summary(run_id, full, prepared)
 
@@ -187,13 +189,15 @@ class SyncRunner:
 
 
 def run_sync(app: Flask, *, full: bool, force: bool = False, progress: bool = False) -> SyncRunSummary:
-    """One sync run under the sync lock; failures and refusals come back as the summary's status."""
+    """One sync run of the portal in scope (``portal_key``) under its sync lock; failures and refusals
+    come back as the summary's status."""
     settings = sync_settings(app)
     db = get_db(app)
+    portal = portal_key(app)
     mode = "full" if full else "incremental"
-    with sync_lock(db) as lease:
-        run_id = runs.start_run(db, mode)
-        runner = SyncRunner(app, settings, lease, progress=progress)
+    with sync_lock(db, portal) as lease:
+        run_id = runs.start_run(db, portal, mode)
+        runner = SyncRunner(app, settings, lease, portal, progress=progress)
         try:
             summary = runner.run(run_id, full=full, force=force)
         except (SyncFatal, B24Error) as error:

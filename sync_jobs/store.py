@@ -1,4 +1,6 @@
-"""Persistence of the sync: the mapping table (buffered bulk writes), bookmarks, runs."""
+"""Persistence of the sync: the mapping table (buffered bulk writes), bookmarks, runs.
+
+Every function touches one portal's rows: ``portal`` is the member_id of ``b24app.portal.portal_key``."""
 from __future__ import annotations
 
 import base64
@@ -44,8 +46,9 @@ class MappingStore:
     1C records are gone before the mapping table comes in (the two never share the peak memory).
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, portal: str) -> None:
         self.db = db
+        self.portal = portal
         self._dirty: dict[tuple[str, str], Row] = {}
         self._deleted: set[tuple[str, str]] = set()
 
@@ -54,7 +57,8 @@ class MappingStore:
         rows: dict[tuple[str, str], Row] = {}
         columns = (SyncMapping.kind, SyncMapping.key, SyncMapping.b24_id, SyncMapping.state_hash, SyncMapping.state)
         with self.db.read_session() as session:
-            for kind, key, b24_id, digest, state in session.execute(select(*columns)):
+            for kind, key, b24_id, digest, state in session.execute(
+                    select(*columns).where(SyncMapping.member_id == self.portal)):
                 rows[(kind, key)] = Row(kind, key, b24_id, digest, json.loads(state or "{}"))
         return rows
 
@@ -98,12 +102,14 @@ class MappingStore:
         now = utcnow()
         with self.db.session() as session:
             for kind, key in self._deleted:
-                session.execute(delete(SyncMapping).where(SyncMapping.kind == kind, SyncMapping.key == key))
+                session.execute(delete(SyncMapping).where(SyncMapping.member_id == self.portal,
+                                                          SyncMapping.kind == kind, SyncMapping.key == key))
             if new:
-                session.execute(insert(SyncMapping), [_values(row, now) for row in new])
+                session.execute(insert(SyncMapping), [{"member_id": self.portal, **_values(row, now)} for row in new])
             if old:
                 statement = (update(SyncMapping.__table__)
-                             .where(SyncMapping.kind == bindparam("k_kind"), SyncMapping.key == bindparam("k_key"))
+                             .where(SyncMapping.member_id == self.portal, SyncMapping.kind == bindparam("k_kind"),
+                                    SyncMapping.key == bindparam("k_key"))
                              .values(b24_id=bindparam("b24_id"), state_hash=bindparam("state_hash"),
                                      state=bindparam("state"), updated_at=bindparam("updated_at")))
                 session.connection().execute(statement, [
@@ -176,27 +182,29 @@ def unpack_bookmark(text: str) -> Bookmark:
     return values
 
 
-def load_bookmarks(db: Database) -> dict[str, Bookmark]:
+def load_bookmarks(db: Database, portal: str) -> dict[str, Bookmark]:
     with db.read_session() as session:
-        return {b.stream: unpack_bookmark(b.value) for b in session.scalars(select(SyncBookmark))}
+        return {b.stream: unpack_bookmark(b.value)
+                for b in session.scalars(select(SyncBookmark).where(SyncBookmark.member_id == portal))}
 
 
-def save_bookmarks(db: Database, bookmarks: Mapping[str, Bookmark]) -> None:
+def save_bookmarks(db: Database, portal: str, bookmarks: Mapping[str, Bookmark]) -> None:
     with db.session() as session:
         for stream, value in bookmarks.items():
-            row = session.get(SyncBookmark, stream) or SyncBookmark(stream=stream)
+            row = session.get(SyncBookmark, (portal, stream)) or SyncBookmark(member_id=portal, stream=stream)
             row.value = pack_bookmark(value)
             session.add(row)
 
 
 # -- runs ------------------------------------------------------------------------------------------
 
-def start_run(db: Database, mode: str) -> int:
-    """A new SyncRun row; runs left "running" by a killed process are marked interrupted."""
+def start_run(db: Database, portal: str, mode: str) -> int:
+    """A new SyncRun row of the portal (its sync lock held); its runs left "running" by a killed process
+    are marked interrupted."""
     with db.session() as session:
-        session.execute(update(SyncRun).where(SyncRun.status == "running")
+        session.execute(update(SyncRun).where(SyncRun.member_id == portal, SyncRun.status == "running")
                         .values(status="interrupted", finished_at=utcnow()))
-        run = SyncRun(mode=mode, status="running", started_at=utcnow(), counts="{}")
+        run = SyncRun(member_id=portal, mode=mode, status="running", started_at=utcnow(), counts="{}")
         session.add(run)
         session.flush()
         return run.id
@@ -214,14 +222,17 @@ def finish_run(db: Database, run_id: int, *, status: str, counts: Mapping[str, i
                         for r in records)
 
 
-def recent_runs(db: Database, limit: int) -> list[SyncRun]:
+def recent_runs(db: Database, portal: str, limit: int) -> list[SyncRun]:
     with db.read_session() as session:
-        return list(session.scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(limit)))
+        return list(session.scalars(select(SyncRun).where(SyncRun.member_id == portal)
+                                    .order_by(SyncRun.id.desc()).limit(limit)))
 
 
-def run_records(db: Database, run_id: int) -> list[SyncRunRecord]:
+def run_records(db: Database, portal: str, run_id: int) -> list[SyncRunRecord]:
+    """The records of the portal's run ``run_id`` (none for another portal's run)."""
     with db.read_session() as session:
-        return list(session.scalars(select(SyncRunRecord).where(SyncRunRecord.run_id == run_id)
+        return list(session.scalars(select(SyncRunRecord).join(SyncRun, SyncRun.id == SyncRunRecord.run_id)
+                                    .where(SyncRunRecord.run_id == run_id, SyncRun.member_id == portal)
                                     .order_by(SyncRunRecord.id)))
 
 
@@ -248,19 +259,21 @@ def directory_rows(desired: DesiredState, cipher: TokenCipher) -> DirectoryRows:
                          {u.key: sorted(u.groups) for u in users})
 
 
-def save_directory(db: Database, rows: DirectoryRows, cipher: TokenCipher) -> None:
-    """Bring the directory tables to the rows of a successful run, writing only what changed (the
-    contacts of those rows encrypted)."""
+def save_directory(db: Database, portal: str, rows: DirectoryRows, cipher: TokenCipher) -> None:
+    """Bring the portal's directory tables to the rows of a successful run, writing only what changed
+    (the contacts of those rows encrypted)."""
     def seal(row: dict[str, Any]) -> dict[str, Any]:
         return {**row, "contacts": cipher.encrypt(row["contacts"])}
 
     with db.session() as session:
-        _sync_rows(session, DirectorySite, DirectorySite.department_ref, rows.sites)
-        changed, removed = _sync_rows(session, DirectoryPerson, DirectoryPerson.person_ref, rows.people, seal)
+        _sync_rows(session, portal, DirectorySite, DirectorySite.department_ref, rows.sites)
+        changed, removed = _sync_rows(session, portal, DirectoryPerson, DirectoryPerson.person_ref, rows.people, seal)
         stale = [*changed, *removed]
         for chunk in (stale[i:i + 500] for i in range(0, len(stale), 500)):
-            session.execute(delete(DirectoryPlacement).where(DirectoryPlacement.person_ref.in_(chunk)))
-        placements = [{"department_ref": ref, "person_ref": key} for key in changed for ref in rows.departments[key]]
+            session.execute(delete(DirectoryPlacement).where(DirectoryPlacement.member_id == portal,
+                                                             DirectoryPlacement.person_ref.in_(chunk)))
+        placements = [{"member_id": portal, "department_ref": ref, "person_ref": key}
+                      for key in changed for ref in rows.departments[key]]
         if placements:
             session.execute(insert(DirectoryPlacement), placements)
 
@@ -275,23 +288,24 @@ def _person(user: DesiredUser, cipher: TokenCipher) -> dict[str, Any]:
             "fingerprint": cipher.fingerprint(contacts)}
 
 
-def _sync_rows(session: Any, model: Any, key_column: Any, rows: Mapping[str, dict[str, Any]],
+def _sync_rows(session: Any, portal: str, model: Any, key_column: Any, rows: Mapping[str, dict[str, Any]],
                seal: Callable[[dict[str, Any]], dict[str, Any]] = lambda row: row) -> tuple[list[str], list[str]]:
-    """Insert, update and delete rows of ``model`` to match ``rows`` (``_digested``; ``seal`` makes a row
-    as stored, only for those written); the keys changed and removed."""
-    known = dict(session.execute(select(key_column, model.digest)).all())
+    """Insert, update and delete the portal's rows of ``model`` to match ``rows`` (``_digested``; ``seal``
+    makes a row as stored, only for those written); the keys changed and removed."""
+    mine = model.member_id == portal
+    known = dict(session.execute(select(key_column, model.digest).where(mine)).all())
     key_name = key_column.key
-    new = [{key_name: key, **seal(row)} for key, row in rows.items() if key not in known]
+    new = [{"member_id": portal, key_name: key, **seal(row)} for key, row in rows.items() if key not in known]
     updated = [{"k": key, **seal(row)} for key, row in rows.items() if key in known and known[key] != row["digest"]]
     removed = [key for key in known if key not in rows]
     if new:
         session.execute(insert(model), new)
     if updated:
         columns = {name: bindparam(name) for name in updated[0] if name != "k"}
-        session.connection().execute(update(model.__table__).where(key_column == bindparam("k")).values(**columns),
-                                     updated)
+        session.connection().execute(update(model.__table__).where(mine, key_column == bindparam("k"))
+                                     .values(**columns), updated)
     for chunk in (removed[i:i + 500] for i in range(0, len(removed), 500)):
-        session.execute(delete(model).where(key_column.in_(chunk)))
+        session.execute(delete(model).where(mine, key_column.in_(chunk)))
     return [row[key_name] for row in new] + [row["k"] for row in updated], removed
 
 

@@ -5,6 +5,7 @@ import os
 import socket
 from typing import Any
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import yaml
@@ -12,6 +13,9 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from b24app.config import Config, generate_token_key
+from b24app.models import utcnow
+from b24app.portal import get_store
+from b24app.store import NewInstallation, TokenSet
 from service import load_config
 
 
@@ -159,3 +163,11 @@ def _dicts(node: Any):  # type: ignore[no-untyped-def]
     elif isinstance(node, list):
         for value in node:
             yield from _dicts(value)
+
+
+def installed_stub(app: Flask, member_id: str) -> None:
+    """An installation of ``member_id`` whose REST endpoint answers nothing (for what needs no portal calls)."""
+    get_store(app).save(NewInstallation(
+        member_id=member_id, domain=f"{member_id[:4]}.bitrix24.ru", client_endpoint="http://127.0.0.1:1/rest/",
+        server_endpoint=None, tokens=TokenSet("a", "r", utcnow() + timedelta(hours=1)), application_token="t",
+        scopes=("user",), admin_user_id=1, app_version=1))

@@ -2,7 +2,6 @@
 checks, pause and resume, per-portal queue depth in /metrics, broker and Redis in /healthz."""
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,13 +11,11 @@ from b24app import inbox
 from b24app.cli import portals_group
 from b24app.config import ConfigError
 from b24app.db import get_db
-from b24app.models import utcnow
-from b24app.portal import get_config, get_store
+from b24app.portal import get_config, get_store, portal_key
 from b24app.scheduling import build_scheduler, portal_targets
-from b24app.store import NewInstallation, TokenSet
 from b24app.tenancy import portal_scope
 from service import create_app
-from tests.support import write_config
+from tests.support import installed_stub, write_config
 
 A, B = "a" * 32, "b" * 32
 
@@ -31,19 +28,12 @@ def _portals_config(tmp_path: Path, database_url: str, **extra):  # type: ignore
     return write_config(tmp_path, public_url="http://127.0.0.1:5000", database_url=database_url, extra=sections)
 
 
-def _install(app: Flask, member_id: str) -> None:
-    get_store(app).save(NewInstallation(
-        member_id=member_id, domain=f"{member_id[:4]}.bitrix24.ru", client_endpoint="http://127.0.0.1:1/rest/",
-        server_endpoint=None, tokens=TokenSet("a", "r", utcnow() + timedelta(hours=1)), application_token="t",
-        scopes=("user",), admin_user_id=1, app_version=1))
-
-
 @pytest.fixture
 def portals_app(tmp_path: Path, database_url: str):  # type: ignore[no-untyped-def]
     application = create_app(_portals_config(tmp_path, database_url)[0])
     application.config["TESTING"] = True
     for member_id in (A, B):
-        _install(application, member_id)
+        installed_stub(application, member_id)
     yield application
     get_db(application).dispose()
 
@@ -58,6 +48,16 @@ def test_a_portal_scope_reads_that_portals_own_sections(portals_app: Flask) -> N
         assert config.settings("sync").owner_id == 3
         assert config.section("schedules")["sync_incremental"] == "*/20 * * * *"
     assert config.portals[A].title == "Ромашка"
+
+
+def test_portal_key_is_the_portal_in_scope_else_the_only_installed_one(portals_app: Flask) -> None:
+    """Whose rows the sync and outreach touch: with two installed, only a scope says."""
+    with portal_scope(B):
+        assert portal_key(portals_app) == B
+    with pytest.raises(LookupError):
+        portal_key(portals_app)
+    get_store(portals_app).uninstall(member_id=A, clean=False)
+    assert portal_key(portals_app) == B
 
 
 def test_jobs_run_per_portal_and_the_sync_only_where_it_is_configured(portals_app: Flask) -> None:
@@ -154,9 +154,38 @@ def test_a_command_runs_in_the_portal_named_by_portal(tmp_path: Path, database_u
         cli.commands.pop("probe-owner")
 
 
-def test_a_feature_keeping_one_portals_state_is_configured_for_one_portal_only(tmp_path: Path,
-                                                                                database_url: str) -> None:
-    with pytest.raises(ConfigError) as info:
-        write_config(tmp_path, public_url="http://127.0.0.1:5000", database_url=database_url, extra={
-            "portals": {A: {"sync": {"owner_id": 7}}, B: {"sync": {"owner_id": 8}}}})
-    assert any(p.key == f"portals.{B}.sync" and "одного портала" in p.expected for p in info.value.problems)
+def test_every_portal_may_have_its_own_sync_and_outreach(tmp_path: Path, database_url: str) -> None:
+    """The sync's and outreach's tables keep each portal's state apart: both sections under several portals,
+    their jobs once per portal."""
+    config, _ = write_config(tmp_path, public_url="http://127.0.0.1:5000", database_url=database_url, extra={
+        "portals": {A: {"sync": {"owner_id": 7}, "outreach": {"company": "Ромашка"}},
+                    B: {"sync": {"owner_id": 8}, "outreach": {"company": "Лютик"}}}})
+    application = create_app(config)
+    jobs = {job.id for job in build_scheduler(application, blocking=False).get_jobs()}
+    assert {f"{name}@{m}" for name in ("sync_incremental", "sync_full", "outreach_send") for m in (A, B)} <= jobs
+    with portal_scope(B):
+        assert get_config(application).settings("sync").owner_id == 8
+    get_db(application).dispose()
+
+
+def test_commands_touch_the_portal_named_and_ask_for_one_when_several_are_installed(
+        tmp_path: Path, database_url: str) -> None:
+    from click.testing import CliRunner
+
+    from outreach.campaign import opted_out_addresses
+    from service.cli import cli
+
+    config, env = _portals_config(tmp_path, database_url)
+    application = create_app(config)
+    for member_id in (A, B):
+        installed_stub(application, member_id)
+    runner = CliRunner(env={**env, "B24APP_CONFIG": str(tmp_path / "app.yaml")})
+    unnamed = runner.invoke(cli, ["outreach", "opt-out", "+79161234567"])
+    assert unnamed.exit_code == 1 and "укажите портал" in unnamed.output
+    assert runner.invoke(cli, ["--portal", A, "outreach", "opt-out", "+79161234567"]).exit_code == 0
+    assert opted_out_addresses(get_db(application), A) == {"+79161234567"}
+    assert opted_out_addresses(get_db(application), B) == set()
+    assert "укажите портал" in runner.invoke(cli, ["outreach", "run"]).output
+    assert "укажите портал" in runner.invoke(cli, ["sync", "runs"]).output
+    assert "Запусков ещё не было" in runner.invoke(cli, ["--portal", B, "sync", "runs"]).output
+    get_db(application).dispose()

@@ -51,7 +51,8 @@ def test_a_handled_call_is_never_answered_again(stack: Stack) -> None:
 def test_approvers_come_from_the_sync_mapping_when_it_knows_the_employee(stack: Stack) -> None:
     people = stack.people
     with get_db(stack.app).session() as session:  # what the sync writes: the user in a department
-        session.add(SyncMapping(kind="user", key=people.person_ref, b24_id=people.employee,
+        session.add(SyncMapping(member_id=stack.install.member_id, kind="user", key=people.person_ref,
+                                b24_id=people.employee,
                                 state=json.dumps({"groups": ["dept-1"]})))
     config = stack.app.extensions["b24app.config"]
     managers = load_sync_settings({"managers": {"dept-1": {"client": [people.hr], "provider": [people.accounting]}}})

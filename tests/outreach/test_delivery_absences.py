@@ -28,20 +28,20 @@ def test_delivery_is_asked_until_final_and_not_too_often(db, gateways: RunningGa
     first, second = rows(db)
     hook(gateways, "deliver", {"status": "delivered", "provider_id": at_gateway[str(first.id)]})
     hook(gateways, "deliver", {"status": "undelivered", "provider_id": at_gateway[str(second.id)]})
-    assert poll_deliveries(db, channels, clock) == 0  # sent a moment ago: not asked yet
+    assert poll_deliveries(db, "", channels, clock) == 0  # sent a moment ago: not asked yet
     clock.advance(minutes=11)
-    assert poll_deliveries(db, channels, clock) == 2
+    assert poll_deliveries(db, "", channels, clock) == 2
     first, second = rows(db)
     assert (first.status, first.error) == ("delivered", None)
     assert second.status == "undelivered" and second.error == "не доставлено: Невозможно доставить"
     clock.advance(minutes=11)
-    assert poll_deliveries(db, channels, clock) == 0  # final states are not asked again
+    assert poll_deliveries(db, "", channels, clock) == 0  # final states are not asked again
 
 
 def test_a_queued_message_to_an_address_that_opted_out_is_not_sent(db, gateways: RunningGateways) -> None:  # type: ignore[no-untyped-def]
     enqueue(db, [sms("m1"), sms("m2", phone="+79161234568")], NOON)
     with db.session() as session:
-        session.add(OutreachOptOut(address="+79161234568", created_at=NOON, source="cli"))
+        session.add(OutreachOptOut(member_id="", address="+79161234568", created_at=NOON, source="cli"))
     sender(db, Channels(gateways=[smsc(gateways)]), ManualClock(NOON)).run_until_idle()
     sent, refused = rows(db)
     assert sent.status == "sent"

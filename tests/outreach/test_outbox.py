@@ -29,7 +29,7 @@ def smsc(gateways: RunningGateways, name: str = "smsc") -> SmscGateway:
 
 
 def sender(db, channels: Channels, clock: ManualClock, settings: OutreachSettings = SETTINGS) -> Sender:  # type: ignore[no-untyped-def]
-    return Sender(db, settings, channels, clock, sleep=lambda _s: None, lease_s=30)
+    return Sender(db, settings, channels, clock, portal="", sleep=lambda _s: None, lease_s=30)
 
 
 def rows(db) -> list[OutreachMessage]:  # type: ignore[no-untyped-def]

@@ -14,10 +14,12 @@ from sync_jobs.lock import sync_lock
 def test_second_run_is_busy_and_a_taken_over_lease_stops_the_first(app: Flask, monkeypatch) -> None:
     db = get_db(app)
     monkeypatch.setattr(sync_lock_module, "RENEW_EVERY_S", 0.05)
-    with sync_lock(db) as lease:
+    with sync_lock(db, "") as lease:
         with pytest.raises(SyncBusy):
-            with sync_lock(db):
+            with sync_lock(db, ""):
                 pass
+        with sync_lock(db, "a" * 32):  # another portal's sync runs beside it
+            pass
         lease.renew()  # still ours
         with db.engine.begin() as conn:  # another machine took the lock over after our lease expired
             conn.execute(sa.text("UPDATE job_locks SET holder = 'other-host|1|x', "

@@ -29,7 +29,8 @@ def test_approved_vacations_are_absences_and_rejected_ones_are_not(tmp_path: Pat
         stack.decide(rejected, people.client_manager, REJECT, "нет замены")
         stack.finished(rejected)
         with get_db(stack.app).session() as session:  # what the sync writes: the user is this 1C person
-            session.add(SyncMapping(kind="user", key=people.person_ref, b24_id=people.employee,
+            session.add(SyncMapping(member_id=stack.install.member_id, kind="user", key=people.person_ref,
+                                    b24_id=people.employee,
                                     state=json.dumps({"groups": []})))
 
         found = approved_absences(client_for(stack.app), installed_processes(stack.app, stack.install.member_id),
