@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from b24app.bitrix import B24Client, RateLimits
 from b24app.db import Database
@@ -67,9 +67,9 @@ EDIT_VALUES = ("Я 8", "Я 7", "Б", "Я/Н 6/2", "В", "К", "ОТ", "Я 11")
 
 
 def seed(db: Database, department: str, people: int, first_number: int) -> list[int]:
-    """``people`` prefilled 5/2 timesheets of one site, inserted in bulk."""
+    """``people`` prefilled 5/2 timesheets of one site, inserted in bulk (of the webhook's portal, '')."""
     values = prefill_month(PERIOD, FIVE_TWO, ProductionCalendar())
-    sheets = [{"period_start": PERIOD, "person_ref": f"person-{n}", "employee_ref": f"employee-{n}",
+    sheets = [{"member_id": "", "period_start": PERIOD, "person_ref": f"person-{n}", "employee_ref": f"employee-{n}",
                "user_id": None, "department_ref": department, "site_name": f"Площадка {department}",
                "group_id": GROUP_ID if department == SITE else None, "legal_entity_ref": "org-1",
                "legal_entity_name": "ООО «Кадровое агентство»", "client_key": department,
@@ -104,7 +104,7 @@ def bench_summary(db: Database, runs: int = 5) -> dict[str, Any]:
     for _ in range(runs):
         started, cpu = time.perf_counter(), time.process_time()
         with db.read_session() as session:
-            html = render_summary(load_summary(session, "Площадка", PERIOD, [SITE]))
+            html = render_summary(load_summary(session, "", "Площадка", PERIOD, [SITE]))
         times.append(time.perf_counter() - started)
         cpu_times.append(time.process_time() - cpu)
         size = len(html)
@@ -117,7 +117,7 @@ def bench_t13(db: Database) -> dict[str, Any]:
     out = io.BytesIO()
     started, cpu = time.perf_counter(), time.process_time()
     with db.read_session() as session:
-        employees = t13_of_department(session, T13_SITE, PERIOD, out, NOW.date())
+        employees = t13_of_department(session, "", T13_SITE, PERIOD, out, NOW.date())
     seconds = time.perf_counter() - started
     return {"employees": employees, "employee_rows": employees * 4, "seconds": round(seconds, 3),
             "cpu_s": round(time.process_time() - cpu, 3),
@@ -248,6 +248,8 @@ def bench_bulk_approval(db: Database, ids: list[int], time_scale: float, wave: i
                   public_url="https://b24app.example.org",
                   processes=[load_process(PROCESSES_DIR / "timesheet_approval.yaml")], activities={}).install()
         target = process_list(admin, db, portal.member_id)
+        with db.session() as session:  # the seeded site becomes this portal's: the run approves its timesheets
+            session.execute(update(Timesheet).where(Timesheet.id.in_(ids)).values(member_id=portal.member_id))
         approvers = lambda timesheet: Approvers((manager,), (provider,))  # noqa: E731
         clients = {user: _client(url, app["client_id"], user, limits) for user in (manager, provider)}
         start, client_side, provider_side = Totals(), Totals(), Totals()

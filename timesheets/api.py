@@ -250,7 +250,7 @@ def approvals():  # type: ignore[no-untyped-def]
         return _bad(PORTAL_DOWN, 503)
     with db.read_session() as session:
         sheets = {ts.id: ts for ts in session.scalars(select(Timesheet).where(
-            Timesheet.id.in_([task.timesheet_id for task in tasks])))}
+            Timesheet.member_id == proven.member_id, Timesheet.id.in_([task.timesheet_id for task in tasks])))}
         body = [{"task_id": task.task_id, "step": task.step, **_sheet_row(sheets[task.timesheet_id]),
                  "cells": [_cell(state) for state in cells(session, task.timesheet_id)]}
                 for task in tasks if task.timesheet_id in sheets]
@@ -310,7 +310,7 @@ def summary():  # type: ignore[no-untyped-def]
         abort(403)
     refresh_outcomes(current_app, Timesheet.period_start == month, Timesheet.department_ref.in_(sorted(wanted)))
     with get_db(current_app).read_session() as session:
-        html = render_summary(load_summary(session, title, month, sorted(wanted)))
+        html = render_summary(load_summary(session, viewer.member_id, title, month, sorted(wanted)))
     return jsonify({"html": html})
 
 
@@ -328,7 +328,7 @@ def t13():  # type: ignore[no-untyped-def]
     out = io.BytesIO()
     try:
         with get_db(current_app).read_session() as session:
-            t13_of_department(session, ref, month, out, clock_of(current_app)().date())
+            t13_of_department(session, viewer.member_id, ref, month, out, clock_of(current_app)().date())
     except TimesheetError as error:
         return _bad(str(error), 404)
     out.seek(0)

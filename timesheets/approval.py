@@ -75,8 +75,10 @@ def _users(ids: Iterable[int]) -> list[str]:
 
 @dataclass(frozen=True)
 class ProcessList:
-    """The installed template and its list: field ids by CODE and list-option ids by option key."""
+    """The installed template and its list on portal ``member_id``: field ids by CODE and list-option ids by
+    option key. The timesheets a run over it reads and writes are that portal's."""
 
+    member_id: str
     template_id: int
     iblock_id: int
     field_ids: dict[str, str]
@@ -127,7 +129,7 @@ def process_list(client: B24Client, db: Database, member_id: str) -> ProcessList
             by_label = {label: str(value_id) for value_id, label in (spec.get("DISPLAY_VALUES_FORM") or {}).items()}
             if labels[code]:
                 option_ids[code] = {key: by_label[label] for key, label in labels[code].items() if label in by_label}
-    return ProcessList(int(template_id), int(iblock_id), field_ids, option_ids)
+    return ProcessList(member_id, int(template_id), int(iblock_id), field_ids, option_ids)
 
 
 # -- submitting ------------------------------------------------------------------------------------
@@ -165,7 +167,7 @@ def start_workflows(client: B24Client, db: Database, target: ProcessList, approv
                     now: dt.datetime, link_of: LinkOf = lambda ts: "") -> StartReport:
     """Element + workflow for every submitted timesheet that has no workflow yet."""
     report = StartReport()
-    pending = _pending_starts(db)
+    pending = _pending_starts(db, target.member_id)
     fresh = _add_elements(client, db, target, [ts for ts in pending if ts.element_id is None], report, link_of)
     ready = [ts for ts in pending if ts.element_id is not None and ts.id not in report.waiting]
     started = _running_workflows(client, [ts for ts in ready if ts.id not in fresh])
@@ -185,7 +187,7 @@ def start_workflows(client: B24Client, db: Database, target: ProcessList, approv
         else:
             report.waiting[timesheet.id] = _why(outcome)
     with db.session() as session:
-        notices = Notices(session, link_of)
+        notices = Notices(session, target.member_id, link_of)
         for timesheet in session.scalars(select(Timesheet).where(Timesheet.id.in_(list(started)))):
             timesheet.workflow_id = started[timesheet.id]
             report.started.append(timesheet.id)
@@ -193,10 +195,11 @@ def start_workflows(client: B24Client, db: Database, target: ProcessList, approv
     return report
 
 
-def _pending_starts(db: Database) -> list[Timesheet]:
+def _pending_starts(db: Database, member_id: str) -> list[Timesheet]:
     with db.read_session() as session:
         return list(session.scalars(select(Timesheet).options(selectinload(Timesheet.days)).where(
-            Timesheet.status == "submitted", Timesheet.workflow_id.is_(None)).order_by(Timesheet.id)))
+            Timesheet.member_id == member_id, Timesheet.status == "submitted", Timesheet.workflow_id.is_(None))
+            .order_by(Timesheet.id)))
 
 
 def element_values(timesheet: Timesheet, link: str) -> dict[str, Any]:
@@ -283,12 +286,12 @@ def sync_outcomes(client: B24Client, db: Database, target: ProcessList, approver
                   timesheet_ids: Sequence[int] | None = None) -> SyncReport:
     """Apply what the workflows wrote to their elements to the timesheets still in approval."""
     report = SyncReport()
-    in_transit = _in_transit(db, timesheet_ids)
+    in_transit = _in_transit(db, target.member_id, timesheet_ids)
     if not in_transit:
         return report
     elements = _read_elements(client, target, list(in_transit))
     with db.session() as session:
-        notices = Notices(session, link_of)
+        notices = Notices(session, target.member_id, link_of)
         for element_id, values in elements.items():
             timesheet = session.get(Timesheet, in_transit[element_id], with_for_update=True)  # a page refreshes too
             if timesheet is None or str(values.get("REVISION", "")).split(".")[0] != str(timesheet.revision):
@@ -298,10 +301,10 @@ def sync_outcomes(client: B24Client, db: Database, target: ProcessList, approver
     return report
 
 
-def _in_transit(db: Database, timesheet_ids: Sequence[int] | None) -> dict[int, int]:
-    """element id -> timesheet id of the timesheets waiting for an approval step."""
+def _in_transit(db: Database, member_id: str, timesheet_ids: Sequence[int] | None) -> dict[int, int]:
+    """element id -> timesheet id of the portal's timesheets waiting for an approval step."""
     statement = select(Timesheet.element_id, Timesheet.id).where(
-        Timesheet.status.in_(IN_APPROVAL), Timesheet.workflow_id.is_not(None))
+        Timesheet.member_id == member_id, Timesheet.status.in_(IN_APPROVAL), Timesheet.workflow_id.is_not(None))
     if timesheet_ids is not None:
         statement = statement.where(Timesheet.id.in_(timesheet_ids))
     with db.read_session() as session:
@@ -374,7 +377,8 @@ def open_tasks(client: B24Client, db: Database, target: ProcessList, user_id: in
     rows = client.get_all("bizproc.task.list", {"SELECT": TASK_FIELDS, "FILTER": {
         "USER_ID": user_id, "USER_STATUS": 0, "WORKFLOW_TEMPLATE_ID": target.template_id}})
     by_element = {int(row["DOCUMENT_ID"]): row for row in rows if str(row.get("DOCUMENT_ID", "")).isdigit()}
-    statement = select(Timesheet).where(Timesheet.element_id.in_(list(by_element)),
+    statement = select(Timesheet).where(Timesheet.member_id == target.member_id,
+                                        Timesheet.element_id.in_(list(by_element)),
                                         Timesheet.status.in_(IN_APPROVAL))
     if group_id is not None:
         statement = statement.where(Timesheet.group_id == group_id)

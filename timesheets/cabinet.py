@@ -28,7 +28,7 @@ def timesheets_of_employee(app: Flask, user_id: int) -> list[dict[str, Any]]:
     viewer = viewer_of(app, user_id, settings_of(app))
     mine = [Timesheet.user_id == user_id] + ([Timesheet.person_ref == viewer.person_ref] if viewer.person_ref else [])
     with get_db(app).read_session() as session:
-        rows = session.scalars(select(Timesheet).where(or_(*mine))
+        rows = session.scalars(select(Timesheet).where(Timesheet.member_id == viewer.member_id, or_(*mine))
                                .order_by(Timesheet.period_start.desc(), Timesheet.site_name).limit(RECENT))
         return [{"title": f"{month_title(ts.period_start).capitalize()} — {ts.site_name}"
                           + (f": {ts.return_comment}" if ts.status == "returned" and ts.return_comment else ""),
@@ -44,7 +44,7 @@ def timesheets_to_approve(app: Flask, user_id: int, group_id: int) -> list[dict[
              or_(Timesheet.status != PROVIDER_STEP, Timesheet.department_ref.in_(sorted(viewer.provider_sites)))]
     with get_db(app).read_session() as session:
         periods = Counter(session.scalars(select(Timesheet.period_start).where(
-            Timesheet.group_id == group_id, Timesheet.status.in_((CLIENT_STEP, PROVIDER_STEP)), *steps)))
+            Timesheet.member_id == viewer.member_id, Timesheet.group_id == group_id, Timesheet.status.in_((CLIENT_STEP, PROVIDER_STEP)), *steps)))
     return [{"title": f"Табели за {month_title(period)}: {count}", "status": "ждут вашего согласования", "url": None,
              "open": timesheets_view("approve", period, group_id)} for period, count in sorted(periods.items())]
 

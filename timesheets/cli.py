@@ -1,4 +1,6 @@
-"""``b24app timesheets prefill | status | export t13 | export invoice | rate | cycle`` (Russian output)."""
+"""``b24app timesheets prefill | status | export t13 | export invoice | rate | cycle`` (Russian output).
+
+Each command works on the portal in scope (``b24app --portal ID timesheets ...``) or the one installed."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,6 +12,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from b24app.db import get_db
+from b24app.portal import portal_key
 from onec.errors import OneCError
 from sync_jobs.directory import directory
 from timesheets.calendar import month_title
@@ -25,6 +28,13 @@ from timesheets.sheets import STATUS_TITLES, TimesheetError
 
 def _app() -> Flask:
     return current_app._get_current_object()  # type: ignore[attr-defined]
+
+
+def _portal() -> str:
+    try:
+        return portal_key(_app())
+    except LookupError as error:  # several portals installed: b24app --portal ID timesheets ...
+        raise click.ClickException(str(error)) from None
 
 
 def _month(text: str) -> dt.date:
@@ -56,7 +66,7 @@ def group() -> None:
 @with_appcontext
 def prefill_command(site: str, month: str) -> None:
     """Открыть табели площадки за месяц по графику, производственному календарю и отсутствиям."""
-    app, period = _app(), _month(month)
+    app, period, portal = _app(), _month(month), _portal()
     source = open_source(app)
     try:
         assignments = site_roster(source, directory(app), [site], period)
@@ -66,7 +76,7 @@ def prefill_command(site: str, month: str) -> None:
         source.close()
     if not assignments:
         raise click.ClickException(f"в 1С нет сотрудников подразделения {site} за {month_title(period)}")
-    report = prefill_site(get_db(app), settings_of(app), assignments, period, clock_of(app)(),
+    report = prefill_site(get_db(app), portal, settings_of(app), assignments, period, clock_of(app)(),
                           absences=portal_absences(app))
     click.echo(f"Табели за {month_title(period)}: открыто {len(report.opened)}, перезаполнено "
                f"{len(report.replanned)} (изменено дней: {sum(report.replanned.values())}), "
@@ -78,10 +88,10 @@ def prefill_command(site: str, month: str) -> None:
 @with_appcontext
 def status_command(month: str) -> None:
     """Сколько табелей в каком статусе на каждой площадке."""
-    period = _month(month)
+    period, portal = _month(month), _portal()
     with get_db(_app()).read_session() as session:
         rows = session.execute(select(Timesheet.site_name, Timesheet.status, func.count()).where(
-            Timesheet.period_start == period).group_by(Timesheet.site_name, Timesheet.status)
+            Timesheet.member_id == portal, Timesheet.period_start == period).group_by(Timesheet.site_name, Timesheet.status)
             .order_by(Timesheet.site_name)).all()
     if not rows:
         click.echo(f"Табелей за {month_title(period)} нет")
@@ -101,10 +111,10 @@ def export_group() -> None:
 @with_appcontext
 def export_t13_command(site: str, month: str, out: Path) -> None:
     """Табель по унифицированной форме Т-13 (XLSX) для площадки за месяц."""
-    app = _app()
+    app, portal = _app(), _portal()
     with get_db(app).read_session() as session:
         try:
-            count = t13_of_department(session, site.lower(), _month(month), str(out), clock_of(app)().date())
+            count = t13_of_department(session, portal, site.lower(), _month(month), str(out), clock_of(app)().date())
         except TimesheetError as error:
             raise click.ClickException(str(error)) from None
     click.echo(f"{out}: сотрудников {count}")
@@ -119,8 +129,9 @@ def export_invoice_command(client_key: str, month: str, out: Path) -> None:
     """Основание для счёта клиенту: юрлицо × площадка × должность, часы × ставка."""
     settings = settings_of(_app())
     client = next((c for c in settings.clients if c.key == client_key), None) or settings.client_of(client_key)
+    portal = _portal()
     with get_db(_app()).read_session() as session:
-        invoice = invoice_of_client(session, client, _month(month))
+        invoice = invoice_of_client(session, portal, client, _month(month))
     if out.suffix.lower() == ".csv":
         out.write_bytes(csv_bytes(invoice))
     else:
@@ -139,11 +150,11 @@ def export_invoice_command(client_key: str, month: str, out: Path) -> None:
 @with_appcontext
 def rate_command(client_key: str, position: str, amount: str, valid_from: str) -> None:
     """Задать часовую ставку должности у клиента с даты."""
-    app = _app()
+    app, portal = _app(), _portal()
     try:
         kopecks = parse_rubles(amount)
         with get_db(app).session() as session:
-            set_rate(session, client_key, position, kopecks, _date(valid_from), None, clock_of(app)())
+            set_rate(session, portal, client_key, position, kopecks, _date(valid_from), None, clock_of(app)())
     except TimesheetError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Ставка {rubles(kopecks)} руб./ч для «{position}» у {client_key} с {valid_from}")
@@ -157,7 +168,7 @@ def push_command() -> None:
     if settings_of(app).onec_time_kind is None:
         raise click.ClickException("не задан timesheets.onec.time_kind: Ref_Key элемента «Явка» справочника "
                                    "«Виды использования рабочего времени» в 1С:ЗУП")
-    report = push_to_onec(app)
+    report = push_to_onec(app, _portal())
     click.echo(f"Передано в 1С: {len(report.pushed)}; не передано: {len(report.failed)}")
     for ts_id, number in report.pushed.items():
         click.echo(f"  табель {ts_id}: документ 1С № {number}")

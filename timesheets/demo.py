@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from b24app.bitrix import B24Client
 from b24app.db import Database, get_db
-from b24app.portal import client_for
+from b24app.portal import client_for, portal_key
 from bizproc_templates.demo import wait_for
 from sync_jobs.directory import directory
 from timesheets.approval import (ApproversOf, Decision, ProcessList, complete_tasks, open_tasks, process_list,
@@ -26,7 +26,7 @@ from timesheets.calendar import month_title
 from timesheets.codes import format_hours
 from timesheets.exports.invoice import invoice_of_client, rubles
 from timesheets.exports.t13 import t13_of_department
-from timesheets.jobs import clock_of, installed_member, settings_of
+from timesheets.jobs import clock_of, settings_of
 from timesheets.models import Timesheet
 from timesheets.notices import send_notices
 from timesheets.rates import set_rate
@@ -49,14 +49,14 @@ def chapter_timesheets(app: Flask, employee: int, provider: int, client: int, as
         roster = site_roster(source, people, [site.department_ref], period)
     finally:
         source.close()
-    report = prefill_site(db, settings, roster, period, now)
+    member_id = portal_key(app)
+    report = prefill_site(db, member_id, settings, roster, period, now)
     echo(f"Табели площадки «{site.department_name}» за {month_title(period)} заполнены по графику, "
          f"производственному календарю и данным 1С: {len(report.opened)}")
     ids = sorted(report.opened or report.replanned)
     _type_in(db, ids, employee, now)
     echo("В табель внесены больничный (Б) и ночная смена (Я/Н 6/2) — с клавиатуры, как в Excel")
 
-    member_id = installed_member(app)
     admin, approvers = client_for(app, member_id), directory_approvers(app)
     target = process_list(admin, db, member_id)
     submit(db, ids, actor=employee, now=now, approvers_of=approvers)
@@ -69,8 +69,8 @@ def chapter_timesheets(app: Flask, employee: int, provider: int, client: int, as
     _provider_in_bitrix24(admin, db, target, provider, as_user, ids)
     wait_for(lambda: _all_approved(admin, db, target, approvers, now, ids), "итог согласования")
     echo(f"Менеджер провайдера согласовал задания в Битрикс24; табели согласованы обеими сторонами, "
-         f"уведомлений отправлено: {send_notices(admin, db, now).sent}")
-    _exports(app, site.department_ref, site.department_name, period, folder, echo)
+         f"уведомлений отправлено: {send_notices(admin, db, member_id, now).sent}")
+    _exports(app, member_id, site.department_ref, site.department_name, period, folder, echo)
 
 
 def _type_in(db: Database, ids: list[int], employee: int, now: dt.datetime) -> None:
@@ -100,17 +100,19 @@ def _all_approved(admin: B24Client, db: Database, target: ProcessList, approvers
         return set(session.scalars(select(Timesheet.status).where(Timesheet.id.in_(ids)))) == {"approved_by_provider"}
 
 
-def _exports(app: Flask, department_ref: str, site_name: str, period: dt.date, folder: Path, echo: Echo) -> None:
+def _exports(app: Flask, member_id: str, department_ref: str, site_name: str, period: dt.date, folder: Path,
+             echo: Echo) -> None:
     db, now, settings = get_db(app), clock_of(app)(), settings_of(app)
     client = settings.client_of(department_ref, site_name)
     with db.session() as session:
-        positions = set(session.scalars(select(Timesheet.position).where(Timesheet.department_ref == department_ref)))
+        positions = set(session.scalars(select(Timesheet.position).where(
+            Timesheet.member_id == member_id, Timesheet.department_ref == department_ref)))
         for position in positions:
-            set_rate(session, client.key, position, int(DEMO_RATE * 100), period, None, now)
+            set_rate(session, member_id, client.key, position, int(DEMO_RATE * 100), period, None, now)
     path = folder / f"Т-13 {site_name} {period:%Y-%m}.xlsx"
     with db.read_session() as session:
-        count = t13_of_department(session, department_ref, period, str(path), now.date())
-        invoice = invoice_of_client(session, client, period)
+        count = t13_of_department(session, member_id, department_ref, period, str(path), now.date())
+        invoice = invoice_of_client(session, member_id, client, period)
     echo(f"Табель Т-13 (сотрудников: {count}): {path.resolve()}")
     echo(f"Основание для счёта клиенту «{client.name}»: {format_hours(invoice.total_minutes)} ч по "
          f"{rubles(int(DEMO_RATE * 100))} руб./ч, строк: {len(invoice.lines)}, итого {rubles(invoice.total_kopecks)} руб.")

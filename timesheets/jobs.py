@@ -1,5 +1,7 @@
 """Scheduled jobs: the approval cycle (start workflows, apply outcomes, lock closed months, notify)
-and the reminders before a month's timesheets close."""
+and the reminders before a month's timesheets close. Each serves the portal in scope (the scheduler runs
+them once per portal app.yaml names), else the one installed (``b24app.portal.portal_key``): it reads and
+writes only that portal's timesheets and notices."""
 from __future__ import annotations
 
 import datetime as dt
@@ -12,7 +14,7 @@ from sqlalchemy import ColumnElement, func, select
 
 from b24app.bitrix.errors import B24Error
 from b24app.db import Database, get_db
-from b24app.portal import client_for, get_config, get_store
+from b24app.portal import client_for, get_config, portal_key
 from cabinet.settings import brigade_leaders
 from timesheets.approval import IN_APPROVAL, ApproversOf, process_list, start_workflows, sync_outcomes
 from timesheets.calendar import month_title
@@ -37,46 +39,40 @@ def settings_of(app: Flask) -> TimesheetSettings:
     return get_config(app).settings("timesheets")
 
 
-def installed_member(app: Flask) -> str:
-    installed = [i.member_id for i in get_store(app).all() if i.status == "installed"]
-    if len(installed) != 1:
-        raise LookupError(f"табели работают с одним порталом; установлено порталов: {len(installed)}")
-    return installed[0]
-
-
 def approval_cycle(app: Flask) -> None:
     """Start what waits to start, apply what the workflows decided, lock closed months, send notices."""
     if get_config(app).mode != "app":
         log.info("timesheets: approvals need the installed application, not a webhook; skipped")
         return
     db, now, approvers_of = get_db(app), clock_of(app)(), directory_approvers(app)
-    member_id = installed_member(app)
+    member_id = portal_key(app)
     client = client_for(app, member_id)
     target = process_list(client, db, member_id)
     started = start_workflows(client, db, target, approvers_of, now)
     moved = sync_outcomes(client, db, target, approvers_of, now)
-    locked = lock_closed_months(db, settings_of(app), now)
-    pushed = push_to_onec(app)
-    sent = send_notices(client, db, now)
+    locked = lock_closed_months(db, member_id, settings_of(app), now)
+    pushed = push_to_onec(app, member_id)
+    sent = send_notices(client, db, member_id, now)
     log.info("timesheets: %d started, %d waiting, %d moved, %d locked, %d pushed to 1C, %d notices sent",
              len(started.started), len(started.waiting), len(moved.moved), len(locked), len(pushed.pushed), sent.sent)
 
 
 def refresh_outcomes(app: Flask, *conditions: ColumnElement[bool]) -> None:
-    """Apply now what the workflows decided for the timesheets in approval matching ``conditions``, so a
-    page opened shows the current state: Bitrix24 has no event for a finished workflow and the job
+    """Apply now what the workflows decided for the portal's timesheets in approval matching ``conditions``,
+    so a page opened shows the current state: Bitrix24 has no event for a finished workflow and the job
     (``approval_cycle``) reads them all only every few minutes. A portal that does not answer leaves the
     stored state, which the page then shows."""
     if get_config(app).mode != "app":
         return
     db = get_db(app)
-    with db.read_session() as session:
-        ids = list(session.scalars(select(Timesheet.id).where(
-            Timesheet.status.in_(IN_APPROVAL), Timesheet.workflow_id.is_not(None), *conditions)))
-    if not ids:
-        return
     try:
-        member_id = installed_member(app)
+        member_id = portal_key(app)
+        with db.read_session() as session:
+            ids = list(session.scalars(select(Timesheet.id).where(
+                Timesheet.member_id == member_id, Timesheet.status.in_(IN_APPROVAL),
+                Timesheet.workflow_id.is_not(None), *conditions)))
+        if not ids:
+            return
         client = client_for(app, member_id)
         sync_outcomes(client, db, process_list(client, db, member_id), directory_approvers(app), clock_of(app)(),
                       timesheet_ids=ids)
@@ -84,23 +80,24 @@ def refresh_outcomes(app: Flask, *conditions: ColumnElement[bool]) -> None:
         log.warning("timesheets: approval state not refreshed: %s", getattr(error, "code", type(error).__name__))
 
 
-def push_to_onec(app: Flask) -> PushReport:
-    """Locked timesheets to 1C:ZUP when ``timesheets.onec.time_kind`` is set."""
+def push_to_onec(app: Flask, member_id: str) -> PushReport:
+    """Locked timesheets of portal ``member_id`` to 1C:ZUP when ``timesheets.onec.time_kind`` is set."""
     time_kind = settings_of(app).onec_time_kind
     if time_kind is None:
         return PushReport()
     source = open_source(app)
     try:
-        return push_locked(get_db(app), source, time_kind, clock_of(app)())
+        return push_locked(get_db(app), member_id, source, time_kind, clock_of(app)())
     finally:
         source.close()
 
 
-def lock_closed_months(db: Database, settings: TimesheetSettings, now: dt.datetime) -> list[int]:
-    """Timesheets approved by both sides whose month has closed become locked (ready for payroll)."""
+def lock_closed_months(db: Database, member_id: str, settings: TimesheetSettings, now: dt.datetime) -> list[int]:
+    """The portal's timesheets approved by both sides whose month has closed become locked (ready for payroll)."""
     today = now.date()
     with db.session() as session:
-        approved = list(session.scalars(select(Timesheet).where(Timesheet.status == "approved_by_provider")))
+        approved = list(session.scalars(select(Timesheet).where(
+            Timesheet.member_id == member_id, Timesheet.status == "approved_by_provider")))
         closed = [ts for ts in approved if settings.close_date(ts.period_start) <= today]
         for timesheet in closed:
             transition(session, timesheet, "lock", None, now)
@@ -109,15 +106,15 @@ def lock_closed_months(db: Database, settings: TimesheetSettings, now: dt.dateti
 
 def reminders(app: Flask) -> None:
     """Reminders before a month closes, then send them."""
-    db, now = get_db(app), clock_of(app)()
-    plan_reminders(db, settings_of(app), brigade_leaders(app), now, directory_approvers(app))
+    db, now, member_id = get_db(app), clock_of(app)(), portal_key(app)
+    plan_reminders(db, member_id, settings_of(app), brigade_leaders(app), now, directory_approvers(app))
     if get_config(app).mode == "app":
-        send_notices(client_for(app, installed_member(app)), db, now)
+        send_notices(client_for(app, member_id), db, member_id, now)
 
 
-def plan_reminders(db: Database, settings: TimesheetSettings, leaders: Mapping[str, tuple[int, ...]],
-                   now: dt.datetime, approvers_of: ApproversOf) -> int:
-    """Notices for a month that closes in one of ``remind_days_before`` days: each draft's authors (the
+def plan_reminders(db: Database, member_id: str, settings: TimesheetSettings,
+                   leaders: Mapping[str, tuple[int, ...]], now: dt.datetime, approvers_of: ApproversOf) -> int:
+    """Notices of portal ``member_id`` for a month that closes in one of ``remind_days_before`` days: each draft's authors (the
     employee and the brigade leader), a digest per site to its managers, and each approver with
     timesheets waiting at their step. Returns the timesheets reminded of."""
     today = now.date()
@@ -130,9 +127,9 @@ def plan_reminders(db: Database, settings: TimesheetSettings, leaders: Mapping[s
                 f"({settings.close_date(period):%d.%m.%Y})"
         with db.session() as session:
             open_ones = list(session.scalars(select(Timesheet).where(
-                Timesheet.period_start == period, Timesheet.status.in_((*EDITABLE, *IN_APPROVAL)))
+                Timesheet.member_id == member_id, Timesheet.period_start == period, Timesheet.status.in_((*EDITABLE, *IN_APPROVAL)))
                 .order_by(Timesheet.id)))
-            reminder = Reminder(Notices(session), f"remind:{period:%Y-%m}:{days_left}", until, now)
+            reminder = Reminder(Notices(session, member_id), f"remind:{period:%Y-%m}:{days_left}", until, now)
             drafts = [ts for ts in open_ones if ts.status in EDITABLE]
             reminder.drafts(drafts, lambda department_ref: leaders.get(department_ref, ()), approvers_of)
             reminder.waiting([ts for ts in open_ones if ts.status in IN_APPROVAL], approvers_of)
@@ -175,7 +172,8 @@ class Reminder:
 
 
 def health(app: Flask) -> dict[str, str]:
-    """What waits too long: notices Bitrix24 refused every time, locked timesheets 1C does not have."""
+    """What waits too long, on any portal: notices Bitrix24 refused every time, locked timesheets 1C does not
+    have."""
     with get_db(app).read_session() as session:
         undelivered = session.scalar(select(func.count()).select_from(TimesheetNotice).where(
             TimesheetNotice.sent_at.is_(None), TimesheetNotice.attempts >= MAX_ATTEMPTS)) or 0

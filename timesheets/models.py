@@ -1,7 +1,8 @@
 """Tables of the timesheets feature: timesheets, their day cells, the audit trail, rates and notices.
 
 A timesheet belongs to one employment (1C employee ref) at one client site (department ref and its
-workgroup) for one month. Hours are stored as whole minutes (7.5 h = 450), money as kopecks, so
+workgroup) for one month, on one portal (``member_id``: Bitrix24 user and group ids, list elements and
+rates are the portal's own; the day cells and the audit trail belong to it through their timesheet). Hours are stored as whole minutes (7.5 h = 450), money as kopecks, so
 sums never drift. Every change of a cell or a status writes a :class:`TimesheetEvent` in the same
 transaction.
 """
@@ -20,12 +21,14 @@ class Timesheet(Base):
 
     __tablename__ = "timesheets"
     __table_args__ = (
-        UniqueConstraint("employee_ref", "department_ref", "period_start", name="uq_timesheet_assignment"),
-        Index("ix_timesheets_site_period", "group_id", "period_start"),
-        Index("ix_timesheets_user_period", "user_id", "period_start"),
+        UniqueConstraint("member_id", "employee_ref", "department_ref", "period_start",
+                         name="uq_timesheet_assignment"),
+        Index("ix_timesheets_site_period", "member_id", "group_id", "period_start"),
+        Index("ix_timesheets_user_period", "member_id", "user_id", "period_start"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(64))  # the portal (b24app.portal.portal_key)
     period_start: Mapped[date] = mapped_column(Date)  # the first day of the month
     person_ref: Mapped[str] = mapped_column(String(64))
     employee_ref: Mapped[str] = mapped_column(String(64))
@@ -97,9 +100,10 @@ class TimesheetRate(Base):
     """An hourly rate of one position for one client, valid from a date (to a date, inclusive)."""
 
     __tablename__ = "timesheet_rates"
-    __table_args__ = (UniqueConstraint("client_key", "position", "valid_from", name="uq_timesheet_rate"),)
+    __table_args__ = (UniqueConstraint("member_id", "client_key", "position", "valid_from", name="uq_timesheet_rate"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(64))
     client_key: Mapped[str] = mapped_column(String(64))
     position: Mapped[str] = mapped_column(String(255))
     rate_kopecks: Mapped[int] = mapped_column(Integer)
@@ -113,10 +117,11 @@ class TimesheetNotice(Base):
     """A notification to send through Bitrix24 (outbox): written with the change, sent by a job."""
 
     __tablename__ = "timesheet_notices"
-    __table_args__ = (UniqueConstraint("dedupe_key", name="uq_timesheet_notice"),
+    __table_args__ = (UniqueConstraint("member_id", "dedupe_key", name="uq_timesheet_notice"),
                       Index("ix_timesheet_notices_pending", "sent_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(64))
     dedupe_key: Mapped[str] = mapped_column(String(128))
     user_id: Mapped[int] = mapped_column(Integer)
     message: Mapped[str] = mapped_column(Text)

@@ -31,17 +31,20 @@ RETURN_SIDES = {"client": "менеджером клиента", "provider": "м
 
 @dataclass
 class Notices:
-    """Adds notices to the session of the change; ``link_of`` gives the timesheet's deep link."""
+    """Adds notices of portal ``member_id`` to the session of the change; ``link_of`` gives the timesheet's
+    deep link."""
 
     session: Session
+    member_id: str
     link_of: Callable[[Timesheet], str] = lambda timesheet: ""
 
     def add(self, key: str, users: Iterable[int | None], message: str, now: dt.datetime) -> None:
         for user_id in dict.fromkeys(u for u in users if u):
             dedupe_key = f"{key}:u{user_id}"
-            exists = self.session.scalar(select(TimesheetNotice.id).where(TimesheetNotice.dedupe_key == dedupe_key))
+            exists = self.session.scalar(select(TimesheetNotice.id).where(
+                TimesheetNotice.member_id == self.member_id, TimesheetNotice.dedupe_key == dedupe_key))
             if exists is None:
-                self.session.add(TimesheetNotice(dedupe_key=dedupe_key, user_id=user_id, message=message,
+                self.session.add(TimesheetNotice(member_id=self.member_id, dedupe_key=dedupe_key, user_id=user_id, message=message,
                                                  created_at=now, attempts=0))
 
     def _about(self, timesheet: Timesheet) -> str:
@@ -81,11 +84,13 @@ class SendReport:
     failed: int = 0
 
 
-def send_notices(client: B24Client, db: Database, now: dt.datetime, limit: int = SEND_LIMIT) -> SendReport:
-    """Send pending notices in batches; failures are retried up to MAX_ATTEMPTS times by later runs."""
+def send_notices(client: B24Client, db: Database, member_id: str, now: dt.datetime,
+                 limit: int = SEND_LIMIT) -> SendReport:
+    """Send the pending notices of portal ``member_id`` (``client`` reaches it) in batches; failures are
+    retried up to MAX_ATTEMPTS times by later runs."""
     with db.read_session() as session:
         pending = list(session.scalars(select(TimesheetNotice).where(
-            TimesheetNotice.sent_at.is_(None), TimesheetNotice.attempts < MAX_ATTEMPTS)
+            TimesheetNotice.member_id == member_id, TimesheetNotice.sent_at.is_(None), TimesheetNotice.attempts < MAX_ATTEMPTS)
             .order_by(TimesheetNotice.id).limit(limit)))
     commands = (Command("im.notify.system.add", {"USER_ID": notice.user_id, "MESSAGE": notice.message,
                                                  "TAG": f"b24app-{notice.dedupe_key}"[:255]}, ref=notice.id)

@@ -50,11 +50,13 @@ class PushReport:
     failed: dict[int, str] = field(default_factory=dict)  # timesheet id -> Russian reason
 
 
-def push_locked(db: Database, source: ZupSource, time_kind_ref: str, now: dt.datetime) -> PushReport:
-    """Every locked timesheet whose current version 1C does not have yet; failures wait for the next run."""
+def push_locked(db: Database, member_id: str, source: ZupSource, time_kind_ref: str,
+                now: dt.datetime) -> PushReport:
+    """Every locked timesheet of portal ``member_id`` whose current version 1C does not have yet; failures
+    wait for the next run."""
     with db.read_session() as session:
         waiting = list(session.scalars(select(Timesheet).options(selectinload(Timesheet.days)).where(
-            Timesheet.status == "locked",
+            Timesheet.member_id == member_id, Timesheet.status == "locked",
             (Timesheet.onec_revision.is_(None)) | (Timesheet.onec_revision != Timesheet.revision))
             .order_by(Timesheet.id)))
     report = PushReport()

@@ -44,13 +44,15 @@ def parse_rubles(text: str) -> int:
     return int((amount * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
 
 
-def set_rate(session: Session, client_key: str, position: str, kopecks: int, valid_from: dt.date,
+def set_rate(session: Session, member_id: str, client_key: str, position: str, kopecks: int, valid_from: dt.date,
              actor: int | None, now: dt.datetime) -> None:
-    """A new rate from ``valid_from``: the rate in force then ends the day before; later ones stay."""
+    """A new rate of portal ``member_id`` from ``valid_from``: the rate in force then ends the day before;
+    later ones stay."""
     if kopecks <= 0:
         raise BadRate("ставка должна быть больше нуля")
     rows = list(session.scalars(select(TimesheetRate).where(
-        TimesheetRate.client_key == client_key, TimesheetRate.position == position).with_for_update()))
+        TimesheetRate.member_id == member_id, TimesheetRate.client_key == client_key,
+        TimesheetRate.position == position).with_for_update()))
     same_day = next((row for row in rows if row.valid_from == valid_from), None)
     if same_day is not None:
         same_day.rate_kopecks, same_day.set_by, same_day.set_at = kopecks, actor, now
@@ -59,13 +61,14 @@ def set_rate(session: Session, client_key: str, position: str, kopecks: int, val
     for row in rows:
         if row.valid_from < valid_from and (row.valid_to is None or row.valid_to >= valid_from):
             row.valid_to = valid_from - dt.timedelta(days=1)
-    session.add(TimesheetRate(client_key=client_key, position=position, rate_kopecks=kopecks, valid_from=valid_from,
-                              valid_to=later - dt.timedelta(days=1) if later else None, set_by=actor, set_at=now))
+    session.add(TimesheetRate(member_id=member_id, client_key=client_key, position=position, rate_kopecks=kopecks,
+                              valid_from=valid_from, valid_to=later - dt.timedelta(days=1) if later else None, set_by=actor, set_at=now))
 
 
-def rates_between(session: Session, start: dt.date, end: dt.date,
+def rates_between(session: Session, member_id: str, start: dt.date, end: dt.date,
                   client_keys: Iterable[str] | None = None) -> list[Rate]:
-    statement = select(TimesheetRate).where(TimesheetRate.valid_from <= end).where(
+    statement = select(TimesheetRate).where(
+        TimesheetRate.member_id == member_id, TimesheetRate.valid_from <= end,
         (TimesheetRate.valid_to.is_(None)) | (TimesheetRate.valid_to >= start))
     if client_keys is not None:
         statement = statement.where(TimesheetRate.client_key.in_(list(client_keys)))

@@ -99,9 +99,11 @@ class PrefillReport:
     kept: list[int] = field(default_factory=list)  # not drafts: left as they are
 
 
-def prefill_site(db: Database, settings: TimesheetSettings, assignments: Sequence[Assignment], period_start: dt.date,
-                 now: dt.datetime, absences: AbsenceSource = no_absences, actor: int | None = None) -> PrefillReport:
-    """Open (or prefill again) the month of every assignment: schedule, calendar, approved absences."""
+def prefill_site(db: Database, member_id: str, settings: TimesheetSettings, assignments: Sequence[Assignment],
+                 period_start: dt.date, now: dt.datetime, absences: AbsenceSource = no_absences,
+                 actor: int | None = None) -> PrefillReport:
+    """Open (or prefill again) the month of every assignment on portal ``member_id``: schedule, calendar,
+    approved absences."""
     period_start = first_of_month(period_start)
     dates = month_dates(period_start)
     by_person: dict[str, list[Absence]] = {}
@@ -114,10 +116,10 @@ def prefill_site(db: Database, settings: TimesheetSettings, assignments: Sequenc
             planned = prefill_month(period_start, settings.schedule_for(assignment.department_ref), calendar,
                                     by_person.get(assignment.person_ref, ()))
             values = [value if assignment.employed_on(date) else DayValue() for date, value in zip(dates, planned)]
-            existing = find_timesheet(session, assignment, period_start)
+            existing = find_timesheet(session, member_id, assignment, period_start)
             if existing is None:
                 client = settings.client_of(assignment.department_ref, assignment.site_name)
-                report.opened.append(open_timesheet(session, assignment, period_start, client.key, values, now,
+                report.opened.append(open_timesheet(session, member_id, assignment, period_start, client.key, values, now,
                                                     actor).id)
             elif existing.status in EDITABLE:
                 report.replanned[existing.id] = replan(session, existing, values, now, actor)

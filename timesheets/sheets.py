@@ -144,23 +144,25 @@ def record(session: Session, timesheet_id: int, now: dt.datetime, actor: int | N
                                before=before, after=after, comment=comment))
 
 
-def find_timesheet(session: Session, assignment: Assignment, period_start: dt.date) -> Timesheet | None:
+def find_timesheet(session: Session, member_id: str, assignment: Assignment,
+                   period_start: dt.date) -> Timesheet | None:
     return session.scalar(select(Timesheet).where(
-        Timesheet.employee_ref == assignment.employee_ref, Timesheet.department_ref == assignment.department_ref,
+        Timesheet.member_id == member_id, Timesheet.employee_ref == assignment.employee_ref, Timesheet.department_ref == assignment.department_ref,
         Timesheet.period_start == first_of_month(period_start)))
 
 
-def open_timesheet(session: Session, assignment: Assignment, period_start: dt.date, client_key: str,
-                   values: Sequence[DayValue], now: dt.datetime, actor: int | None = None) -> Timesheet:
-    """The month's timesheet of the assignment, created from ``values`` (one per day) if missing."""
+def open_timesheet(session: Session, member_id: str, assignment: Assignment, period_start: dt.date,
+                   client_key: str, values: Sequence[DayValue], now: dt.datetime, actor: int | None = None) -> Timesheet:
+    """The month's timesheet of the assignment on portal ``member_id``, created from ``values`` (one per day)
+    if missing."""
     period_start = first_of_month(period_start)
-    existing = find_timesheet(session, assignment, period_start)
+    existing = find_timesheet(session, member_id, assignment, period_start)
     if existing is not None:
         return existing
     dates = month_dates(period_start)
     if len(values) != len(dates):
         raise ValueError(f"{len(values)} values for a month of {len(dates)} days")
-    timesheet = Timesheet(period_start=period_start, client_key=client_key, status="draft", revision=0,
+    timesheet = Timesheet(member_id=member_id, period_start=period_start, client_key=client_key, status="draft", revision=0,
                           created_at=now, updated_at=now, **assignment.columns())
     for date, value in zip(dates, values):
         code, minutes, code2, minutes2 = value.as_columns()

@@ -63,15 +63,17 @@ class Summary:
         return counts
 
 
-def load_summary(session: Session, title: str, period_start: dt.date, department_refs: Iterable[str]) -> Summary:
-    """The month of every timesheet of the given sites, people ordered by name."""
+def load_summary(session: Session, member_id: str, title: str, period_start: dt.date,
+                 department_refs: Iterable[str]) -> Summary:
+    """The month of every timesheet of the given sites of portal ``member_id``, people ordered by name."""
     period_start = first_of_month(period_start)
     rows = session.execute(
         select(Timesheet.id, Timesheet.employee_name, Timesheet.personnel_number, Timesheet.position,
                Timesheet.site_name, Timesheet.status, TimesheetDay.code, TimesheetDay.minutes, TimesheetDay.code2,
                TimesheetDay.minutes2, TimesheetDay.planned)
         .join(TimesheetDay, TimesheetDay.timesheet_id == Timesheet.id)
-        .where(Timesheet.period_start == period_start, Timesheet.department_ref.in_(list(department_refs)))
+        .where(Timesheet.member_id == member_id, Timesheet.period_start == period_start,
+               Timesheet.department_ref.in_(list(department_refs)))
         .order_by(Timesheet.employee_name, Timesheet.id, TimesheetDay.day))
     summary = Summary(title, period_start)
     people: dict[int, PersonLine] = {}

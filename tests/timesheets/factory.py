@@ -22,7 +22,7 @@ def assignment(number: int = 1, *, department: str = "dep-1", group_id: int = 10
 
 
 def opened(session: Session, now: dt.datetime, period: dt.date = dt.date(2026, 12, 1), number: int = 1,
-           **options: object) -> Timesheet:
-    """A prefilled 5/2 timesheet of one employee."""
+           portal: str = "", **options: object) -> Timesheet:
+    """A prefilled 5/2 timesheet of one employee (of the webhook's portal unless ``portal`` names one)."""
     values = prefill_month(period, FIVE_TWO, ProductionCalendar())
-    return open_timesheet(session, assignment(number, **options), period, "client-1", values, now)  # type: ignore[arg-type]
+    return open_timesheet(session, portal, assignment(number, **options), period, "client-1", values, now)  # type: ignore[arg-type]

@@ -32,7 +32,7 @@ def timesheet_stack(folder: Path) -> CabinetStack:
             roster = site_roster(source, directory(app), [built.sites.a, built.sites.b], month)
         finally:
             source.close()
-        prefill_site(get_db(app), settings_of(app), roster, month, clock_of(app)())
+        prefill_site(get_db(app), built.install.member_id, settings_of(app), roster, month, clock_of(app)())
     except BaseException:
         built.stop()
         raise

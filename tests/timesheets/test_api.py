@@ -19,7 +19,7 @@ from tests.cabinet.stack import CabinetStack
 from tests.timesheets.stack import timesheet_stack
 from timesheets.jobs import clock_of, refresh_outcomes
 from timesheets.calendar import month_title
-from timesheets.models import Timesheet
+from timesheets.models import Timesheet, TimesheetDay
 from timesheets.sheets import STATUS_TITLES
 
 REFUSED = {"error": "forbidden", "message": "Нет доступа."}
@@ -192,3 +192,58 @@ def test_the_cabinets_cards_list_the_employees_timesheets_and_those_waiting_for_
         slot = stack.api(user, f"/sites/{group}/approvals").json()["timesheets"]
         assert [item["title"] for item in slot["items"]] == expected, user
         assert all(item["open"]["part"] == "approve" and item["open"]["group_id"] == group for item in slot["items"])
+
+
+OTHER_PORTAL = "f" * 32
+
+
+def _copy_to_other_portal(stack: CabinetStack) -> list[int]:
+    """Every timesheet again as another portal's, with the same user, group, site and list element ids
+    (ids collide across portals): what that portal's own sync and approvals would have written."""
+    with get_db(stack.app).session() as session:
+        copies = []
+        for timesheet in session.scalars(select(Timesheet).where(Timesheet.member_id == stack.install.member_id)):
+            values = {column: getattr(timesheet, column) for column in Timesheet.__table__.columns.keys()}
+            copy = Timesheet(**{**values, "id": None, "member_id": OTHER_PORTAL})
+            copy.days = [TimesheetDay(**{column: getattr(day, column) for column in TimesheetDay.__table__.columns.keys()
+                                         if column != "timesheet_id"}) for day in timesheet.days]
+            session.add(copy)
+            copies.append(copy)
+        session.flush()
+        return [copy.id for copy in copies]
+
+
+def test_another_portals_timesheets_with_the_same_ids_stay_out_of_every_view(stack: CabinetStack) -> None:
+    """Last in this module: it adds rows of another portal and removes them at the end."""
+    ids, group = stack.ids, stack.groups["a"]
+    viewers = (stack.employee, ids["client"], ids["provider"], ids["provider_b"], ids["brigadier"])
+    site = f"/summary?month={month(stack)}&site={stack.sites.a}"
+
+    def views() -> dict[str, Any]:
+        return {"sheets": {user: sorted(s["id"] for s in sheets(stack, user)) for user in viewers},
+                "summary": call(stack, ids["client"], site).json(),
+                "tasks": sorted(t["id"] for t in call(stack, ids["client"], "/approvals").json()["tasks"]),
+                "cards": [stack.api(stack.employee, "/cabinet").json()["timesheets"]]
+                + [stack.api(user, f"/sites/{group}/approvals").json()["timesheets"]
+                   for user in (ids["client"], ids["provider"], ids["brigadier"])]}
+
+    before = views()
+    copies = _copy_to_other_portal(stack)
+    try:
+        with get_db(stack.app).read_session() as session:
+            statuses = dict(session.execute(select(Timesheet.id, Timesheet.status)
+                                            .where(Timesheet.id.in_(copies))).tuples().all())
+        assert copies and views() == before
+        refresh_outcomes(stack.app)  # the approval state of this portal's timesheets, not of the other's
+        with get_db(stack.app).read_session() as session:
+            assert dict(session.execute(select(Timesheet.id, Timesheet.status)
+                                        .where(Timesheet.id.in_(copies))).tuples().all()) == statuses
+            theirs = session.scalar(select(Timesheet).where(Timesheet.id.in_(copies),
+                                                            Timesheet.user_id == stack.employee).limit(1))
+        edit = {"timesheet_id": theirs.id, "day": 1, "text": "Б", "version": 1}
+        assert call(stack, stack.employee, "/cells", {"edits": [edit]}, "POST").status_code == 403
+        assert call(stack, stack.employee, "/submit", {"ids": [theirs.id]}, "POST").status_code == 403
+    finally:
+        with get_db(stack.app).session() as session:
+            for timesheet in session.scalars(select(Timesheet).where(Timesheet.member_id == OTHER_PORTAL)):
+                session.delete(timesheet)

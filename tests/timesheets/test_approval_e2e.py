@@ -27,7 +27,8 @@ def portal(tmp_path: Path, database_url: str) -> Iterator[Portal]:
 
 def open_three(portal: Portal, clock: FixedClock) -> list[int]:
     with portal.db.session() as session:
-        return [opened(session, clock(), number=n, user_id=user).id for n, user in enumerate(portal.employees, 1)]
+        return [opened(session, clock(), number=n, user_id=user, portal=portal.install.member_id).id
+                for n, user in enumerate(portal.employees, 1)]
 
 
 def statuses(portal: Portal, ids: list[int]) -> list[str]:
@@ -86,11 +87,11 @@ def test_two_sided_approval_through_the_app_and_bitrix24(portal: Portal, clock: 
     assert {(portal.client_manager, "submitted"), (portal.provider_manager, "client-approved"),
             (employee_1, "approved"), (employee_2, "returned"), (employee_3, "returned")} <= notices
 
-    sent = send_notices(portal.admin(), portal.db, clock())
+    sent = send_notices(portal.admin(), portal.db, portal.install.member_id, clock())
     assert sent.sent == len(rows_of_notices) and sent.failed == 0
     assert any("нет подписи" in text for text in portal.notifications(employee_2))
     assert any("ждёт вашего согласования" in text for text in portal.notifications(portal.client_manager))
-    assert send_notices(portal.admin(), portal.db, clock()).sent == 0
+    assert send_notices(portal.admin(), portal.db, portal.install.member_id, clock()).sent == 0
 
 
 def test_a_returned_timesheet_is_submitted_again_as_a_new_revision(portal: Portal, clock: FixedClock) -> None:

@@ -10,11 +10,14 @@ import openpyxl
 import pytest
 from flask import Flask
 
+from b24app.db import get_db
+from b24app.tenancy import portal_scope
 from emulators.onec import serve as serve_onec
 from onec.factory import build_source
 from service import create_app
-from tests.support import write_config
+from tests.support import installed_stub, write_config
 from tests.timesheets.conftest import FixedClock
+from tests.timesheets.factory import opened
 from timesheets.cli import group
 
 PASSWORD_ENV = "TEST_TIMESHEETS_ONEC_PASSWORD"
@@ -101,3 +104,23 @@ def test_bad_input_gets_a_russian_error(app: Flask) -> None:
     assert bad_rate.exit_code == 1 and "ставка — число рублей" in bad_rate.output
     no_sheets = runner.invoke(group, ["export", "t13", "--site", "x", "--month", "2026-11", "--out", "/tmp/x.xlsx"])
     assert no_sheets.exit_code == 1 and "табелей подразделения нет" in no_sheets.output
+
+
+def test_with_several_portals_installed_each_command_works_on_the_one_named(app: Flask) -> None:
+    """``b24app --portal ID timesheets ...`` puts the command in that portal's scope; without one it refuses."""
+    a, b = "a" * 32, "b" * 32
+    for member_id in (a, b):
+        installed_stub(app, member_id)
+    with get_db(app).session() as session:  # employee 1 on both portals, employee 2 on b only
+        for portal, number in ((a, 1), (b, 1), (b, 2)):
+            opened(session, app.extensions["timesheets.clock"](), dt.date(2026, 11, 1), number, portal=portal)
+    runner = app.test_cli_runner()
+    refused = runner.invoke(group, ["status", "--month", "2026-11"])
+    assert refused.exit_code == 1 and "укажите портал: установлено порталов — 2" in refused.output
+    for portal, drafts in ((a, 1), (b, 2)):
+        with portal_scope(portal):
+            status = runner.invoke(group, ["status", "--month", "2026-11"])
+            rate = runner.invoke(group, ["rate", "--client", "client-1", "--position", "Кладовщик",
+                                         "--rate", "450", "--from", "2026-11-01"])  # the same key on each portal
+        assert status.exit_code == 0 and status.output == f"Склад dep-1: Черновик — {drafts}\n"
+        assert rate.exit_code == 0, rate.output

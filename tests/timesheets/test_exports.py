@@ -46,7 +46,7 @@ def test_t13_has_the_form_layout_and_its_totals_add_up(db: Database, clock: Fixe
     month_of_three(db, clock)
     path = tmp_path / "t13.xlsx"
     with db.read_session() as session:
-        assert t13_of_department(session, "dep-1", DECEMBER, str(path), dt.date(2026, 12, 31)) == 3
+        assert t13_of_department(session, "", "dep-1", DECEMBER, str(path), dt.date(2026, 12, 31)) == 3
     sheet = openpyxl.load_workbook(path).active
     texts = [str(c.value) for row in sheet.iter_rows() for c in row if c.value is not None]
     assert "ТАБЕЛЬ" in texts and "учета рабочего времени" in texts and "0301008" in texts
@@ -80,10 +80,10 @@ def test_invoice_splits_the_hours_at_a_rate_change_inside_the_month(db: Database
     ids = month_of_three(db, clock)
     approve(db, clock, ids[:2])  # the third stays a draft: not billed
     with db.session() as session:
-        set_rate(session, "client-1", "Кладовщик", parse_rubles("300"), dt.date(2026, 1, 1), 7, clock())
-        set_rate(session, "client-1", "Кладовщик", parse_rubles("350,00"), dt.date(2026, 12, 16), 7, clock())
+        set_rate(session, "", "client-1", "Кладовщик", parse_rubles("300"), dt.date(2026, 1, 1), 7, clock())
+        set_rate(session, "", "client-1", "Кладовщик", parse_rubles("350,00"), dt.date(2026, 12, 16), 7, clock())
     with db.read_session() as session:
-        invoice = invoice_of_client(session, CLIENT, DECEMBER)
+        invoice = invoice_of_client(session, "", CLIENT, DECEMBER)
     lines = [(l.first_day.day, l.last_day.day, l.minutes / 60, l.kopecks_per_hour, l.amount_kopecks) for l in invoice.lines]
     # first half: 11 days × 8 h for #1, 10 days × 8 h for #2 (sick on the 3rd); second half: 11 × 8 h each
     assert lines == [(1, 15, 88 + 80, 30000, 168 * 30000), (16, 30, 88 + 88, 35000, 176 * 35000)]
@@ -102,19 +102,19 @@ def test_hours_without_a_rate_are_listed_not_priced(db: Database, clock: FixedCl
         ts = opened(session, clock(), number=1, position="Водитель погрузчика")
     approve(db, clock, [ts.id])
     with db.read_session() as session:
-        invoice = invoice_of_client(session, CLIENT, DECEMBER)
+        invoice = invoice_of_client(session, "", CLIENT, DECEMBER)
     assert [line.position for line in invoice.missing_rates] == ["Водитель погрузчика"]
     assert invoice.total_kopecks == 0 and "ставка не задана" in csv_bytes(invoice).decode("utf-8-sig")
 
 
 def test_rate_history(db: Database, clock: FixedClock) -> None:
     with db.session() as session:
-        set_rate(session, "c", "p", 30000, dt.date(2026, 1, 1), 7, clock())
-        set_rate(session, "c", "p", 40000, dt.date(2026, 7, 1), 7, clock())
-        set_rate(session, "c", "p", 35000, dt.date(2026, 4, 1), 7, clock())   # inserted between two rates
-        set_rate(session, "c", "p", 41000, dt.date(2026, 7, 1), 8, clock())   # corrected on the same day
+        set_rate(session, "", "c", "p", 30000, dt.date(2026, 1, 1), 7, clock())
+        set_rate(session, "", "c", "p", 40000, dt.date(2026, 7, 1), 7, clock())
+        set_rate(session, "", "c", "p", 35000, dt.date(2026, 4, 1), 7, clock())   # inserted between two rates
+        set_rate(session, "", "c", "p", 41000, dt.date(2026, 7, 1), 8, clock())   # corrected on the same day
     with db.read_session() as session:
-        rates = rates_between(session, dt.date(2026, 1, 1), dt.date(2026, 12, 31))
+        rates = rates_between(session, "", dt.date(2026, 1, 1), dt.date(2026, 12, 31))
     assert [(r.kopecks, r.valid_from.month, r.valid_to) for r in rates] == [
         (30000, 1, dt.date(2026, 3, 31)), (35000, 4, dt.date(2026, 6, 30)), (41000, 7, None)]
     with pytest.raises(BadRate, match="положительное число"):
@@ -130,8 +130,8 @@ def test_summaries_per_site_and_per_brigade(db: Database, clock: FixedClock) -> 
         opened(session, clock(), number=4, department="dep-2")
     assert brigade_departments({"dep-1": (41,), "dep-2": (41, 43), "dep-3": (42,)}, 41) == ["dep-1", "dep-2"]
     with db.read_session() as session:
-        site = load_summary(session, "Склад dep-1", DECEMBER, ["dep-1"])
-        brigade = load_summary(session, "Бригада", DECEMBER, ["dep-1", "dep-2"])
+        site = load_summary(session, "", "Склад dep-1", DECEMBER, ["dep-1"])
+        brigade = load_summary(session, "", "Бригада", DECEMBER, ["dep-1", "dep-2"])
     assert [p.name for p in site.people] == ["Сотрудник 1", "Сотрудник 2", "Сотрудник 3"]
     assert site.totals["Я"].days == 22 + 21 + 20 and site.totals["Н"].minutes == 120
     assert site.totals["Б"].days == 1 and site.totals["ОТ"].days == 2

@@ -37,8 +37,8 @@ def test_reminders_three_and_one_day_before_the_close(db: Database, clock: Fixed
         transition(session, waiting, "submit", 1, clock())
         for action in ("submit", "approve_client", "approve_provider"):
             transition(session, approved, action, 1, clock())
-    assert plan_reminders(db, SETTINGS, LEADERS, at(dt.date(2027, 1, 1)), APPROVERS) == 0    # 4 days left
-    assert plan_reminders(db, SETTINGS, LEADERS, at(dt.date(2027, 1, 2)), APPROVERS) == 2    # 3 days left
+    assert plan_reminders(db, "", SETTINGS, LEADERS, at(dt.date(2027, 1, 1)), APPROVERS) == 0    # 4 days left
+    assert plan_reminders(db, "", SETTINGS, LEADERS, at(dt.date(2027, 1, 2)), APPROVERS) == 2    # 3 days left
     sent = notices(db)
     assert all("декабрь 2026 осталось 3 дн. (05.01.2027)" in text for _, text in sent)
     by_user = {user: [text for u, text in sent if u == user] for user in {u for u, _ in sent}}
@@ -47,9 +47,9 @@ def test_reminders_three_and_one_day_before_the_close(db: Database, clock: Fixed
     assert sorted(by_user[7]) == ["Ждут вашего согласования табелей: 1; до закрытия табелей за декабрь 2026 "
                                   "осталось 3 дн. (05.01.2027).", "На площадке «Склад dep-1» не отправлено табелей: "
                                   "1; до закрытия табелей за декабрь 2026 осталось 3 дн. (05.01.2027)."]
-    plan_reminders(db, SETTINGS, LEADERS, at(dt.date(2027, 1, 2)), APPROVERS)               # the same day again: no repeats
+    plan_reminders(db, "", SETTINGS, LEADERS, at(dt.date(2027, 1, 2)), APPROVERS)               # the same day again: no repeats
     assert len(notices(db)) == 5
-    plan_reminders(db, SETTINGS, LEADERS, at(dt.date(2027, 1, 4)), APPROVERS)               # 1 day left
+    plan_reminders(db, "", SETTINGS, LEADERS, at(dt.date(2027, 1, 4)), APPROVERS)               # 1 day left
     assert len(notices(db)) == 10
 
 
@@ -58,8 +58,8 @@ def test_approved_timesheets_lock_when_their_month_closes(db: Database, clock: F
         timesheet = opened(session, clock(), number=1)
         for action in ("submit", "approve_client", "approve_provider"):
             transition(session, timesheet, action, 1, clock())
-    assert lock_closed_months(db, SETTINGS, at(dt.date(2027, 1, 4))) == []
-    assert lock_closed_months(db, SETTINGS, at(dt.date(2027, 1, 5))) == [timesheet.id]
+    assert lock_closed_months(db, "", SETTINGS, at(dt.date(2027, 1, 4))) == []
+    assert lock_closed_months(db, "", SETTINGS, at(dt.date(2027, 1, 5))) == [timesheet.id]
     with db.read_session() as session:
         assert session.get(Timesheet, timesheet.id).status == "locked"
 
@@ -67,5 +67,5 @@ def test_approved_timesheets_lock_when_their_month_closes(db: Database, clock: F
 def test_health_names_what_waits_too_long(app, db: Database, clock: FixedClock) -> None:  # type: ignore[no-untyped-def]
     assert health(app) == {"notices": "ok"}
     with db.session() as session:
-        session.add(TimesheetNotice(dedupe_key="k", user_id=5, message="m", created_at=clock(), attempts=MAX_ATTEMPTS))
+        session.add(TimesheetNotice(member_id="", dedupe_key="k", user_id=5, message="m", created_at=clock(), attempts=MAX_ATTEMPTS))
     assert health(app) == {"notices": "не доставлено уведомлений: 1"}

@@ -13,6 +13,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from emulators.onec import serve as serve_onec
+from b24app.portal import portal_key
 from service import create_app
 from sync_jobs.directory import directory
 from tests.support import write_config
@@ -73,21 +74,21 @@ def locked_pair(app: Flask) -> list[Timesheet]:
                       if len(found := site_roster(source, directory(app), [ref], NOVEMBER)) >= 2)[:2]
     finally:
         source.close()
-    ids = prefill_site(db, settings_of(app), roster, NOVEMBER, clock()).opened
+    ids = prefill_site(db, portal_key(app), settings_of(app), roster, NOVEMBER, clock()).opened
     with db.session() as session:
         edit_cells(session, [CellEdit(ids[0], 2, "Я 7,5", 1)], actor=1, now=clock())
         for ts_id in ids:
             timesheet = session.get(Timesheet, ts_id)
             for action in ("submit", "approve_client", "approve_provider"):
                 transition(session, timesheet, action, 1, clock())
-    assert sorted(lock_closed_months(db, settings_of(app), clock())) == sorted(ids)
+    assert sorted(lock_closed_months(db, portal_key(app), settings_of(app), clock())) == sorted(ids)
     with db.read_session() as session:
         return list(session.scalars(select(Timesheet).where(Timesheet.id.in_(ids)).order_by(Timesheet.id)))
 
 
 def test_each_version_is_written_once(app: Flask, zup: Any) -> None:
     first, second = locked_pair(app)
-    report = push_to_onec(app)
+    report = push_to_onec(app, portal_key(app))
     assert sorted(report.pushed) == [first.id, second.id] and not report.failed
     written = documents(zup)
     assert len(written) == 2
@@ -96,11 +97,11 @@ def test_each_version_is_written_once(app: Flask, zup: Any) -> None:
     assert line["Часов2"] == 7.5 and line["ВидВремени2_Key"] == appearance_ref(zup)
     assert by_employee[first.employee_ref]["fields"]["Подразделение_Key"] == first.department_ref
 
-    assert push_to_onec(app).pushed == {}  # nothing new: 1C has these versions
+    assert push_to_onec(app, portal_key(app)).pushed == {}  # nothing new: 1C has these versions
     db = app.extensions["b24app.db"]
     with db.session() as session:  # as if the answer had been lost before the version was stored
         session.get(Timesheet, first.id).onec_revision = None
-    again = push_to_onec(app)
+    again = push_to_onec(app, portal_key(app))
     assert again.pushed == {first.id: report.pushed[first.id]} and len(documents(zup)) == 2
     with db.read_session() as session:
         stored = session.get(Timesheet, first.id)
@@ -117,7 +118,7 @@ def test_nothing_is_pushed_before_a_timesheet_is_locked(app: Flask, zup: Any) ->
         roster = site_roster(source, directory(app), [ref], NOVEMBER)[:1]
     finally:
         source.close()
-    [ts_id] = prefill_site(db, settings_of(app), roster, NOVEMBER, clock()).opened
+    [ts_id] = prefill_site(db, portal_key(app), settings_of(app), roster, NOVEMBER, clock()).opened
     with db.session() as session:
         transition(session, session.get(Timesheet, ts_id), "submit", 1, clock())
-    assert push_to_onec(app).pushed == {} and documents(zup) == []
+    assert push_to_onec(app, portal_key(app)).pushed == {} and documents(zup) == []

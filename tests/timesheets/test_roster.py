@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from flask import Flask
 
+from b24app.portal import portal_key
 from sync_jobs.directory import directory
 from sync_jobs.run import run_sync
 from tests.sync_jobs.conftest import make_app, portal, portal_server, zup, zup_server  # noqa: F401 - fixtures
@@ -36,7 +37,7 @@ def test_a_synced_site_gets_its_people_users_and_approvers(make_app: Callable[..
     assert any(a.user_id for a in assignments)
 
     clock = FixedClock(dt.datetime(2026, 11, 30, 20, 0, tzinfo=dt.timezone.utc))
-    report = prefill_site(app.extensions["b24app.db"], settings_of(app), assignments, NOVEMBER, clock())
+    report = prefill_site(app.extensions["b24app.db"], portal_key(app), settings_of(app), assignments, NOVEMBER, clock())
     assert len(report.opened) == len(assignments)
     with app.extensions["b24app.db"].read_session() as session:
         timesheet = session.get(Timesheet, report.opened[0])

@@ -169,13 +169,13 @@ def _number(kopecks: int | None) -> float | str:
 BILLED_STATUSES = ("approved_by_provider", "locked")
 
 
-def invoice_of_client(session: Session, client: Client, period_start: dt.date) -> Invoice:
-    """The client's invoice basis from the month's timesheets both sides approved."""
+def invoice_of_client(session: Session, member_id: str, client: Client, period_start: dt.date) -> Invoice:
+    """The client's invoice basis from the month's timesheets both sides approved, on portal ``member_id``."""
     period_start = first_of_month(period_start)
     summary_rows = session.scalars(select(Timesheet).options(selectinload(Timesheet.days)).where(
-        Timesheet.period_start == period_start, Timesheet.client_key == client.key,
+        Timesheet.member_id == member_id, Timesheet.period_start == period_start, Timesheet.client_key == client.key,
         Timesheet.status.in_(BILLED_STATUSES)))
     sheets = [BilledSheet(ts.client_key, ts.legal_entity_name, ts.site_name, ts.position, ts.period_start,
                           [day_value(row) for row in ts.days]) for ts in summary_rows]
-    rates = rates_between(session, period_start, month_dates(period_start)[-1], [client.key])
+    rates = rates_between(session, member_id, period_start, month_dates(period_start)[-1], [client.key])
     return build_invoice(client.key, client.name, period_start, sheets, rates)

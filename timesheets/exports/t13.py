@@ -351,11 +351,13 @@ def _signatures(writer: _Writer) -> None:
             writer.merge(captions, first, captions, last)
 
 
-def t13_of_department(session: Session, department_ref: str, period_start: dt.date, out: IO[bytes] | str,
-                      compiled_on: dt.date) -> int:
-    """The T-13 of one site and month from the stored timesheets; returns the number of employees."""
-    summary = load_summary(session, "", period_start, [department_ref])
-    first = session.scalar(select(Timesheet).where(Timesheet.department_ref == department_ref,
+def t13_of_department(session: Session, member_id: str, department_ref: str, period_start: dt.date,
+                      out: IO[bytes] | str, compiled_on: dt.date) -> int:
+    """The T-13 of one site and month from the stored timesheets of portal ``member_id``; returns the number
+    of employees."""
+    summary = load_summary(session, member_id, "", period_start, [department_ref])
+    first = session.scalar(select(Timesheet).where(Timesheet.member_id == member_id,
+                                                   Timesheet.department_ref == department_ref,
                                                    Timesheet.period_start == summary.period_start).limit(1))
     if first is None:
         raise TimesheetError(f"за {month_title(summary.period_start)} табелей подразделения нет")
