@@ -80,6 +80,18 @@ def portal_key(app: Flask) -> str:
     return current_portal() or installed_portal(app) or ""
 
 
+def portals_in_turn(app: Flask) -> list[str]:
+    """Whom a scheduled job serves: the portal in scope, else every installed portal not paused, in
+    order ('' alone in webhook mode). The job runs each in its own ``portal_scope``."""
+    if current_portal() is not None:
+        return [str(current_portal())]
+    if get_config(app).mode == "webhook":
+        return [""]
+    store = get_store(app)
+    paused = store.paused()
+    return sorted(i.member_id for i in store.all() if i.status == "installed" and i.member_id not in paused)
+
+
 def redis_link(app: Flask) -> RedisLink | None:
     """This process's link to the shared limits (None: limits kept in-process, the embedded default)."""
     return app.extensions.get("b24app.redis")

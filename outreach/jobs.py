@@ -1,7 +1,7 @@
 """The scheduled work of outreach: the outbox (sends, delivery statuses, statuses back to the portal) and the
 approvals watch (request statuses, approval tasks). Each job serves the portal in scope (the scheduler runs it
 once per portal app.yaml names); with no portal in scope, every installed portal in turn, each in its own
-scope (``b24app.portal.portal_key``), or the webhook's."""
+scope (``b24app.portal.portals_in_turn``), or the webhook's."""
 from __future__ import annotations
 
 import logging
@@ -11,8 +11,8 @@ from flask import Flask
 from b24app.bitrix.errors import B24Error
 from b24app.db import get_db
 from b24app.features import get_features
-from b24app.portal import client_for, get_config, get_store
-from b24app.tenancy import current_portal, portal_scope
+from b24app.portal import client_for, get_config, get_store, portals_in_turn
+from b24app.tenancy import portal_scope
 from outreach.approvals import ApprovalWatcher
 from outreach.delivery import poll_deliveries
 from outreach.notices import deliver, post
@@ -23,19 +23,9 @@ from outreach.service import clock_of, sender_of
 log = logging.getLogger(__name__)
 
 
-def _portals(app: Flask) -> list[str]:
-    """The portal in scope, else every installed one not paused ('' alone in webhook mode)."""
-    if current_portal() is not None:
-        return [str(current_portal())]
-    if get_config(app).mode == "webhook":
-        return [""]
-    paused = get_store(app).paused()
-    return sorted(i.member_id for i in get_store(app).all() if i.status == "installed" and i.member_id not in paused)
-
-
 def send_job(app: Flask) -> None:
     """Send what is due, resolve interrupted sends, ask the gateways about deliveries, tell the portal."""
-    for member_id in _portals(app):
+    for member_id in portals_in_turn(app):
         with portal_scope(member_id or None):
             sender = sender_of(app)
             sender.run_until_idle()
@@ -48,7 +38,7 @@ def approvals_job(app: Flask) -> int:
     if get_config(app).mode != "app" or "bizproc_templates" not in get_features(app).names:
         return 0
     sent = 0
-    for member_id in _portals(app):
+    for member_id in portals_in_turn(app):
         with portal_scope(member_id):
             sent += _watch_approvals(app, member_id)
     return sent

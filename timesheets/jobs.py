@@ -1,7 +1,7 @@
 """Scheduled jobs: the approval cycle (start workflows, apply outcomes, lock closed months, notify)
 and the reminders before a month's timesheets close. Each serves the portal in scope (the scheduler runs
-them once per portal app.yaml names), else the one installed (``b24app.portal.portal_key``): it reads and
-writes only that portal's timesheets and notices."""
+them once per portal app.yaml names), else every installed portal in turn, each in its own scope
+(``b24app.portal.portals_in_turn``): a run reads and writes only that portal's timesheets and notices."""
 from __future__ import annotations
 
 import datetime as dt
@@ -14,7 +14,8 @@ from sqlalchemy import ColumnElement, func, select
 
 from b24app.bitrix.errors import B24Error
 from b24app.db import Database, get_db
-from b24app.portal import client_for, get_config, portal_key
+from b24app.portal import client_for, get_config, portal_key, portals_in_turn
+from b24app.tenancy import portal_scope
 from cabinet.settings import brigade_leaders
 from timesheets.approval import IN_APPROVAL, ApproversOf, process_list, start_workflows, sync_outcomes
 from timesheets.calendar import month_title
@@ -44,8 +45,13 @@ def approval_cycle(app: Flask) -> None:
     if get_config(app).mode != "app":
         log.info("timesheets: approvals need the installed application, not a webhook; skipped")
         return
+    for member_id in portals_in_turn(app):
+        with portal_scope(member_id):
+            _approval_cycle(app, member_id)
+
+
+def _approval_cycle(app: Flask, member_id: str) -> None:
     db, now, approvers_of = get_db(app), clock_of(app)(), directory_approvers(app)
-    member_id = portal_key(app)
     client = client_for(app, member_id)
     target = process_list(client, db, member_id)
     started = start_workflows(client, db, target, approvers_of, now)
@@ -106,7 +112,13 @@ def lock_closed_months(db: Database, member_id: str, settings: TimesheetSettings
 
 def reminders(app: Flask) -> None:
     """Reminders before a month closes, then send them."""
-    db, now, member_id = get_db(app), clock_of(app)(), portal_key(app)
+    for member_id in portals_in_turn(app):
+        with portal_scope(member_id or None):
+            _reminders(app, member_id)
+
+
+def _reminders(app: Flask, member_id: str) -> None:
+    db, now = get_db(app), clock_of(app)()
     plan_reminders(db, member_id, settings_of(app), brigade_leaders(app), now, directory_approvers(app))
     if get_config(app).mode == "app":
         send_notices(client_for(app, member_id), db, member_id, now)

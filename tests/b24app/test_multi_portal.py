@@ -11,7 +11,7 @@ from b24app import inbox
 from b24app.cli import portals_group
 from b24app.config import ConfigError
 from b24app.db import get_db
-from b24app.portal import get_config, get_store, portal_key
+from b24app.portal import get_config, get_store, portal_key, portals_in_turn
 from b24app.scheduling import build_scheduler, portal_targets
 from b24app.tenancy import portal_scope
 from service import create_app
@@ -58,6 +58,17 @@ def test_portal_key_is_the_portal_in_scope_else_the_only_installed_one(portals_a
         portal_key(portals_app)
     get_store(portals_app).uninstall(member_id=A, clean=False)
     assert portal_key(portals_app) == B
+
+
+def test_a_job_without_a_portal_in_scope_serves_every_installed_unpaused_one(portals_app: Flask) -> None:
+    """Outreach and timesheet jobs with no portal named: each installed portal in turn, not a paused one."""
+    assert portals_in_turn(portals_app) == [A, B]
+    with portal_scope(B):
+        assert portals_in_turn(portals_app) == [B]
+    get_store(portals_app).set_paused(member_id=A, paused=True)
+    assert portals_in_turn(portals_app) == [B]
+    get_store(portals_app).uninstall(member_id=B, clean=False)
+    assert portals_in_turn(portals_app) == []
 
 
 def test_jobs_run_per_portal_and_the_sync_only_where_it_is_configured(portals_app: Flask) -> None:
