@@ -106,7 +106,7 @@ def read_source(app: Flask, settings: SyncSettings, replicas: ReplicaStore, *, f
     records: dict[str, list[Any]] = {stream.name: [] for stream in STREAMS}
 
     def collect(name: str, chunk: list[Any] | None) -> None:
-        if chunk is not None:
+        if chunk is not None and name in records:
             records[name].extend(chunk)
 
     feed, via_feed = read_into(app, settings, replicas, collect, full=full, acknowledge=acknowledge)
@@ -244,7 +244,8 @@ class DecidedFeed:
             if chunk is None:
                 self.builder.mark_complete(name)
             else:
-                self.records[name].extend(chunk)
+                if name in self.records:
+                    self.records[name].extend(chunk)
                 self.builder.add(name, chunk)
         self._plan_users(self.builder.take_ready())
         if finished and self.read.events.empty():
