@@ -43,7 +43,7 @@ class DesiredGroup:
         return str(self.fields["NAME"])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DesiredUser:
     """``active``: True = must be active, False = must be deactivated, None = leave as is (grace)."""
 
@@ -99,7 +99,7 @@ def keep_employment(state: EmploymentState) -> EmploymentState | None:
     return state if state.person_ref else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Placement:
     """One active, onboarded employment of a person."""
 
