@@ -34,7 +34,7 @@ from sync_jobs.connections import open_source, source_identity
 from sync_jobs.desired import DesiredState, DesiredStateBuilder, DesiredUser
 from sync_jobs.errors import SourceReadFailed
 from sync_jobs.plan import Planner, SyncPlan
-from sync_jobs.replica import RecordCodec, ReplicaStore
+from sync_jobs.replica import FEED, RecordCodec, ReplicaStore, encode_feed
 from sync_jobs.settings import SyncSettings
 from sync_jobs.store import DirectoryRows
 from sync_jobs.streams import STREAMS, Bookmark, Deliver, Stream, deliver_streams, read_changes
@@ -61,17 +61,19 @@ class SourceRead:
         return {stream.name: stream.bookmark(self.records[stream.name]) for stream in STREAMS}
 
     def prepare(self) -> SourceRead:
-        """Compute the bookmarks and the replica now; the records are let go (memory)."""
+        """Compute the bookmarks and the replica now; the records and the feed position are let go (memory)."""
         self.bookmarks, self.replica  # noqa: B018  (cached properties)
-        self.records = {}
+        self.records, self.feed = {}, None
         return self
 
     @cached_property
     def replica(self) -> dict[str, bytes]:
-        """The kept records per stream, encoded (sync_jobs.replica); nothing without a feed."""
+        """The kept records per stream and the feed position, encoded (sync_jobs.replica); nothing without
+        a feed."""
         if self.feed is None:
             return {}
-        return {name: CODECS[name].encode(items) for name, items in self.records.items()}
+        return {**{name: CODECS[name].encode(items) for name, items in self.records.items()},
+                FEED: encode_feed(self.feed, self.source)}
 
 
 def read_into(app: Flask, settings: SyncSettings, replicas: ReplicaStore, deliver: Deliver, *, full: bool,

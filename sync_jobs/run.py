@@ -146,7 +146,7 @@ class SyncRunner:
         prepared = Prepared(feed.desired, feed.plan, source, changed_since_last_run(self.db, source.bookmarks))
         runs.save_bookmarks(self.db, source.bookmarks)
         runs.save_directory(self.db, results.directory, get_store(self.app).cipher)
-        replicas.save(source.replica, source.feed, source.source)
+        replicas.save(source.replica)
         return self._summary(run_id, full, prepared)
 
     def _results(self, source: SourceRead, desired: DesiredState) -> ReadResults:

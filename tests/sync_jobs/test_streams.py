@@ -165,3 +165,16 @@ def test_a_person_is_decided_once_their_register_rows_are_closed_and_again_after
     desired = builder.finish()
     assert builder.take_ready() == []  # the late person is not planned twice in this run
     assert desired.users["p1"].groups == {"d1", "d2"} and set(desired.groups) == {"d1", "d2"}
+
+
+def test_a_position_is_stored_as_the_same_json_written_piece_by_piece() -> None:
+    import json
+    import zlib
+
+    from sync_jobs.replica import ENCODE_ROWS, compressed_json
+
+    versions = {f"key-{number}": f"v{number}" for number in range(ENCODE_ROWS * 2 + 3)}
+    position = {"source": "zup «1»", "position": {"odata": {"persons": versions, "empty": {}, "legal": {"a": "b"}},
+                                                  "version": 7}}
+    assert zlib.decompress(compressed_json(position)) == json.dumps(
+        position, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
