@@ -2,6 +2,7 @@
 
 References are lower-case GUID strings (``ref``), empty references and dates are ``None``,
 strings are stripped. Personal data (birth date, contacts, СНИЛС, ИНН) is kept out of ``repr``.
+The records a sync run holds by the ten thousand (organisations to employments) have ``__slots__``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ class EmploymentType(enum.Enum):
     SIDE_JOB = "side_job"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LegalEntity:
     """Организация; КПП comes from its РегистрацияВНалоговомОргане."""
 
@@ -35,7 +36,7 @@ class LegalEntity:
     deleted: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Department:
     """ПодразделениеОрганизации; ``parent_ref`` is None for a root department."""
 
@@ -48,7 +49,7 @@ class Department:
     deleted: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Position:
     """Должность."""
 
@@ -57,7 +58,7 @@ class Position:
     deleted: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Person:
     """ФизическоеЛицо (folders of the catalog are not persons and never become one)."""
 
@@ -73,7 +74,7 @@ class Person:
     deleted: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Employee:
     """Сотрудник: one employment record of a person in a head organisation."""
 
@@ -86,7 +87,7 @@ class Employee:
     deleted: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EmploymentState:
     """Current HR state of one employee (ТекущиеКадровыеДанныеСотрудников row)."""
 

@@ -69,13 +69,13 @@ def entity_queries(sets: EntitySets) -> dict[str, EntityQuery]:
         "employees": EntityQuery(
             sets.employees,
             (*VERSIONED, "Code", "Description", "ФизическоеЛицо_Key", "ГоловнаяОрганизация_Key", "ВАрхиве"),
-            "Code,Ref_Key",
+            "ФизическоеЛицо_Key,Code,Ref_Key",  # beside the register (same order): a person's cards come with their rows
         ),
         "employments": EntityQuery(
             sets.employment,
             ("Сотрудник_Key", "ФизическоеЛицо_Key", "ТекущаяОрганизация_Key", "ТекущееПодразделение_Key",
              "ТекущаяДолжность_Key", "ДатаПриема", "ДатаУвольнения", "ТекущийВидЗанятости", "КоличествоСтавок"),
-            "Сотрудник_Key",
+            "ФизическоеЛицо_Key,Сотрудник_Key",  # grouped by person: employments_by_person
             key="Сотрудник_Key",
         ),
         "vacations_taken": EntityQuery(
@@ -102,7 +102,8 @@ HASHED_KINDS = ("departments", "positions", "employees", "employments")
 class ODataSource(DocumentWrites):
     """HR data and requests of one ZUP infobase through its OData standard interface."""
 
-    concurrent_reads = 2  # entity sets are independent: 1C answers one while we parse another
+    concurrent_reads = 3  # entity sets are independent: the register, the cards and the persons arrive side by side
+    employments_by_person = True  # the register is read ordered by ФизическоеЛицо_Key (entity_queries)
     has_change_feed = True  # changes(): version and hash scans, changed objects by key (onec.changes)
     position_from_read = True  # read_position(): the versions and hashes of the rows the full reads returned
 

@@ -142,6 +142,7 @@ class SoapSource(DocumentWrites):
     """HR data and requests of one ZUP infobase through the b24sync extension service."""
 
     concurrent_reads = 1  # every kind comes from one walk of the feed, kept by this source
+    employments_by_person = False  # the walk hands out the register in the feed's order
     has_change_feed = True  # GetChanges after a version: only what changed
     position_from_read = False  # snapshot() before the read: the end of the walk the read hands out
 

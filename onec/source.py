@@ -68,6 +68,10 @@ class ZupSource(Protocol):
     """How many kinds are worth reading at once, each through a source of its own (1: every kind
     comes from the same walk of a change feed, which one source does once)."""
 
+    employments_by_person: bool
+    """True when a full read of ``employments`` hands out each person's rows one after another (ordered
+    by person): a person's employments are all known once a row of another person follows them."""
+
     has_change_feed: bool
     """True when ``changes()`` costs a fraction of a full read, so an incremental sync reads only the
     changes and applies them to the records the last run kept: the B24Sync feed 1C keeps, or, over

@@ -43,7 +43,7 @@ class DesiredGroup:
         return str(self.fields["NAME"])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DesiredUser:
     """``active``: True = must be active, False = must be deactivated, None = leave as is (grace)."""
 
@@ -99,7 +99,7 @@ def keep_employment(state: EmploymentState) -> EmploymentState | None:
     return state if state.person_ref else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Placement:
     """One active, onboarded employment of a person."""
 
@@ -162,10 +162,16 @@ class DesiredStateBuilder:
 
     Records come per stream in any order and amount (``add``), each stream's end is announced
     (``complete``). A person's user is decided once everything it depends on is known: the person,
-    the whole employment register (it tells which employees a person has), the employee card of each
-    of their employments (or the whole catalog), and the small catalogs (legal entities, departments,
+    all of their employment register rows (the whole register, or the person announced as closed by a
+    register read grouped by person: ``CLOSED_PERSONS``), the employee card of each of their
+    employments (or the whole catalog), and the small catalogs (legal entities, departments,
     positions). ``take_ready`` hands out the users decided since the last call, with their groups in
     ``desired.groups``; ``finish`` decides the rest once every stream is complete.
+
+    A register row of a person already decided (a row moved between pages by a write in 1C during the
+    read comes at the end, sync_jobs.odata.ODataClient.read_all) makes ``finish`` decide that person
+    again for the stored desired state; what this run already planned for them stays, and the next
+    run writes the difference (the mapping's state hash and groups differ).
     """
 
     def __init__(self, settings: SyncSettings, today: dt.date) -> None:
@@ -180,6 +186,8 @@ class DesiredStateBuilder:
         self.by_person: dict[str, list[EmploymentState]] = defaultdict(list)
         self.person_of_employee: dict[str, str] = {}
         self.complete: set[str] = set()
+        self.closed: set[str] = set()  # persons whose register rows are all in (CLOSED_PERSONS)
+        self.late: set[str] = set()  # persons decided before another register row of theirs came
         self.waiting: set[str] = set()  # persons read whose user is not decided yet
         self.ready: list[DesiredUser] = []
 
@@ -199,6 +207,13 @@ class DesiredStateBuilder:
             for state in records:
                 self.by_person[state.person_ref].append(state)
                 self.person_of_employee[state.employee_ref] = state.person_ref
+                if state.person_ref in self.closed and state.person_ref in self.persons \
+                        and state.person_ref not in self.waiting:
+                    self.late.add(state.person_ref)
+        elif stream == CLOSED_PERSONS:
+            for person_ref in records:
+                self.closed.add(person_ref)
+                self._decide_if_ready(person_ref)
         else:
             target = {"legal_entities": self.entities, "departments": self.departments,
                       "positions": self.positions}[stream]
@@ -219,16 +234,22 @@ class DesiredStateBuilder:
         """The whole desired state (every stream complete); the records it was built from are let go."""
         for person_ref in list(self.waiting):
             self._decide(person_ref)
+        for person_ref in self.late:
+            self._decide(person_ref, announce=False)
         self.persons, self.employees, self.by_person, self.person_of_employee = {}, {}, defaultdict(list), {}
+        self.closed, self.late = set(), set()
         return self.desired
 
     def _decide_if_ready(self, person_ref: str) -> None:
-        if person_ref in self.waiting and SMALL_STREAMS <= self.complete and "employments" in self.complete \
+        if person_ref in self.waiting and SMALL_STREAMS <= self.complete \
+                and ("employments" in self.complete or person_ref in self.closed) \
                 and ("employees" in self.complete
                      or all(s.employee_ref in self.employees for s in self.by_person.get(person_ref, ()))):
             self._decide(person_ref)
 
-    def _decide(self, person_ref: str) -> None:
+    def _decide(self, person_ref: str, *, announce: bool = True) -> None:
+        """The person's user (none without an employee card) into ``desired``; ``announce``: and into
+        ``ready``, to be planned."""
         self.waiting.discard(person_ref)
         states = [s for s in self.by_person.get(person_ref, ()) if s.employee_ref in self.employees]
         if not states:
@@ -238,7 +259,8 @@ class DesiredStateBuilder:
         self.desired.users[person_ref] = user
         for placement in placements:
             self._add_group(placement)
-        self.ready.append(user)
+        if announce:
+            self.ready.append(user)
 
     def _placement(self, state: EmploymentState) -> Placement | None:
         """The employment if it is active today in an onboarded, living department."""
@@ -281,6 +303,8 @@ class DesiredStateBuilder:
 
 
 SMALL_STREAMS = frozenset({"legal_entities", "departments", "positions"})
+CLOSED_PERSONS = "employments.closed_persons"
+"""Not a stream: persons whose employment rows are all in (sync_jobs.streams.PersonGroups)."""
 
 
 def build_desired(records: SourceRecords, settings: SyncSettings, today: dt.date) -> DesiredState:

@@ -26,6 +26,7 @@ from sync_jobs.reconcile import UNSURE, Reconciler
 from sync_jobs.sender import MAX_ROUNDS, Sender, chunks
 
 MEMBERSHIP_PREFIX = "sonet_group.user."
+MEMBERSHIP_WAIT_S = 3.0  # a group's ready membership adds go out at 50 users, or once the first waited this long
 
 
 @dataclass
@@ -65,6 +66,7 @@ class PlanWriter:
         self._unknown_groups: list[DesiredGroup] = []
         self._unknown_users: list[DesiredUser] = []
         self._ready_adds: dict[str, list[str]] = {}  # group key -> person keys of existing users to add
+        self._ready_since: dict[str, float] = {}  # group key -> when its first waiting add became ready
         self._adds_of_new_user: dict[str, list[str]] = {}  # person key -> group keys, once user.add succeeds
         self._recheck_creates = False  # a group create or a user create was planned or settled since the last look
         self._recheck_adds = False  # a user or group a waiting membership add needs was settled since the last look
@@ -126,8 +128,7 @@ class PlanWriter:
         """A planned membership add: ready once the user exists (``_user_outcome`` moves it)."""
         row = self.store.get("user", person)
         if row is not None and row.b24_id is not None:
-            self._ready_adds.setdefault(group, []).append(person)
-            self._recheck_adds = True
+            self._ready_add(group, person)
         else:
             self._adds_of_new_user.setdefault(person, []).append(group)
 
@@ -145,10 +146,17 @@ class PlanWriter:
                 waiting.append(user)
         return creatable, waiting
 
+    def _ready_add(self, group: str, person: str) -> None:
+        self._ready_adds.setdefault(group, []).append(person)
+        self._ready_since.setdefault(group, time.monotonic())
+        self._recheck_adds = True
+
     def _ready_memberships(self, *, everything: bool) -> list[Command]:
-        """Membership adds whose user and group exist: a command per 50 users of a group (and the rest of
-        every group with ``everything``), marked unsure before they go out."""
-        if not (self._recheck_adds or everything):
+        """Membership adds whose user and group exist: a command per 50 users of a group, the rest of a
+        group whose first add waited MEMBERSHIP_WAIT_S (so few are left for the end of the run), and the
+        rest of every group with ``everything``; marked unsure before they go out."""
+        due = time.monotonic() - MEMBERSHIP_WAIT_S
+        if not (self._recheck_adds or everything or any(since <= due for since in self._ready_since.values())):
             return []
         self._recheck_adds = False
         ready: dict[str, list[str]] = {}
@@ -156,11 +164,11 @@ class PlanWriter:
             group = self.store.get("group", group_key)
             if group is None or (everything and group.b24_id is None):
                 del self._ready_adds[group_key]  # not created: listed as such, and by the final membership pass
-            elif group.b24_id is not None and (everything or len(person_keys) >= BATCH_MAX):
-                cut = len(person_keys) if everything else len(person_keys) - len(person_keys) % BATCH_MAX
-                ready[group_key], self._ready_adds[group_key] = person_keys[:cut], person_keys[cut:]
-                if not self._ready_adds[group_key]:
-                    del self._ready_adds[group_key]
+                self._ready_since.pop(group_key, None)
+            elif group.b24_id is not None and (everything or len(person_keys) >= BATCH_MAX
+                                               or self._ready_since[group_key] <= due):
+                ready[group_key] = person_keys
+                del self._ready_adds[group_key], self._ready_since[group_key]
         commands = list(self._membership_commands(ready, MEMBERSHIP_PREFIX + "add", "add"))
         self._mark_unsure(commands)
         return commands
@@ -182,8 +190,7 @@ class PlanWriter:
             if action == "create":
                 self._in_flight -= 1
                 for group in self._adds_of_new_user.pop(user.key, []) if outcome.status == "ok" else []:
-                    self._ready_adds.setdefault(group, []).append(user.key)
-                    self._recheck_adds = True
+                    self._ready_add(group, user.key)
             if self._user_outcome(outcome) is not None:
                 self._unknown_users.append(user)
 

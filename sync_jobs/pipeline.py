@@ -34,7 +34,7 @@ from sync_jobs.connections import open_source, source_identity
 from sync_jobs.desired import DesiredState, DesiredStateBuilder, DesiredUser
 from sync_jobs.errors import SourceReadFailed
 from sync_jobs.plan import Planner, SyncPlan
-from sync_jobs.replica import RecordCodec, ReplicaStore
+from sync_jobs.replica import FEED, RecordCodec, ReplicaStore, encode_feed
 from sync_jobs.settings import SyncSettings
 from sync_jobs.store import DirectoryRows
 from sync_jobs.streams import STREAMS, Bookmark, Deliver, Stream, deliver_streams, read_changes
@@ -61,17 +61,19 @@ class SourceRead:
         return {stream.name: stream.bookmark(self.records[stream.name]) for stream in STREAMS}
 
     def prepare(self) -> SourceRead:
-        """Compute the bookmarks and the replica now; the records are let go (memory)."""
+        """Compute the bookmarks and the replica now; the records and the feed position are let go (memory)."""
         self.bookmarks, self.replica  # noqa: B018  (cached properties)
-        self.records = {}
+        self.records, self.feed = {}, None
         return self
 
     @cached_property
     def replica(self) -> dict[str, bytes]:
-        """The kept records per stream, encoded (sync_jobs.replica); nothing without a feed."""
+        """The kept records per stream and the feed position, encoded (sync_jobs.replica); nothing without
+        a feed."""
         if self.feed is None:
             return {}
-        return {name: CODECS[name].encode(items) for name, items in self.records.items()}
+        return {**{name: CODECS[name].encode(items) for name, items in self.records.items()},
+                FEED: encode_feed(self.feed, self.source)}
 
 
 def read_into(app: Flask, settings: SyncSettings, replicas: ReplicaStore, deliver: Deliver, *, full: bool,
@@ -106,7 +108,7 @@ def read_source(app: Flask, settings: SyncSettings, replicas: ReplicaStore, *, f
     records: dict[str, list[Any]] = {stream.name: [] for stream in STREAMS}
 
     def collect(name: str, chunk: list[Any] | None) -> None:
-        if chunk is not None:
+        if chunk is not None and name in records:
             records[name].extend(chunk)
 
     feed, via_feed = read_into(app, settings, replicas, collect, full=full, acknowledge=acknowledge)
@@ -244,7 +246,8 @@ class DecidedFeed:
             if chunk is None:
                 self.builder.mark_complete(name)
             else:
-                self.records[name].extend(chunk)
+                if name in self.records:
+                    self.records[name].extend(chunk)
                 self.builder.add(name, chunk)
         self._plan_users(self.builder.take_ready())
         if finished and self.read.events.empty():

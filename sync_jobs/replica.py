@@ -17,7 +17,7 @@ import logging
 import sys
 import typing
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -50,6 +50,40 @@ def _decoder(name: str, hint: Any) -> Callable[[Any], Any]:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+
+
+def _json_pieces(value: Any) -> Iterator[str]:
+    """``_dumps(value)`` in pieces: the items of a dict ENCODE_ROWS at a time, nested dicts alike (memory:
+    the text of the versions of 150,000 rows a change-feed position holds never exists at once)."""
+    if not isinstance(value, dict):
+        yield _dumps(value)
+        return
+    yield "{"
+    separator, batch = "", {}
+    for key, item in value.items():
+        if isinstance(item, dict):
+            if batch:
+                yield separator + _dumps(batch)[1:-1]
+                separator, batch = ",", {}
+            yield separator + _dumps(key) + ":"
+            yield from _json_pieces(item)
+            separator = ","
+        else:
+            batch[key] = item
+            if len(batch) >= ENCODE_ROWS:
+                yield separator + _dumps(batch)[1:-1]
+                separator, batch = ",", {}
+    if batch:
+        yield separator + _dumps(batch)[1:-1]
+    yield "}"
+
+
+def compressed_json(value: Any) -> bytes:
+    """``zlib.compress(_dumps(value))``, compressed piece by piece (``_json_pieces``)."""
+    compressor = zlib.compressobj(COMPRESSION)
+    parts = [compressor.compress(piece.encode("utf-8")) for piece in _json_pieces(value)]
+    parts.append(compressor.flush())
+    return b"".join(parts)
 
 
 def _json_default(value: Any) -> Any:
@@ -101,6 +135,11 @@ class RecordCodec:
                 for row in stored["rows"]]
 
 
+def encode_feed(feed: SourcePosition, source: str) -> bytes:
+    """The stored form of the change-feed position ``feed`` of ``source`` (``ReplicaStore.feed`` reads it)."""
+    return compressed_json({"source": source, "position": feed})
+
+
 class ReplicaStore:
     """One portal's encrypted rows of ``sync_replica``: one per stream, one for the feed position."""
 
@@ -132,17 +171,19 @@ class ReplicaStore:
             log.warning("sync replica %s unusable (%s): reading 1C in full", stream, error)
             return None
 
-    def save(self, encoded: Mapping[str, bytes], feed: SourcePosition | None, source: str) -> None:
-        """Replace every stream's records and the feed position in one transaction; with no feed
-        (a source without one) keep nothing: there would be nothing to apply the records to."""
+    def save(self, encoded: Mapping[str, bytes]) -> None:
+        """Replace every stream's records and the feed position (``encode_feed``: under FEED) in one
+        transaction; with no feed (a source without one) keep nothing: there would be nothing to apply
+        the records to."""
         with self.db.session() as session:
             session.execute(delete(SyncReplica).where(SyncReplica.member_id == self.portal))
-            if feed is None:
+            if FEED not in encoded:
                 return
-            stored = {"source": source, "position": feed}
-            feed_data = zlib.compress(json.dumps(stored, separators=(",", ":")).encode("utf-8"), COMPRESSION)
-            session.add_all(SyncReplica(member_id=self.portal, stream=name, payload=self.cipher.encrypt_bytes(data))
-                            for name, data in {**encoded, FEED: feed_data}.items())
+            for name, data in encoded.items():  # one encrypted copy at a time (memory)
+                row = SyncReplica(member_id=self.portal, stream=name, payload=self.cipher.encrypt_bytes(data))
+                session.add(row)
+                session.flush()
+                session.expunge(row)
 
     def _payload(self, stream: str) -> bytes | None:
         """The decrypted row; None when there is none or the token keys no longer open it (then the

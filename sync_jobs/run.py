@@ -148,7 +148,7 @@ class SyncRunner:
                                                                                     source.bookmarks))
         runs.save_bookmarks(self.db, self.portal, source.bookmarks)
         runs.save_directory(self.db, self.portal, results.directory, get_store(self.app).cipher)
-        replicas.save(source.replica, source.feed, source.source)
+        replicas.save(source.replica)
         return self._summary(run_id, full, prepared)
 
     def _results(self, source: SourceRead, desired: DesiredState) -> ReadResults:

@@ -23,7 +23,7 @@ from onec.models import Department, EmploymentState, LegalEntity, Person, Positi
 from onec.source import SourcePosition
 from onec.source import ChangeSet, ZupSource
 
-from sync_jobs.desired import EmployeeNumber, keep_employee, keep_employment, keep_person
+from sync_jobs.desired import CLOSED_PERSONS, EmployeeNumber, keep_employee, keep_employment, keep_person
 
 CHUNK = 1000  # records a reader hands over at a time
 Bookmark = array  # of "Q": key digest, record digest, key digest, record digest, ...
@@ -111,12 +111,30 @@ STREAMS = (LegalEntityStream, DepartmentStream, PositionStream, PersonStream, Em
 """Dependency order: legal entities -> departments -> (positions, persons) -> employees -> employments."""
 
 READ_ORDER = (LegalEntityStream, DepartmentStream, PositionStream, EmploymentStream, EmployeeStream, PersonStream)
-"""The order a full read asks for the streams: a person's user can be decided once the employment register
-and their employee cards are in (sync_jobs.desired.DesiredStateBuilder), so persons, the largest, come
-last and their users are decided page by page while they arrive."""
+"""The order a full read asks for the streams: a person's user can be decided once the small catalogs, the
+person, their register rows and their employee cards are in (sync_jobs.desired.DesiredStateBuilder). With
+three readers (OData) the register and the cards, both read in person order, and the persons arrive side by
+side, so users are decided from the first pages on."""
 
 Deliver = Callable[[str, "list[Any] | None"], None]
-"""Called from a reader thread with (stream name, kept records), and (stream name, None) at its end."""
+"""Called from a reader thread with (stream name, kept records), and (stream name, None) at its end; and
+with (CLOSED_PERSONS, person refs) after a chunk of a register read grouped by person."""
+
+
+class PersonGroups:
+    """Follows a register read grouped by person (``ZupSource.employments_by_person``): a person's rows are
+    all in once another person's follow; delivered as ``CLOSED_PERSONS`` after each chunk, so that their
+    users are decided before the whole register is in (sync_jobs.desired.DesiredStateBuilder)."""
+
+    def __init__(self) -> None:
+        self.open: str | None = None  # the person of the last row: more of their rows may follow
+
+    def closed_by(self, chunk: list[EmploymentState]) -> list[str]:
+        """The persons whose rows ``chunk`` (the next rows of the read) completes."""
+        persons = list(dict.fromkeys(state.person_ref for state in chunk))
+        closed = [self.open] if self.open is not None and self.open != persons[0] else []
+        self.open = persons[-1]
+        return closed + persons[:-1]
 
 
 def read_streams(source: ZupSource, open_source: Callable[[], ZupSource],
@@ -126,7 +144,7 @@ def read_streams(source: ZupSource, open_source: Callable[[], ZupSource],
     records: dict[str, list[Any]] = {stream.name: [] for stream in streams}
 
     def collect(name: str, chunk: list[Any] | None) -> None:
-        if chunk is not None:
+        if chunk is not None and name in records:
             records[name].extend(chunk)
 
     deliver_streams(source, open_source, collect, streams)
@@ -173,9 +191,12 @@ def _merged(positions: list[SourcePosition | None]) -> SourcePosition:
 def _deliver_with(sources: queue.SimpleQueue[ZupSource], stream: Stream, deliver: Deliver) -> None:
     """``stream`` read through a free source (there is one per reader thread)."""
     source = sources.get()
+    groups = PersonGroups() if stream is EmploymentStream and source.employments_by_person else None
     try:
         for chunk in stream.chunks(source):
             deliver(stream.name, chunk)
+            if groups is not None:
+                deliver(CLOSED_PERSONS, groups.closed_by(chunk))
         deliver(stream.name, None)
     finally:
         sources.put(source)

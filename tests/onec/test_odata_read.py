@@ -160,3 +160,14 @@ def test_paging_avoids_the_known_1c_traps(make_source: Callable[..., ZupSource])
     assert paged and all("$orderby" in query and "$select" in query for query in paged)
     assert all(" gt " not in text for query in queries for text in query.get("$filter", []))
     assert all(query["$format"] == ["json"] for query in queries)
+
+
+def test_the_register_and_the_employee_cards_come_grouped_by_person(make_source: Callable[..., ZupSource]) -> None:
+    """``employments_by_person``: a person's rows follow each other across pages (the sync decides a person
+    once another person's rows follow); the cards come in the same order."""
+    source = make_source(paging={"page_size": 7, "scan_page_size": 11})
+    assert source.employments_by_person
+    for persons in ([state.person_ref for state in source.employments()],
+                    [employee.person_ref for employee in source.employees()]):
+        runs = [person for at, person in enumerate(persons) if at == 0 or persons[at - 1] != person]
+        assert len(runs) == len(set(runs)) > 100

@@ -21,17 +21,19 @@ from tests.sync_jobs.portal_view import PortalView
 WAIT_S = 120  # only reached when the run does not write while it reads: the assertion then fails
 
 
-def _gate_persons(monkeypatch: pytest.MonkeyPatch, at_chunk: int, act: Callable[[], None]) -> None:
-    """Persons arrive 10 at a time; the reader calls ``act`` before it hands over chunk ``at_chunk``."""
+def _gate_persons(monkeypatch: pytest.MonkeyPatch, at_chunk: int, act: Callable[[], None],
+                  stream: str = "persons") -> None:
+    """Records arrive 10 at a time; the reader of ``stream`` calls ``act`` before it hands over chunk
+    ``at_chunk``."""
     monkeypatch.setattr(sync_jobs.streams, "CHUNK", 10)
     deliver_streams = sync_jobs.pipeline.deliver_streams
-    chunks = {"persons": 0}
+    chunks = {stream: 0}
 
     def gated(source: Any, open_source: Any, deliver: Any, *args: Any) -> None:
         def gate(name: str, chunk: list[Any] | None) -> None:
-            if name == "persons" and chunk is not None:
-                chunks["persons"] += 1
-                if chunks["persons"] == at_chunk:
+            if name == stream and chunk is not None:
+                chunks[stream] += 1
+                if chunks[stream] == at_chunk:
                     act()
             deliver(name, chunk)
         deliver_streams(source, open_source, gate, *args)
@@ -39,12 +41,14 @@ def _gate_persons(monkeypatch: pytest.MonkeyPatch, at_chunk: int, act: Callable[
     monkeypatch.setattr(sync_jobs.pipeline, "deliver_streams", gated)
 
 
-def _on_first_write(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+def _on_first_write(monkeypatch: pytest.MonkeyPatch, method: str | None = None) -> threading.Event:
+    """Set once the portal answered a write (of ``method``, when given)."""
     wrote = threading.Event()
     record = PlanWriter._stream_outcome
 
     def recorded(writer: PlanWriter, outcome: Any) -> None:
-        wrote.set()
+        if method in (None, outcome.command.method):
+            wrote.set()
         record(writer, outcome)
 
     monkeypatch.setattr(PlanWriter, "_stream_outcome", recorded)
@@ -60,6 +64,18 @@ def test_first_writes_go_out_while_persons_are_still_being_read(sync_app: Flask,
     assert summary.status == "ok", summary.render()
     assert answered == [True]  # the portal answered a write before the second chunk of persons was read
     assert summary.first_write_s is not None
+
+
+def test_users_are_invited_while_the_register_is_still_being_read(sync_app: Flask, portal: Hooks,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over OData the register comes grouped by person: a person whose rows are all in is decided before
+    the register ends."""
+    invited = _on_first_write(monkeypatch, "user.add")
+    answered: list[bool] = []
+    _gate_persons(monkeypatch, 3, lambda: answered.append(invited.wait(WAIT_S)), stream="employments")
+    summary = run_sync(sync_app, full=True)
+    assert summary.status == "ok", summary.render()
+    assert answered == [True]  # a user.add was answered before the third chunk of the register was read
 
 
 def test_read_failing_after_writes_began_removes_and_deactivates_nobody(sync_app: Flask, portal: Hooks, zup: Hooks,

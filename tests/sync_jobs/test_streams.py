@@ -1,8 +1,10 @@
 """Stream bookmarks: what changed since the last run, and the stored form."""
 from __future__ import annotations
 
+import datetime as dt
 from array import array
 
+from onec.models import EmploymentState, EmploymentType
 from sync_jobs.store import pack_bookmark, unpack_bookmark
 from sync_jobs.streams import Stream
 
@@ -123,3 +125,56 @@ def test_stream_apply_upserts_keeps_and_deletes_by_key() -> None:
                         deletions={"persons": ("c",)})
     PersonStream.apply(kept, changes)
     assert sorted(kept) == ["a", "d"] and kept["a"].last_name == "Новая" and kept["a"].snils is None
+
+
+def _state(employee: str, person: str, department: str = "d1") -> EmploymentState:
+    return EmploymentState(employee, person, "o1", department, None, dt.date(2020, 1, 1), None,
+                           EmploymentType.MAIN, 1.0)
+
+
+def test_a_register_grouped_by_person_closes_a_person_once_another_follows() -> None:
+    from sync_jobs.streams import PersonGroups
+
+    groups = PersonGroups()
+    assert groups.closed_by([_state("e1", "p1"), _state("e2", "p1"), _state("e3", "p2")]) == ["p1"]
+    assert groups.closed_by([_state("e4", "p2")]) == []  # p2 may have more rows in the next chunk
+    assert groups.closed_by([_state("e5", "p3"), _state("e6", "p4")]) == ["p2", "p3"]
+
+
+def test_a_person_is_decided_once_their_register_rows_are_closed_and_again_after_a_late_row() -> None:
+    from onec.models import Department, LegalEntity, Person
+    from sync_jobs.desired import CLOSED_PERSONS, DesiredStateBuilder, EmployeeNumber
+    from sync_jobs.settings import SyncSettings
+
+    builder = DesiredStateBuilder(SyncSettings(), dt.date(2026, 12, 4))
+    builder.add("legal_entities", [LegalEntity("o1", "ООО Ромашка", "ООО Ромашка", "7700000000", None, "1")])
+    builder.add("departments", [Department(ref, "o1", None, ref, f"Склад {ref}", False) for ref in ("d1", "d2")])
+    for stream in ("legal_entities", "departments", "positions"):
+        builder.mark_complete(stream)
+    builder.add("persons", [Person(ref, "Иванов", "Иван", "", None, f"{ref}@example.org", None, None, None)
+                            for ref in ("p1", "p2")])
+    builder.add("employees", [EmployeeNumber(ref, ref.upper()) for ref in ("e1", "e2", "e3")])
+    builder.add("employments", [_state("e1", "p1"), _state("e2", "p2")])
+    assert builder.take_ready() == []  # neither person's rows are known to be complete
+    builder.add(CLOSED_PERSONS, ["p1"])
+    assert [user.key for user in builder.take_ready()] == ["p1"]  # before the register ended
+    builder.add("employments", [_state("e3", "p1", "d2")])  # a row moved between pages comes late
+    builder.mark_complete("employments")
+    builder.mark_complete("employees")
+    assert [user.key for user in builder.take_ready()] == ["p2"]
+    desired = builder.finish()
+    assert builder.take_ready() == []  # the late person is not planned twice in this run
+    assert desired.users["p1"].groups == {"d1", "d2"} and set(desired.groups) == {"d1", "d2"}
+
+
+def test_a_position_is_stored_as_the_same_json_written_piece_by_piece() -> None:
+    import json
+    import zlib
+
+    from sync_jobs.replica import ENCODE_ROWS, compressed_json
+
+    versions = {f"key-{number}": f"v{number}" for number in range(ENCODE_ROWS * 2 + 3)}
+    position = {"source": "zup «1»", "position": {"odata": {"persons": versions, "empty": {}, "legal": {"a": "b"}},
+                                                  "version": 7}}
+    assert zlib.decompress(compressed_json(position)) == json.dumps(
+        position, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
