@@ -16,13 +16,13 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from b24app.crypto import TokenCipher, digest_matches, secret_digest
-from b24app.db import Database
+from b24app.db import Base, Database
 from b24app.models import InboxItem, PortalInstallation, utcnow
-
 
 DIGEST_CACHE_S = 2.0
 DIGEST_CACHE_SIZE = 1024  # portals; keyed by a value the request names, so bounded
 PAUSED_CACHE_S = 1.0
+_CLEANED_APART = (InboxItem.__tablename__, PortalInstallation.__tablename__)  # uninstall deletes them last
 
 
 @dataclass(frozen=True)
@@ -203,10 +203,15 @@ class InstallationStore:
             return connection.execute(statement).scalar()
 
     def uninstall(self, *, member_id: str, clean: bool, session: Session | None = None) -> None:
-        """Forget the tokens; with ``clean`` also delete the portal's data."""
+        """Forget the tokens; with ``clean`` also delete the portal's data: every row of every table keyed
+        by ``member_id`` (each feature keeps one portal's state that way; rows hanging off them by a
+        foreign key go with them, ON DELETE CASCADE)."""
         self._forget_digest(member_id)
         with self._use(session) as session:
             if clean:
+                for table in reversed(Base.metadata.sorted_tables):
+                    if "member_id" in table.c and table.name not in _CLEANED_APART:
+                        session.execute(table.delete().where(table.c.member_id == member_id))
                 # in-flight items (this very uninstall event among them) are left to finish
                 session.execute(delete(InboxItem).where(InboxItem.member_id == member_id,
                                                         InboxItem.status != "processing"))

@@ -2,20 +2,27 @@
 checks, pause and resume, per-portal queue depth in /metrics, broker and Redis in /healthz."""
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy import func, select
 
 from b24app import inbox
 from b24app.cli import portals_group
 from b24app.config import ConfigError
 from b24app.db import get_db
+from b24app.models import utcnow
 from b24app.portal import get_config, get_store, portal_key, portals_in_turn
 from b24app.scheduling import build_scheduler, portal_targets
 from b24app.tenancy import portal_scope
+from outreach.models import OutreachOptOut
 from service import create_app
+from sync_jobs.models import SyncMapping, SyncRun, SyncRunRecord
 from tests.support import installed_stub, write_config
+from tests.timesheets.factory import opened
+from timesheets.models import Timesheet, TimesheetDay
 
 A, B = "a" * 32, "b" * 32
 
@@ -200,3 +207,24 @@ def test_commands_touch_the_portal_named_and_ask_for_one_when_several_are_instal
     assert "укажите портал" in runner.invoke(cli, ["sync", "runs"]).output
     assert "Запусков ещё не было" in runner.invoke(cli, ["--portal", B, "sync", "runs"]).output
     get_db(application).dispose()
+
+
+def test_a_clean_uninstall_deletes_that_portals_data_and_keeps_the_others(portals_app: Flask) -> None:
+    """ONAPPUNINSTALL with CLEAN: every table keyed by member_id, and what hangs off it, loses that portal's rows."""
+    db, now = get_db(portals_app), dt.datetime(2026, 12, 1, 9, tzinfo=dt.timezone.utc)
+    with db.session() as session:
+        for member_id in (A, B):
+            session.add(SyncMapping(member_id=member_id, kind="user", key="person-1", b24_id=5))
+            session.add(OutreachOptOut(member_id=member_id, address="a@example.ru", created_at=utcnow()))
+            run = SyncRun(member_id=member_id, mode="full")
+            session.add(run)
+            session.flush()
+            session.add(SyncRunRecord(run_id=run.id, kind="user", key="person-2", title="—", reason="нет e-mail"))
+            opened(session, now, portal=member_id)
+    get_store(portals_app).uninstall(member_id=A, clean=True)
+    with db.read_session() as session:
+        for model in (SyncMapping, OutreachOptOut, SyncRun, Timesheet):
+            assert session.scalars(select(model.member_id)).all() == [B], model.__tablename__
+        assert session.scalar(select(func.count()).select_from(SyncRunRecord)) == 1
+        assert {day.timesheet.member_id for day in session.scalars(select(TimesheetDay))} == {B}
+    assert get_store(portals_app).find(member_id=A) is None and get_store(portals_app).find(member_id=B) is not None
