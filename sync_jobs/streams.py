@@ -203,8 +203,10 @@ def _deliver_with(sources: queue.SimpleQueue[ZupSource], stream: Stream, deliver
 
 
 def read_changes(source: ZupSource, kept: dict[str, dict[str, Any]], feed: SourcePosition,
-                 streams: Iterable[Stream] = STREAMS, *, acknowledge: bool = True) -> SourcePosition:
+                 streams: Iterable[Stream] = STREAMS, *, acknowledge: bool = True,
+                 before_apply: Callable[[ChangeSet], None] = lambda changes: None) -> SourcePosition:
     """Apply every change after ``feed`` to ``kept`` (stream -> key -> record); the new position.
+    ``before_apply`` sees each package of changes before it is applied.
 
     Only the stored position is acknowledged (and only with ``acknowledge``): the later packages of
     this run are not persisted yet, and a feed that forgot them would lose them if the run failed.
@@ -212,6 +214,7 @@ def read_changes(source: ZupSource, kept: dict[str, dict[str, Any]], feed: Sourc
     streams = tuple(streams)
     while True:
         changes = source.changes(feed, acknowledge=acknowledge)
+        before_apply(changes)
         for stream in streams:
             stream.apply(kept[stream.name], changes)
         feed, acknowledge = changes.bookmark, False
