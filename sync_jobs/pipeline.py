@@ -26,7 +26,7 @@ from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask
 
@@ -146,19 +146,26 @@ def _feed_applied(source: ZupSource, replicas: ReplicaStore, origin: str, acknow
     (None: all; always all without ``settings``); None when nothing usable is stored or 1C no longer
     knows the stored position (a full read follows)."""
     stored = replicas.feed(origin)
-    kept = None if stored is None else _stored_records(replicas)
-    if stored is None or kept is None:
+    if stored is None:
         return None
+    decoded = _in_thread(lambda: _stored_records(replicas))  # while 1C is scanned for the changes
     changed = ChangedKeys()
     try:
-        feed = read_changes(source, kept, stored, acknowledge=acknowledge,
-                            before_apply=lambda changes: changed.note(KEYS, kept, changes))
+        applied = read_changes(source, decoded.result, stored, acknowledge=acknowledge,
+                               before_apply=lambda changes: changed.note(KEYS, decoded.result(), changes))
     except OneCFeedPositionUnknown as error:
         log.warning("%s", error)
         return None
+    finally:
+        decoded.exception()  # the decoding thread ended either way
+    if applied is None:
+        return None
+    kept, feed = applied
     mapped = runs.mapped_count(replicas.db, replicas.portal, "user")
     people = None if settings is None else _people_to_decide(changed, kept, replicas.basis(),
                                                              decision_basis(settings, mapped), settings)
+    log.info("incremental read: %s of %d people to decide", "all" if people is None else len(people),
+             len(kept["persons"]))
     return {name: list(by_key.values()) for name, by_key in kept.items()}, feed, people
 
 
@@ -345,9 +352,12 @@ class DecidedFeed:
         raise SourceReadFailed(READ_FAILED.format(kind=type(self.error).__name__, error=self.error)) from self.error
 
 
-def _in_thread(work: Callable[[], ReadResults]) -> Future[ReadResults]:
+T = TypeVar("T")
+
+
+def _in_thread(work: Callable[[], T]) -> Future[T]:
     """``work()`` in a thread of its own (in the caller's context); its result when asked."""
-    future: Future[ReadResults] = Future()
+    future: Future[T] = Future()
 
     def run() -> None:
         try:

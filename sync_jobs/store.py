@@ -225,8 +225,10 @@ def finish_run(db: Database, run_id: int, *, status: str, counts: Mapping[str, i
             raise LookupError(f"sync run {run_id} vanished")
         run.status, run.finished_at, run.message = status, utcnow(), message
         run.counts = json.dumps(dict(counts), ensure_ascii=False)
-        session.add_all(SyncRunRecord(run_id=run_id, kind=r.kind, key=r.key, title=r.title[:255], reason=r.reason)
-                        for r in records)
+        rows = [{"run_id": run_id, "kind": r.kind, "key": r.key, "title": r.title[:255], "reason": r.reason}
+                for r in records]
+        if rows:  # one multi-row insert (a run lists thousands of people without an e-mail)
+            session.execute(insert(SyncRunRecord), rows)
 
 
 def recent_runs(db: Database, portal: str, limit: int) -> list[SyncRun]:
