@@ -8,6 +8,10 @@ decided as soon as everything it depends on has arrived) and plans each decided 
 (``sync_jobs.execute.PlanWriter.run_pipelined``). Membership removals and deactivations are only
 planned by ``Planner.finish`` once the whole read succeeded; a read that fails leaves them unplanned
 and nothing of the read is stored.
+
+An incremental run that applied 1C's changes to the last run's records delivers only the records of
+the people those changes concern (``sync_jobs.scope``): only they are decided, planned, and weighed
+for deactivation and membership removal; the replica still gets every record.
 """
 from __future__ import annotations
 
@@ -15,13 +19,14 @@ import contextvars
 import logging
 import queue
 import threading
+import datetime as dt
 from concurrent.futures import Future
 from array import array
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask
 
@@ -35,6 +40,7 @@ from sync_jobs.desired import DesiredState, DesiredStateBuilder, DesiredUser
 from sync_jobs.errors import SourceReadFailed
 from sync_jobs.plan import Planner, SyncPlan
 from sync_jobs.replica import FEED, RecordCodec, ReplicaStore, encode_feed
+from sync_jobs.scope import ChangedKeys, decision_basis
 from sync_jobs.settings import SyncSettings
 from sync_jobs.store import DirectoryRows
 from sync_jobs.streams import STREAMS, Bookmark, Deliver, Stream, deliver_streams, read_changes
@@ -76,28 +82,43 @@ class SourceRead:
                 FEED: encode_feed(self.feed, self.source)}
 
 
+@dataclass(frozen=True)
+class ReadOutcome:
+    """How a read ended: the change-feed position of its records (None: no feed), whether it applied
+    the feed to the last run's records, and, when it delivered only some people's records, which
+    people (``people``) and every kept record (``records``, for the replica)."""
+
+    feed: SourcePosition | None
+    via_feed: bool
+    people: frozenset[str] | None = None
+    records: dict[str, list[Any]] | None = None
+
+
 def read_into(app: Flask, settings: SyncSettings, replicas: ReplicaStore, deliver: Deliver, *, full: bool,
-              acknowledge: bool = True) -> tuple[SourcePosition | None, bool]:
-    """Hand every stream's kept records to ``deliver``; (feed position, read through the feed).
+              acknowledge: bool = True, narrow: bool = False) -> ReadOutcome:
+    """Hand every stream's kept records to ``deliver``.
 
     A full read; or, in an incremental run from a source with a change feed, the feed applied to the
-    last run's records (a full read when there are none, or when 1C no longer knows their position).
-    ``acknowledge=False`` leaves 1C untouched (a preview). Any 1C failure becomes SourceReadFailed."""
+    last run's records (a full read when there are none, or when 1C no longer knows their position);
+    with ``narrow``, only the records of the people the changes concern (``sync_jobs.scope``) are
+    delivered. ``acknowledge=False`` leaves 1C untouched (a preview). Any 1C failure becomes
+    SourceReadFailed."""
     origin = source_identity(app, settings)
     try:
         with closing(open_source(app, settings)) as source:
             incremental = source.has_change_feed and not full
-            applied = _feed_applied(source, replicas, origin, acknowledge) if incremental else None
+            applied = _feed_applied(source, replicas, origin, acknowledge, settings if narrow else None) \
+                if incremental else None
             if applied is not None:
-                records, feed = applied
-                for name, items in records.items():
+                records, feed, people = applied
+                for name, items in (records if people is None else _of_people(records, people)).items():
                     deliver(name, items)
                     deliver(name, None)
-                return feed, True
+                return ReadOutcome(feed, True, people, None if people is None else records)
             # the feed's position before the read (no change missed), or the versions of what it read
             feed = source.snapshot() if source.has_change_feed and not source.position_from_read else None
             position = deliver_streams(source, lambda: open_source(app, settings), deliver)
-            return (position if source.has_change_feed and feed is None else feed), False
+            return ReadOutcome(position if source.has_change_feed and feed is None else feed, False)
     except OneCError as error:
         raise SourceReadFailed(READ_FAILED.format(kind=type(error).__name__, error=error)) from error
 
@@ -111,24 +132,65 @@ def read_source(app: Flask, settings: SyncSettings, replicas: ReplicaStore, *, f
         if chunk is not None and name in records:
             records[name].extend(chunk)
 
-    feed, via_feed = read_into(app, settings, replicas, collect, full=full, acknowledge=acknowledge)
-    return SourceRead(records, feed, source_identity(app, settings), via_feed)
+    outcome = read_into(app, settings, replicas, collect, full=full, acknowledge=acknowledge)
+    return SourceRead(records, outcome.feed, source_identity(app, settings), outcome.via_feed)
 
 
-def _feed_applied(source: ZupSource, replicas: ReplicaStore, origin: str,
-                  acknowledge: bool) -> tuple[dict[str, list[Any]], SourcePosition] | None:
-    """The last run's records with 1C's changes applied, and the new feed position; None when nothing
-    usable is stored or 1C no longer knows the stored position (a full read follows)."""
+KEYS = {stream.name: stream.key for stream in STREAMS}
+
+
+def _feed_applied(source: ZupSource, replicas: ReplicaStore, origin: str, acknowledge: bool,
+                  settings: SyncSettings | None) -> tuple[dict[str, list[Any]], SourcePosition,
+                                                          frozenset[str] | None] | None:
+    """The last run's records with 1C's changes applied, the new feed position, and the people to decide
+    (None: all; always all without ``settings``); None when nothing usable is stored or 1C no longer
+    knows the stored position (a full read follows)."""
     stored = replicas.feed(origin)
-    kept = None if stored is None else _stored_records(replicas)
-    if stored is None or kept is None:
+    if stored is None:
         return None
+    decoded = _in_thread(lambda: _stored_records(replicas))  # while 1C is scanned for the changes
+    changed = ChangedKeys()
     try:
-        feed = read_changes(source, kept, stored, acknowledge=acknowledge)
+        applied = read_changes(source, decoded.result, stored, acknowledge=acknowledge,
+                               before_apply=lambda changes: changed.note(KEYS, decoded.result(), changes))
     except OneCFeedPositionUnknown as error:
         log.warning("%s", error)
         return None
-    return {name: list(by_key.values()) for name, by_key in kept.items()}, feed
+    finally:
+        decoded.exception()  # the decoding thread ended either way
+    if applied is None:
+        return None
+    kept, feed = applied
+    mapped = runs.mapped_count(replicas.db, replicas.portal, "user")
+    people = None if settings is None else _people_to_decide(changed, kept, replicas.basis(),
+                                                             decision_basis(settings, mapped), settings)
+    log.info("incremental read: %s of %d people to decide", "all" if people is None else len(people),
+             len(kept["persons"]))
+    return {name: list(by_key.values()) for name, by_key in kept.items()}, feed, people
+
+
+def _people_to_decide(changed: ChangedKeys, kept: dict[str, dict[str, Any]], stored: dict[str, Any] | None,
+                      now: dict[str, Any], settings: SyncSettings) -> frozenset[str] | None:
+    """The people the changes concern; None (everyone) unless the last run decided on the same settings
+    and mapping (``now``: ``decision_basis``) on this day or before."""
+    if stored is None or any(stored.get(name) != now[name] for name in ("settings", "mapped_users")):
+        return None
+    try:
+        since = dt.date.fromisoformat(stored.get("as_of", ""))
+    except ValueError:
+        return None
+    today = settings.as_of()
+    if since > today:
+        return None
+    return changed.people(kept, since, today, settings.grace_days) | frozenset(map(str, stored.get("retry", ())))
+
+
+def _of_people(records: dict[str, list[Any]], people: frozenset[str]) -> dict[str, list[Any]]:
+    """The records of ``people`` (their person, register rows and cards) beside every small catalog."""
+    employments = [row for row in records["employments"] if row.person_ref in people]
+    cards = {row.employee_ref for row in employments}
+    return {**records, "persons": [person for person in records["persons"] if person.ref in people],
+            "employees": [card for card in records["employees"] if card.ref in cards], "employments": employments}
 
 
 def _stored_records(replicas: ReplicaStore) -> dict[str, dict[str, Any]] | None:
@@ -155,9 +217,9 @@ class _Stopped(Exception):
 class BackgroundRead:
     """``read_into`` in a thread of its own; its chunks, its end or its failure on a bounded queue."""
 
-    def __init__(self, read: Callable[[Deliver], tuple[SourcePosition | None, bool]]) -> None:
+    def __init__(self, read: Callable[[Deliver], ReadOutcome]) -> None:
         self.events: queue.Queue[tuple[str, list[Any] | None]] = queue.Queue(maxsize=QUEUE_CHUNKS)
-        self.outcome: tuple[SourcePosition | None, bool] | None = None
+        self.outcome: ReadOutcome | None = None
         self.error: BaseException | None = None
         self.stopped = threading.Event()
         self.finished = threading.Event()
@@ -173,7 +235,7 @@ class BackgroundRead:
         self.stopped.set()
         self.thread.join()
 
-    def _run(self, read: Callable[[Deliver], tuple[SourcePosition | None, bool]]) -> None:
+    def _run(self, read: Callable[[Deliver], ReadOutcome]) -> None:
         try:
             self.outcome = read(self._deliver)
         except _Stopped:
@@ -205,10 +267,12 @@ class BackgroundRead:
 
 @dataclass(frozen=True)
 class ReadResults:
-    """What a successful run stores of its read: bookmarks, replica, directory rows."""
+    """What a successful run stores of its read: bookmarks, replica, directory rows (of ``people``;
+    None: everyone)."""
 
     source: SourceRead
     directory: DirectoryRows
+    people: frozenset[str] | None = None
 
 
 @dataclass
@@ -219,8 +283,8 @@ class DecidedFeed:
     origin: str  # which 1C (sync_jobs.connections.source_identity)
     builder: DesiredStateBuilder
     planner: Planner
-    finish_plan: Callable[[Planner, DesiredState], SyncPlan]
-    store_rows: Callable[[SourceRead, DesiredState], ReadResults]
+    finish_plan: Callable[[Planner, DesiredState, frozenset[str] | None], SyncPlan]
+    store_rows: Callable[[SourceRead, DesiredState, frozenset[str] | None], ReadResults]
     observe_user: Callable[[DesiredUser], None] = lambda user: None
     records: dict[str, list[Any]] = field(default_factory=lambda: {stream.name: [] for stream in STREAMS})
     new_adds: list[tuple[str, str]] = field(default_factory=list)  # (group key, person key) planned
@@ -259,12 +323,13 @@ class DecidedFeed:
             return
         desired = self.builder.finish()
         self._plan_users(self.builder.take_ready())
-        self.finish_plan(self.planner, desired)
+        outcome = self.read.outcome
+        assert outcome is not None
+        self.finish_plan(self.planner, desired, outcome.people)
         self.desired = desired
-        assert self.read.outcome is not None
-        feed, via_feed = self.read.outcome
-        read, self.records = SourceRead(self.records, feed, self.origin, via_feed), {}
-        self._results = _in_thread(lambda: self.store_rows(read, desired))  # while the writes go on
+        records = self.records if outcome.records is None else outcome.records
+        read, self.records = SourceRead(records, outcome.feed, self.origin, outcome.via_feed), {}
+        self._results = _in_thread(lambda: self.store_rows(read, desired, outcome.people))  # beside the writes
 
     def results(self) -> ReadResults:
         """What the successful read stores (computed beside the writes since the read ended)."""
@@ -287,9 +352,12 @@ class DecidedFeed:
         raise SourceReadFailed(READ_FAILED.format(kind=type(self.error).__name__, error=self.error)) from self.error
 
 
-def _in_thread(work: Callable[[], ReadResults]) -> Future[ReadResults]:
+T = TypeVar("T")
+
+
+def _in_thread(work: Callable[[], T]) -> Future[T]:
     """``work()`` in a thread of its own (in the caller's context); its result when asked."""
-    future: Future[ReadResults] = Future()
+    future: Future[T] = Future()
 
     def run() -> None:
         try:

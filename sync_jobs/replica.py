@@ -31,6 +31,7 @@ from sync_jobs.models import SyncReplica
 log = logging.getLogger(__name__)
 
 FEED = "~feed"  # the row holding the change-feed position (stream names are identifiers)
+BASIS = "~basis"  # the date and settings digest the run decided on (sync_jobs.scope), after a run without errors
 COMPRESSION = 1  # zlib level: JSON rows shrink ~4x already at 1, and the full run waits for it
 ENCODE_ROWS = 1000
 
@@ -158,6 +159,16 @@ class ReplicaStore:
             log.warning("sync replica feed position unusable (%s): reading 1C in full", error)
             return None
         return stored.get("position") if isinstance(stored, dict) and stored.get("source") == source else None
+
+    def basis(self) -> dict[str, Any] | None:
+        """The stored ``sync_jobs.scope.decision_basis`` of the last run; None when there is none."""
+        data = self._payload(BASIS)
+        try:
+            stored = None if data is None else json.loads(zlib.decompress(data))
+        except (zlib.error, ValueError) as error:
+            log.warning("sync replica basis unusable (%s): deciding every person", error)
+            return None
+        return stored if isinstance(stored, dict) else None
 
     def records(self, stream: str, codec: RecordCodec) -> list[Any] | None:
         """The stream's kept records; None when there are none or they cannot be read back (stored by

@@ -22,12 +22,13 @@ from sync_jobs.execute import PlanWriter
 from sync_jobs.lock import Lease, sync_lock
 from sync_jobs.pipeline import (BackgroundRead, DecidedFeed, ReadResults, SourceRead, changed_since_last_run,
                                 read_into, read_source)
-from sync_jobs.plan import Planner, SyncPlan, deactivation_refusal, plan_sync
+from sync_jobs.plan import MappedUser, Planner, SyncPlan, deactivation_refusal, plan_sync
 from sync_jobs.reconcile import Reconciler
 from sync_jobs.sender import Report, Sender
 from sync_jobs.settings import SyncSettings, sync_settings
 from sync_jobs.store import MappingStore
-from sync_jobs.replica import ReplicaStore
+from sync_jobs.replica import BASIS, ReplicaStore, compressed_json
+from sync_jobs.scope import decision_basis
 
 log = logging.getLogger(__name__)
 
@@ -122,14 +123,15 @@ class SyncRunner:
         reconciler = Reconciler(sender)
         writer = PlanWriter(sender, reconciler, owner_id=self.settings.owner_id)
         replicas = ReplicaStore(self.db, get_store(self.app).cipher, self.portal)
-        read = BackgroundRead(lambda deliver: read_into(self.app, self.settings, replicas, deliver, full=full)).start()
+        read = BackgroundRead(lambda deliver: read_into(self.app, self.settings, replicas, deliver, full=full,
+                                                        narrow=True)).start()
         try:
             self._reconcile(reconciler, full)
             feed = DecidedFeed(read, source_identity(self.app, self.settings),
                                DesiredStateBuilder(self.settings, self.settings.as_of()),
                                Planner(store.mapped_group, store.mapped_user, store.rejected,
                                        sum(1 for user in store.mapped_users() if user.active)),
-                               lambda planner, desired: planner.finish(desired, store.mapped_users()),
+                               lambda planner, desired, people: planner.finish(desired, _among(store, people)),
                                self._results, reconciler.observe_user if full else lambda user: None)
             started = time.monotonic()
             writer.run_pipelined(feed)
@@ -147,13 +149,22 @@ class SyncRunner:
         prepared = Prepared(feed.desired, feed.plan, source, changed_since_last_run(self.db, self.portal,
                                                                                     source.bookmarks))
         runs.save_bookmarks(self.db, self.portal, source.bookmarks)
-        runs.save_directory(self.db, self.portal, results.directory, get_store(self.app).cipher)
-        replicas.save(source.replica)
+        runs.save_directory(self.db, self.portal, results.directory, get_store(self.app).cipher, results.people)
+        replicas.save({**source.replica, **self._basis(store, feed.plan)})
         return self._summary(run_id, full, prepared)
 
-    def _results(self, source: SourceRead, desired: DesiredState) -> ReadResults:
+    def _results(self, source: SourceRead, desired: DesiredState, people: frozenset[str] | None) -> ReadResults:
         """Computed once the read succeeded, beside the writes: bookmarks, replica, directory rows."""
-        return ReadResults(source.prepare(), runs.directory_rows(desired, get_store(self.app).cipher))
+        return ReadResults(source.prepare(), runs.directory_rows(desired, get_store(self.app).cipher), people)
+
+    def _basis(self, store: MappingStore, plan: SyncPlan) -> dict[str, bytes]:
+        """The stored decision basis (sync_jobs.scope): the next incremental run decides again the people
+        this run failed to write or left out (listed again in its summary); nothing (everyone is decided)
+        after a group or membership failed."""
+        if any(record.kind != "user" for record in self.report.records):
+            return {}
+        retry = sorted({record.key for record in [*self.report.records, *plan.skipped]})
+        return {BASIS: compressed_json({**decision_basis(self.settings, len(store.of_kind("user"))), "retry": retry})}
 
     def _tick(self, bar: tqdm) -> None:
         bar.update(1)
@@ -186,6 +197,12 @@ class SyncRunner:
     def first_write_s(self) -> float | None:
         first = self.report.first_write_at
         return None if first is None else first - self.started
+
+
+def _among(store: MappingStore, people: frozenset[str] | None) -> list[MappedUser]:
+    """The mapped users of ``people`` (None: all): the only ones an incremental run may take out or
+    deactivate when 1C no longer has them."""
+    return [user for user in store.mapped_users() if people is None or user.key in people]
 
 
 def run_sync(app: Flask, *, full: bool, force: bool = False, progress: bool = False) -> SyncRunSummary:

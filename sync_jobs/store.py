@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from b24app.db import Database
 from b24app.models import utcnow
@@ -161,6 +161,13 @@ def _values(row: Row, now: Any, *, keys: bool = True) -> dict[str, Any]:
     return {"kind": row.kind, "key": row.key, **values} if keys else values
 
 
+def mapped_count(db: Database, portal: str, kind: str) -> int:
+    """How many mapping rows of ``kind`` the portal has."""
+    with db.read_session() as session:
+        return session.scalar(select(func.count()).select_from(SyncMapping)
+                              .where(SyncMapping.member_id == portal, SyncMapping.kind == kind)) or 0
+
+
 # -- bookmarks -------------------------------------------------------------------------------------
 
 def pack_bookmark(bookmark: Bookmark) -> str:
@@ -218,8 +225,10 @@ def finish_run(db: Database, run_id: int, *, status: str, counts: Mapping[str, i
             raise LookupError(f"sync run {run_id} vanished")
         run.status, run.finished_at, run.message = status, utcnow(), message
         run.counts = json.dumps(dict(counts), ensure_ascii=False)
-        session.add_all(SyncRunRecord(run_id=run_id, kind=r.kind, key=r.key, title=r.title[:255], reason=r.reason)
-                        for r in records)
+        rows = [{"run_id": run_id, "kind": r.kind, "key": r.key, "title": r.title[:255], "reason": r.reason}
+                for r in records]
+        if rows:  # one multi-row insert (a run lists thousands of people without an e-mail)
+            session.execute(insert(SyncRunRecord), rows)
 
 
 def recent_runs(db: Database, portal: str, limit: int) -> list[SyncRun]:
@@ -259,15 +268,19 @@ def directory_rows(desired: DesiredState, cipher: TokenCipher) -> DirectoryRows:
                          {u.key: sorted(u.groups) for u in users})
 
 
-def save_directory(db: Database, portal: str, rows: DirectoryRows, cipher: TokenCipher) -> None:
+def save_directory(db: Database, portal: str, rows: DirectoryRows, cipher: TokenCipher,
+                   people: frozenset[str] | None = None) -> None:
     """Bring the portal's directory tables to the rows of a successful run, writing only what changed
-    (the contacts of those rows encrypted)."""
+    (the contacts of those rows encrypted). ``people``: the rows are of these people only (an incremental
+    run, sync_jobs.scope): the others' rows stay, and a site goes once nobody is placed in it."""
     def seal(row: dict[str, Any]) -> dict[str, Any]:
         return {**row, "contacts": cipher.encrypt(row["contacts"])}
 
     with db.session() as session:
-        _sync_rows(session, portal, DirectorySite, DirectorySite.department_ref, rows.sites)
-        changed, removed = _sync_rows(session, portal, DirectoryPerson, DirectoryPerson.person_ref, rows.people, seal)
+        _sync_rows(session, portal, DirectorySite, DirectorySite.department_ref, rows.sites,
+                   within=None if people is None else frozenset())
+        changed, removed = _sync_rows(session, portal, DirectoryPerson, DirectoryPerson.person_ref, rows.people, seal,
+                                      within=people)
         stale = [*changed, *removed]
         for chunk in (stale[i:i + 500] for i in range(0, len(stale), 500)):
             session.execute(delete(DirectoryPlacement).where(DirectoryPlacement.member_id == portal,
@@ -276,6 +289,11 @@ def save_directory(db: Database, portal: str, rows: DirectoryRows, cipher: Token
                       for key in changed for ref in rows.departments[key]]
         if placements:
             session.execute(insert(DirectoryPlacement), placements)
+        if people is not None:
+            placed = select(DirectoryPlacement.department_ref).where(DirectoryPlacement.member_id == portal)
+            session.execute(delete(DirectorySite).where(DirectorySite.member_id == portal,
+                                                        DirectorySite.department_ref.not_in(list(rows.sites)),
+                                                        DirectorySite.department_ref.not_in(placed)))
 
 
 def _person(user: DesiredUser, cipher: TokenCipher) -> dict[str, Any]:
@@ -289,15 +307,17 @@ def _person(user: DesiredUser, cipher: TokenCipher) -> dict[str, Any]:
 
 
 def _sync_rows(session: Any, portal: str, model: Any, key_column: Any, rows: Mapping[str, dict[str, Any]],
-               seal: Callable[[dict[str, Any]], dict[str, Any]] = lambda row: row) -> tuple[list[str], list[str]]:
+               seal: Callable[[dict[str, Any]], dict[str, Any]] = lambda row: row, *,
+               within: frozenset[str] | None = None) -> tuple[list[str], list[str]]:
     """Insert, update and delete the portal's rows of ``model`` to match ``rows`` (``_digested``; ``seal``
-    makes a row as stored, only for those written); the keys changed and removed."""
+    makes a row as stored, only for those written); the keys changed and removed. ``within`` not None:
+    ``rows`` are only some of the rows, and a row is removed only when its key is in ``within``."""
     mine = model.member_id == portal
     known = dict(session.execute(select(key_column, model.digest).where(mine)).all())
     key_name = key_column.key
     new = [{"member_id": portal, key_name: key, **seal(row)} for key, row in rows.items() if key not in known]
     updated = [{"k": key, **seal(row)} for key, row in rows.items() if key in known and known[key] != row["digest"]]
-    removed = [key for key in known if key not in rows]
+    removed = [key for key in known if key not in rows and (within is None or key in within)]
     if new:
         session.execute(insert(model), new)
     if updated:

@@ -202,18 +202,27 @@ def _deliver_with(sources: queue.SimpleQueue[ZupSource], stream: Stream, deliver
         sources.put(source)
 
 
-def read_changes(source: ZupSource, kept: dict[str, dict[str, Any]], feed: SourcePosition,
-                 streams: Iterable[Stream] = STREAMS, *, acknowledge: bool = True) -> SourcePosition:
-    """Apply every change after ``feed`` to ``kept`` (stream -> key -> record); the new position.
+def read_changes(source: ZupSource, stored: Callable[[], dict[str, dict[str, Any]] | None], feed: SourcePosition,
+                 streams: Iterable[Stream] = STREAMS, *, acknowledge: bool = True,
+                 before_apply: Callable[[ChangeSet], None] = lambda changes: None,
+                 ) -> tuple[dict[str, dict[str, Any]], SourcePosition] | None:
+    """Apply every change after ``feed`` to the kept records (stream -> key -> record) ``stored()`` gives
+    once the first package arrived (it may load them meanwhile); those records and the new position,
+    None when ``stored()`` has none. ``before_apply`` sees each package of changes before it is applied.
 
     Only the stored position is acknowledged (and only with ``acknowledge``): the later packages of
     this run are not persisted yet, and a feed that forgot them would lose them if the run failed.
     """
     streams = tuple(streams)
+    kept: dict[str, dict[str, Any]] | None = None
     while True:
         changes = source.changes(feed, acknowledge=acknowledge)
+        kept = stored() if kept is None else kept
+        if kept is None:
+            return None
+        before_apply(changes)
         for stream in streams:
             stream.apply(kept[stream.name], changes)
         feed, acknowledge = changes.bookmark, False
         if changes.complete:
-            return feed
+            return kept, feed
