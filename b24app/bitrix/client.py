@@ -322,6 +322,8 @@ class B24Client:
         except requests.RequestException as error:
             REST_REQUESTS.labels(method, "connection").inc()
             raise B24ConnectionError(f"{method}: {type(error).__name__}") from None
+        finally:
+            self.pacer.answered()
         log.debug("bitrix24 %s -> HTTP %s", method, response.status_code)
         try:
             decoded = _decode(response)

@@ -52,8 +52,13 @@ def _paced(client: B24Client) -> aiohttp.TraceConfig:
     async def on_request_start(session: Any, context: SimpleNamespace, params: Any) -> None:
         await asyncio.sleep(client.pacer.reserve())
 
+    async def on_request_done(session: Any, context: SimpleNamespace, params: Any) -> None:
+        client.pacer.answered()
+
     trace = aiohttp.TraceConfig()
     trace.on_request_start.append(on_request_start)
+    trace.on_request_end.append(on_request_done)
+    trace.on_request_exception.append(on_request_done)
     return trace
 
 

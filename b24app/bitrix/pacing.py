@@ -48,7 +48,10 @@ class RequestPacer:
 
     The portal counts requests when they arrive, not when we book them; requests delayed by thread
     scheduling or the network arrive bunched. The headroom keeps `ARRIVAL_JITTER_S` worth of
-    requests in reserve (one request at 2 req/s, ten at 200 req/s on a time-scaled emulator).
+    requests in reserve (one request at 2 req/s, ten at 200 req/s on a time-scaled emulator). A request
+    booked and not yet answered may not have reached the portal, whose bucket does not drain for it:
+    the level never drains below the requests in flight (``answered`` ends one), so a stall longer
+    than the jitter (a busy machine) cannot make a cold bucket look emptier here than at the portal.
     """
 
     def __init__(self, limits: RateLimits, *, clock: Clock = time.monotonic, headroom: float | None = None) -> None:
@@ -58,6 +61,7 @@ class RequestPacer:
         self._capacity = max(1.0, limits.burst - headroom)
         self._clock = clock
         self._level = 0.0
+        self._in_flight = 0
         self._updated = clock()
         self._lock = threading.Lock()
 
@@ -67,8 +71,14 @@ class RequestPacer:
             now = self._drain()
             delay = max(0.0, (self._level + 1 - self._capacity) / self._rate)
             self._level += 1
+            self._in_flight += 1
             self._updated = now
             return delay
+
+    def answered(self) -> None:
+        """A booked request has its answer (or failed): the portal has counted it, or never will."""
+        with self._lock:
+            self._in_flight = max(0, self._in_flight - 1)
 
     def saturate(self) -> None:
         """The portal said 503: assume its bucket is full, so the next requests go at the drain rate."""
@@ -78,7 +88,7 @@ class RequestPacer:
 
     def _drain(self) -> float:
         now = self._clock()
-        self._level = max(0.0, self._level - (now - self._updated) * self._rate)
+        self._level = max(float(self._in_flight), self._level - (now - self._updated) * self._rate)
         self._updated = now
         return now
 

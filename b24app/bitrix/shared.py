@@ -132,6 +132,9 @@ class SharedRequestPacer:
     def reserve(self) -> float:
         return self.link.run(lambda: self._script("reserve"), self.fallback.reserve)
 
+    def answered(self) -> None:
+        """Nothing to do: the shared bucket keeps no requests in flight (its headroom covers the jitter)."""
+
     def saturate(self) -> None:
         self.fallback.saturate()
         self.link.run(lambda: self._script("saturate"), lambda: 0.0)

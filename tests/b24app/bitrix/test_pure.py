@@ -72,8 +72,25 @@ def test_pacer_allows_the_burst_then_the_drain_rate() -> None:
     assert delays == [0.0] * 48
     assert pacer.reserve() == pytest.approx(0.05)
     assert pacer.reserve() == pytest.approx(0.55)
+    for _ in range(50):
+        pacer.answered()
     clock.now += 11  # 22 slots drained: 50 - 22 = 28 booked, 20 more fit under 48.9
     assert [pacer.reserve() for _ in range(20)] == [0.0] * 20
+
+
+def test_pacer_does_not_drain_what_is_still_in_flight() -> None:
+    """16 requests booked on a cold bucket and stalled before reaching the portal (a busy machine): the
+    portal has not counted them, so time passing frees no slot for them until they are answered."""
+    clock = ManualClock()
+    pacer = RequestPacer(RateLimits(requests_per_s=200.0, burst=50), clock=clock)
+    assert [pacer.reserve() for _ in range(16)] == [0.0] * 16
+    clock.now += 0.1  # 20 slots' worth of drain while the 16 are still on their way
+    assert [pacer.reserve() for _ in range(23)] == [0.0] * 23  # 16 + 23 = 39: no more at once
+    assert pacer.reserve() > 0
+    for _ in range(40):
+        pacer.answered()
+    clock.now += 0.25  # answered and drained: the bucket is cold again
+    assert [pacer.reserve() for _ in range(39)] == [0.0] * 39
 
 
 def test_pacer_headroom_grows_with_the_rate() -> None:
