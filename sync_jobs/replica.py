@@ -152,21 +152,20 @@ class ReplicaStore:
     def feed(self, source: str) -> SourcePosition | None:
         """The change-feed position stored for ``source`` (``source_identity``); None before the first
         successful run and after the sync was pointed at another 1C."""
-        data = self._payload(FEED)
-        try:
-            stored = None if data is None else json.loads(zlib.decompress(data))
-        except (zlib.error, ValueError) as error:
-            log.warning("sync replica feed position unusable (%s): reading 1C in full", error)
-            return None
-        return stored.get("position") if isinstance(stored, dict) and stored.get("source") == source else None
+        stored = self._stored_json(FEED, "feed position unusable (%s): reading 1C in full")
+        return stored.get("position") if stored is not None and stored.get("source") == source else None
 
     def basis(self) -> dict[str, Any] | None:
         """The stored ``sync_jobs.scope.decision_basis`` of the last run; None when there is none."""
-        data = self._payload(BASIS)
+        return self._stored_json(BASIS, "basis unusable (%s): deciding every person")
+
+    def _stored_json(self, name: str, unusable: str) -> dict[str, Any] | None:
+        """The compressed JSON object kept under ``name``; None when absent or unreadable (logged)."""
+        data = self._payload(name)
         try:
             stored = None if data is None else json.loads(zlib.decompress(data))
         except (zlib.error, ValueError) as error:
-            log.warning("sync replica basis unusable (%s): deciding every person", error)
+            log.warning("sync replica " + unusable, error)
             return None
         return stored if isinstance(stored, dict) else None
 
