@@ -21,7 +21,7 @@ from b24app.bitrix.errors import B24Error
 from b24app.features import get_features
 from b24app.formparse import MalformedBody, parse_request
 from b24app.install_steps import InstallContext, run_install_steps
-from b24app.portal import get_config, get_store, oauth_server
+from b24app.portal import get_config, get_store, limits_of, oauth_server
 from b24app.store import NewInstallation, TokenSet
 from b24app.verify import PORTAL_HOST, InstallRefused, get_verifier
 
@@ -80,7 +80,7 @@ def _install(form: dict[str, Any]):  # type: ignore[no-untyped-def]
     proven = get_verifier(current_app).install(form)
     grant, domain = proven.grant, proven.domain
     tokens = InstallTokens(grant.tokens)
-    client = B24Client(grant.client_endpoint, tokens=tokens)
+    client = B24Client(grant.client_endpoint, tokens=tokens, **limits_of(current_app, grant.member_id))
     admin = client.call("profile", {}).result
     if not isinstance(admin, dict) or not admin.get("ADMIN"):
         raise InstallRefused("Устанавливать приложение может только администратор портала")

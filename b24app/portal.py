@@ -5,12 +5,13 @@ bucket in Redis (``b24app.bitrix.shared``), whichever process or machine it runs
 """
 from __future__ import annotations
 
+import threading
 from urllib.parse import urlparse
 
 from flask import Flask
 
 from b24app import verify
-from b24app.bitrix import B24Client, RateLimits
+from b24app.bitrix import B24Client, OperatingGovernor, RateLimits, RequestPacer
 from b24app.bitrix.shared import RedisLink, SharedGovernor, SharedRequestPacer
 from b24app.bitrix.tokens import EXPIRY_MARGIN_S, OAuthServer, PortalTokens
 from b24app.config import Config
@@ -49,8 +50,7 @@ def client_for(app: Flask, member_id: str | None = None) -> B24Client:
     """The REST client of an installed portal (app mode) or of the configured webhook."""
     config = get_config(app)
     if config.mode == "webhook":
-        return B24Client(config.webhook_url, webhook=True, plan_limits=plan_limits(config),
-                         **_limiters(app, urlparse(config.webhook_url).netloc))
+        return B24Client(config.webhook_url, webhook=True, **limits_of(app, urlparse(config.webhook_url).netloc))
     store = get_store(app)
     member_id = member_id or current_portal() or installed_portal(app)
     if member_id is None:
@@ -59,8 +59,7 @@ def client_for(app: Flask, member_id: str | None = None) -> B24Client:
     if installation is None or installation.status == "uninstalled":
         raise LookupError(f"приложение не установлено на портале {member_id}")
     tokens = PortalTokens(store, member_id, oauth_server(app, member_id), expiry_margin_s=EXPIRY_MARGIN_S / config.time_scale)
-    return B24Client(installation.client_endpoint, tokens=tokens, plan_limits=plan_limits(config),
-                     **_limiters(app, member_id))
+    return B24Client(installation.client_endpoint, tokens=tokens, **limits_of(app, member_id))
 
 
 def installed_portal(app: Flask) -> str | None:
@@ -97,20 +96,38 @@ def redis_link(app: Flask) -> RedisLink | None:
     return app.extensions.get("b24app.redis")
 
 
-def _limiters(app: Flask, portal: str) -> dict:
-    """The shared pacer and governor of ``portal`` when Redis is configured, else nothing (in-process)."""
-    link = redis_link(app)
-    if link is None:
-        return {}
+def limits_of(app: Flask, portal: str) -> dict:
+    """The keyword arguments that make a B24Client book its requests in ``portal``'s one bucket: shared
+    through Redis when configured, else this process's own (every client of the portal in this process,
+    whatever token it carries, books in the same bucket, as the portal counts them together)."""
     config = get_config(app)
-    limits, share = plan_limits(config), config.cluster.fallback_share
-    return {"pacer": SharedRequestPacer(link, portal, limits, fallback_share=share),
-            "governor": SharedGovernor(link, portal, limits, fallback_share=share)}
+    limits = plan_limits(config)
+    link = redis_link(app)
+    if link is not None:
+        share = config.cluster.fallback_share
+        return {"plan_limits": limits, "pacer": SharedRequestPacer(link, portal, limits, fallback_share=share),
+                "governor": SharedGovernor(link, portal, limits, fallback_share=share)}
+    local: _LocalLimits = app.extensions["b24app.local_limits"]
+    return {"plan_limits": limits, **local.of(portal, limits)}
+
+
+class _LocalLimits:
+    """One pacer and one operating-time governor per portal for the whole process (the embedded mode)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_portal: dict[str, dict] = {}
+
+    def of(self, portal: str, limits: RateLimits) -> dict:
+        with self._lock:
+            return self._by_portal.setdefault(
+                portal, {"pacer": RequestPacer(limits), "governor": OperatingGovernor(limits)})
 
 
 def init_app(app: Flask, config: Config) -> None:
     app.extensions["b24app.config"] = config
+    app.extensions["b24app.local_limits"] = _LocalLimits()
     if config.cluster.redis_url:
         app.extensions["b24app.redis"] = RedisLink(config.cluster.redis_url)
     app.extensions["b24app.store"] = InstallationStore(get_db(app), TokenCipher(config.token_keys))
-    verify.init_app(app, get_store(app), oauth_server(app), config)
+    verify.init_app(app, get_store(app), oauth_server(app), config, limits=lambda portal: limits_of(app, portal))

@@ -29,7 +29,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import urlparse
 
 from cachetools import TLRUCache
@@ -102,8 +102,10 @@ class OneOffToken:
 class Verifier:
     """Proves every kind of call Bitrix24 makes to the app."""
 
-    def __init__(self, store: InstallationStore, oauth: OAuthServer, config: Config) -> None:
+    def __init__(self, store: InstallationStore, oauth: OAuthServer, config: Config,
+                 limits: Callable[[str], Mapping[str, Any]] = lambda _portal: {}) -> None:
         self.store = store
+        self.limits = limits  # a portal's pacing for the clients the proofs use (b24app.portal.limits_of)
         self.oauth = oauth
         self.config = config
         self._viewers: TLRUCache = TLRUCache(maxsize=VIEWER_CACHE_SIZE, ttu=_proof_expiry)
@@ -237,7 +239,7 @@ class Verifier:
             raise ProofBusy(installation.member_id)
         try:
             with B24Client(installation.client_endpoint, tokens=OneOffToken(token), max_attempts=1,
-                           timeout=PROOF_TIMEOUT) as client:
+                           timeout=PROOF_TIMEOUT, **self.limits(installation.member_id)) as client:
                 outcome = client.batch(commands)
         except B24Error as exc:
             log.warning("token proof on %s failed: %s", installation.domain, type(exc).__name__)
@@ -273,8 +275,9 @@ def _proof_expiry(_key: Any, value: tuple[Viewer, float], now: float) -> float:
     return value[1]
 
 
-def init_app(app: Any, store: InstallationStore, oauth: OAuthServer, config: Config) -> None:
-    app.extensions["b24app.verifier"] = Verifier(store, oauth, config)
+def init_app(app: Any, store: InstallationStore, oauth: OAuthServer, config: Config,
+             limits: Callable[[str], Mapping[str, Any]]) -> None:
+    app.extensions["b24app.verifier"] = Verifier(store, oauth, config, limits)
 
 
 def get_verifier(app: Any) -> Verifier:

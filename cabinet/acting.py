@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from b24app.bitrix import B24Client
-from b24app.portal import get_store
+from b24app.portal import get_store, limits_of
 from b24app.verify import OneOffToken, Viewer, get_verifier
 
 
@@ -17,4 +17,4 @@ def client_as_viewer(app: Flask, proven: Viewer, auth_id: object) -> B24Client |
         return None
     installation = get_store(app).find(member_id=proven.member_id)
     assert installation is not None, "a proven viewer's portal is installed"
-    return B24Client(installation.client_endpoint, tokens=OneOffToken(token))
+    return B24Client(installation.client_endpoint, tokens=OneOffToken(token), **limits_of(app, proven.member_id))
