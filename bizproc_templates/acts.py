@@ -102,7 +102,9 @@ class ActsList:
 
     def _act(self, row: dict[str, Any]) -> EmployeeAct:
         state = self._state(row)
-        file_id = str(self._value(row, "ACT_FILE") or "").removeprefix("n")  # [inferred] "n<id>": a Drive object
+        # a File (Drive) value is written "n<Drive file id>" (REST docs: lists/elements/lists-element-add.md);
+        # read back alike [inferred]
+        file_id = str(self._value(row, "ACT_FILE") or "").removeprefix("n")
         return EmployeeAct(element_id=int(row["ID"]), act_code=str(self._value(row, "ACT_CODE") or ""),
                            title=str(self._value(row, "ACT_TITLE") or ""),
                            file_id=int(file_id) if file_id.isdigit() else None,

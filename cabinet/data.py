@@ -262,7 +262,9 @@ def attached_certificates(app: Flask, client: B24Client, member_id: str, user_id
         return {}
     found: Attached = {}
     for filed in filed_requests(client, process, author=user_id):
-        file_id = filed.values.get("DOCUMENT", "").removeprefix("n")  # [inferred] "n<id>": a Drive object
+        # a File (Drive) value is written "n<Drive file id>" (REST docs: lists/elements/lists-element-add.md);
+        # read back alike [inferred]
+        file_id = filed.values.get("DOCUMENT", "").removeprefix("n")
         number = filed.values.get("ZUP_NUMBER", "").strip()
         if number and file_id.isdigit():
             found[(filed.values.get("CERT_TYPE", ""), number)] = int(file_id)
