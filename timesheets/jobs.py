@@ -184,15 +184,36 @@ class Reminder:
 
 
 def health(app: Flask) -> dict[str, str]:
-    """What waits too long, on any portal: notices Bitrix24 refused every time, locked timesheets 1C does not
-    have."""
+    """What waits too long, per portal: notices Bitrix24 refused every time, locked timesheets 1C does not
+    have (on the portals whose timesheets go to 1C)."""
     with get_db(app).read_session() as session:
-        undelivered = session.scalar(select(func.count()).select_from(TimesheetNotice).where(
-            TimesheetNotice.sent_at.is_(None), TimesheetNotice.attempts >= MAX_ATTEMPTS)) or 0
-        unpushed = session.scalar(select(func.count()).select_from(Timesheet).where(
-            Timesheet.status == "locked",
-            (Timesheet.onec_revision.is_(None)) | (Timesheet.onec_revision != Timesheet.revision))) or 0
-    report = {"notices": "ok" if not undelivered else f"не доставлено уведомлений: {undelivered}"}
-    if settings_of(app).onec_time_kind is not None:
-        report["onec_push"] = "ok" if not unpushed else f"закрытых табелей не в 1С: {unpushed}"
+        undelivered = dict(session.execute(
+            select(TimesheetNotice.member_id, func.count()).where(
+                TimesheetNotice.sent_at.is_(None), TimesheetNotice.attempts >= MAX_ATTEMPTS)
+            .group_by(TimesheetNotice.member_id)).tuples().all())
+        unpushed = dict(session.execute(
+            select(Timesheet.member_id, func.count()).where(
+                Timesheet.status == "locked",
+                (Timesheet.onec_revision.is_(None)) | (Timesheet.onec_revision != Timesheet.revision))
+            .group_by(Timesheet.member_id)).tuples().all())
+    report = {"notices": _waiting("не доставлено уведомлений", undelivered)}
+    pushing = [portal for portal in portals_in_turn(app) or [""] if _pushes_to_onec(app, portal)]
+    if pushing:
+        report["onec_push"] = _waiting("закрытых табелей не в 1С",
+                                       {p: n for p, n in unpushed.items() if p in pushing})
     return report
+
+
+def _pushes_to_onec(app: Flask, portal: str) -> bool:
+    with portal_scope(portal or None):
+        return settings_of(app).onec_time_kind is not None
+
+
+def _waiting(what: str, by_portal: Mapping[str, int]) -> str:
+    """"ok", or the count, by portal when more than one has some."""
+    total = sum(by_portal.values())
+    if not total:
+        return "ok"
+    if len(by_portal) == 1:
+        return f"{what}: {total}"
+    return f"{what}: {total} (" + ", ".join(f"{p or '—'}: {n}" for p, n in sorted(by_portal.items())) + ")"

@@ -22,6 +22,7 @@ from service import create_app
 from sync_jobs.models import SyncMapping, SyncRun, SyncRunRecord
 from tests.support import installed_stub, write_config
 from tests.timesheets.factory import opened
+from timesheets.jobs import health as timesheet_health
 from timesheets.models import Timesheet, TimesheetDay
 
 A, B = "a" * 32, "b" * 32
@@ -228,3 +229,20 @@ def test_a_clean_uninstall_deletes_that_portals_data_and_keeps_the_others(portal
         assert session.scalar(select(func.count()).select_from(SyncRunRecord)) == 1
         assert {day.timesheet.member_id for day in session.scalars(select(TimesheetDay))} == {B}
     assert get_store(portals_app).find(member_id=A) is None and get_store(portals_app).find(member_id=B) is not None
+
+
+def test_health_counts_unpushed_timesheets_only_where_they_go_to_1c(tmp_path: Path, database_url: str) -> None:
+    connection = {"name": "zup", "mode": "odata", "url": "http://127.0.0.1:9/odata", "login": "hr",
+                  "password_env": "ZUP_PASSWORD"}
+    config, _ = write_config(tmp_path, public_url="http://127.0.0.1:5000", database_url=database_url, extra={
+        "onec": {"connections": [connection]}, "timesheets": {},
+        "portals": {A: {"timesheets": {"onec": {"time_kind": "5f7c2a10-0000-0000-0000-000000000001"}}}, B: {}}},
+        env={"ZUP_PASSWORD": "x"})
+    application = create_app(config)
+    for member_id in (A, B):
+        installed_stub(application, member_id)
+    with get_db(application).session() as session:
+        for portal in (A, B):
+            opened(session, dt.datetime(2026, 12, 31, tzinfo=dt.timezone.utc), portal=portal).status = "locked"
+    assert timesheet_health(application)["onec_push"] == "закрытых табелей не в 1С: 1"  # a's; b keeps them
+    get_db(application).dispose()

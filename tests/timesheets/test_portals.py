@@ -17,8 +17,9 @@ from tests.timesheets.test_jobs import APPROVERS, LEADERS, SETTINGS, at
 from timesheets.access import Viewer, can_edit, can_view, visible
 from timesheets.exports.invoice import invoice_of_client
 from timesheets.exports.t13 import t13_of_department
-from timesheets.jobs import lock_closed_months, plan_reminders
+from timesheets.jobs import health, lock_closed_months, plan_reminders
 from timesheets.models import Timesheet, TimesheetNotice
+from timesheets.notices import MAX_ATTEMPTS
 from timesheets.rates import rates_between, set_rate
 from timesheets.roster import prefill_site
 from timesheets.sheets import transition
@@ -99,3 +100,11 @@ def test_a_viewer_sees_and_edits_only_their_portals_timesheets(db: Database, clo
             assert can_view(viewer, sheets[B]) and not can_view(viewer, sheets[A])
         assert can_edit(leader, sheets[B]) and not can_edit(leader, sheets[A])
         assert session.scalar(select(func.count()).select_from(Timesheet)) == 2
+
+
+def test_health_says_which_portal_waits(app, db: Database, clock: FixedClock) -> None:  # type: ignore[no-untyped-def]
+    with db.session() as session:
+        for portal, key in ((A, "a1"), (A, "a2"), (B, "b1")):
+            session.add(TimesheetNotice(member_id=portal, dedupe_key=key, user_id=5, message="m",
+                                        created_at=clock(), attempts=MAX_ATTEMPTS))
+    assert health(app)["notices"] == f"не доставлено уведомлений: 3 ({A}: 2, {B}: 1)"
