@@ -136,7 +136,7 @@ def _seed_bench_portal(app, portal_url: str) -> None:  # type: ignore[no-untyped
 def _processed(cluster: Cluster, expected: int, timeout_s: float = 300) -> int:
     """How many of bench.intake's calls the cluster processed (waiting up to ``timeout_s`` for ``expected``)."""
     deadline = time.monotonic() + timeout_s
-    with sa.create_engine(cluster.database_url).connect() as connection:
+    with cluster.connect() as connection:
         while True:
             done = connection.execute(sa.text("SELECT count(*) FROM inbox_items WHERE member_id = :m "
                                               "AND status = 'done'"), {"m": intake.MEMBER_ID}).scalar_one()

@@ -24,6 +24,7 @@ import redis
 import requests
 import sqlalchemy as sa
 import yaml
+from sqlalchemy.pool import NullPool
 
 from b24app.config import generate_token_key
 
@@ -89,6 +90,7 @@ class Cluster:
         self.public_url = f"http://127.0.0.1:{self.port}"
         self.env: dict[str, str] = {}
         self.engine: sa.Engine | None = None
+        self.reader: sa.Engine | None = None  # the cluster's schema, a connection per use (NullPool)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -121,6 +123,8 @@ class Cluster:
             _stop(process)
         for portal in self.portals:
             _stop(portal.process)
+        if self.reader is not None:
+            self.reader.dispose()
         if self.engine is not None:
             with self.engine.begin() as connection:
                 connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
@@ -237,7 +241,8 @@ class Cluster:
         from service import upgrade_schema
 
         upgrade_schema(database_url)
-        with sa.create_engine(database_url).begin() as connection:
+        self.reader = sa.create_engine(database_url, poolclass=NullPool)
+        with self.reader.begin() as connection:
             connection.execute(sa.text(f"CREATE TABLE {EFFECTS_TABLE} (item_id BIGINT NOT NULL, "
                                        "member_id VARCHAR(64) NOT NULL, pid INTEGER NOT NULL)"))
         self.database_url = database_url
@@ -309,13 +314,17 @@ class Cluster:
         """Inbox statuses of the probe events, and the item ids of every recorded effect."""
         from bench.cluster_node import EFFECTS_TABLE, PROBE_EVENT
 
-        assert self.engine is not None
-        with sa.create_engine(self.database_url).connect() as connection:
+        with self.connect() as connection:
             statuses = dict(connection.execute(sa.text(
                 "SELECT status, count(*) FROM inbox_items WHERE name = :name GROUP BY status"),
                 {"name": PROBE_EVENT}).all())
             effects = [row[0] for row in connection.execute(sa.text(f"SELECT item_id FROM {EFFECTS_TABLE}"))]
         return statuses, effects
+
+    def connect(self) -> sa.Connection:
+        """A connection to the cluster's schema, closed when the caller is done (no pool left behind)."""
+        assert self.reader is not None, "the cluster is started"
+        return self.reader.connect()
 
     def wait_processed(self, expected: int, timeout_s: float = 180) -> tuple[dict[str, int], list[int]]:
         deadline = time.monotonic() + timeout_s

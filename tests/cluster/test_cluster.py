@@ -63,12 +63,12 @@ def test_every_accepted_call_runs_exactly_once_through_kills(cluster: Cluster) -
 
 
 def _effect_portals(cluster: Cluster) -> list[str]:
-    with sa.create_engine(cluster.database_url).connect() as connection:
+    with cluster.connect() as connection:
         return [row[0] for row in connection.execute(sa.text("SELECT member_id FROM cluster_effects"))]
 
 
 def _done_at(cluster: Cluster) -> dict[str, list[float]]:
-    with sa.create_engine(cluster.database_url).connect() as connection:
+    with cluster.connect() as connection:
         rows = connection.execute(sa.text(
             "SELECT member_id, extract(epoch FROM processed_at) FROM inbox_items WHERE status = 'done' "
             "AND name = 'ONCLUSTERPROBE'")).all()

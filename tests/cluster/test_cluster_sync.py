@@ -33,7 +33,7 @@ def _sections(zup) -> dict:  # type: ignore[no-untyped-def]
 
 
 def _runs(cluster: Cluster) -> list[tuple[str, str]]:
-    with sa.create_engine(cluster.database_url).connect() as connection:
+    with cluster.connect() as connection:
         return [tuple(row) for row in connection.execute(sa.text("SELECT mode, status FROM sync_runs ORDER BY id"))]
 
 
