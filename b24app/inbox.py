@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from b24app.db import Database, get_db
@@ -261,11 +261,16 @@ def claim_item(db: Database, item_id: int, *, holder: str, lease_s: float,
         return _message(session.get_one(InboxItem, item_id))
 
 
-def mark_enqueued(db: Database, item_ids: Sequence[int]) -> None:
-    """The broker confirmed these items' tasks."""
+def mark_enqueued(db: Database, item_ids: Sequence[int], at: datetime | None = None) -> None:
+    """The broker confirmed these items' tasks, published ``at`` (before any of them could run and be
+    scheduled for a retry). The mark need not survive a crash of the database server (PostgreSQL docs:
+    "Asynchronous Commit"): a lost mark only makes the sweeper publish the items again, harmlessly."""
     if item_ids:
         with db.session() as session:
-            session.execute(update(InboxItem).where(InboxItem.id.in_(list(item_ids))).values(enqueued_at=utcnow()))
+            if db.engine.dialect.name == "postgresql":
+                session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+            session.execute(update(InboxItem).where(InboxItem.id.in_(list(item_ids)))
+                            .values(enqueued_at=at or utcnow()))
 
 
 def unpublished(db: Database, *, older_than_s: float, lost_after_s: float, paused: Collection[str] = (),
