@@ -2,7 +2,7 @@
 
 The inbox row is the durable record (committed before the 200); the task is only a pointer to it.
 ``Publisher.notify`` hands the id to a background thread that publishes batches with publisher
-confirms to each portal's queue and then writes ``enqueued_at`` for the confirmed ones. A web
+confirms to each portal's queue and later writes ``enqueued_at`` for the confirmed ones. A web
 process that dies first, or a broker that is down, leaves rows without ``enqueued_at``: the
 sweeper (``b24app.engine.sweeper``) publishes them again. Nothing accepted is lost.
 """
