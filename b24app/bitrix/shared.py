@@ -118,6 +118,17 @@ class RedisLink:
                         type(error).__name__, RETRY_REDIS_S)
             return fallback()
 
+    def attempt(self, action: Callable[[], object]) -> None:
+        """`action()` unless Redis is (recently found) down; a failure is ignored and does not count as
+        an outage (for what may be left undone: a booking ended here otherwise lapses by itself)."""
+        with self._lock:
+            if self._clock() < self._down_until:
+                return
+        try:
+            action()
+        except redis.RedisError as error:
+            log.debug("redis call skipped (%s)", type(error).__name__)
+
     def ping(self) -> bool:
         try:
             return bool(self.client.ping())
@@ -171,7 +182,7 @@ class SharedRequestPacer:
         if booking is None:
             self.fallback.answered()
         else:
-            self.link.run(lambda: self.link.client.zrem(self.in_flight_key, booking), lambda: 0)
+            self.link.attempt(lambda: self.link.client.zrem(self.in_flight_key, booking))
 
     def saturate(self) -> None:
         self.fallback.saturate()
