@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from b24app.db import Database, get_db
@@ -99,8 +99,9 @@ class GroupCommit:
     in, or it leads), not at every batch. No thread of its own, nothing buffered across a return.
 
     The batch is one multi-row statement on the process's own DB-API connection: no SQLAlchemy execution
-    or pool checkout, and on SQLite a single call into the driver while the write lock is held (the
-    statement commits itself in autocommit mode) — this runs for every call Bitrix24 makes.
+    or pool checkout, and a single call into the driver while the write lock is held (the statement
+    commits itself in autocommit mode: on PostgreSQL one round trip, not two) — this runs for every
+    call Bitrix24 makes.
     """
 
     def __init__(self, db: Database) -> None:
@@ -162,15 +163,14 @@ class GroupCommit:
             arrival.finish(item_id)
 
     def _write(self, rows: list[tuple[Any, ...]]) -> list[int | None]:
-        """Insert ``rows`` in one statement, committed before it returns; the new ids (None: the key was
-        stored before, or by an earlier row of the same batch)."""
+        """Insert ``rows`` in one statement, committed before it returns (the connection is in autocommit
+        mode: the statement is its own transaction, committed in the same round trip); the new ids (None:
+        the key was stored before, or by an earlier row of the same batch)."""
         connection = self._connection()
         try:
             cursor = connection.cursor()
             cursor.execute(_accept_sql(self.dialect, len(rows)), [value for row in rows for value in row])
             stored = {(member_id, key): item_id for member_id, key, item_id in cursor.fetchall()}
-            if self.dialect != "sqlite":  # SQLite runs in autocommit mode (b24app.db): the statement committed itself
-                connection.commit()
         except self.db.engine.dialect.loaded_dbapi.Error as error:
             self.close()  # whatever state it is in (a broken link, a failed transaction), never reused
             raise InboxUnavailable(type(error).__name__) from error
@@ -182,6 +182,8 @@ class GroupCommit:
         if self.connection is None or self.pid != os.getpid():
             self.connection = self.db.engine.raw_connection()
             self.connection.detach()
+            if self.dialect != "sqlite":  # (SQLite's connections run so already: b24app.db)
+                self.connection.dbapi_connection.autocommit = True
             self.pid = os.getpid()
         return self.connection
 
@@ -261,11 +263,16 @@ def claim_item(db: Database, item_id: int, *, holder: str, lease_s: float,
         return _message(session.get_one(InboxItem, item_id))
 
 
-def mark_enqueued(db: Database, item_ids: Sequence[int]) -> None:
-    """The broker confirmed these items' tasks."""
+def mark_enqueued(db: Database, item_ids: Sequence[int], at: datetime | None = None) -> None:
+    """The broker confirmed these items' tasks, published ``at`` (before any of them could run and be
+    scheduled for a retry). The mark need not survive a crash of the database server (PostgreSQL docs:
+    "Asynchronous Commit"): a lost mark only makes the sweeper publish the items again, harmlessly."""
     if item_ids:
         with db.session() as session:
-            session.execute(update(InboxItem).where(InboxItem.id.in_(list(item_ids))).values(enqueued_at=utcnow()))
+            if db.engine.dialect.name == "postgresql":
+                session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+            session.execute(update(InboxItem).where(InboxItem.id.in_(list(item_ids)))
+                            .values(enqueued_at=at or utcnow()))
 
 
 def unpublished(db: Database, *, older_than_s: float, lost_after_s: float, paused: Collection[str] = (),

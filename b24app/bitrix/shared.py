@@ -11,9 +11,12 @@ Redis again after `RETRY_REDIS_S`. Calls are never unbounded.
 """
 from __future__ import annotations
 
+import collections
+import itertools
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -26,26 +29,36 @@ log = logging.getLogger(__name__)
 RETRY_REDIS_S = 5.0
 ARRIVAL_JITTER_S = 0.25  # how much later than booked a request may reach the portal from another machine
 KEY_TTL_MS = 3_600_000  # an idle portal's state disappears after an hour
+IN_FLIGHT_LEASE_S = 90.0  # a booking lapses this long after its slot: over the client's 5 s + 60 s timeouts
 
 T = TypeVar("T")
 
-# KEYS[1] bucket hash; ARGV rate, capacity, mode ("reserve" | "saturate"). Returns the delay in seconds.
+# KEYS[1] bucket hash, KEYS[2] in-flight bookings (sorted set: booking id -> when it lapses); ARGV rate,
+# capacity, mode ("reserve" | "saturate"), key TTL in ms, booking id, lease in s, now ('' = the server's
+# TIME). The level never drains below the bookings in flight. Returns the delay in seconds.
 _BUCKET = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
+local now
+if ARGV[7] ~= '' then now = tonumber(ARGV[7]) else
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1e6
+end
 local rate, capacity = tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local in_flight = redis.call('ZCARD', KEYS[2])
 local level = tonumber(redis.call('HGET', KEYS[1], 'level') or '0')
 local updated = tonumber(redis.call('HGET', KEYS[1], 'updated') or tostring(now))
-level = math.max(0, level - math.max(0, now - updated) * rate)
+level = math.max(in_flight, level - math.max(0, now - updated) * rate)
 local delay = 0
 if ARGV[3] == 'reserve' then
   delay = math.max(0, (level + 1 - capacity) / rate)
   level = level + 1
+  redis.call('ZADD', KEYS[2], now + delay + tonumber(ARGV[6]), ARGV[5])
 else
   level = math.max(level, capacity)
 end
 redis.call('HSET', KEYS[1], 'level', tostring(level), 'updated', tostring(now))
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
 return tostring(delay)
 """
 
@@ -105,6 +118,17 @@ class RedisLink:
                         type(error).__name__, RETRY_REDIS_S)
             return fallback()
 
+    def attempt(self, action: Callable[[], object]) -> None:
+        """`action()` unless Redis is (recently found) down; a failure is ignored and does not count as
+        an outage (for what may be left undone: a booking ended here otherwise lapses by itself)."""
+        with self._lock:
+            if self._clock() < self._down_until:
+                return
+        try:
+            action()
+        except redis.RedisError as error:
+            log.debug("redis call skipped (%s)", type(error).__name__)
+
     def ping(self) -> bool:
         try:
             return bool(self.client.ping())
@@ -119,28 +143,55 @@ def conservative(limits: RateLimits, share: int) -> RateLimits:
 
 
 class SharedRequestPacer:
-    """The portal's leaky bucket in Redis: every process books its requests in the same bucket."""
+    """The portal's leaky bucket in Redis: every process books its requests in the same bucket.
 
-    def __init__(self, link: RedisLink, portal: str, limits: RateLimits, *, fallback_share: int = 4) -> None:
+    As in `RequestPacer`, the level never drains below the requests booked and not yet answered (by
+    any process): each booking is a member of the portal's in-flight set until ``answered`` removes
+    it, or until it lapses ``lease_s`` after its slot (longer than a request may take: the client's
+    connect and read timeouts), so a process that dies holds no slot for longer than that.
+    """
+
+    def __init__(self, link: RedisLink, portal: str, limits: RateLimits, *, fallback_share: int = 4,
+                 lease_s: float = IN_FLIGHT_LEASE_S, clock: Clock | None = None) -> None:
         self.link = link
         self.key = f"b24app:limits:{{{portal}}}:bucket"
+        self.in_flight_key = f"b24app:limits:{{{portal}}}:in_flight"
         self._rate = limits.requests_per_s
         self._capacity = max(1.0, limits.burst - 1.0 - min(limits.burst / 2, self._rate * ARRIVAL_JITTER_S))
         self._ttl = str(KEY_TTL_MS)
-        self.fallback = RequestPacer(conservative(limits, fallback_share), headroom=0)
+        self._lease = lease_s
+        self._clock = clock  # None: the Redis server's clock, the one every machine shares
+        self._prefix = uuid.uuid4().hex
+        self._numbers = itertools.count()
+        self._booked: collections.deque[str | None] = collections.deque()  # None: booked in the fallback
+        self.fallback = RequestPacer(conservative(limits, fallback_share), headroom=0, clock=clock or time.monotonic)
 
     def reserve(self) -> float:
-        return self.link.run(lambda: self._script("reserve"), self.fallback.reserve)
+        booking = f"{self._prefix}:{next(self._numbers)}"
+        delay, where = self.link.run(lambda: (self._script("reserve", booking), booking),
+                                     lambda: (self.fallback.reserve(), None))
+        self._booked.append(where)
+        return delay
 
     def answered(self) -> None:
-        """Nothing to do: the shared bucket keeps no requests in flight (its headroom covers the jitter)."""
+        """One of this process's bookings has its answer (they are alike: the oldest is ended)."""
+        try:
+            booking = self._booked.popleft()
+        except IndexError:
+            return
+        if booking is None:
+            self.fallback.answered()
+        else:
+            self.link.attempt(lambda: self.link.client.zrem(self.in_flight_key, booking))
 
     def saturate(self) -> None:
         self.fallback.saturate()
         self.link.run(lambda: self._script("saturate"), lambda: 0.0)
 
-    def _script(self, mode: str) -> float:
-        return float(self.link.bucket(keys=[self.key], args=[self._rate, self._capacity, mode, self._ttl]))
+    def _script(self, mode: str, booking: str = "") -> float:
+        now = "" if self._clock is None else repr(self._clock())
+        return float(self.link.bucket(keys=[self.key, self.in_flight_key],
+                                      args=[self._rate, self._capacity, mode, self._ttl, booking, self._lease, now]))
 
 
 class SharedGovernor(OperatingGovernor):

@@ -80,6 +80,55 @@ def test_redis_down_means_conservative_local_limits(key: str) -> None:
     assert SharedGovernor(link, key, limits).allowance("user.add") >= 1
 
 
+class ManualClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_shared_bucket_does_not_drain_what_is_still_in_flight(key: str) -> None:
+    """16 requests booked by one process on a cold bucket and stalled before reaching the portal (a busy
+    machine): time passing frees no slot for them, in another process either, until they are answered."""
+    clock = ManualClock()
+    limits = RateLimits(requests_per_s=200.0, burst=50)  # 50 - 1 - min(25, 200 x 0.25) = 24 slots at once
+    web, worker = (SharedRequestPacer(RedisLink(REDIS_URL), key, limits, clock=clock) for _ in range(2))
+    assert [web.reserve() for _ in range(16)] == [0.0] * 16
+    clock.now += 0.1  # 20 slots' worth of drain while the 16 are still on their way
+    assert [worker.reserve() for _ in range(8)] == [0.0] * 8  # 16 + 8 = 24: no more at once
+    assert worker.reserve() > 0
+    for _ in range(16):
+        web.answered()
+    for _ in range(9):
+        worker.answered()
+    clock.now += 0.25  # answered and drained: the bucket is cold again
+    assert [worker.reserve() for _ in range(24)] == [0.0] * 24
+
+
+def test_a_dead_process_bookings_lapse(key: str) -> None:
+    clock = ManualClock()
+    limits = RateLimits(requests_per_s=200.0, burst=50)
+    dead = SharedRequestPacer(RedisLink(REDIS_URL), key, limits, clock=clock, lease_s=5.0)
+    assert [dead.reserve() for _ in range(24)] == [0.0] * 24  # and the process dies: never answered
+    alive = SharedRequestPacer(RedisLink(REDIS_URL), key, limits, clock=clock, lease_s=5.0)
+    clock.now += 4.0
+    assert alive.reserve() > 0
+    alive.answered()
+    clock.now += 2.0  # the dead process's bookings lapsed
+    assert [alive.reserve() for _ in range(24)] == [0.0] * 24
+
+
+def test_redis_down_answered_requests_free_the_local_bucket(key: str) -> None:
+    clock = ManualClock()
+    limits = RateLimits().scaled(SCALE)
+    pacer = SharedRequestPacer(RedisLink("redis://127.0.0.1:1/0"), key, limits, fallback_share=4, clock=clock)
+    for _ in range(10):  # one request at a time at the conservative rate: never held back
+        assert pacer.reserve() == 0
+        pacer.answered()
+        clock.now += 1 / conservative(limits, 4).requests_per_s
+
+
 def test_a_job_fires_once_per_stamp_across_replicas(tmp_path: Path, database_url: str) -> None:
     fired: list[tuple[int, str]] = []
     replicas = [Database(database_url) for _ in range(3)]
