@@ -8,7 +8,7 @@ import binascii
 import json
 import sys
 from array import array
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -315,18 +315,23 @@ def _sync_rows(session: Any, portal: str, model: Any, key_column: Any, rows: Map
     mine = model.member_id == portal
     known = dict(session.execute(select(key_column, model.digest).where(mine)).all())
     key_name = key_column.key
-    new = [{"member_id": portal, key_name: key, **seal(row)} for key, row in rows.items() if key not in known]
-    updated = [{"k": key, **seal(row)} for key, row in rows.items() if key in known and known[key] != row["digest"]]
+    new = [key for key in rows if key not in known]
+    updated = [key for key, row in rows.items() if key in known and known[key] != row["digest"]]
     removed = [key for key in known if key not in rows and (within is None or key in within)]
-    if new:
-        session.execute(insert(model), new)
-    if updated:
-        columns = {name: bindparam(name) for name in updated[0] if name != "k"}
+    for chunk in _batches(new):  # sealed a batch at a time (memory: no sealed copy of every row at once)
+        session.execute(insert(model), [{"member_id": portal, key_name: key, **seal(rows[key])} for key in chunk])
+    for chunk in _batches(updated):
+        values = [{"k": key, **seal(rows[key])} for key in chunk]
+        columns = {name: bindparam(name) for name in values[0] if name != "k"}
         session.connection().execute(update(model.__table__).where(mine, key_column == bindparam("k"))
-                                     .values(**columns), updated)
-    for chunk in (removed[i:i + 500] for i in range(0, len(removed), 500)):
+                                     .values(**columns), values)
+    for chunk in _batches(removed, 500):
         session.execute(delete(model).where(mine, key_column.in_(chunk)))
-    return [row[key_name] for row in new] + [row["k"] for row in updated], removed
+    return new + updated, removed
+
+
+def _batches(keys: list[str], size: int = 1000) -> Iterator[list[str]]:
+    return (keys[i:i + size] for i in range(0, len(keys), size))
 
 
 def _digested(values: dict[str, Any], secret: tuple[str, ...] = ()) -> dict[str, Any]:
