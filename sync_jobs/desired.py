@@ -197,6 +197,7 @@ class DesiredStateBuilder:
         self.waiting: set[str] = set()  # persons read whose user is not decided yet
         self.ready: list[DesiredUser] = []
         self.revised: list[DesiredUser] = []
+        self.group_sets: dict[frozenset[str], frozenset[str]] = {}
 
     def add(self, stream: str, records: Iterable[Any]) -> None:
         """Records of one stream (``sync_jobs.streams``: what ``keep_*`` kept of them)."""
@@ -309,6 +310,7 @@ class DesiredStateBuilder:
         """The person's user (none without an employee card) into ``desired``; ``announce``: and into
         ``ready``, to be planned."""
         self.waiting.discard(person_ref)
+        self.closed.discard(person_ref)  # only deciding reads it
         if announce:
             self.decided.add(person_ref)
         states = [s for s in self.by_person.get(person_ref, ()) if s.employee_ref in self.employees]
@@ -342,8 +344,14 @@ class DesiredStateBuilder:
         title = _title(person, numbers)
         if placements:
             return DesiredUser(person.ref, title, user_fields(person, placements, self.positions),
-                               frozenset(p.department.ref for p in placements), True, bool(person.email))
+                               self._group_set(p.department.ref for p in placements), True, bool(person.email))
         return DesiredUser(person.ref, title, None, frozenset(), self._leaver_active(states), bool(person.email))
+
+    def _group_set(self, refs: Iterable[str]) -> frozenset[str]:
+        """One frozenset per distinct set of groups, shared by the users placed alike (memory: ≈ 200 bytes a
+        user at 50,000)."""
+        groups = frozenset(refs)
+        return self.group_sets.setdefault(groups, groups)
 
     def _leaver_active(self, states: list[EmploymentState]) -> bool | None:
         """False once every employment ended more than grace_days ago; None while in grace or out of scope."""
