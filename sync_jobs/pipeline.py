@@ -319,6 +319,8 @@ class DecidedFeed:
         desired = self.builder.finish()
         self._plan_users(self.builder.take_ready())
         self.revised = self.builder.take_revised()
+        if self.revised:
+            log.info("%d people decided again at the end of the read (a later record of theirs)", len(self.revised))
         outcome = self.read.outcome
         assert outcome is not None
         self.finish_plan(self.planner, desired, outcome.people)
