@@ -131,9 +131,11 @@ class RecordCodec:
             raise ValueError(f"damaged replica: {error}") from error
         if not isinstance(stored, dict) or stored.get("fields") != self.names:
             raise ValueError(f"replica of other {self.record_type.__name__} fields")
-        make = self.record_type
-        return [make(*(decode(value) for decode, value in zip(self.decoders, row, strict=True)))
-                for row in stored["rows"]]
+        make, rows = self.record_type, stored.pop("rows")
+        records: list[Any] = [None] * len(rows)
+        for index in range(len(rows) - 1, -1, -1):  # each parsed row let go as its record is made (memory)
+            records[index] = make(*(decode(value) for decode, value in zip(self.decoders, rows.pop(), strict=True)))
+        return records
 
 
 def encode_feed(feed: SourcePosition, source: str) -> bytes:
