@@ -39,7 +39,7 @@ from sync_jobs.connections import open_source, source_identity
 from sync_jobs.desired import DesiredState, DesiredStateBuilder, DesiredUser
 from sync_jobs.errors import SourceReadFailed
 from sync_jobs.plan import Planner, SyncPlan
-from sync_jobs.replica import FEED, RecordCodec, ReplicaStore, encode_feed
+from sync_jobs.replica import FEED, RecordCodec, ReplicaStore, encode_feed, part_name
 from sync_jobs.scope import ChangedKeys, decision_basis
 from sync_jobs.settings import SyncSettings
 from sync_jobs.store import DirectoryRows
@@ -78,7 +78,8 @@ class SourceRead:
         a feed."""
         if self.feed is None:
             return {}
-        return {**{name: CODECS[name].encode(items) for name, items in self.records.items()},
+        return {**{part_name(name, index): part for name, items in self.records.items()
+                   for index, part in enumerate(CODECS[name].encode_parts(items))},
                 FEED: encode_feed(self.feed, self.source)}
 
 
