@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import threading
 import weakref
@@ -52,7 +53,10 @@ ACCEPT_COLUMNS = ("member_id", "kind", "name", "dedupe_key", "payload", "status"
                   "received_at")
 
 
+log = logging.getLogger(__name__)
+
 ROWS_PER_STATEMENT = 256  # a batch is one statement: rows beyond it wait for the next batch
+CHECKPOINT_ROWS = 2000  # inbox rows between checkpoints of SQLite's write-ahead log (≈ its 1,000-page default)
 
 
 @functools.lru_cache(maxsize=2 * ROWS_PER_STATEMENT)
@@ -112,6 +116,7 @@ class GroupCommit:
         self.committing = False
         self.connection: Any = None
         self.pid = os.getpid()
+        self.unchecked = 0  # rows committed since the last checkpoint of the write-ahead log (SQLite)
         db.on_dispose.append(self.close)
 
     def insert(self, row: tuple[Any, ...]) -> int | None:
@@ -152,6 +157,27 @@ class GroupCommit:
                     self.pending[0].wake.release()  # it leads the next batch
                 else:
                     self.committing = False
+        self._checkpoint(len(batch))
+
+    def _checkpoint(self, rows: int) -> None:
+        """SQLite: copy the write-ahead log into the database every ``CHECKPOINT_ROWS`` rows, outside the
+        write lock (a passive checkpoint never blocks writers; done inside a commit it would hold every
+        process's writers for its fsyncs). The inbox connection does not checkpoint itself."""
+        if self.dialect != "sqlite":
+            return
+        with self.lock:
+            self.unchecked += rows
+            if self.unchecked < CHECKPOINT_ROWS:
+                return
+            self.unchecked = 0
+        try:
+            connection = self.db.engine.raw_connection()  # autocommit (b24app.db): no BEGIN, no write lock
+            try:
+                connection.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                connection.close()
+        except Exception as error:  # the rows are in; the other connections still checkpoint on their own
+            log.warning("inbox: checkpoint of the write-ahead log failed (%s)", type(error).__name__)
 
     def _commit(self, batch: list[_Arrival]) -> None:
         try:
@@ -184,6 +210,8 @@ class GroupCommit:
             self.connection.detach()
             if self.dialect != "sqlite":  # (SQLite's connections run so already: b24app.db)
                 self.connection.dbapi_connection.autocommit = True
+            else:  # checkpoints outside the write lock instead (_checkpoint)
+                self.connection.dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
             self.pid = os.getpid()
         return self.connection
 
