@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from b24app.tenancy import portal_scope
 from emulators.onec import serve as serve_onec
 from bench.cluster_harness import Cluster
+from tests.sync_jobs.conftest import SYNC_TODAY
 
 pytestmark = pytest.mark.cluster
 
@@ -29,7 +30,7 @@ def zup():  # type: ignore[no-untyped-def]
 def _sections(zup) -> dict:  # type: ignore[no-untyped-def]
     return {"onec": {"connections": [{"name": "zup", "mode": "odata", "url": zup.odata_url, "login": zup.login,
                                       "password_env": PASSWORD_ENV}]},
-            "sync": {"grace_days": 0, "owner_id": 1}}
+            "sync": {"grace_days": 0, "owner_id": 1, "today": SYNC_TODAY}}
 
 
 def _runs(cluster: Cluster) -> list[tuple[str, str]]:

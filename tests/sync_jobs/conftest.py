@@ -17,6 +17,10 @@ TIME_SCALE = 100.0
 GENERATE = "employees=120,orgs=2,departments=8"
 SEED = 3
 PASSWORD_ENV = "TEST_SYNC_ONEC_PASSWORD"
+# The date the sync plans as of (``sync.today``), never the wall clock: the emulated 1C's data starts on
+# 2026-11-01 and holds contracts that end later, so a test whose runs straddle a midnight would see
+# people's employments end between two runs of it.
+SYNC_TODAY = "2026-12-04"
 
 
 class Hooks:
@@ -75,7 +79,7 @@ def sync_config_data(zup_server: Any, onec_mode: str = "odata", onec_url: str | 
                                       "login": zup_server.login, "password_env": PASSWORD_ENV,
                                       "timeouts": {"connect": 2, "read": 30, "operation": 30},
                                       "retry": {"attempts": 2, "max_wait_s": 0.05}, **(onec_options or {})}]},
-            "sync": {"grace_days": 0, **sync}}
+            "sync": {"grace_days": 0, "today": SYNC_TODAY, **sync}}
 
 
 def sync_env(portal_server: Any, zup_server: Any) -> dict[str, str]:

@@ -27,7 +27,7 @@ from sync_jobs.models import (DirectoryPerson, DirectoryPlacement, DirectorySite
                               SyncReplica, SyncRun)
 from sync_jobs.store import recent_runs
 from tests.support import write_config
-from tests.sync_jobs.conftest import TIME_SCALE, Hooks
+from tests.sync_jobs.conftest import SYNC_TODAY, TIME_SCALE, Hooks
 from tests.sync_jobs.portal_view import PortalView, write_calls
 from tests.sync_jobs.zup_edit import dismiss, employees_of
 
@@ -88,7 +88,7 @@ def _sections(tenant: Tenant, **sync: Any) -> dict[str, Any]:
                                       "login": tenant.zup.login, "password_env": f"ZUP_{tenant.name.upper()}_PASSWORD",
                                       "timeouts": {"connect": 2, "read": 30, "operation": 30},
                                       "retry": {"attempts": 2, "max_wait_s": 0.05}}]},
-            "sync": {"grace_days": 0, "owner_id": 1, **sync}}
+            "sync": {"grace_days": 0, "owner_id": 1, "today": SYNC_TODAY, **sync}}
 
 
 @pytest.fixture(scope="module")
