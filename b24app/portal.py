@@ -120,8 +120,9 @@ class _LocalLimits:
 
     def of(self, portal: str, limits: RateLimits) -> dict:
         with self._lock:
-            return self._by_portal.setdefault(
-                portal, {"pacer": RequestPacer(limits), "governor": OperatingGovernor(limits)})
+            if portal not in self._by_portal:
+                self._by_portal[portal] = {"pacer": RequestPacer(limits), "governor": OperatingGovernor(limits)}
+            return self._by_portal[portal]
 
 
 def init_app(app: Flask, config: Config) -> None:
