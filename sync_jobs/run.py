@@ -137,7 +137,7 @@ class SyncRunner:
             writer.run_pipelined(feed)
             feed.raise_if_failed()
             assert feed.desired is not None
-            writer.finish(feed.plan, allowed=lambda plan: self._check_safety(plan, force))
+            writer.finish(feed.plan, allowed=lambda plan: self._check_safety(plan, force), revise=feed.revise)
             self.write_s = time.monotonic() - started
         finally:
             read.stop()
