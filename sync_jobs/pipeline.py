@@ -144,7 +144,7 @@ def _feed_applied(source: ZupSource, replicas: ReplicaStore, origin: str, acknow
     stored = replicas.feed(origin)
     if stored is None:
         return None
-    decoded = _in_thread(lambda: _stored_records(replicas))  # while 1C is scanned for the changes
+    decoded = _in_thread(_stored_records, replicas)  # while 1C is scanned for the changes
     changed = ChangedKeys()
     try:
         applied = read_changes(source, decoded.result, stored, acknowledge=acknowledge,
@@ -328,10 +328,8 @@ class DecidedFeed:
         self.desired = desired
         records = self.collected.result() if outcome.records is None else outcome.records
         read = SourceRead(records, outcome.feed, self.origin, outcome.via_feed)
-        self._results = _in_thread(lambda: self.store_rows(read, desired, outcome.people))  # beside the writes
+        self._results = _in_thread(self.store_rows, read, desired, outcome.people)  # beside the writes
 
-        records = self.collected.result() if outcome.records is None else outcome.records
-        read = SourceRead(records, outcome.feed, self.origin, outcome.via_feed)
     def revise(self, settled: Callable[[str], bool]) -> SyncPlan:
         """The writes still needed by the users decided again once the read ended, of whom what was sent
         is ``settled`` (sync_jobs.plan.Planner.revise)."""
@@ -362,13 +360,14 @@ class DecidedFeed:
 T = TypeVar("T")
 
 
-def _in_thread(work: Callable[[], T]) -> Future[T]:
-    """``work()`` in a thread of its own (in the caller's context); its result when asked."""
+def _in_thread(work: Callable[..., T], *args: Any) -> Future[T]:
+    """``work(*args)`` in a thread of its own (in the caller's context); its result when asked. The
+    arguments are taken now: the thread may start its work only after the caller went on."""
     future: Future[T] = Future()
 
     def run() -> None:
         try:
-            future.set_result(work())
+            future.set_result(work(*args))
         except BaseException as error:  # handed to whoever asks for the result
             future.set_exception(error)
 

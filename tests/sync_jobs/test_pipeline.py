@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from concurrent.futures import Future
+from typing import Any, TypeVar
 
 import pytest
 from flask import Flask
@@ -16,9 +17,13 @@ from sync_jobs.run import preview
 from sync_jobs.execute import PlanWriter
 from sync_jobs.models import SyncBookmark
 from b24app.db import get_db
+from b24app.portal import get_store, portal_key
+from sync_jobs.pipeline import CODECS
+from sync_jobs.replica import ReplicaStore
 from tests.sync_jobs.conftest import Hooks
 from tests.sync_jobs.portal_view import PortalView
 
+T = TypeVar("T")
 WAIT_S = 120  # only reached when the run does not write while it reads: the assertion then fails
 MODES = ("odata", "soap")
 
@@ -149,3 +154,51 @@ def test_read_failing_after_writes_began_removes_and_deactivates_nobody(read_app
         assert {row.stream: row.value for row in session.query(SyncBookmark)} == bookmarks
     monkeypatch.undo()
     assert run_sync(read_app, full=False, force=True).status in ("ok", "partial")
+
+
+class _Late(Future[T]):
+    """A result worked out only once it is asked for: the thread that ``sync_jobs.pipeline._in_thread``
+    started began its work after its caller went on (as a loaded machine may schedule it)."""
+
+    def __init__(self, work: Callable[[], T]) -> None:
+        super().__init__()
+        self.work: Callable[[], T] | None = work
+        self.lock = threading.Lock()
+
+    def _run(self) -> None:
+        with self.lock:
+            work, self.work = self.work, None
+        if work is not None:
+            try:
+                self.set_result(work())
+            except BaseException as error:
+                self.set_exception(error)
+
+    def result(self, timeout: float | None = None) -> T:
+        self._run()
+        return super().result(timeout)
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        self._run()
+        return super().exception(timeout)
+
+
+def _started_late(work: Callable[..., T], *args: Any) -> Future[T]:
+    return _Late(lambda: work(*args))
+
+
+def test_a_run_stores_its_whole_read_however_late_the_storing_thread_starts(read_app: Flask, portal: Hooks,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bookmarks and the replica are worked out beside the writes once the read ended; what they are
+    made of must not depend on when that thread gets to run."""
+    with monkeypatch.context() as patch:
+        patch.setattr(sync_jobs.pipeline, "_in_thread", _started_late)
+        first = run_sync(read_app, full=True)
+    assert first.status == "ok", first.render()
+    replicas = ReplicaStore(get_db(read_app), get_store(read_app).cipher, portal_key(read_app))
+    read = preview(read_app, full=True).source
+    for name in ("persons", "employments"):
+        assert len(replicas.records(name, CODECS[name]) or ()) == len(read.records[name]), name
+    again = run_sync(read_app, full=True)
+    assert again.status == "ok", again.render()
+    assert again.changed == {name: 0 for name in again.changed}, again.render()  # the bookmarks of the whole read
