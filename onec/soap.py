@@ -51,7 +51,7 @@ from onec.models import (
     VacationKindBalance,
 )
 from onec.odata import utf8_basic_auth
-from onec.source import SourcePosition, ChangeSet
+from onec.source import ChangeSet, FeedItem, SourcePosition
 from onec.targets import TARGETS, DocumentWrites, hr_comment, newest, target_for
 
 WSDL_PATH = Path(__file__).with_name("wsdl") / "b24sync.wsdl"
@@ -144,7 +144,7 @@ class SoapSource(DocumentWrites):
     concurrent_reads = 1  # every kind comes from one walk of the feed, kept by this source
     employments_by_person = False  # the walk hands out the register in the feed's order
     has_change_feed = True  # GetChanges after a version: only what changed
-    position_from_read = False  # snapshot() before the read: the end of the walk the read hands out
+    position_from_read = True  # read_position(): the end of the last walk (walk() or a kind's full read)
 
     def __init__(self, config: ConnectionConfig, *, session: requests.Session | None = None) -> None:
         self.config = config
@@ -152,6 +152,7 @@ class SoapSource(DocumentWrites):
         self.client = SoapClient(config, session=session)
         self._state: dict[str, dict[str, Record]] | None = None  # one full walk of the feed, by kind
         self._state_version = 0  # where that walk ended
+        self._walk_ended = False  # a walk (of walk() or _walk()) ran to the end of the feed
         self._handed_out: set[str] = set()  # kinds already read from that walk
         self._state_lock = threading.Lock()
 
@@ -210,8 +211,16 @@ class SoapSource(DocumentWrites):
         return {"soap": {"version": self._walked()}}
 
     def read_position(self) -> SourcePosition | None:
-        """Not noted while reading: ``snapshot()`` is the position of a full read."""
-        return None
+        """The version where the last walk of the feed ended (None before any)."""
+        return {"soap": {"version": self._state_version}} if self._walk_ended else None
+
+    def walk(self) -> Iterator[list[FeedItem]]:
+        """The feed from version 0, each package's items as they arrive (onec.source.FeedWalk)."""
+        self._walk_ended = False
+        for version, package in self._packages():
+            yield list(_item_states(package))
+            self._state_version = version
+        self._walk_ended = True
 
     def _packages(self) -> Iterator[tuple[int, dict[str, Any]]]:
         """(version after, package) of the whole feed from 0. The next package is asked for as soon as
@@ -251,6 +260,7 @@ class SoapSource(DocumentWrites):
     def _walk_now(self) -> None:
         self._state, self._state_version = self._walk()
         self._handed_out = set()
+        self._walk_ended = True
 
     def _walk(self) -> tuple[dict[str, dict[str, Record]], int]:
         """Every kind's live objects at the end of the feed (later items replace earlier ones), and

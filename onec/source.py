@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from onec.errors import OneCError
 from onec.vacation_schedule import ApprovedSchedule
@@ -59,6 +59,20 @@ class ChangeSet:
     def count(self) -> int:
         """Upserts plus deletions over all kinds."""
         return sum(map(len, self.upserts.values())) + sum(map(len, self.deletions.values()))
+
+
+FeedItem = tuple[str, str, "Record | None"]
+"""(kind of KINDS, ref, the object's current record; None once deleted) of one change-feed item."""
+
+
+@runtime_checkable
+class FeedWalk(Protocol):
+    """A source whose full read is one walk of a change feed (every kind at once, in the feed's order)."""
+
+    def walk(self) -> Iterator[list[FeedItem]]:
+        """The whole feed from its start, a package of items at a time as 1C answers; ``read_position()``
+        is the end of the walk once it is exhausted. An object changed during the walk comes again later
+        (its latest state); one deleted since it came comes again as None."""
 
 
 class ZupSource(Protocol):

@@ -168,10 +168,13 @@ class DesiredStateBuilder:
     positions). ``take_ready`` hands out the users decided since the last call, with their groups in
     ``desired.groups``; ``finish`` decides the rest once every stream is complete.
 
-    A register row of a person already decided (a row moved between pages by a write in 1C during the
-    read comes at the end, sync_jobs.odata.ODataClient.read_all) makes ``finish`` decide that person
-    again for the stored desired state; what this run already planned for them stays, and the next
-    run writes the difference (the mapping's state hash and groups differ).
+    A walk of a change feed (sync_jobs.streams) announces the small catalogs (``CLOSED_CATALOGS``) and
+    the persons it holds together as closed before it ends, and objects it handed out that are gone
+    since (``GONE``). A record of a person already decided (a register row moved between pages by a
+    write in 1C during the read, sync_jobs.odata.ODataClient.read_all; an object the feed holds
+    further on) makes ``finish`` decide that person again, and a catalog record that comes after
+    users were decided, everyone; ``take_revised`` hands out those decisions, to be planned again
+    once what was sent for the first one is settled (sync_jobs.plan.Planner.revise).
     """
 
     def __init__(self, settings: SyncSettings, today: dt.date) -> None:
@@ -187,37 +190,84 @@ class DesiredStateBuilder:
         self.person_of_employee: dict[str, str] = {}
         self.complete: set[str] = set()
         self.closed: set[str] = set()  # persons whose register rows are all in (CLOSED_PERSONS)
-        self.late: set[str] = set()  # persons decided before another register row of theirs came
+        self.late: set[str] = set()  # persons decided before another record of theirs came
+        self.decided: set[str] = set()  # persons whose user was decided (and announced)
+        self.catalogs_closed = False  # CLOSED_CATALOGS: decide before the small catalogs' streams end
+        self.stale = False  # a catalog record came after users were decided: everyone is decided again
         self.waiting: set[str] = set()  # persons read whose user is not decided yet
         self.ready: list[DesiredUser] = []
+        self.revised: list[DesiredUser] = []
+        self.group_sets: dict[frozenset[str], frozenset[str]] = {}
 
     def add(self, stream: str, records: Iterable[Any]) -> None:
         """Records of one stream (``sync_jobs.streams``: what ``keep_*`` kept of them)."""
         if stream == "persons":
             for person in records:
                 self.persons[person.ref] = person
-                self.waiting.add(person.ref)
-                self._decide_if_ready(person.ref)
+                if person.ref in self.decided:
+                    self.late.add(person.ref)
+                else:
+                    self.waiting.add(person.ref)
+                    self._decide_if_ready(person.ref)
         elif stream == "employees":
             for employee in records:
                 self.employees[employee.ref] = employee
                 if (person_ref := self.person_of_employee.get(employee.ref)) is not None:
-                    self._decide_if_ready(person_ref)
+                    self._changed(person_ref)
         elif stream == "employments":
             for state in records:
+                self._drop_employment(state.employee_ref)
                 self.by_person[state.person_ref].append(state)
                 self.person_of_employee[state.employee_ref] = state.person_ref
-                if state.person_ref in self.closed and state.person_ref in self.persons \
-                        and state.person_ref not in self.waiting:
-                    self.late.add(state.person_ref)
+                self._changed(state.person_ref, decide=False)
         elif stream == CLOSED_PERSONS:
             for person_ref in records:
                 self.closed.add(person_ref)
                 self._decide_if_ready(person_ref)
+        elif stream == CLOSED_CATALOGS:
+            self.catalogs_closed = True
+        elif stream == GONE:
+            for name, key in records:
+                self._gone(name, key)
         else:
-            target = {"legal_entities": self.entities, "departments": self.departments,
-                      "positions": self.positions}[stream]
-            target.update((record.ref, record) for record in records)
+            target = self._catalog(stream)
+            for record in records:
+                if self.decided and target.get(record.ref) != record:
+                    self.stale = True  # the users decided so far may have read it before
+                target[record.ref] = record
+
+    def _catalog(self, stream: str) -> dict[str, Any]:
+        return {"legal_entities": self.entities, "departments": self.departments, "positions": self.positions}[stream]
+
+    def _changed(self, person_ref: str, *, decide: bool = True) -> None:
+        """A record of the person came: decided already -> again at the end; else maybe now."""
+        if person_ref in self.decided:
+            self.late.add(person_ref)
+        elif decide:
+            self._decide_if_ready(person_ref)
+
+    def _drop_employment(self, employee_ref: str) -> None:
+        """Forget the register row of an employee read before (the feed hands out its later state)."""
+        if (person_ref := self.person_of_employee.pop(employee_ref, None)) is None:
+            return
+        self.by_person[person_ref] = [s for s in self.by_person[person_ref] if s.employee_ref != employee_ref]
+        self._changed(person_ref, decide=False)
+
+    def _gone(self, stream: str, key: str) -> None:
+        """An object handed out before is gone from 1C (``GONE``)."""
+        if stream == "persons":
+            self.persons.pop(key, None)
+            self.waiting.discard(key)
+            self._changed(key, decide=False)
+        elif stream == "employees":
+            self.employees.pop(key, None)
+            if (person_ref := self.person_of_employee.get(key)) is not None:
+                self._changed(person_ref)
+        elif stream == "employments":
+            self._drop_employment(key)
+        else:
+            self._catalog(stream).pop(key, None)
+            self.stale = self.stale or bool(self.decided)
 
     def mark_complete(self, stream: str) -> None:
         """Every record of ``stream`` was added: the persons waiting on it may be decided."""
@@ -234,14 +284,23 @@ class DesiredStateBuilder:
         """The whole desired state (every stream complete); the records it was built from are let go."""
         for person_ref in list(self.waiting):
             self._decide(person_ref)
-        for person_ref in self.late:
-            self._decide(person_ref, announce=False)
+        for person_ref in sorted(self.decided if self.stale else self.late):
+            before = self.desired.users.pop(person_ref, None)
+            if person_ref in self.persons:
+                self._decide(person_ref, announce=False)
+            if (after := self.desired.users.get(person_ref)) is not None and after != before:
+                self.revised.append(after)
         self.persons, self.employees, self.by_person, self.person_of_employee = {}, {}, defaultdict(list), {}
-        self.closed, self.late = set(), set()
+        self.closed, self.late, self.decided = set(), set(), set()
         return self.desired
 
+    def take_revised(self) -> list[DesiredUser]:
+        """The users ``finish`` decided again differently (their first decision was planned already)."""
+        revised, self.revised = self.revised, []
+        return revised
+
     def _decide_if_ready(self, person_ref: str) -> None:
-        if person_ref in self.waiting and SMALL_STREAMS <= self.complete \
+        if person_ref in self.waiting and (SMALL_STREAMS <= self.complete or self.catalogs_closed) \
                 and ("employments" in self.complete or person_ref in self.closed) \
                 and ("employees" in self.complete
                      or all(s.employee_ref in self.employees for s in self.by_person.get(person_ref, ()))):
@@ -251,6 +310,9 @@ class DesiredStateBuilder:
         """The person's user (none without an employee card) into ``desired``; ``announce``: and into
         ``ready``, to be planned."""
         self.waiting.discard(person_ref)
+        self.closed.discard(person_ref)  # only deciding reads it
+        if announce:
+            self.decided.add(person_ref)
         states = [s for s in self.by_person.get(person_ref, ()) if s.employee_ref in self.employees]
         if not states:
             return
@@ -282,8 +344,14 @@ class DesiredStateBuilder:
         title = _title(person, numbers)
         if placements:
             return DesiredUser(person.ref, title, user_fields(person, placements, self.positions),
-                               frozenset(p.department.ref for p in placements), True, bool(person.email))
+                               self._group_set(p.department.ref for p in placements), True, bool(person.email))
         return DesiredUser(person.ref, title, None, frozenset(), self._leaver_active(states), bool(person.email))
+
+    def _group_set(self, refs: Iterable[str]) -> frozenset[str]:
+        """One frozenset per distinct set of groups, shared by the users placed alike (memory: ≈ 200 bytes a
+        user at 50,000)."""
+        groups = frozenset(refs)
+        return self.group_sets.setdefault(groups, groups)
 
     def _leaver_active(self, states: list[EmploymentState]) -> bool | None:
         """False once every employment ended more than grace_days ago; None while in grace or out of scope."""
@@ -305,6 +373,10 @@ class DesiredStateBuilder:
 SMALL_STREAMS = frozenset({"legal_entities", "departments", "positions"})
 CLOSED_PERSONS = "employments.closed_persons"
 """Not a stream: persons whose employment rows are all in (sync_jobs.streams.PersonGroups)."""
+CLOSED_CATALOGS = "catalogs.closed"
+"""Not a stream: a feed walk's small catalogs are in, as far as it can tell (sync_jobs.streams)."""
+GONE = "records.gone"
+"""Not a stream: (stream name, key) of records a feed walk handed out and 1C deleted since."""
 
 
 def build_desired(records: SourceRecords, settings: SyncSettings, today: dt.date) -> DesiredState:

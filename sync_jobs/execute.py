@@ -196,20 +196,44 @@ class PlanWriter:
 
     # -- after the read -------------------------------------------------------------------------
 
-    def finish(self, plan: SyncPlan, *, allowed: Callable[[SyncPlan], None]) -> None:
-        """After a successful read: settle the creates left unknown, add moderators; then, once
-        ``allowed(plan)`` did not raise (the safety guard), deactivations and membership removals, and
-        the memberships still unconfirmed."""
+    def finish(self, plan: SyncPlan, *, allowed: Callable[[SyncPlan], None],
+               revise: Callable[[Callable[[str], bool]], SyncPlan] = lambda settled: SyncPlan()) -> None:
+        """After a successful read: settle the creates left unknown, then send what ``revise`` plans
+        for the users decided again at the read's end (those whose first writes are settled), add
+        moderators; then, once ``allowed(plan)`` did not raise (the safety guard), deactivations and
+        membership removals, and the memberships still unconfirmed."""
         if self._unknown_groups:
             self._create_groups(self._adopt_groups(self._unknown_groups))
         creatable, _ = self._creatable(self._waiting, final=True)
         self._create_users([*creatable, *self._adopt_found(self._unknown_users)], [])
+        self._send_revised(revise(self._settled))
         self._add_moderators(plan.moderator_adds)
         self.store.flush()
         allowed(plan)
         self._create_users([], [Command("user.update", {"ID": b24_id, "ACTIVE": "N"}, ref=("deactivate", user))
                                 for user, b24_id in plan.deactivations])
         self.run_memberships(plan)
+
+    def _settled(self, person: str) -> bool:
+        """No create of the person's user is left pending (unknown outcome) in the mapping."""
+        row = self.store.get("user", person)
+        return row is None or row.b24_id is not None
+
+    def _send_revised(self, delta: SyncPlan) -> None:
+        """Groups, user updates and invitations of a revised plan (``Planner.revise``); memberships go with
+        the plan's."""
+        for group in delta.group_creates:
+            self.store.put("group", group.key, b24_id=None, state_hash=None, moderators=[], name=group.name)
+        self._create_groups(delta.group_creates)
+        for outcome in self.sender.send(Command("sonet_group.update", {"GROUP_ID": gid, **group.fields}, ref=group)
+                                        for group, gid in delta.group_updates):
+            self._group_updated(outcome)
+        creatable, _ = self._creatable(delta.user_creates, final=True)
+        for user in creatable:
+            self.store.put("user", user.key, b24_id=None, state_hash=None, groups=[], active=True,
+                           **{UNSURE: sorted(user.groups)})
+        self.store.flush()
+        self._create_users(creatable, list(map(_user_update, delta.user_updates)))
 
     def _adopt_groups(self, unknown: list[DesiredGroup]) -> list[DesiredGroup]:
         """Groups whose create outcome is unknown: those on the portal are adopted; the rest are returned."""

@@ -39,11 +39,11 @@ from sync_jobs.connections import open_source, source_identity
 from sync_jobs.desired import DesiredState, DesiredStateBuilder, DesiredUser
 from sync_jobs.errors import SourceReadFailed
 from sync_jobs.plan import Planner, SyncPlan
-from sync_jobs.replica import FEED, RecordCodec, ReplicaStore, encode_feed
+from sync_jobs.replica import FEED, RecordCodec, ReplicaStore, encode_feed, part_name
 from sync_jobs.scope import ChangedKeys, decision_basis
 from sync_jobs.settings import SyncSettings
 from sync_jobs.store import DirectoryRows
-from sync_jobs.streams import STREAMS, Bookmark, Deliver, Stream, deliver_streams, read_changes
+from sync_jobs.streams import STREAMS, Bookmark, Collected, Deliver, Stream, deliver_streams, read_changes
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,8 @@ class SourceRead:
         a feed."""
         if self.feed is None:
             return {}
-        return {**{name: CODECS[name].encode(items) for name, items in self.records.items()},
+        return {**{part_name(name, index): part for name, items in self.records.items()
+                   for index, part in enumerate(CODECS[name].encode_parts(items))},
                 FEED: encode_feed(self.feed, self.source)}
 
 
@@ -126,14 +127,9 @@ def read_into(app: Flask, settings: SyncSettings, replicas: ReplicaStore, delive
 def read_source(app: Flask, settings: SyncSettings, replicas: ReplicaStore, *, full: bool,
                 acknowledge: bool = True) -> SourceRead:
     """The whole read at once (``read_into``)."""
-    records: dict[str, list[Any]] = {stream.name: [] for stream in STREAMS}
-
-    def collect(name: str, chunk: list[Any] | None) -> None:
-        if chunk is not None and name in records:
-            records[name].extend(chunk)
-
-    outcome = read_into(app, settings, replicas, collect, full=full, acknowledge=acknowledge)
-    return SourceRead(records, outcome.feed, source_identity(app, settings), outcome.via_feed)
+    collected = Collected()
+    outcome = read_into(app, settings, replicas, collected, full=full, acknowledge=acknowledge)
+    return SourceRead(collected.result(), outcome.feed, source_identity(app, settings), outcome.via_feed)
 
 
 KEYS = {stream.name: stream.key for stream in STREAMS}
@@ -148,7 +144,7 @@ def _feed_applied(source: ZupSource, replicas: ReplicaStore, origin: str, acknow
     stored = replicas.feed(origin)
     if stored is None:
         return None
-    decoded = _in_thread(lambda: _stored_records(replicas))  # while 1C is scanned for the changes
+    decoded = _in_thread(_stored_records, replicas)  # while 1C is scanned for the changes
     changed = ChangedKeys()
     try:
         applied = read_changes(source, decoded.result, stored, acknowledge=acknowledge,
@@ -286,8 +282,9 @@ class DecidedFeed:
     finish_plan: Callable[[Planner, DesiredState, frozenset[str] | None], SyncPlan]
     store_rows: Callable[[SourceRead, DesiredState, frozenset[str] | None], ReadResults]
     observe_user: Callable[[DesiredUser], None] = lambda user: None
-    records: dict[str, list[Any]] = field(default_factory=lambda: {stream.name: [] for stream in STREAMS})
+    collected: Collected = field(default_factory=Collected)  # the kept records, for bookmarks and replica
     new_adds: list[tuple[str, str]] = field(default_factory=list)  # (group key, person key) planned
+    revised: list[DesiredUser] = field(default_factory=list)  # decided again once the read ended
     desired: DesiredState | None = None  # the whole desired state, once the read succeeded
     error: BaseException | None = None
     _results: Future[ReadResults] | None = None
@@ -310,8 +307,7 @@ class DecidedFeed:
             if chunk is None:
                 self.builder.mark_complete(name)
             else:
-                if name in self.records:
-                    self.records[name].extend(chunk)
+                self.collected(name, chunk)
                 self.builder.add(name, chunk)
         self._plan_users(self.builder.take_ready())
         if finished and self.read.events.empty():
@@ -323,13 +319,22 @@ class DecidedFeed:
             return
         desired = self.builder.finish()
         self._plan_users(self.builder.take_ready())
+        self.revised = self.builder.take_revised()
+        if self.revised:
+            log.info("%d people decided again at the end of the read (a later record of theirs)", len(self.revised))
         outcome = self.read.outcome
         assert outcome is not None
         self.finish_plan(self.planner, desired, outcome.people)
         self.desired = desired
-        records = self.records if outcome.records is None else outcome.records
-        read, self.records = SourceRead(records, outcome.feed, self.origin, outcome.via_feed), {}
-        self._results = _in_thread(lambda: self.store_rows(read, desired, outcome.people))  # beside the writes
+        records = self.collected.result() if outcome.records is None else outcome.records
+        read = SourceRead(records, outcome.feed, self.origin, outcome.via_feed)
+        self._results = _in_thread(self.store_rows, read, desired, outcome.people)  # beside the writes
+
+    def revise(self, settled: Callable[[str], bool]) -> SyncPlan:
+        """The writes still needed by the users decided again once the read ended, of whom what was sent
+        is ``settled`` (sync_jobs.plan.Planner.revise)."""
+        assert self.desired is not None
+        return self.planner.revise([user for user in self.revised if settled(user.key)], self.desired.groups)
 
     def results(self) -> ReadResults:
         """What the successful read stores (computed beside the writes since the read ended)."""
@@ -355,13 +360,14 @@ class DecidedFeed:
 T = TypeVar("T")
 
 
-def _in_thread(work: Callable[[], T]) -> Future[T]:
-    """``work()`` in a thread of its own (in the caller's context); its result when asked."""
+def _in_thread(work: Callable[..., T], *args: Any) -> Future[T]:
+    """``work(*args)`` in a thread of its own (in the caller's context); its result when asked. The
+    arguments are taken now: the thread may start its work only after the caller went on."""
     future: Future[T] = Future()
 
     def run() -> None:
         try:
-            future.set_result(work())
+            future.set_result(work(*args))
         except BaseException as error:  # handed to whoever asks for the result
             future.set_exception(error)
 

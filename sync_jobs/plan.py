@@ -115,6 +115,29 @@ class Planner:
             _plan_mapped_user(self.plan, user, mapped, self.adds, self.removes)
         return [group for group in sorted(user.groups) if len(self.adds[group]) > before[group]]
 
+    def revise(self, users: list[DesiredUser], groups: Mapping[str, DesiredGroup]) -> SyncPlan:
+        """Plan again users decided anew once the read ended (sync_jobs.desired.DesiredStateBuilder.finish)
+        against the mapping as it is now (their first plan sent and settled): the adds, removals,
+        deactivations and listings planned for them before are replaced; the group and user writes
+        they still need are returned (``finish`` was called: the plan's memberships are updated)."""
+        keys = {user.key for user in users}
+        plan = self.plan
+        if not keys:
+            return SyncPlan()
+        for planned in (*self.adds.values(), *self.removes.values()):
+            planned[:] = [key for key in planned if key not in keys]
+        plan.deactivations = [(user, b24_id) for user, b24_id in plan.deactivations if user.key not in keys]
+        plan.removed_from_all -= keys
+        plan.skipped = [record for record in plan.skipped if record.key not in keys]
+        start = len(plan.group_creates), len(plan.group_updates), len(plan.user_creates), len(plan.user_updates)
+        for user in users:
+            for key in sorted(user.groups):
+                self.group(groups[key])
+            self.user(user)
+        plan.membership_adds, plan.membership_removes = dict(self.adds), dict(self.removes)
+        return SyncPlan(group_creates=plan.group_creates[start[0]:], group_updates=plan.group_updates[start[1]:],
+                        user_creates=plan.user_creates[start[2]:], user_updates=plan.user_updates[start[3]:])
+
     def finish(self, desired: DesiredState, mapped_users: Iterable[MappedUser]) -> SyncPlan:
         """The whole plan: the users mapped but no longer in 1C leave every group and are deactivated."""
         for mapped in mapped_users:

@@ -34,6 +34,7 @@ FEED = "~feed"  # the row holding the change-feed position (stream names are ide
 BASIS = "~basis"  # the date and settings digest the run decided on (sync_jobs.scope), after a run without errors
 COMPRESSION = 1  # zlib level: JSON rows shrink ~4x already at 1, and the full run waits for it
 ENCODE_ROWS = 1000
+PART_ROWS = 10_000  # records one stored row holds (memory: encrypting copies a payload several times)
 
 
 def _decoder(name: str, hint: Any) -> Callable[[Any], Any]:
@@ -123,6 +124,10 @@ class RecordCodec:
         parts.append(compressor.flush())
         return b"".join(parts)
 
+    def encode_parts(self, records: list[Any]) -> list[bytes]:
+        """``encode`` of every PART_ROWS records (one part even for none): each part a row of its own."""
+        return [self.encode(records[start:start + PART_ROWS]) for start in range(0, max(len(records), 1), PART_ROWS)]
+
     def decode(self, data: bytes) -> list[Any]:
         """The records; ValueError when ``data`` holds other fields or is damaged."""
         try:
@@ -131,9 +136,16 @@ class RecordCodec:
             raise ValueError(f"damaged replica: {error}") from error
         if not isinstance(stored, dict) or stored.get("fields") != self.names:
             raise ValueError(f"replica of other {self.record_type.__name__} fields")
-        make = self.record_type
-        return [make(*(decode(value) for decode, value in zip(self.decoders, row, strict=True)))
-                for row in stored["rows"]]
+        make, rows = self.record_type, stored.pop("rows")
+        records: list[Any] = [None] * len(rows)
+        for index in range(len(rows) - 1, -1, -1):  # each parsed row let go as its record is made (memory)
+            records[index] = make(*(decode(value) for decode, value in zip(self.decoders, rows.pop(), strict=True)))
+        return records
+
+
+def part_name(stream: str, index: int) -> str:
+    """The stored row of a stream's part ``index`` (``RecordCodec.encode_parts``)."""
+    return stream if index == 0 else f"{stream}#{index}"
 
 
 def encode_feed(feed: SourcePosition, source: str) -> bytes:
@@ -172,14 +184,28 @@ class ReplicaStore:
     def records(self, stream: str, codec: RecordCodec) -> list[Any] | None:
         """The stream's kept records; None when there are none or they cannot be read back (stored by
         a version with other fields, damaged): the run then reads 1C in full, which is always right."""
-        data = self._payload(stream)
-        if data is None:
-            return None
-        try:
-            return codec.decode(data)
-        except (ValueError, TypeError, KeyError) as error:
-            log.warning("sync replica %s unusable (%s): reading 1C in full", stream, error)
-            return None
+        records: list[Any] = []
+        for part in self._parts(stream):  # decrypted and decoded one at a time (memory)
+            data = self._payload(part)
+            if data is None:
+                return None
+            try:
+                records.extend(codec.decode(data))
+            except (ValueError, TypeError, KeyError) as error:
+                log.warning("sync replica %s unusable (%s): reading 1C in full", stream, error)
+                return None
+        return records
+
+    def _parts(self, stream: str) -> list[str]:
+        """The stored rows of ``stream``'s parts in order (none without its first)."""
+        with self.db.read_session() as session:
+            names = set(session.scalars(select(SyncReplica.stream).where(
+                SyncReplica.member_id == self.portal,
+                (SyncReplica.stream == stream) | SyncReplica.stream.startswith(f"{stream}#", autoescape=True))))
+        parts = []
+        while (name := part_name(stream, len(parts))) in names:
+            parts.append(name)
+        return parts
 
     def save(self, encoded: Mapping[str, bytes]) -> None:
         """Replace every stream's records and the feed position (``encode_feed``: under FEED) in one

@@ -97,7 +97,7 @@ def prepare(app: Flask, settings: SyncSettings, store: MappingStore, *, full: bo
 
 def preview(app: Flask, *, full: bool = False) -> Prepared:
     """The plan the next run would carry out, without writing anything anywhere (``b24app sync plan``)."""
-    settings = sync_settings(app)
+    settings = sync_settings(app).on_one_day()
     return prepare(app, settings, MappingStore(get_db(app), portal_key(app)), full=full, acknowledge=False)
 
 
@@ -137,7 +137,7 @@ class SyncRunner:
             writer.run_pipelined(feed)
             feed.raise_if_failed()
             assert feed.desired is not None
-            writer.finish(feed.plan, allowed=lambda plan: self._check_safety(plan, force))
+            writer.finish(feed.plan, allowed=lambda plan: self._check_safety(plan, force), revise=feed.revise)
             self.write_s = time.monotonic() - started
         finally:
             read.stop()
@@ -208,7 +208,7 @@ def _among(store: MappingStore, people: frozenset[str] | None) -> list[MappedUse
 def run_sync(app: Flask, *, full: bool, force: bool = False, progress: bool = False) -> SyncRunSummary:
     """One sync run of the portal in scope (``portal_key``) under its sync lock; failures and refusals
     come back as the summary's status."""
-    settings = sync_settings(app)
+    settings = sync_settings(app).on_one_day()
     db = get_db(app)
     portal = portal_key(app)
     mode = "full" if full else "incremental"

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask import Flask
@@ -72,6 +72,11 @@ class SyncSettings:
 
     def as_of(self) -> dt.date:
         return self.today or dt.date.today()
+
+    def on_one_day(self) -> SyncSettings:
+        """These settings with ``today`` fixed to ``as_of()`` now: a run decides, narrows its read
+        (sync_jobs.scope) and records its decisions as of the day it started, even across midnight."""
+        return replace(self, today=self.as_of())
 
 
 def _ids(raw: Any, key: str) -> tuple[int, ...]:

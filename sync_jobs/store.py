@@ -8,7 +8,7 @@ import binascii
 import json
 import sys
 from array import array
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -249,23 +249,30 @@ def run_records(db: Database, portal: str, run_id: int) -> list[SyncRunRecord]:
 
 @dataclass(frozen=True)
 class DirectoryRows:
-    """The directory tables' rows for a desired state, as stored (contacts encrypted, digests taken)."""
+    """The directory tables' rows for a desired state: the sites as stored, the people as the digests of
+    their rows (``person_row`` makes a row again for those written: memory, 50,000 rows never exist at
+    once)."""
 
     sites: dict[str, dict[str, Any]]
-    people: dict[str, dict[str, Any]]
-    departments: dict[str, list[str]]  # person key -> department refs
+    people: dict[str, str]  # person key -> digest of their row
+    users: Mapping[str, DesiredUser]  # the desired users the people's rows are made of
+    cipher: TokenCipher
+
+    def person_row(self, key: str) -> dict[str, Any]:
+        """The person's row, contacts still plain (``_digested``)."""
+        return _digested(_person(self.users[key], self.cipher), secret=("contacts",))
 
 
 def directory_rows(desired: DesiredState, cipher: TokenCipher) -> DirectoryRows:
-    """The rows of the directory of ``desired``: computed apart from the transaction (they cost most).
+    """The rows of the directory of ``desired``: digested apart from the transaction (they cost most).
 
     A person's e-mail and mobile phone are stored encrypted; their keyed fingerprint tells a change."""
     sites = {g.key: {"name": g.name, "department_name": g.department_name, "legal_entity_ref": g.legal_entity_ref,
                      "legal_entity_name": g.legal_entity_name} for g in desired.groups.values()}
-    users = [u for u in desired.users.values() if u.fields is not None and u.groups]
-    people = {u.key: _digested(_person(u, cipher), secret=("contacts",)) for u in users}
-    return DirectoryRows({key: _digested(values) for key, values in sites.items()}, people,
-                         {u.key: sorted(u.groups) for u in users})
+    users = {u.key: u for u in desired.users.values() if u.fields is not None and u.groups}
+    rows = DirectoryRows({key: _digested(values) for key, values in sites.items()}, {}, users, cipher)
+    rows.people.update((key, rows.person_row(key)["digest"]) for key in users)
+    return rows
 
 
 def save_directory(db: Database, portal: str, rows: DirectoryRows, cipher: TokenCipher,
@@ -273,22 +280,24 @@ def save_directory(db: Database, portal: str, rows: DirectoryRows, cipher: Token
     """Bring the portal's directory tables to the rows of a successful run, writing only what changed
     (the contacts of those rows encrypted). ``people``: the rows are of these people only (an incremental
     run, sync_jobs.scope): the others' rows stay, and a site goes once nobody is placed in it."""
-    def seal(row: dict[str, Any]) -> dict[str, Any]:
+    def sealed(key: str) -> dict[str, Any]:
+        row = rows.person_row(key)
         return {**row, "contacts": cipher.encrypt(row["contacts"])}
 
     with db.session() as session:
-        _sync_rows(session, portal, DirectorySite, DirectorySite.department_ref, rows.sites,
+        _sync_rows(session, portal, DirectorySite, DirectorySite.department_ref,
+                   {key: row["digest"] for key, row in rows.sites.items()}, rows.sites.__getitem__,
                    within=None if people is None else frozenset())
-        changed, removed = _sync_rows(session, portal, DirectoryPerson, DirectoryPerson.person_ref, rows.people, seal,
-                                      within=people)
+        changed, removed = _sync_rows(session, portal, DirectoryPerson, DirectoryPerson.person_ref, rows.people,
+                                      sealed, within=people)
         stale = [*changed, *removed]
-        for chunk in (stale[i:i + 500] for i in range(0, len(stale), 500)):
+        for chunk in _batches(stale, 500):
             session.execute(delete(DirectoryPlacement).where(DirectoryPlacement.member_id == portal,
                                                              DirectoryPlacement.person_ref.in_(chunk)))
-        placements = [{"member_id": portal, "department_ref": ref, "person_ref": key}
-                      for key in changed for ref in rows.departments[key]]
-        if placements:
-            session.execute(insert(DirectoryPlacement), placements)
+        for chunk in _batches(changed):
+            session.execute(insert(DirectoryPlacement), [
+                {"member_id": portal, "department_ref": ref, "person_ref": key}
+                for key in chunk for ref in sorted(rows.users[key].groups)])
         if people is not None:
             placed = select(DirectoryPlacement.department_ref).where(DirectoryPlacement.member_id == portal)
             session.execute(delete(DirectorySite).where(DirectorySite.member_id == portal,
@@ -306,27 +315,33 @@ def _person(user: DesiredUser, cipher: TokenCipher) -> dict[str, Any]:
             "fingerprint": cipher.fingerprint(contacts)}
 
 
-def _sync_rows(session: Any, portal: str, model: Any, key_column: Any, rows: Mapping[str, dict[str, Any]],
-               seal: Callable[[dict[str, Any]], dict[str, Any]] = lambda row: row, *,
+def _sync_rows(session: Any, portal: str, model: Any, key_column: Any, digests: Mapping[str, str],
+               row: Callable[[str], dict[str, Any]], *,
                within: frozenset[str] | None = None) -> tuple[list[str], list[str]]:
-    """Insert, update and delete the portal's rows of ``model`` to match ``rows`` (``_digested``; ``seal``
-    makes a row as stored, only for those written); the keys changed and removed. ``within`` not None:
-    ``rows`` are only some of the rows, and a row is removed only when its key is in ``within``."""
+    """Insert, update and delete the portal's rows of ``model`` to match ``digests`` (key -> the digest of
+    its row, ``_digested``; ``row(key)`` makes the row as stored, only for those written); the keys
+    changed and removed. ``within`` not None: ``digests`` are only some of the rows, and a row is removed
+    only when its key is in ``within``."""
     mine = model.member_id == portal
     known = dict(session.execute(select(key_column, model.digest).where(mine)).all())
     key_name = key_column.key
-    new = [{"member_id": portal, key_name: key, **seal(row)} for key, row in rows.items() if key not in known]
-    updated = [{"k": key, **seal(row)} for key, row in rows.items() if key in known and known[key] != row["digest"]]
-    removed = [key for key in known if key not in rows and (within is None or key in within)]
-    if new:
-        session.execute(insert(model), new)
-    if updated:
-        columns = {name: bindparam(name) for name in updated[0] if name != "k"}
+    new = [key for key in digests if key not in known]
+    updated = [key for key, digest in digests.items() if key in known and known[key] != digest]
+    removed = [key for key in known if key not in digests and (within is None or key in within)]
+    for chunk in _batches(new):  # made a batch at a time (memory: no copy of every row at once)
+        session.execute(insert(model), [{"member_id": portal, key_name: key, **row(key)} for key in chunk])
+    for chunk in _batches(updated):
+        values = [{"k": key, **row(key)} for key in chunk]
+        columns = {name: bindparam(name) for name in values[0] if name != "k"}
         session.connection().execute(update(model.__table__).where(mine, key_column == bindparam("k"))
-                                     .values(**columns), updated)
-    for chunk in (removed[i:i + 500] for i in range(0, len(removed), 500)):
+                                     .values(**columns), values)
+    for chunk in _batches(removed, 500):
         session.execute(delete(model).where(mine, key_column.in_(chunk)))
-    return [row[key_name] for row in new] + [row["k"] for row in updated], removed
+    return new + updated, removed
+
+
+def _batches(keys: list[str], size: int = 1000) -> Iterator[list[str]]:
+    return (keys[i:i + size] for i in range(0, len(keys), size))
 
 
 def _digested(values: dict[str, Any], secret: tuple[str, ...] = ()) -> dict[str, Any]:

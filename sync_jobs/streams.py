@@ -19,11 +19,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from onec.models import Department, EmploymentState, LegalEntity, Person, Position
-from onec.source import SourcePosition
-from onec.source import ChangeSet, ZupSource
+from onec.models import Department, Employee, EmploymentState, LegalEntity, Person, Position
+from onec.source import ChangeSet, FeedWalk, SourcePosition, ZupSource
 
-from sync_jobs.desired import CLOSED_PERSONS, EmployeeNumber, keep_employee, keep_employment, keep_person
+from sync_jobs.desired import (CLOSED_CATALOGS, CLOSED_PERSONS, GONE, EmployeeNumber, keep_employee,
+                               keep_employment, keep_person)
 
 CHUNK = 1000  # records a reader hands over at a time
 Bookmark = array  # of "Q": key digest, record digest, key digest, record digest, ...
@@ -117,38 +117,67 @@ three readers (OData) the register and the cards, both read in person order, and
 side, so users are decided from the first pages on."""
 
 Deliver = Callable[[str, "list[Any] | None"], None]
-"""Called from a reader thread with (stream name, kept records), and (stream name, None) at its end; and
-with (CLOSED_PERSONS, person refs) after a chunk of a register read grouped by person."""
+"""Called from a reader thread with (stream name, kept records), and (stream name, None) at its end; with
+(CLOSED_PERSONS, person refs) after a chunk of a read grouped by person; from a feed walk, also with
+(CLOSED_CATALOGS, []) and (GONE, [(stream name, key)]) (sync_jobs.desired)."""
 
 
 class PersonGroups:
-    """Follows a register read grouped by person (``ZupSource.employments_by_person``): a person's rows are
-    all in once another person's follow; delivered as ``CLOSED_PERSONS`` after each chunk, so that their
-    users are decided before the whole register is in (sync_jobs.desired.DesiredStateBuilder)."""
+    """Follows a read grouped by person (a register read with ``ZupSource.employments_by_person``, or a walk
+    of a feed that holds each person's items together): a person's records are all in once another
+    person's follow; delivered as ``CLOSED_PERSONS`` after each chunk, so that their users are decided
+    before the whole read is in (sync_jobs.desired.DesiredStateBuilder)."""
 
     def __init__(self) -> None:
-        self.open: str | None = None  # the person of the last row: more of their rows may follow
+        self.open: str | None = None  # the person of the last record: more of their records may follow
 
-    def closed_by(self, chunk: list[EmploymentState]) -> list[str]:
-        """The persons whose rows ``chunk`` (the next rows of the read) completes."""
-        persons = list(dict.fromkeys(state.person_ref for state in chunk))
-        closed = [self.open] if self.open is not None and self.open != persons[0] else []
-        self.open = persons[-1]
-        return closed + persons[:-1]
+    def closed_by(self, persons: Iterable[str]) -> list[str]:
+        """The persons whose records the next records of the read (naming ``persons`` in order) complete."""
+        closed: list[str] = []
+        for person in persons:
+            if person != self.open:
+                if self.open is not None:
+                    closed.append(self.open)
+                self.open = person
+        return closed
+
+
+class Collected:
+    """The kept records per stream as a read delivers them (a ``Deliver``); what a feed walk announces
+    ``GONE`` is taken back from what came before it."""
+
+    def __init__(self, streams: Iterable[Stream] = STREAMS) -> None:
+        self.keys = {stream.name: stream.key for stream in streams}
+        self.records: dict[str, list[Any]] = {name: [] for name in self.keys}
+        self.gone: list[tuple[str, Any, int]] = []  # (stream, key, records of the stream before it)
+
+    def __call__(self, name: str, chunk: list[Any] | None) -> None:
+        if chunk is None:
+            return
+        if name in self.records:
+            self.records[name].extend(chunk)
+        elif name == GONE:
+            self.gone.extend((stream, key, len(self.records[stream])) for stream, key in chunk
+                             if stream in self.records)
+
+    def result(self) -> dict[str, list[Any]]:
+        """Every stream's records, without those gone after them; the collection is let go (memory)."""
+        records, self.records = self.records, {name: [] for name in self.keys}
+        for name in dict.fromkeys(stream for stream, _, _ in self.gone):
+            before = {key: count for stream, key, count in self.gone if stream == name}
+            records[name] = [record for index, record in enumerate(records[name])
+                             if index >= before.get(getattr(record, self.keys[name]), 0)]
+        self.gone = []
+        return records
 
 
 def read_streams(source: ZupSource, open_source: Callable[[], ZupSource],
                  streams: Iterable[Stream] = STREAMS) -> dict[str, list[Any]]:
     """Every stream fully (see ``deliver_streams``): stream name -> kept records."""
     streams = tuple(streams)
-    records: dict[str, list[Any]] = {stream.name: [] for stream in streams}
-
-    def collect(name: str, chunk: list[Any] | None) -> None:
-        if chunk is not None and name in records:
-            records[name].extend(chunk)
-
-    deliver_streams(source, open_source, collect, streams)
-    return records
+    collected = Collected(streams)
+    deliver_streams(source, open_source, collected, streams)
+    return collected.result()
 
 
 def deliver_streams(source: ZupSource, open_source: Callable[[], ZupSource], deliver: Deliver,
@@ -158,6 +187,9 @@ def deliver_streams(source: ZupSource, open_source: Callable[[], ZupSource], del
     opened for this read (sources are not shared by threads). The first error propagates after the
     other readers stopped (the run must not plan on a partial read). Returns the readers' positions of
     what they read, merged (``ZupSource.read_position``), when the source notes them."""
+    if isinstance(source, FeedWalk):
+        _deliver_walk(source, deliver, streams)
+        return source.read_position()
     extra: list[ZupSource] = []
     try:
         for _ in range(source.concurrent_reads - 1):
@@ -196,10 +228,59 @@ def _deliver_with(sources: queue.SimpleQueue[ZupSource], stream: Stream, deliver
         for chunk in stream.chunks(source):
             deliver(stream.name, chunk)
             if groups is not None:
-                deliver(CLOSED_PERSONS, groups.closed_by(chunk))
+                deliver(CLOSED_PERSONS, groups.closed_by(state.person_ref for state in chunk))
         deliver(stream.name, None)
     finally:
         sources.put(source)
+
+
+def _person_of(kind: str, record: Any) -> str | None:
+    """The person a feed item belongs to (None: a catalog item of no person)."""
+    if isinstance(record, Person):
+        return record.ref
+    return record.person_ref if isinstance(record, (Employee, EmploymentState)) else None
+
+
+def _deliver_walk(source: FeedWalk, deliver: Deliver, streams: Iterable[Stream]) -> None:
+    """Every stream from one walk of a change feed, a package at a time as 1C answers: the kept records
+    per stream; an object the walk had handed out and 1C changed (it comes again) or deleted since, as
+    ``GONE`` before its new state; ``CLOSED_CATALOGS`` once the first employee's item follows the small catalogs, and the persons
+    whose items are together in the feed as ``CLOSED_PERSONS`` (``PersonGroups``). Both are the walk's
+    best guess: a record that comes after them (the feed holds each object once, at its latest change)
+    makes the desired state decide its persons again once the walk ended (DesiredStateBuilder)."""
+    by_name = {stream.name: stream for stream in streams}
+    handed: dict[str, set[str]] = {name: set() for name in by_name}
+    groups = PersonGroups()
+    catalogs_closed = False
+    for items in source.walk():
+        chunks: dict[str, list[Any]] = {name: [] for name in by_name}
+        gone: list[tuple[str, str]] = []
+        persons: list[str] = []
+        for kind, ref, record in items:
+            stream = by_name.get(kind)
+            if stream is None:
+                continue
+            if ref in handed[kind]:
+                handed[kind].discard(ref)
+                gone.append((kind, ref))
+            if record is None or (kept := stream.keep(record)) is None:
+                continue
+            handed[kind].add(ref)
+            chunks[kind].append(kept)
+            if (person := _person_of(kind, record)) is not None:
+                persons.append(person)
+        if gone:
+            deliver(GONE, gone)
+        for name, chunk in chunks.items():
+            if chunk:
+                deliver(name, chunk)
+        if not catalogs_closed and (chunks.get("employees") or chunks.get("employments")):
+            catalogs_closed = True
+            deliver(CLOSED_CATALOGS, [])
+        if closed := groups.closed_by(persons):
+            deliver(CLOSED_PERSONS, closed)
+    for name in by_name:
+        deliver(name, None)
 
 
 def read_changes(source: ZupSource, stored: Callable[[], dict[str, dict[str, Any]] | None], feed: SourcePosition,

@@ -73,10 +73,10 @@ def test_1c_failing_mid_read_fails_cleanly_without_deactivation(sync_app: Flask,
 
 
 def _cli(tmp_path: Path, portal_server: Any, zup_server: Any, database_url: str,
-         onec_options: dict[str, Any] | None = None) -> tuple[list[str], dict[str, str]]:
+         onec_options: dict[str, Any] | None = None, onec_mode: str = "odata") -> tuple[list[str], dict[str, str]]:
     config = tmp_path / "cli.yaml"
     data = {"app": {"public_url": "http://127.0.0.1:5000"},
-            **sync_config_data(zup_server, onec_options=onec_options)}
+            **sync_config_data(zup_server, onec_mode, onec_options=onec_options)}
     config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     env = {**os.environ, **sync_env(portal_server, zup_server), "B24APP_CONFIG": str(config),
            "DATABASE_URL": database_url, "SECRET_KEY": "test", "B24APP_TOKEN_KEY": _key(),
@@ -109,10 +109,11 @@ def _key() -> str:
     return generate_token_key()
 
 
+@pytest.mark.parametrize("onec_mode", ["odata", "soap"])
 def test_sigkill_at_random_points_converges_without_duplicates(
         tmp_path: Path, sync_app: Flask, portal: Hooks, zup: Hooks, portal_server: Any, zup_server: Any,
-        database_url: str) -> None:
-    command, env = _cli(tmp_path, portal_server, zup_server, database_url)
+        database_url: str, onec_mode: str) -> None:
+    command, env = _cli(tmp_path, portal_server, zup_server, database_url, onec_mode=onec_mode)
     portal("POST", "faults", {"rate": 1.0, "kind": "slow", "delay_s": 0.05})  # stretch the run to be killable
     _kill_rounds(command, env, zup, random.Random(5), 10, {5: 5}, (0.5, 3.0), lambda: _no_duplicates(portal))
     portal("DELETE", "faults")
@@ -134,15 +135,17 @@ def _active_users_1c_still_employs(portal: Hooks, app: Flask) -> None:
         assert user["ACTIVE"] or (wanted is not None and wanted.active is False), f"{xml} deactivated"
 
 
+@pytest.mark.parametrize("onec_mode", ["odata", "soap"])
 def test_sigkill_in_the_read_or_between_batches_converges_on_the_next_incremental_run(
         tmp_path: Path, sync_app: Flask, portal: Hooks, zup: Hooks, portal_server: Any, zup_server: Any,
-        database_url: str) -> None:
-    """Issue 15 / issue 10 item 5: pipelined runs killed anywhere (1C read in pages of 10 and slowed, so
-    kills land in the read as well as between batches), 1C changing between them (people moved between
-    departments among them); the next incremental run converges: no duplicates, nobody left in a group
-    they were moved out of, no deactivation from a partial read."""
+        database_url: str, onec_mode: str) -> None:
+    """Issue 15 / issue 10 item 5: pipelined runs killed anywhere (1C read in pages of 10 — over SOAP the
+    feed walked in packages of 10 — and slowed, so kills land in the read as well as between batches),
+    1C changing between them (people moved between departments among them); the next incremental run
+    converges: no duplicates, nobody left in a group they were moved out of, no deactivation from a
+    partial read."""
     command, env = _cli(tmp_path, portal_server, zup_server, database_url,
-                        onec_options={"paging": {"page_size": 10, "scan_page_size": 10}})
+                        onec_options={"paging": {"page_size": 10, "scan_page_size": 10}}, onec_mode=onec_mode)
     portal("POST", "faults", {"rate": 1.0, "kind": "slow", "delay_s": 0.05})
     zup("POST", "faults", {"rate": 1.0, "kind": "slow", "delay_s": 0.02})
 

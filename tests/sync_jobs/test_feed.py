@@ -26,11 +26,17 @@ def _requests(zup: Hooks, work: Callable[[], Any]) -> tuple[Any, dict[str, Any]]
     return result, zup("GET", "counters")
 
 
+@pytest.mark.parametrize("part_rows", [None, 7])
 def test_incremental_run_reads_only_the_feed_and_ends_where_a_full_read_would(
-        make_app: Callable[..., Flask], portal: Hooks, zup: Hooks) -> None:
+        make_app: Callable[..., Flask], portal: Hooks, zup: Hooks, monkeypatch: pytest.MonkeyPatch,
+        part_rows: int | None) -> None:
+    """(``part_rows``: the replica stored in rows of 7 records, each stream in several parts.)"""
+    if part_rows is not None:
+        monkeypatch.setattr("sync_jobs.replica.PART_ROWS", part_rows)
     app = make_app(onec_mode="soap")
     first = run_sync(app, full=False)
     assert first.status == "ok" and not first.via_feed
+    assert (len(_replica(app)) > 10) == (part_rows is not None)  # streams (in parts), feed, basis
     zup("POST", "mutate", {"percent": 5, "seed": 11})
     portal("POST", "counters/reset")
     incremental, changes_read = _requests(zup, lambda: run_sync(app, full=False))

@@ -2,18 +2,25 @@
 (sync_jobs.scope), and leave the portal as a full run on the same 1C would."""
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
+
+import pytest
 
 from flask import Flask
 from sqlalchemy import select, update
 
+import sync_jobs.settings
 from b24app.db import get_db
+from b24app.portal import get_store, portal_key
 from emulators.onec.schema import DEPARTMENTS, POSITIONS
 from sync_jobs import run_sync
 from sync_jobs.models import DirectoryPerson, DirectoryPlacement, DirectorySite, SyncMapping
+from sync_jobs.replica import ReplicaStore
 from sync_jobs.run import SyncRunSummary
-from tests.sync_jobs.conftest import Hooks
+from tests.sync_jobs.conftest import SYNC_TODAY, Hooks
 from tests.sync_jobs.portal_view import PortalView, write_calls
 from tests.sync_jobs.zup_edit import dismiss, employees_of
 
@@ -137,3 +144,30 @@ def test_mutations_over_several_runs_end_where_a_full_run_would(sync_app: Flask,
         summary = run_sync(sync_app, full=False, force=True)
         assert summary.status == "ok" and summary.via_feed, summary.render()
     _same_as_full_run(sync_app, portal, PortalView.read(portal).state())
+
+
+def _midnight(day: dt.date) -> type[dt.date]:
+    """A ``date`` whose today() is ``day`` at the first look and the day after at every later one."""
+    looks: list[dt.date] = []
+
+    class Midnight(dt.date):
+        @classmethod
+        def today(cls) -> dt.date:
+            looks.append(day if not looks else day + dt.timedelta(days=1))
+            return looks[-1]
+
+    return Midnight
+
+
+def test_a_run_across_midnight_decides_and_records_as_of_the_day_it_started(
+        make_app: Callable[..., Flask], portal: Hooks, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The date is looked at when the people are decided, when an incremental read picks whom to decide,
+    and when the run records the day its decisions were made as of (the next run's ``since``): one run,
+    one day, whatever the clock does meanwhile."""
+    app = make_app(today=None)
+    day = dt.date.fromisoformat(SYNC_TODAY)
+    monkeypatch.setattr(sync_jobs.settings, "dt", SimpleNamespace(date=_midnight(day)))
+    summary = run_sync(app, full=True)
+    assert summary.status == "ok", summary.render()
+    basis = ReplicaStore(get_db(app), get_store(app).cipher, portal_key(app)).basis()
+    assert basis is not None and basis["as_of"] == day.isoformat()

@@ -3,10 +3,16 @@ from __future__ import annotations
 
 import datetime as dt
 from array import array
+from collections.abc import Iterator
+from typing import Any
 
-from onec.models import EmploymentState, EmploymentType
+from onec.models import Department, Employee, EmploymentState, EmploymentType, LegalEntity, Person
+from onec.source import FeedItem, SourcePosition
+from sync_jobs.desired import (CLOSED_CATALOGS, CLOSED_PERSONS, GONE, DesiredState, DesiredStateBuilder,
+                               EmployeeNumber)
+from sync_jobs.settings import SyncSettings
 from sync_jobs.store import pack_bookmark, unpack_bookmark
-from sync_jobs.streams import Stream
+from sync_jobs.streams import READ_ORDER, STREAMS, Collected, Stream, deliver_streams
 
 
 def pairs(bookmark: dict[int, int]) -> array:
@@ -136,9 +142,10 @@ def test_a_register_grouped_by_person_closes_a_person_once_another_follows() -> 
     from sync_jobs.streams import PersonGroups
 
     groups = PersonGroups()
-    assert groups.closed_by([_state("e1", "p1"), _state("e2", "p1"), _state("e3", "p2")]) == ["p1"]
-    assert groups.closed_by([_state("e4", "p2")]) == []  # p2 may have more rows in the next chunk
-    assert groups.closed_by([_state("e5", "p3"), _state("e6", "p4")]) == ["p2", "p3"]
+    assert groups.closed_by(["p1", "p1", "p2"]) == ["p1"]
+    assert groups.closed_by(["p2"]) == []  # p2 may have more rows in the next chunk
+    assert groups.closed_by(["p3", "p4"]) == ["p2", "p3"]
+    assert groups.closed_by([]) == []
 
 
 def test_a_person_is_decided_once_their_register_rows_are_closed_and_again_after_a_late_row() -> None:
@@ -163,7 +170,8 @@ def test_a_person_is_decided_once_their_register_rows_are_closed_and_again_after
     builder.mark_complete("employees")
     assert [user.key for user in builder.take_ready()] == ["p2"]
     desired = builder.finish()
-    assert builder.take_ready() == []  # the late person is not planned twice in this run
+    assert builder.take_ready() == []  # the late person is not planned as a new user
+    assert [user.key for user in builder.take_revised()] == ["p1"]  # but planned again (Planner.revise)
     assert desired.users["p1"].groups == {"d1", "d2"} and set(desired.groups) == {"d1", "d2"}
 
 
@@ -178,3 +186,116 @@ def test_a_position_is_stored_as_the_same_json_written_piece_by_piece() -> None:
                                                   "version": 7}}
     assert zlib.decompress(compressed_json(position)) == json.dumps(
         position, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _person(ref: str, last_name: str = "Иванов") -> Person:
+    return Person(ref, last_name, "Иван", "", None, f"{ref}@example.org", None, None, None)
+
+
+def _employee(ref: str, person: str) -> Employee:
+    return Employee(ref, person, "o1", ref.upper(), ref, False, False)
+
+
+ENTITY = LegalEntity("o1", "ООО Ромашка", "ООО Ромашка", "7700000000", None, "1")
+
+
+def _department(ref: str, name: str = "") -> Department:
+    return Department(ref, "o1", None, ref, name or f"Склад {ref}", False)
+
+
+class _Feed:
+    """A FeedWalk: the packages of one walk of the feed."""
+
+    def __init__(self, packages: list[list[FeedItem]]) -> None:
+        self.packages = packages
+
+    def walk(self) -> Iterator[list[FeedItem]]:
+        yield from self.packages
+
+    def read_position(self) -> SourcePosition:
+        return {"feed": {"version": len(self.packages)}}
+
+
+def test_a_feed_walk_hands_out_each_package_and_announces_catalogs_persons_and_what_is_gone() -> None:
+    feed = _Feed([
+        [("legal_entities", "o1", ENTITY), ("departments", "d1", _department("d1")), ("persons", "p0", _person("p0"))],
+        [("persons", "p1", _person("p1")), ("employees", "e1", _employee("e1", "p1")),
+         ("employments", "e1", _state("e1", "p1")), ("persons", "p2", _person("p2"))],
+        [("employments", "e2", _state("e2", "p2")), ("employees", "e2", _employee("e2", "p2")),
+         ("persons", "p1", _person("p1", "Петров")), ("persons", "p0", None)],  # p1 changed, p0 deleted meanwhile
+    ])
+    delivered: list[tuple[str, list[Any] | None]] = []
+    collected = Collected()
+
+    def deliver(name: str, chunk: list[Any] | None) -> None:
+        delivered.append((name, chunk))
+        collected(name, chunk)
+
+    assert deliver_streams(feed, lambda: None, deliver) == {"feed": {"version": 3}}
+    signals = [(name, chunk) for name, chunk in delivered if name in (CLOSED_CATALOGS, CLOSED_PERSONS, GONE)]
+    assert signals == [(CLOSED_CATALOGS, []), (CLOSED_PERSONS, ["p0", "p1"]),  # catalogs end at the first card
+                       (GONE, [("persons", "p1"), ("persons", "p0")]), (CLOSED_PERSONS, ["p2"])]
+    assert delivered[-6:] == [(stream.name, None) for stream in READ_ORDER]
+    records = collected.result()
+    assert [(person.ref, person.last_name) for person in records["persons"]] == [("p2", "Иванов"), ("p1", "Петров")]
+    assert [state.employee_ref for state in records["employments"]] == ["e1", "e2"]
+
+
+def _builder() -> DesiredStateBuilder:
+    builder = DesiredStateBuilder(SyncSettings(), dt.date(2026, 12, 4))
+    builder.add("legal_entities", [ENTITY])
+    builder.add("departments", [_department("d1"), _department("d2")])
+    builder.add(CLOSED_CATALOGS, [])
+    return builder
+
+
+def test_a_walk_decides_people_early_and_again_at_the_end_when_a_later_record_changes_them() -> None:
+    builder = _builder()
+    builder.add("persons", [_person("p1"), _person("p2"), _person("p3")])
+    builder.add("employees", [EmployeeNumber(ref, ref.upper()) for ref in ("e1", "e2", "e3")])
+    builder.add("employments", [_state("e1", "p1"), _state("e2", "p2"), _state("e3", "p3")])
+    builder.add(CLOSED_PERSONS, ["p1", "p2", "p3"])
+    assert [user.key for user in builder.take_ready()] == ["p1", "p2", "p3"]  # before any stream ended
+    builder.add(GONE, [("employments", "e1")])  # e1's row changed in 1C during the walk: it comes again
+    builder.add("employments", [_state("e1", "p1", "d2")])
+    builder.add(GONE, [("persons", "p3")])  # p3 deleted in 1C during the walk
+    for stream in STREAMS:
+        builder.mark_complete(stream.name)
+    desired = builder.finish()
+    assert builder.take_ready() == []
+    assert [user.groups for user in builder.take_revised()] == [{"d2"}]  # p1 planned again; p2 unchanged
+    assert sorted(desired.users) == ["p1", "p2"]  # p3 is gone from 1C (Planner.finish)
+
+
+def test_a_catalog_record_after_people_were_decided_decides_everyone_again() -> None:
+    builder = _builder()
+    builder.add("persons", [_person("p1"), _person("p2")])
+    builder.add("employees", [EmployeeNumber(ref, ref.upper()) for ref in ("e1", "e2")])
+    builder.add("employments", [_state("e1", "p1"), _state("e2", "p2", "d2")])
+    builder.add(CLOSED_PERSONS, ["p1", "p2"])
+    assert len(builder.take_ready()) == 2
+    builder.add("departments", [_department("d2")])  # the same record again: nothing to decide again
+    builder.add("departments", [_department("d2", "Склад у реки")])  # renamed in 1C during the walk
+    for stream in STREAMS:
+        builder.mark_complete(stream.name)
+    builder.finish()
+    assert [user.key for user in builder.take_revised()] == ["p2"]  # its UF_DEPARTMENT reads the new name
+
+
+def test_revise_replaces_what_was_planned_for_a_person_and_returns_the_writes_still_needed() -> None:
+    from sync_jobs.desired import DesiredGroup, DesiredUser
+    from sync_jobs.plan import MappedUser, Planner
+
+    mapped = {"p1": MappedUser("p1", 7, "old", frozenset({"d1"}), True)}
+    planner = Planner(lambda key: None, mapped.get, lambda key: None, 1)
+    groups = {key: DesiredGroup(key, {"NAME": key}, ()) for key in ("d1", "d2")}
+    leaver = DesiredUser("p1", "Иванов И.", None, frozenset(), False, True)  # decided on a partial read
+    planner.user(leaver)
+    plan = planner.finish(DesiredState(groups, {"p1": leaver}), [])
+    assert plan.deactivations and plan.membership_removes == {"d1": ["p1"]}
+    moved = DesiredUser("p1", "Иванов И.", {"NAME": "Иван"}, frozenset({"d2"}), True, True)
+    delta = planner.revise([moved], groups)
+    assert [group.key for group in delta.group_creates] == ["d2"]
+    assert [update.user for update in delta.user_updates] == [moved]
+    assert plan.deactivations == [] and plan.removed_from_all == set()
+    assert plan.membership_adds == {"d2": ["p1"]} and plan.membership_removes == {"d1": ["p1"]}
