@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Test processes (pytest-xdist; a module stays in one process, so its fixtures are built once).
+# Most tests wait on emulators, servers and Chromium, so 3 keep 2 cores busy; TEST_WORKERS=0 runs in one.
+TEST_WORKERS ?= 3
+PYTEST := $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadscope
 
 .PHONY: venv demo test test-postgres bench clean frontend chromium
 
@@ -28,10 +32,10 @@ demo: venv
 	$(BIN)/b24app demo
 
 test: venv chromium
-	$(BIN)/pytest -q
+	$(PYTEST)
 
 test-postgres: venv chromium
-	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(BIN)/pytest -q
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(PYTEST)
 
 clean:
 	rm -rf $(VENV) dist .pytest_cache
