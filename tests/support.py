@@ -83,7 +83,11 @@ class EmulatedInstall:
         self.client_secret = registered["client_secret"]
         base = {"app": {"oauth_token_url": f"{self.portal.oauth_url}/oauth/token/",
                         "bx24_js_url": f"{self.portal.url}/bitrix/js/rest/bx24.js"},  # the portal's own BX24.js
-                "worker": {"poll_interval_s": 0.05, "lease_s": 2}}
+                "worker": {"poll_interval_s": 0.05, "lease_s": 2},
+                # the app paces itself for the portal it is installed into (an enterprise portal's
+                # burst of 250 is not spent at the standard plan's 2 requests/s)
+                "bitrix24": {"plan": emulator_options.get("plan", "standard"),
+                             "time_scale": emulator_options.get("time_scale", 1)}}
         for key, value in (extra or {}).items():
             base[key] = {**base.get(key, {}), **value}
         self.config, self.env = write_config(
