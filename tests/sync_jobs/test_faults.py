@@ -74,9 +74,14 @@ def test_1c_failing_mid_read_fails_cleanly_without_deactivation(sync_app: Flask,
 
 def _cli(tmp_path: Path, portal_server: Any, zup_server: Any, database_url: str,
          onec_options: dict[str, Any] | None = None, onec_mode: str = "odata") -> tuple[list[str], dict[str, str]]:
+    """The CLI's sync run. Its guard admits any share of deactivations: between kills 1C dismisses people
+    (mutations) whom a killed run may have invited, and on a portal that killed runs filled only in part
+    those may be more than 5 % of the active users — the guard would refuse a correct plan. What these
+    tests check instead: no deactivation after a kill (``_active_users_1c_still_employs``) and the final
+    state equal to a run from scratch."""
     config = tmp_path / "cli.yaml"
     data = {"app": {"public_url": "http://127.0.0.1:5000"},
-            **sync_config_data(zup_server, onec_mode, onec_options=onec_options)}
+            **sync_config_data(zup_server, onec_mode, onec_options=onec_options, max_deactivate_percent=100)}
     config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     env = {**os.environ, **sync_env(portal_server, zup_server), "B24APP_CONFIG": str(config),
            "DATABASE_URL": database_url, "SECRET_KEY": "test", "B24APP_TOKEN_KEY": _key(),
@@ -115,7 +120,11 @@ def test_sigkill_at_random_points_converges_without_duplicates(
         database_url: str, onec_mode: str) -> None:
     command, env = _cli(tmp_path, portal_server, zup_server, database_url, onec_mode=onec_mode)
     portal("POST", "faults", {"rate": 1.0, "kind": "slow", "delay_s": 0.05})  # stretch the run to be killable
-    _kill_rounds(command, env, zup, random.Random(5), 10, {5: 5}, (0.5, 3.0), lambda: _no_duplicates(portal))
+    def check() -> None:
+        _no_duplicates(portal)
+        _active_users_1c_still_employs(portal, sync_app)
+
+    _kill_rounds(command, env, zup, random.Random(5), 10, {5: 5}, (0.5, 3.0), check)
     portal("DELETE", "faults")
     finished = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stdout + finished.stderr
