@@ -36,8 +36,6 @@ COMPRESSION = 1  # zlib level: JSON rows shrink ~4x already at 1, and the full r
 ENCODE_ROWS = 1000
 PART_ROWS = 10_000  # records one stored row holds (memory: encrypting copies a payload several times)
 PART_BYTES = 1 << 20  # compressed bytes one stored row of the feed position holds (the same reason)
-
-
 PERSON_NAMES = frozenset({"last_name", "first_name", "middle_name"})
 
 
@@ -243,9 +241,9 @@ class ReplicaStore:
         return parts
 
     def save(self, encoded: Mapping[str, bytes]) -> None:
-        """Replace every stream's records and the feed position (``encode_feed``: under FEED) in one
-        transaction; with no feed (a source without one) keep nothing: there would be nothing to apply
-        the records to."""
+        """Replace every stream's records and the feed position (``encode_feed``: under FEED and its parts)
+        in one transaction; with no feed (a source without one) keep nothing: there would be nothing to
+        apply the records to."""
         with self.db.session() as session:
             session.execute(delete(SyncReplica).where(SyncReplica.member_id == self.portal))
             if FEED not in encoded:

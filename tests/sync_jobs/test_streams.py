@@ -187,7 +187,8 @@ def test_a_position_is_stored_as_the_same_json_written_piece_by_piece() -> None:
     assert zlib.decompress(compressed_json(position)) == json.dumps(
         position, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     parts = compressed_json_parts(position, 100)
-    assert len(parts) > 2 and {len(part) for part in parts[:-1]} == {100} and b"".join(parts) == compressed_json(position)
+    assert len(parts) > 2 and {len(part) for part in parts[:-1]} == {100}
+    assert b"".join(parts) == compressed_json(position)
     assert compressed_json_parts({}, 100) == [compressed_json({})]
 
 
