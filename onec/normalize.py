@@ -83,6 +83,12 @@ def text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
+def name_part(value: Any) -> str:
+    """A last, first or middle name (``text``), interned: names repeat (patronymics and first names come
+    from a few hundred), and 50,000 people's copies of them were ≈ 10 MB of a run's peak memory."""
+    return sys.intern(text(value))
+
+
 def optional_text(value: Any) -> str | None:
     """Like ``text`` but an empty string becomes None."""
     return text(value) or None
@@ -210,9 +216,9 @@ def person(row: Row, kinds: Mapping[str, str]) -> Person | None:
     contacts = row.get("КонтактнаяИнформация") or []
     return Person(
         ref=required_ref(row.get("Ref_Key")),
-        last_name=text(row.get("Фамилия")),
-        first_name=text(row.get("Имя")),
-        middle_name=text(row.get("Отчество")),
+        last_name=name_part(row.get("Фамилия")),
+        first_name=name_part(row.get("Имя")),
+        middle_name=name_part(row.get("Отчество")),
         birth_date=date(row.get("ДатаРождения"), "ДатаРождения"),
         email=_contact(contacts, kinds, EMAIL_KINDS, "АдресЭП"),
         mobile_phone=_contact(contacts, kinds, MOBILE_PHONE_KINDS, "НомерТелефона"),

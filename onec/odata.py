@@ -193,9 +193,11 @@ class ODataClient:
             paginator.advance(len(rows))
             yield rows
 
-    def read_all(self, query: EntityQuery) -> Iterator[Row]:
-        """Every row once, reconciled with the key set at the end (see module docstring)."""
-        seen: set[str] = set()
+    def read_all(self, query: EntityQuery, seen: dict[str, Any] | None = None) -> Iterator[Row]:
+        """Every row once, reconciled with the key set at the end (see module docstring). ``seen`` holds
+        the keys read (each set to None before its row is handed out): a caller that notes something
+        per row passes its own table, so that the keys are not held twice."""
+        seen = {} if seen is None else seen
         pages = 0
         for rows in self.pages(query, self.config.paging.page_size):
             pages += 1
@@ -226,14 +228,14 @@ class ODataClient:
             log.warning("key scan of %s changed while reading; rescanning", query.entity_set)
         raise OneCIncompleteRead(f"не удалось согласовать список ключей {query.entity_set}: данные меняются")
 
-    def _unseen(self, rows: Iterable[Row], query: EntityQuery, seen: set[str]) -> Iterator[Row]:
+    def _unseen(self, rows: Iterable[Row], query: EntityQuery, seen: dict[str, Any]) -> Iterator[Row]:
         for row in rows:
             key = row_key(row, query.key)
             if key not in seen:
-                seen.add(key)
+                seen[key] = None
                 yield row
 
-    def _reconcile(self, query: EntityQuery, seen: set[str]) -> Iterator[Row]:
+    def _reconcile(self, query: EntityQuery, seen: dict[str, Any]) -> Iterator[Row]:
         missing = [key for key in self.scan(query.with_select((query.key,)), _nothing) if key not in seen]
         if missing:
             log.info("%s: %d rows moved while paging, fetching them by key", query.entity_set, len(missing))

@@ -165,11 +165,13 @@ class ODataSource(DocumentWrites):
         return map(normalize.employment_state, self._tracked("employments"))
 
     def _tracked(self, kind: str) -> Iterator[Row]:
-        """Every row of ``kind``, its version (or row hash) noted for ``read_position``."""
+        """Every row of ``kind``, its version (or row hash) noted for ``read_position`` (in place of what an
+        earlier read of ``kind`` noted)."""
         query = self.queries[kind]
-        versions = self._read_versions.setdefault(kind, {})
+        versions: dict[str, str] = {}
+        self._read_versions[kind] = versions
         version = data_version if kind in VERSIONED_KINDS else lambda row: row_hash(row, query.select)
-        for row in self.client.read_all(query):
+        for row in self.client.read_all(query, seen=versions):  # the versions' keys are the keys read
             versions[row_key(row, query.key)] = version(row)
             yield row
 

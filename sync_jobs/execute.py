@@ -81,11 +81,14 @@ class PlanWriter:
         cursor = PlanCursor()
         while True:
             feed.pump()
-            commands = [*self._group_commands(feed.plan, cursor), *self._user_commands(feed, cursor)]
-            commands += self._ready_memberships(everything=feed.complete and self._in_flight == 0)
-            if commands:
+            commands = [*self._group_commands(feed.plan, cursor), *self._user_updates(feed.plan, cursor)]
+            creatable = self._user_creates(feed, cursor)
+            memberships = self._ready_memberships(everything=feed.complete and self._in_flight == 0)
+            if commands or creatable or memberships:
                 self.store.flush()  # pending creates and unsure memberships are on record before they go out
                 yield from commands
+                yield from map(self._user_add, creatable)  # made as the sender asks (memory: its lookahead)
+                yield from memberships
             elif feed.error is not None or (feed.complete and self._in_flight == 0):
                 return
             else:
@@ -104,13 +107,18 @@ class PlanWriter:
     def _group_create(self, group: DesiredGroup) -> Command:
         return Command("sonet_group.create", {**group.fields, "OWNER_ID": self.owner_id}, ref=group)
 
-    def _user_commands(self, feed: DecidedFeed, cursor: PlanCursor) -> list[Command]:
+    def _user_updates(self, plan: SyncPlan, cursor: PlanCursor) -> list[Command]:
+        updates = plan.user_updates[cursor.user_updates:]
+        cursor.user_updates = len(plan.user_updates)
+        return list(map(_user_update, updates))
+
+    def _user_creates(self, feed: DecidedFeed, cursor: PlanCursor) -> list[DesiredUser]:
+        """The planned creates whose groups exist now, put on record as pending; the rest wait."""
         plan = feed.plan
         if len(plan.user_creates) > cursor.user_creates:
             self._waiting += plan.user_creates[cursor.user_creates:]
             self._recheck_creates = True
-        updates = plan.user_updates[cursor.user_updates:]
-        cursor.user_creates, cursor.user_updates = len(plan.user_creates), len(plan.user_updates)
+        cursor.user_creates = len(plan.user_creates)
         for group, person in feed.new_adds:
             self._add_membership(group, person)
         feed.new_adds.clear()
@@ -122,7 +130,7 @@ class PlanWriter:
             self.store.put("user", user.key, b24_id=None, state_hash=None, groups=[], active=True,
                            **{UNSURE: sorted(user.groups)})
         self._in_flight += len(creatable)
-        return [*map(_user_update, updates), *map(self._user_add, creatable)]
+        return creatable
 
     def _add_membership(self, group: str, person: str) -> None:
         """A planned membership add: ready once the user exists (``_user_outcome`` moves it)."""

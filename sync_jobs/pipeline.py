@@ -39,7 +39,7 @@ from sync_jobs.connections import open_source, source_identity
 from sync_jobs.desired import DesiredState, DesiredStateBuilder, DesiredUser
 from sync_jobs.errors import SourceReadFailed
 from sync_jobs.plan import Planner, SyncPlan
-from sync_jobs.replica import FEED, RecordCodec, ReplicaStore, encode_feed, part_name
+from sync_jobs.replica import RecordCodec, ReplicaStore, encode_feed, part_name
 from sync_jobs.scope import ChangedKeys, decision_basis
 from sync_jobs.settings import SyncSettings
 from sync_jobs.store import DirectoryRows
@@ -67,20 +67,33 @@ class SourceRead:
         return {stream.name: stream.bookmark(self.records[stream.name]) for stream in STREAMS}
 
     def prepare(self) -> SourceRead:
-        """Compute the bookmarks and the replica now; the records and the feed position are let go (memory)."""
-        self.bookmarks, self.replica  # noqa: B018  (cached properties)
-        self.records, self.feed = {}, None
+        """Compute the bookmarks and the replica now; the feed position, then each stream's records, are
+        let go as soon as they are encoded (memory: the encoded replica takes their place instead of
+        joining them at the run's peak; the position's tables go first, back to the system)."""
+        self.bookmarks  # noqa: B018  (cached property)
+        self.replica = self._encoded(release=True)
         return self
 
     @cached_property
     def replica(self) -> dict[str, bytes]:
         """The kept records per stream and the feed position, encoded (sync_jobs.replica); nothing without
         a feed."""
-        if self.feed is None:
+        return self._encoded(release=False)
+
+    def _encoded(self, *, release: bool) -> dict[str, bytes]:
+        feed, records = self.feed, self.records
+        if release:
+            self.feed, self.records = None, {}
+        if feed is None:
             return {}
-        return {**{part_name(name, index): part for name, items in self.records.items()
-                   for index, part in enumerate(CODECS[name].encode_parts(items))},
-                FEED: encode_feed(self.feed, self.source)}
+        encoded = encode_feed(feed, self.source)
+        del feed
+        for name in list(records):
+            items = records.pop(name) if release else records[name]
+            encoded.update((part_name(name, index), part)
+                           for index, part in enumerate(CODECS[name].encode_parts(items)))
+            del items
+        return encoded
 
 
 @dataclass(frozen=True)
@@ -322,8 +335,8 @@ class DecidedFeed:
         self.revised = self.builder.take_revised()
         if self.revised:
             log.info("%d people decided again at the end of the read (a later record of theirs)", len(self.revised))
-        outcome = self.read.outcome
-        assert outcome is not None
+        outcome, self.read.outcome = self.read.outcome, None  # its records and feed position go with `read` below,
+        assert outcome is not None                          # and are let go once encoded (SourceRead.prepare)
         self.finish_plan(self.planner, desired, outcome.people)
         self.desired = desired
         records = self.collected.result() if outcome.records is None else outcome.records

@@ -35,17 +35,20 @@ BASIS = "~basis"  # the date and settings digest the run decided on (sync_jobs.s
 COMPRESSION = 1  # zlib level: JSON rows shrink ~4x already at 1, and the full run waits for it
 ENCODE_ROWS = 1000
 PART_ROWS = 10_000  # records one stored row holds (memory: encrypting copies a payload several times)
+PART_BYTES = 1 << 20  # compressed bytes one stored row of the feed position holds (the same reason)
+PERSON_NAMES = frozenset({"last_name", "first_name", "middle_name"})
 
 
 def _decoder(name: str, hint: Any) -> Callable[[Any], Any]:
-    """How one JSON value becomes the field's value: dates, enums, and 1C refs interned (one string
-    however many records name the same department or person, as ``onec.normalize.ref`` does)."""
+    """How one JSON value becomes the field's value: dates, enums, and 1C refs and people's names interned
+    (one string however many records name the same department or person, as ``onec.normalize.ref`` and
+    ``name_part`` do)."""
     base = next((arg for arg in typing.get_args(hint) if arg is not type(None)), hint)
     if base is dt.date:
         return lambda value: None if value is None else dt.date.fromisoformat(value)
     if isinstance(base, type) and issubclass(base, enum.Enum):
         return lambda value: None if value is None else base(value)
-    if name == "ref" or name.endswith("_ref"):
+    if name == "ref" or name.endswith("_ref") or name in PERSON_NAMES:
         return lambda value: None if value is None else sys.intern(value)
     return lambda value: value
 
@@ -82,10 +85,30 @@ def _json_pieces(value: Any) -> Iterator[str]:
 
 def compressed_json(value: Any) -> bytes:
     """``zlib.compress(_dumps(value))``, compressed piece by piece (``_json_pieces``)."""
+    return b"".join(_compressed(_json_pieces(value)))
+
+
+def compressed_json_parts(value: Any, size: int) -> list[bytes]:
+    """``compressed_json(value)`` cut into consecutive parts of ``size`` bytes (the last one shorter, at least
+    one part), each cut as the compressed text grows (memory: the whole of it and a joined copy never
+    exist at once)."""
+    parts: list[bytes] = []
+    pending = bytearray()
+    for piece in _compressed(_json_pieces(value)):
+        pending += piece
+        while len(pending) >= size:
+            parts.append(bytes(pending[:size]))
+            del pending[:size]
+    if pending or not parts:
+        parts.append(bytes(pending))
+    return parts
+
+
+def _compressed(pieces: Iterable[str]) -> Iterator[bytes]:
     compressor = zlib.compressobj(COMPRESSION)
-    parts = [compressor.compress(piece.encode("utf-8")) for piece in _json_pieces(value)]
-    parts.append(compressor.flush())
-    return b"".join(parts)
+    for piece in pieces:
+        yield compressor.compress(piece.encode("utf-8"))
+    yield compressor.flush()
 
 
 def _json_default(value: Any) -> Any:
@@ -144,17 +167,20 @@ class RecordCodec:
 
 
 def part_name(stream: str, index: int) -> str:
-    """The stored row of a stream's part ``index`` (``RecordCodec.encode_parts``)."""
+    """The stored row of a stream's part ``index`` (``RecordCodec.encode_parts``), or of the feed position's."""
     return stream if index == 0 else f"{stream}#{index}"
 
 
-def encode_feed(feed: SourcePosition, source: str) -> bytes:
-    """The stored form of the change-feed position ``feed`` of ``source`` (``ReplicaStore.feed`` reads it)."""
-    return compressed_json({"source": source, "position": feed})
+def encode_feed(feed: SourcePosition, source: str) -> dict[str, bytes]:
+    """The stored rows of the change-feed position ``feed`` of ``source``: its compressed JSON in parts of
+    PART_BYTES under FEED, FEED#1, … (``ReplicaStore.feed`` joins them; a position at 50,000 employees
+    is ≈ 5 MB compressed, and encrypting it whole made the run's peak memory)."""
+    parts = compressed_json_parts({"source": source, "position": feed}, PART_BYTES)
+    return {part_name(FEED, index): part for index, part in enumerate(parts)}
 
 
 class ReplicaStore:
-    """One portal's encrypted rows of ``sync_replica``: one per stream, one for the feed position."""
+    """One portal's encrypted rows of ``sync_replica``: the parts of each stream and of the feed position."""
 
     def __init__(self, db: Database, cipher: TokenCipher, portal: str) -> None:
         self.db = db
@@ -172,10 +198,17 @@ class ReplicaStore:
         return self._stored_json(BASIS, "basis unusable (%s): deciding every person")
 
     def _stored_json(self, name: str, unusable: str) -> dict[str, Any] | None:
-        """The compressed JSON object kept under ``name``; None when absent or unreadable (logged)."""
-        data = self._payload(name)
+        """The compressed JSON object kept under ``name`` (and its parts ``name#1``, …: ``encode_feed``),
+        each part decrypted and decompressed in turn; None when absent or unreadable (logged)."""
+        decompressor, text = zlib.decompressobj(), []
         try:
-            stored = None if data is None else json.loads(zlib.decompress(data))
+            for part in self._parts(name):
+                if (data := self._payload(part)) is None:
+                    return None
+                text.append(decompressor.decompress(data))
+            if text and not decompressor.eof:
+                raise ValueError("truncated")
+            stored = json.loads(b"".join(text)) if text else None
         except (zlib.error, ValueError) as error:
             log.warning("sync replica " + unusable, error)
             return None
@@ -208,9 +241,9 @@ class ReplicaStore:
         return parts
 
     def save(self, encoded: Mapping[str, bytes]) -> None:
-        """Replace every stream's records and the feed position (``encode_feed``: under FEED) in one
-        transaction; with no feed (a source without one) keep nothing: there would be nothing to apply
-        the records to."""
+        """Replace every stream's records and the feed position (``encode_feed``: under FEED and its parts)
+        in one transaction; with no feed (a source without one) keep nothing: there would be nothing to
+        apply the records to."""
         with self.db.session() as session:
             session.execute(delete(SyncReplica).where(SyncReplica.member_id == self.portal))
             if FEED not in encoded:

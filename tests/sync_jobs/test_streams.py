@@ -179,13 +179,17 @@ def test_a_position_is_stored_as_the_same_json_written_piece_by_piece() -> None:
     import json
     import zlib
 
-    from sync_jobs.replica import ENCODE_ROWS, compressed_json
+    from sync_jobs.replica import ENCODE_ROWS, compressed_json, compressed_json_parts
 
     versions = {f"key-{number}": f"v{number}" for number in range(ENCODE_ROWS * 2 + 3)}
     position = {"source": "zup «1»", "position": {"odata": {"persons": versions, "empty": {}, "legal": {"a": "b"}},
                                                   "version": 7}}
     assert zlib.decompress(compressed_json(position)) == json.dumps(
         position, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    parts = compressed_json_parts(position, 100)
+    assert len(parts) > 2 and {len(part) for part in parts[:-1]} == {100}
+    assert b"".join(parts) == compressed_json(position)
+    assert compressed_json_parts({}, 100) == [compressed_json({})]
 
 
 def _person(ref: str, last_name: str = "Иванов") -> Person:
