@@ -39,6 +39,10 @@ class PlanCursor:
     user_updates: int = 0
 
 
+def _group_update(group: DesiredGroup, group_id: int) -> Command:
+    return Command("sonet_group.update", {"GROUP_ID": group_id, **group.fields}, ref=group)
+
+
 def _user_update(update: UserUpdate) -> Command:
     return Command("user.update", {"ID": update.b24_id, **(update.user.fields or {}), "ACTIVE": "Y"},
                    ref=("reactivate" if update.reactivate else "update", update.user))
@@ -99,13 +103,21 @@ class PlanWriter:
         updates = plan.group_updates[cursor.group_updates:]
         cursor.group_creates, cursor.group_updates = len(plan.group_creates), len(plan.group_updates)
         for group in creates:
-            self.store.put("group", group.key, b24_id=None, state_hash=None, moderators=[], name=group.name)
+            self._record_pending_group(group)
         self._in_flight += len(creates)
-        return [*(self._group_create(group) for group in creates),
-                *(Command("sonet_group.update", {"GROUP_ID": gid, **group.fields}, ref=group) for group, gid in updates)]
+        return [*(self._group_create(group) for group in creates), *(_group_update(*pair) for pair in updates)]
 
     def _group_create(self, group: DesiredGroup) -> Command:
         return Command("sonet_group.create", {**group.fields, "OWNER_ID": self.owner_id}, ref=group)
+
+    def _record_pending_group(self, group: DesiredGroup) -> None:
+        """The group's create on record before it goes out (its outcome unknown until answered)."""
+        self.store.put("group", group.key, b24_id=None, state_hash=None, moderators=[], name=group.name)
+
+    def _record_pending_user(self, user: DesiredUser) -> None:
+        """The user's create on record before it goes out, its memberships unsure until read back."""
+        self.store.put("user", user.key, b24_id=None, state_hash=None, groups=[], active=True,
+                       **{UNSURE: sorted(user.groups)})
 
     def _user_updates(self, plan: SyncPlan, cursor: PlanCursor) -> list[Command]:
         updates = plan.user_updates[cursor.user_updates:]
@@ -127,8 +139,7 @@ class PlanWriter:
             creatable, self._waiting = self._creatable(self._waiting, final=False)
             self._recheck_creates = False
         for user in creatable:
-            self.store.put("user", user.key, b24_id=None, state_hash=None, groups=[], active=True,
-                           **{UNSURE: sorted(user.groups)})
+            self._record_pending_user(user)
         self._in_flight += len(creatable)
         return creatable
 
@@ -231,15 +242,13 @@ class PlanWriter:
         """Groups, user updates and invitations of a revised plan (``Planner.revise``); memberships go with
         the plan's."""
         for group in delta.group_creates:
-            self.store.put("group", group.key, b24_id=None, state_hash=None, moderators=[], name=group.name)
+            self._record_pending_group(group)
         self._create_groups(delta.group_creates)
-        for outcome in self.sender.send(Command("sonet_group.update", {"GROUP_ID": gid, **group.fields}, ref=group)
-                                        for group, gid in delta.group_updates):
+        for outcome in self.sender.send(_group_update(*pair) for pair in delta.group_updates):
             self._group_updated(outcome)
         creatable, _ = self._creatable(delta.user_creates, final=True)
         for user in creatable:
-            self.store.put("user", user.key, b24_id=None, state_hash=None, groups=[], active=True,
-                           **{UNSURE: sorted(user.groups)})
+            self._record_pending_user(user)
         self.store.flush()
         self._create_users(creatable, list(map(_user_update, delta.user_updates)))
 

@@ -234,7 +234,7 @@ def _deliver_with(sources: queue.SimpleQueue[ZupSource], stream: Stream, deliver
         sources.put(source)
 
 
-def _person_of(kind: str, record: Any) -> str | None:
+def _person_of(record: Any) -> str | None:
     """The person a feed item belongs to (None: a catalog item of no person)."""
     if isinstance(record, Person):
         return record.ref
@@ -244,8 +244,8 @@ def _person_of(kind: str, record: Any) -> str | None:
 def _deliver_walk(source: FeedWalk, deliver: Deliver, streams: Iterable[Stream]) -> None:
     """Every stream from one walk of a change feed, a package at a time as 1C answers: the kept records
     per stream; an object the walk had handed out and 1C changed (it comes again) or deleted since, as
-    ``GONE`` before its new state; ``CLOSED_CATALOGS`` once the first employee's item follows the small catalogs, and the persons
-    whose items are together in the feed as ``CLOSED_PERSONS`` (``PersonGroups``). Both are the walk's
+    ``GONE`` before its new state; ``CLOSED_CATALOGS`` once the first employee's item follows the small
+    catalogs, and the persons whose items are together in the feed as ``CLOSED_PERSONS`` (``PersonGroups``). Both are the walk's
     best guess: a record that comes after them (the feed holds each object once, at its latest change)
     makes the desired state decide its persons again once the walk ended (DesiredStateBuilder)."""
     by_name = {stream.name: stream for stream in streams}
@@ -267,7 +267,7 @@ def _deliver_walk(source: FeedWalk, deliver: Deliver, streams: Iterable[Stream])
                 continue
             handed[kind].add(ref)
             chunks[kind].append(kept)
-            if (person := _person_of(kind, record)) is not None:
+            if (person := _person_of(record)) is not None:
                 persons.append(person)
         if gone:
             deliver(GONE, gone)

@@ -109,6 +109,15 @@ def _no_duplicates(portal: Hooks) -> None:
     view.zup_groups()
 
 
+def _after_kill(portal: Hooks, app: Flask) -> Callable[[], None]:
+    """What holds after every killed run: no duplicates, nobody 1C still employs deactivated."""
+    def check() -> None:
+        _no_duplicates(portal)
+        _active_users_1c_still_employs(portal, app)
+
+    return check
+
+
 def _key() -> str:
     from b24app.config import generate_token_key
     return generate_token_key()
@@ -120,11 +129,7 @@ def test_sigkill_at_random_points_converges_without_duplicates(
         database_url: str, onec_mode: str) -> None:
     command, env = _cli(tmp_path, portal_server, zup_server, database_url, onec_mode=onec_mode)
     portal("POST", "faults", {"rate": 1.0, "kind": "slow", "delay_s": 0.05})  # stretch the run to be killable
-    def check() -> None:
-        _no_duplicates(portal)
-        _active_users_1c_still_employs(portal, sync_app)
-
-    _kill_rounds(command, env, zup, random.Random(5), 10, {5: 5}, (0.5, 3.0), check)
+    _kill_rounds(command, env, zup, random.Random(5), 10, {5: 5}, (0.5, 3.0), _after_kill(portal, sync_app))
     portal("DELETE", "faults")
     finished = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stdout + finished.stderr
@@ -158,11 +163,8 @@ def test_sigkill_in_the_read_or_between_batches_converges_on_the_next_incrementa
     portal("POST", "faults", {"rate": 1.0, "kind": "slow", "delay_s": 0.05})
     zup("POST", "faults", {"rate": 1.0, "kind": "slow", "delay_s": 0.02})
 
-    def check() -> None:
-        _no_duplicates(portal)
-        _active_users_1c_still_employs(portal, sync_app)
-
-    _kill_rounds(command, env, zup, random.Random(15), 8, {2: 10, 5: 10}, (0.3, 4.0), check)
+    _kill_rounds(command, env, zup, random.Random(15), 8, {2: 10, 5: 10}, (0.3, 4.0),
+                 _after_kill(portal, sync_app))
     portal("DELETE", "faults")
     zup("DELETE", "faults")
     finished = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
